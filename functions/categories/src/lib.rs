@@ -1,0 +1,209 @@
+//! The `/api/v1/categories` route area: a forest of categories keyed by materialized
+//! path, and the products and average price of a subtree.
+
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use domain::catalog::CategoryListing;
+use domain::category::{CategoryChange, CategoryName, build_forest};
+use domain::product::ProductScope;
+use domain::{CategoryId, CategoryStore, ProductStore, ValidationErrors};
+use http_api::catalog::{CategoryView, ProductListQuery, ProductView, category_id_param};
+use http_api::extract::nullable;
+use http_api::{Admin, ApiError, ApiQuery, AppState, Caller, JsonBody, ListBody, page_request};
+use serde::{Deserialize, Serialize};
+
+/// What the handlers need from storage.
+pub trait Store: CategoryStore + ProductStore + Clone + 'static {}
+impl<T: CategoryStore + ProductStore + Clone + 'static> Store for T {}
+
+/// The function's routes, ready for `lambda_http::run` or an in-process test.
+pub fn router<S: Store>(state: AppState<S>) -> Router {
+    let routes = Router::new()
+        .route("/api/v1/categories", get(list::<S>).post(create::<S>))
+        .route("/api/v1/categories/tree", get(tree::<S>))
+        .route("/api/v1/categories/{id}", get(show::<S>).patch(update::<S>).delete(remove::<S>))
+        .route("/api/v1/categories/{id}/products", get(products::<S>))
+        .route("/api/v1/categories/{id}/average-price", get(average_price::<S>));
+    http_api::with_fallbacks(routes).with_state(state)
+}
+
+/// A category id from the path; a malformed one names no category (404).
+fn path_id(raw: &str) -> Result<CategoryId, ApiError> {
+    raw.parse().map_err(|_| ApiError::NotFound("category not found".into()))
+}
+
+async fn found<S: Store>(store: &S, id: CategoryId) -> Result<domain::category::Category, ApiError> {
+    store.category(id).await?.ok_or_else(|| ApiError::NotFound("category not found".into()))
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    parent_id: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+async fn list<S: Store>(
+    State(state): State<AppState<S>>,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<ListBody<CategoryView>>, ApiError> {
+    let listing = match query.parent_id.as_deref() {
+        None => CategoryListing::All,
+        Some("root") => CategoryListing::Roots,
+        Some(raw) => CategoryListing::ChildrenOf(category_id_param("parent_id", raw)?),
+    };
+    let page = page_request(query.limit.as_deref(), query.cursor.as_deref())?;
+    let page = state.store.list_categories(listing, page).await?;
+    Ok(Json(ListBody::from_page(page, CategoryView::from)))
+}
+
+#[derive(Debug, Deserialize)]
+struct TreeQuery {
+    root_id: Option<String>,
+}
+
+async fn tree<S: Store>(
+    State(state): State<AppState<S>>,
+    ApiQuery(query): ApiQuery<TreeQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let root = match query.root_id.as_deref() {
+        None => None,
+        Some(raw) => Some(found(&state.store, category_id_param("root_id", raw)?).await?),
+    };
+    let categories = state.store.subtree(root.as_ref().map(|c| &c.path)).await?;
+    Ok(Json(build_forest(categories)))
+}
+
+#[derive(Debug, Serialize)]
+struct Ancestor {
+    id: CategoryId,
+    name: String,
+    slug: String,
+}
+
+#[derive(Debug, Serialize)]
+struct CategoryWithAncestors {
+    #[serde(flatten)]
+    category: CategoryView,
+    ancestors: Vec<Ancestor>,
+}
+
+async fn show<S: Store>(
+    State(state): State<AppState<S>>,
+    Path(id): Path<String>,
+) -> Result<Json<CategoryWithAncestors>, ApiError> {
+    let category = found(&state.store, path_id(&id)?).await?;
+    let ancestors = state.store.categories(category.path.ancestors()).await?;
+    let ancestors = ancestors
+        .into_iter()
+        .map(|a| Ancestor { id: a.id, slug: a.name.slug(), name: a.name.as_str().to_owned() })
+        .collect();
+    Ok(Json(CategoryWithAncestors { category: category.into(), ancestors }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    name: Option<String>,
+    parent_id: Option<String>,
+}
+
+fn parse_parent(raw: Option<&str>, errors: &mut ValidationErrors) -> Option<CategoryId> {
+    raw.and_then(|raw| errors.check("parent_id", raw.parse::<CategoryId>()))
+}
+
+async fn create<S: Store>(
+    State(state): State<AppState<S>>,
+    _admin: Admin,
+    JsonBody(body): JsonBody<CreateBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let mut errors = ValidationErrors::default();
+    let name = match body.name.as_deref() {
+        Some(raw) => errors.check("name", CategoryName::parse(raw)),
+        None => {
+            errors.push("name", "is required");
+            None
+        }
+    };
+    let parent = parse_parent(body.parent_id.as_deref(), &mut errors);
+    let name = match (name, errors.is_empty()) {
+        (Some(name), true) => name,
+        _ => return Err(errors.into()),
+    };
+    let category = state.store.create_category(name, parent).await?;
+    let location = format!("/api/v1/categories/{}", category.id);
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(CategoryView::from(category))))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateBody {
+    name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    parent_id: Option<Option<String>>,
+}
+
+async fn update<S: Store>(
+    State(state): State<AppState<S>>,
+    _admin: Admin,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<UpdateBody>,
+) -> Result<Json<CategoryView>, ApiError> {
+    let id = path_id(&id)?;
+    let mut errors = ValidationErrors::default();
+    let name = body.name.as_deref().and_then(|raw| errors.check("name", CategoryName::parse(raw)));
+    let parent_id = match body.parent_id {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(raw)) => parse_parent(Some(&raw), &mut errors).map(Some),
+    };
+    let change = errors.into_result(|| CategoryChange { name, parent_id })?;
+    let category = state.store.update_category(id, change).await?;
+    Ok(Json(category.into()))
+}
+
+async fn remove<S: Store>(
+    State(state): State<AppState<S>>,
+    _admin: Admin,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.store.delete_category(path_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn products<S: Store>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<ProductListQuery>,
+) -> Result<Json<ListBody<ProductView>>, ApiError> {
+    let (filter, page) = query.filter_and_page(&caller)?;
+    let direct_only = !query.include_descendants()?;
+    let category = found(&state.store, path_id(&id)?).await?;
+    let scope = ProductScope::Category { path: category.path, direct_only };
+    let page = state.store.list_products(scope, filter, page).await?;
+    Ok(Json(ListBody::from_page(page, ProductView::from)))
+}
+
+#[derive(Debug, Serialize)]
+struct AveragePrice {
+    category_id: CategoryId,
+    product_count: u64,
+    average_price: Option<domain::Money>,
+}
+
+async fn average_price<S: Store>(
+    State(state): State<AppState<S>>,
+    Path(id): Path<String>,
+) -> Result<Json<AveragePrice>, ApiError> {
+    let category = found(&state.store, path_id(&id)?).await?;
+    let summary = state.store.price_summary(&category.path).await?;
+    Ok(Json(AveragePrice {
+        category_id: category.id,
+        product_count: summary.product_count,
+        average_price: summary.average(),
+    }))
+}

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Local DynamoDB emulator (moto_server from the repo venv).
+#
+# Source it for the functions:
+#   source infra/scripts/moto.sh
+#   port=$(moto_free_port)
+#   moto_start "$port" [log_file] [pid_file]   # background, waits until ready
+#   moto_stop [pid_file]
+# or run it as a command:
+#   infra/scripts/moto.sh free-port
+#   infra/scripts/moto.sh start [PORT] [LOG] [PID]   (PORT defaults to $MOTO_PORT or 5050)
+#   infra/scripts/moto.sh stop [PID]
+#   infra/scripts/moto.sh status [PORT]
+
+MOTO_REPO_ROOT="${MOTO_REPO_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+MOTO_VENV="${MOTO_VENV:-$MOTO_REPO_ROOT/.venv}"
+MOTO_LOCAL_DIR="${MOTO_LOCAL_DIR:-$MOTO_REPO_ROOT/.local}"
+MOTO_READY_TIMEOUT="${MOTO_READY_TIMEOUT:-30}"
+
+# Print a free TCP port on 127.0.0.1.
+moto_free_port() {
+  local py="$MOTO_VENV/bin/python"
+  [[ -x "$py" ]] || py=python3
+  "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Succeeds when moto answers on the port.
+moto_ready() {
+  local port="$1"
+  "$MOTO_VENV/bin/python" - "$port" <<'PY' >/dev/null 2>&1
+import sys, urllib.request
+urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/moto-api/data.json", timeout=2).read()
+PY
+}
+
+# moto_start PORT [LOG_FILE] [PID_FILE]
+moto_start() {
+  local port="${1:?moto_start: port required}"
+  local log="${2:-$MOTO_LOCAL_DIR/moto.log}"
+  local pidfile="${3:-$MOTO_LOCAL_DIR/moto.pid}"
+  local bin="$MOTO_VENV/bin/moto_server"
+  if [[ ! -x "$bin" ]]; then
+    echo "moto: $bin not found; run 'make venv' first" >&2
+    return 1
+  fi
+  if moto_ready "$port"; then
+    echo "moto: something already answers on 127.0.0.1:$port; refusing to start a second server (stop it or choose another MOTO_PORT)" >&2
+    return 1
+  fi
+  mkdir -p "$(dirname "$log")" "$(dirname "$pidfile")"
+  # Own session/process group so Ctrl-C in the caller's terminal is handled by our trap only.
+  if command -v setsid >/dev/null 2>&1; then
+    setsid "$bin" -H 127.0.0.1 -p "$port" </dev/null >"$log" 2>&1 &
+  else
+    "$bin" -H 127.0.0.1 -p "$port" </dev/null >"$log" 2>&1 &
+  fi
+  local pid=$!
+  echo "$pid" >"$pidfile"
+  local deadline=$((SECONDS + MOTO_READY_TIMEOUT))
+  until moto_ready "$port"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "moto: moto_server exited during startup (port $port). Last log lines from $log:" >&2
+      tail -n 20 "$log" >&2 || true
+      rm -f "$pidfile"
+      return 1
+    fi
+    if ((SECONDS >= deadline)); then
+      echo "moto: not ready on http://127.0.0.1:$port/moto-api/data.json after ${MOTO_READY_TIMEOUT}s; see $log" >&2
+      kill "$pid" 2>/dev/null || true
+      rm -f "$pidfile"
+      return 1
+    fi
+    sleep 0.2
+  done
+  echo "moto: ready at http://127.0.0.1:$port (pid $pid, log $log)" >&2
+}
+
+# moto_stop [PID_FILE]  -- stops only the server whose pid we recorded.
+moto_stop() {
+  local pidfile="${1:-$MOTO_LOCAL_DIR/moto.pid}"
+  [[ -f "$pidfile" ]] || return 0
+  local pid
+  pid="$(cat "$pidfile" 2>/dev/null || true)"
+  rm -f "$pidfile"
+  [[ -n "$pid" ]] || return 0
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    local i
+    for i in $(seq 1 50); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -9 "$pid" 2>/dev/null || true
+    echo "moto: stopped (pid $pid)" >&2
+  fi
+}
+
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  set -euo pipefail
+  cmd="${1:-}"
+  shift || true
+  case "$cmd" in
+    free-port) moto_free_port ;;
+    start) moto_start "${1:-${MOTO_PORT:-5050}}" "${2:-}" "${3:-}" ;;
+    stop) moto_stop "${1:-}" ;;
+    status)
+      if moto_ready "${1:-${MOTO_PORT:-5050}}"; then echo "up"; else echo "down"; exit 1; fi ;;
+    *)
+      echo "usage: $0 {free-port|start [PORT] [LOG] [PID]|stop [PID]|status [PORT]}" >&2
+      exit 2 ;;
+  esac
+fi

@@ -1,0 +1,155 @@
+//! The catalog's ports: what the application needs from storage, in domain terms.
+//! The DynamoDB adapter in the `storage` crate implements them.
+
+use std::error::Error as StdError;
+use std::future::Future;
+
+use crate::category::{Category, CategoryChange, CategoryName, CategoryPath, IllegalMove};
+use crate::id::{CategoryId, ProductId};
+use crate::page::{Page, PageRequest};
+use crate::product::{
+    NewProduct, PriceSummary, Product, ProductChange, ProductFilter, ProductRemoval, ProductScope,
+};
+
+/// Why a catalog operation did not happen. Every variant but `Storage` is the client's
+/// business; `Storage` is ours (the database failed or returned something unreadable).
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("category not found")]
+    CategoryNotFound,
+    #[error("no category has the given parent_id")]
+    ParentNotFound,
+    #[error("no category has the given category_id")]
+    UnknownCategory,
+    #[error("product not found")]
+    ProductNotFound,
+    #[error("a sibling category named {0:?} already exists")]
+    DuplicateCategoryName(String),
+    #[error("a product with SKU {0:?} already exists")]
+    DuplicateSku(String),
+    #[error("the category still has subcategories or products")]
+    CategoryNotEmpty,
+    #[error(transparent)]
+    IllegalMove(#[from] IllegalMove),
+    #[error(
+        "moving this category would rewrite {items} items (categories and products in its subtree); at most {limit} can move at once"
+    )]
+    MoveTooLarge { items: usize, limit: usize },
+    #[error("stock cannot go below zero")]
+    InsufficientStock,
+    #[error("the catalog changed while this request ran; retry it")]
+    ConcurrentChange,
+    #[error("the cursor is not valid for this list")]
+    InvalidCursor,
+    #[error("storage failed")]
+    Storage(#[source] Box<dyn StdError + Send + Sync>),
+}
+
+impl CatalogError {
+    /// Wraps an adapter's failure.
+    pub fn storage(err: impl StdError + Send + Sync + 'static) -> Self {
+        Self::Storage(Box::new(err))
+    }
+}
+
+/// Which categories a flat listing covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CategoryListing {
+    /// Every category, in tree (path) order.
+    All,
+    /// Top-level categories, by name.
+    Roots,
+    /// The children of one category, by name.
+    ChildrenOf(CategoryId),
+}
+
+/// Storage of categories.
+pub trait CategoryStore: Send + Sync {
+    /// Creates a category under `parent` (`None`: top level). Sibling names are unique.
+    fn create_category(
+        &self,
+        name: CategoryName,
+        parent: Option<CategoryId>,
+    ) -> impl Future<Output = Result<Category, CatalogError>> + Send;
+
+    /// One category, if it exists.
+    fn category(
+        &self,
+        id: CategoryId,
+    ) -> impl Future<Output = Result<Option<Category>, CatalogError>> + Send;
+
+    /// The categories with these ids that exist, in the order of `ids`.
+    fn categories(
+        &self,
+        ids: &[CategoryId],
+    ) -> impl Future<Output = Result<Vec<Category>, CatalogError>> + Send;
+
+    /// One page of a flat listing.
+    fn list_categories(
+        &self,
+        listing: CategoryListing,
+        page: PageRequest,
+    ) -> impl Future<Output = Result<Page<Category>, CatalogError>> + Send;
+
+    /// Every category in the subtree at `root` (the whole forest for `None`).
+    fn subtree(
+        &self,
+        root: Option<&CategoryPath>,
+    ) -> impl Future<Output = Result<Vec<Category>, CatalogError>> + Send;
+
+    /// Renames and/or moves a category; a move carries its whole subtree and the category
+    /// paths of the products in it along, atomically.
+    fn update_category(
+        &self,
+        id: CategoryId,
+        change: CategoryChange,
+    ) -> impl Future<Output = Result<Category, CatalogError>> + Send;
+
+    /// Deletes a category that has no children and no products.
+    fn delete_category(
+        &self,
+        id: CategoryId,
+    ) -> impl Future<Output = Result<(), CatalogError>> + Send;
+}
+
+/// Storage of products.
+pub trait ProductStore: Send + Sync {
+    /// Creates a product in an existing category; SKUs are unique.
+    fn create_product(
+        &self,
+        product: NewProduct,
+    ) -> impl Future<Output = Result<Product, CatalogError>> + Send;
+
+    /// One product, if it exists (active or not).
+    fn product(
+        &self,
+        id: ProductId,
+    ) -> impl Future<Output = Result<Option<Product>, CatalogError>> + Send;
+
+    /// One page of the products in `scope` that pass `filter`.
+    fn list_products(
+        &self,
+        scope: ProductScope,
+        filter: ProductFilter,
+        page: PageRequest,
+    ) -> impl Future<Output = Result<Page<Product>, CatalogError>> + Send;
+
+    /// Applies a change to a product; stock adjustments are atomic and never go below 0.
+    fn update_product(
+        &self,
+        id: ProductId,
+        change: ProductChange,
+    ) -> impl Future<Output = Result<Product, CatalogError>> + Send;
+
+    /// Deletes a product, or deactivates it when it appears in orders.
+    fn remove_product(
+        &self,
+        id: ProductId,
+    ) -> impl Future<Output = Result<ProductRemoval, CatalogError>> + Send;
+
+    /// Count and price total of the active products in the subtree at `path`.
+    fn price_summary(
+        &self,
+        path: &CategoryPath,
+    ) -> impl Future<Output = Result<PriceSummary, CatalogError>> + Send;
+}

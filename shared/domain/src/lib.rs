@@ -1,0 +1,21 @@
+//! Pure domain of the order system: identifiers, money, catalog types and their rules,
+//! pagination, and the ports (traits) that storage adapters implement.
+//!
+//! Nothing here knows about AWS, HTTP or JSON bodies: values are parsed into these types
+//! at the edges ("parse, don't validate") and are valid for as long as they exist.
+
+pub mod catalog;
+pub mod category;
+pub mod error;
+pub mod id;
+pub mod money;
+pub mod page;
+pub mod product;
+pub mod timestamp;
+
+pub use catalog::{CatalogError, CategoryListing, CategoryStore, ProductStore};
+pub use error::{FieldError, ValidationErrors};
+pub use id::{CategoryId, ProductId};
+pub use money::Money;
+pub use page::{Cursor, Page, PageLimit, PageRequest};
+pub use timestamp::Timestamp;

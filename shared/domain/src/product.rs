@@ -1,0 +1,256 @@
+//! Products of the catalog and the rules for their fields.
+
+use serde::Serialize;
+
+use crate::category::{CategoryPath, InvalidName, parse_display_name};
+use crate::id::{CategoryId, ProductId};
+use crate::money::Money;
+use crate::timestamp::Timestamp;
+
+/// Longest product name, in characters.
+pub const MAX_NAME_CHARS: usize = 200;
+/// Longest description, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 2000;
+/// Largest stock level a product may hold.
+pub const MAX_STOCK: u32 = 1_000_000_000;
+
+/// A product's display name: trimmed, 1–200 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct ProductName(String);
+
+impl ProductName {
+    pub fn parse(raw: &str) -> Result<Self, InvalidName> {
+        parse_display_name(raw, MAX_NAME_CHARS).map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The lower-case form that case-insensitive name searches match against.
+    pub fn search_key(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+/// A free-text description, trimmed, at most 2000 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Description(String);
+
+/// Why a string is not a description.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("must be at most {MAX_DESCRIPTION_CHARS} characters")]
+pub struct DescriptionTooLong;
+
+impl Description {
+    pub fn parse(raw: &str) -> Result<Self, DescriptionTooLong> {
+        let text = raw.trim();
+        if text.chars().count() > MAX_DESCRIPTION_CHARS {
+            return Err(DescriptionTooLong);
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A stock-keeping unit: 1–64 characters of `A–Z a–z 0–9 - _ .`; unique across the
+/// catalog regardless of case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Sku(String);
+
+/// Why a string is not a SKU.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("must be 1-64 characters of letters, digits, '-', '_' or '.'")]
+pub struct InvalidSku;
+
+impl Sku {
+    pub fn parse(raw: &str) -> Result<Self, InvalidSku> {
+        let sku = raw.trim();
+        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+        if sku.is_empty() || sku.len() > 64 || !sku.chars().all(allowed) {
+            return Err(InvalidSku);
+        }
+        Ok(Self(sku.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The form under which SKUs must be unique.
+    pub fn unique_key(&self) -> String {
+        self.0.to_ascii_uppercase()
+    }
+}
+
+/// Why a number is not a stock level.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("must be a whole number from 0 to {MAX_STOCK}")]
+pub struct InvalidStock;
+
+/// Parses a stock level: a whole number from 0 to [`MAX_STOCK`].
+pub fn parse_stock(value: i64) -> Result<u32, InvalidStock> {
+    u32::try_from(value).ok().filter(|v| *v <= MAX_STOCK).ok_or(InvalidStock)
+}
+
+/// Why a number is not a stock change.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("must be a non-zero whole number between -{MAX_STOCK} and {MAX_STOCK}")]
+pub struct InvalidStockDelta;
+
+/// Parses a relative stock change: non-zero, at most [`MAX_STOCK`] either way.
+pub fn parse_stock_delta(value: i64) -> Result<i64, InvalidStockDelta> {
+    (value != 0 && value.unsigned_abs() <= u64::from(MAX_STOCK))
+        .then_some(value)
+        .ok_or(InvalidStockDelta)
+}
+
+/// A product as stored and shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Product {
+    pub id: ProductId,
+    pub name: ProductName,
+    pub description: Option<Description>,
+    pub sku: Option<Sku>,
+    pub price: Money,
+    pub stock_quantity: u32,
+    pub category_path: CategoryPath,
+    pub is_active: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Product {
+    pub fn category_id(&self) -> CategoryId {
+        self.category_path.leaf()
+    }
+}
+
+/// The fields of a product to be created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewProduct {
+    pub name: ProductName,
+    pub description: Option<Description>,
+    pub sku: Option<Sku>,
+    pub price: Money,
+    pub stock_quantity: u32,
+    pub category_id: CategoryId,
+}
+
+/// How a product's stock changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StockChange {
+    /// Set to this level.
+    Set(u32),
+    /// Add this (possibly negative) amount atomically; the result may not go below 0.
+    Adjust(i64),
+}
+
+/// A change to some of a product's writable fields. `Some(None)` clears an optional one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProductChange {
+    pub name: Option<ProductName>,
+    pub description: Option<Option<Description>>,
+    pub sku: Option<Option<Sku>>,
+    pub price: Option<Money>,
+    pub stock: Option<StockChange>,
+    pub category_id: Option<CategoryId>,
+    pub is_active: Option<bool>,
+}
+
+impl ProductChange {
+    pub fn is_empty(&self) -> bool {
+        *self == ProductChange::default()
+    }
+}
+
+/// Which products a listing covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProductScope {
+    /// The whole catalog.
+    All,
+    /// The products of the category at this path, and of its descendants unless
+    /// `direct_only`.
+    Category { path: CategoryPath, direct_only: bool },
+}
+
+/// Filters of a product listing. All must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProductFilter {
+    pub min_price: Option<Money>,
+    pub max_price: Option<Money>,
+    /// Lower-case text the name must contain.
+    pub name_contains: Option<String>,
+    pub in_stock_only: bool,
+    pub include_inactive: bool,
+}
+
+/// What deleting a product did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProductRemoval {
+    /// The product was never ordered and is gone.
+    Deleted,
+    /// The product appears in orders, so it was kept and deactivated.
+    Deactivated,
+}
+
+/// Count and sum of the active products' prices under a category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PriceSummary {
+    pub product_count: u64,
+    pub price_total: Money,
+}
+
+impl PriceSummary {
+    pub fn average(&self) -> Option<Money> {
+        self.price_total.mean(self.product_count)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skus_are_checked_and_unique_regardless_of_case() {
+        assert_eq!(Sku::parse(" ab-1.x_2 ").expect("valid").as_str(), "ab-1.x_2");
+        assert_eq!(Sku::parse("ab-1").expect("valid").unique_key(), "AB-1");
+        for bad in ["", "  ", "a b", "a/b", "a#b", &"x".repeat(65)] {
+            assert_eq!(Sku::parse(bad), Err(InvalidSku), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn stock_levels_and_changes_are_bounded() {
+        assert_eq!(parse_stock(0), Ok(0));
+        assert_eq!(parse_stock(i64::from(MAX_STOCK)), Ok(MAX_STOCK));
+        assert_eq!(parse_stock(-1), Err(InvalidStock));
+        assert_eq!(parse_stock(i64::from(MAX_STOCK) + 1), Err(InvalidStock));
+        assert_eq!(parse_stock_delta(-5), Ok(-5));
+        assert_eq!(parse_stock_delta(0), Err(InvalidStockDelta));
+        assert_eq!(parse_stock_delta(i64::MIN), Err(InvalidStockDelta));
+    }
+
+    #[test]
+    fn descriptions_are_trimmed_and_bounded() {
+        assert_eq!(Description::parse("  hi ").expect("valid").as_str(), "hi");
+        assert!(Description::parse(&"x".repeat(2000)).is_ok());
+        assert_eq!(Description::parse(&"x".repeat(2001)), Err(DescriptionTooLong));
+    }
+
+    #[test]
+    fn average_price_is_rounded_and_absent_when_empty() {
+        let summary = PriceSummary {
+            product_count: 3,
+            price_total: Money::parse_price("100.00").expect("price"),
+        };
+        assert_eq!(summary.average().map(|m| m.to_string()), Some("33.33".to_owned()));
+        assert_eq!(PriceSummary::default().average(), None);
+    }
+}

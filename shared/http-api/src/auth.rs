@@ -1,0 +1,261 @@
+//! Our access tokens: ES256 JWTs with a `kid`, verified against configured public keys
+//! (a JWK Set, so a current and a previous key can both be accepted while keys rotate).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::header;
+use axum::http::request::Parts;
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::problem::ApiError;
+
+/// How long an access token lives: 24 hours.
+pub const ACCESS_TOKEN_TTL_SECONDS: i64 = 24 * 60 * 60;
+
+/// The claims of our access tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// The customer's id.
+    pub sub: String,
+    pub email: String,
+    pub name: String,
+    pub admin: bool,
+    pub iss: String,
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+/// Why a token was refused. Every variant is a 401; the text is safe to show.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("missing bearer token")]
+    Missing,
+    #[error("malformed token")]
+    Malformed,
+    #[error("token algorithm must be ES256")]
+    WrongAlgorithm,
+    #[error("token signed by an unknown key")]
+    UnknownKey,
+    #[error("token has expired")]
+    Expired,
+    #[error("invalid token")]
+    Invalid,
+}
+
+/// Why the key configuration is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyConfigError {
+    #[error("public keys are not a JWK Set: {0}")]
+    NotAJwkSet(serde_json::Error),
+    #[error("the JWK Set holds no keys")]
+    Empty,
+    #[error("key {0:?} must be an EC P-256 key with a kid")]
+    UnsupportedKey(String),
+    #[error("key {kid:?} is unusable: {source}")]
+    BadKey { kid: String, source: jsonwebtoken::errors::Error },
+    #[error("private key is not a PKCS#8 PEM EC key: {0}")]
+    BadPrivateKey(jsonwebtoken::errors::Error),
+}
+
+/// Verifies access tokens: signature by a known key (`kid`), ES256 only, `iss`, `aud`
+/// and `exp`.
+#[derive(Clone)]
+pub struct TokenVerifier {
+    keys: HashMap<String, DecodingKey>,
+    validation: Validation,
+}
+
+impl std::fmt::Debug for TokenVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenVerifier").field("kids", &self.keys.keys()).finish_non_exhaustive()
+    }
+}
+
+impl TokenVerifier {
+    /// A verifier trusting the EC P-256 keys of `jwks` (a JWK Set as JSON).
+    pub fn from_jwks(jwks: &str, issuer: &str, audience: &str) -> Result<Self, KeyConfigError> {
+        let set: JwkSet = serde_json::from_str(jwks).map_err(KeyConfigError::NotAJwkSet)?;
+        if set.keys.is_empty() {
+            return Err(KeyConfigError::Empty);
+        }
+        let mut keys = HashMap::new();
+        for jwk in &set.keys {
+            let kid = jwk.common.key_id.clone().unwrap_or_default();
+            let p256 = matches!(&jwk.algorithm, AlgorithmParameters::EllipticCurve(ec) if ec.curve == EllipticCurve::P256);
+            if kid.is_empty() || !p256 {
+                return Err(KeyConfigError::UnsupportedKey(kid));
+            }
+            let key = DecodingKey::from_jwk(jwk)
+                .map_err(|source| KeyConfigError::BadKey { kid: kid.clone(), source })?;
+            keys.insert(kid, key);
+        }
+        let mut validation = Validation::new(Algorithm::ES256);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = 30;
+        Ok(Self { keys, validation })
+    }
+
+    /// The claims of a valid token.
+    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
+        if header.alg != Algorithm::ES256 {
+            return Err(TokenError::WrongAlgorithm);
+        }
+        let kid = header.kid.ok_or(TokenError::UnknownKey)?;
+        let key = self.keys.get(&kid).ok_or(TokenError::UnknownKey)?;
+        jsonwebtoken::decode::<Claims>(token, key, &self.validation).map(|data| data.claims).map_err(
+            |err| match err.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
+                _ => TokenError::Invalid,
+            },
+        )
+    }
+}
+
+/// Signs access tokens with our private key.
+#[derive(Clone)]
+pub struct TokenSigner {
+    kid: String,
+    key: EncodingKey,
+    issuer: String,
+    audience: String,
+}
+
+impl std::fmt::Debug for TokenSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSigner").field("kid", &self.kid).finish_non_exhaustive()
+    }
+}
+
+/// Who a token is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub customer_id: String,
+    pub email: String,
+    pub name: String,
+    pub admin: bool,
+}
+
+impl TokenSigner {
+    /// A signer using a PKCS#8 PEM EC P-256 private key published under `kid`.
+    pub fn from_pem(
+        kid: impl Into<String>,
+        private_key_pem: &str,
+        issuer: impl Into<String>,
+        audience: impl Into<String>,
+    ) -> Result<Self, KeyConfigError> {
+        let key = EncodingKey::from_ec_pem(private_key_pem.as_bytes())
+            .map_err(KeyConfigError::BadPrivateKey)?;
+        Ok(Self { kid: kid.into(), key, issuer: issuer.into(), audience: audience.into() })
+    }
+
+    /// A token for `identity`, issued at `now` (Unix seconds), valid for 24 hours.
+    pub fn sign(&self, identity: &Identity, now: i64) -> Result<String, jsonwebtoken::errors::Error> {
+        let claims = Claims {
+            sub: identity.customer_id.clone(),
+            email: identity.email.clone(),
+            name: identity.name.clone(),
+            admin: identity.admin,
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            iat: now,
+            exp: now + ACCESS_TOKEN_TTL_SECONDS,
+        };
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, &claims, &self.key)
+    }
+}
+
+fn bearer_token(parts: &Parts) -> Option<Result<&str, TokenError>> {
+    let value = parts.headers.get(header::AUTHORIZATION)?;
+    let value = match value.to_str() {
+        Ok(v) => v,
+        Err(_) => return Some(Err(TokenError::Malformed)),
+    };
+    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Some(Err(TokenError::Malformed));
+    }
+    Some(Ok(token.trim()))
+}
+
+fn unauthorized(err: TokenError) -> ApiError {
+    ApiError::Unauthorized(err.to_string())
+}
+
+/// The caller of a public route: anonymous, or authenticated by a valid token. A token
+/// that is present but invalid is still refused with 401.
+#[derive(Debug, Clone)]
+pub struct Caller(pub Option<Claims>);
+
+impl Caller {
+    pub fn is_admin(&self) -> bool {
+        self.0.as_ref().is_some_and(|c| c.admin)
+    }
+}
+
+impl<S> FromRequestParts<S> for Caller
+where
+    S: Send + Sync,
+    Arc<TokenVerifier>: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let verifier = Arc::<TokenVerifier>::from_ref(state);
+        match bearer_token(parts) {
+            None => Ok(Caller(None)),
+            Some(token) => {
+                let claims = token.and_then(|t| verifier.verify(t)).map_err(unauthorized)?;
+                Ok(Caller(Some(claims)))
+            }
+        }
+    }
+}
+
+/// An authenticated customer (401 without a valid token).
+#[derive(Debug, Clone)]
+pub struct Customer(pub Claims);
+
+impl<S> FromRequestParts<S> for Customer
+where
+    S: Send + Sync,
+    Arc<TokenVerifier>: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Caller::from_request_parts(parts, state).await? {
+            Caller(Some(claims)) => Ok(Customer(claims)),
+            Caller(None) => Err(unauthorized(TokenError::Missing)),
+        }
+    }
+}
+
+/// An authenticated admin (401 without a valid token, 403 for a non-admin).
+#[derive(Debug, Clone)]
+pub struct Admin(pub Claims);
+
+impl<S> FromRequestParts<S> for Admin
+where
+    S: Send + Sync,
+    Arc<TokenVerifier>: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Customer(claims) = Customer::from_request_parts(parts, state).await?;
+        if !claims.admin {
+            return Err(ApiError::Forbidden("this action needs an admin account".into()));
+        }
+        Ok(Admin(claims))
+    }
+}

@@ -1,0 +1,371 @@
+//! [`CategoryStore`] on DynamoDB.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{KeysAndAttributes, TransactWriteItem};
+use domain::catalog::CategoryListing;
+use domain::category::{Category, CategoryChange, CategoryName, CategoryPath, moved_path};
+use domain::{CatalogError, CategoryId, CategoryStore, Page, PageRequest, Timestamp};
+
+use crate::expr::Expr;
+use crate::item::{
+    Item, StoredCategory, category_attr as attr, decode_category, decode_product,
+    encode_name_claim, encode_new_category, key, n, path_list, product_attr, product_placement, s,
+};
+use crate::query::Listing;
+use crate::txn::{self, TxnError};
+use crate::{DynamoCatalog, MAX_MOVE_ITEMS, keys};
+
+/// Most keys one `BatchGetItem` takes.
+const BATCH_GET_SIZE: usize = 100;
+
+impl DynamoCatalog {
+    /// A category with its counters, read strongly consistently.
+    pub(crate) async fn stored_category(
+        &self,
+        id: CategoryId,
+    ) -> Result<Option<StoredCategory>, CatalogError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(self.table.as_ref())
+            .set_key(Some(key(&keys::category(id))))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| CatalogError::storage(e.into_service_error()))?;
+        Ok(output.item.as_ref().map(decode_category).transpose()?)
+    }
+
+    /// An update of a category's counters when a child or product joins (`+1`) or leaves
+    /// (`-1`) it. It bumps the revision so that concurrent moves notice.
+    pub(crate) fn category_membership(
+        &self,
+        id: CategoryId,
+        counter: &str,
+        delta: i64,
+        condition: Expr,
+    ) -> Result<TransactWriteItem, CatalogError> {
+        let expr = condition.add(counter, n(delta)).add(attr::REVISION, n(1)).when_exists(keys::PK);
+        txn::update(&self.table, key(&keys::category(id)), expr)
+    }
+
+    fn name_claim_put(
+        &self,
+        parent: Option<CategoryId>,
+        category: &Category,
+    ) -> Result<TransactWriteItem, CatalogError> {
+        txn::put(&self.table, encode_name_claim(parent, category), Expr::new().when_absent(keys::PK))
+    }
+
+    fn name_claim_delete(
+        &self,
+        parent: Option<CategoryId>,
+        name: &CategoryName,
+        owner: CategoryId,
+    ) -> Result<TransactWriteItem, CatalogError> {
+        let owned = Expr::new().when_eq(attr::ID, s(owner.to_string()));
+        txn::delete(&self.table, key(&keys::category_name_claim(parent, name)), owned)
+    }
+
+    async fn rename(
+        &self,
+        current: StoredCategory,
+        name: CategoryName,
+    ) -> Result<Category, CatalogError> {
+        let old = current.category;
+        let parent = old.parent_id();
+        let renamed = Category { name, updated_at: Timestamp::now(), ..old.clone() };
+        let update = Expr::new()
+            .set(attr::NAME, s(renamed.name.as_str()))
+            .set(keys::GSI2SK, s(keys::category_sibling_order(&renamed.name, renamed.id)))
+            .set(attr::UPDATED_AT, s(renamed.updated_at.to_string()))
+            .add(attr::REVISION, n(1))
+            .when_eq(attr::REVISION, n(current.revision));
+        let mut items = vec![txn::update(&self.table, key(&keys::category(old.id)), update)?];
+        let claim_changes = renamed.name.unique_key() != old.name.unique_key();
+        if claim_changes {
+            items.push(self.name_claim_delete(parent, &old.name, old.id)?);
+            items.push(self.name_claim_put(parent, &renamed)?);
+        }
+        match txn::execute(&self.client, items).await {
+            Ok(()) => Ok(renamed),
+            Err(e) if claim_changes && e.condition_failed(2) => {
+                Err(CatalogError::DuplicateCategoryName(renamed.name.as_str().to_owned()))
+            }
+            Err(e) => Err(e.into_catalog_error()),
+        }
+    }
+
+    /// Moves `current` (and its whole subtree, with the category paths of its products)
+    /// under `new_parent`, optionally renaming it, in one transaction.
+    async fn relocate(
+        &self,
+        current: StoredCategory,
+        new_parent: Option<CategoryId>,
+        name: CategoryName,
+    ) -> Result<Category, CatalogError> {
+        let old = current.category;
+        let parent_item = match new_parent {
+            Some(pid) => Some(self.stored_category(pid).await?.ok_or(CatalogError::ParentNotFound)?),
+            None => None,
+        };
+        if let Some(parent) = &parent_item {
+            if parent.category.path.is_within(&old.path) {
+                return Err(domain::category::IllegalMove::IntoOwnSubtree.into());
+            }
+        }
+
+        // The subtree as the indexes show it; the revision conditions below make the
+        // transaction fail rather than act on a stale view.
+        let budget = MAX_MOVE_ITEMS;
+        let subtree: Vec<StoredCategory> = self
+            .query_all(&Listing::gsi1(keys::CATEGORY_TREE, keys::path(&old.path)), Some(budget))
+            .await?
+            .iter()
+            .map(decode_category)
+            .collect::<Result<_, _>>()?;
+        let products_listing = Listing::gsi1(
+            keys::category_products(old.path.root_id()),
+            keys::products_in_subtree(&old.path),
+        );
+        let products = self.query_all(&products_listing, Some(budget)).await?;
+        let overhead = 2 + usize::from(old.parent_id().is_some()) + usize::from(new_parent.is_some());
+        let items_needed = subtree.len() + products.len() + overhead;
+        if items_needed > MAX_MOVE_ITEMS {
+            return Err(CatalogError::MoveTooLarge { items: items_needed, limit: MAX_MOVE_ITEMS });
+        }
+        check_counts(&subtree, &products)?;
+
+        let height = subtree.iter().map(|c| c.category.path.level() - old.path.level()).max().unwrap_or(0);
+        let new_path = moved_path(&old.path, parent_item.as_ref().map(|p| &p.category.path), height)?;
+        let now = Timestamp::now();
+        let mut items = Vec::with_capacity(items_needed);
+
+        for member in &subtree {
+            let category = &member.category;
+            let Some(path) = category.path.rebased(&old.path, &new_path) else {
+                return Err(CatalogError::ConcurrentChange);
+            };
+            let mut expr = Expr::new()
+                .set(attr::PATH, path_list(&path))
+                .set(attr::LEVEL, n(path.level()))
+                .set(keys::GSI1SK, s(keys::path(&path)))
+                .set(attr::UPDATED_AT, s(now.to_string()))
+                .add(attr::REVISION, n(1))
+                .when_eq(attr::REVISION, n(member.revision));
+            if category.id == old.id {
+                expr = expr
+                    .set_or_remove(attr::PARENT_ID, new_parent.map(|p| s(p.to_string())))
+                    .set(attr::NAME, s(name.as_str()))
+                    .set(keys::GSI2PK, s(keys::category_children(new_parent)))
+                    .set(keys::GSI2SK, s(keys::category_sibling_order(&name, old.id)));
+            }
+            items.push(txn::update(&self.table, key(&keys::category(category.id)), expr)?);
+        }
+        for item in &products {
+            let product = decode_product(item)?.product;
+            let Some(path) = product.category_path.rebased(&old.path, &new_path) else {
+                return Err(CatalogError::ConcurrentChange);
+            };
+            let mut expr = Expr::new().when_eq(
+                keys::GSI1SK,
+                s(keys::product_in_category(&product.category_path, product.id)),
+            );
+            for (attr_name, value) in product_placement(&path, product.id) {
+                expr = expr.set(&attr_name, value);
+            }
+            expr = expr.set(product_attr::UPDATED_AT, s(now.to_string()));
+            items.push(txn::update(&self.table, key(&keys::product(product.id)), expr)?);
+        }
+        if let Some(old_parent) = old.parent_id() {
+            items.push(self.category_membership(old_parent, attr::CHILD_COUNT, -1, Expr::new())?);
+        }
+        if let Some(parent) = &parent_item {
+            let unchanged = Expr::new().when_eq(attr::REVISION, n(parent.revision));
+            items.push(self.category_membership(parent.category.id, attr::CHILD_COUNT, 1, unchanged)?);
+        }
+        let moved = Category {
+            id: old.id,
+            name,
+            path: new_path,
+            created_at: old.created_at,
+            updated_at: now,
+        };
+        items.push(self.name_claim_delete(old.parent_id(), &old.name, old.id)?);
+        let claim_index = items.len();
+        items.push(self.name_claim_put(new_parent, &moved)?);
+
+        match txn::execute(&self.client, items).await {
+            Ok(()) => Ok(moved),
+            Err(e) if e.condition_failed(claim_index) => {
+                Err(CatalogError::DuplicateCategoryName(moved.name.as_str().to_owned()))
+            }
+            Err(e) => Err(e.into_catalog_error()),
+        }
+    }
+}
+
+/// Checks that the subtree read from the indexes is complete: every category's counters
+/// match the children and products seen. An index lagging behind a recent write shows up
+/// here as a mismatch, and the move is refused as a concurrent change.
+fn check_counts(subtree: &[StoredCategory], products: &[Item]) -> Result<(), CatalogError> {
+    let mut children: HashMap<CategoryId, u64> = HashMap::new();
+    let mut direct_products: HashMap<CategoryId, u64> = HashMap::new();
+    for member in subtree {
+        if let Some(parent) = member.category.parent_id() {
+            *children.entry(parent).or_default() += 1;
+        }
+    }
+    for item in products {
+        let product = decode_product(item)?.product;
+        *direct_products.entry(product.category_id()).or_default() += 1;
+    }
+    let complete = subtree.iter().all(|member| {
+        let id = member.category.id;
+        children.get(&id).copied().unwrap_or(0) == member.child_count
+            && direct_products.get(&id).copied().unwrap_or(0) == member.product_count
+    });
+    if complete { Ok(()) } else { Err(CatalogError::ConcurrentChange) }
+}
+
+impl CategoryStore for DynamoCatalog {
+    async fn create_category(
+        &self,
+        name: CategoryName,
+        parent: Option<CategoryId>,
+    ) -> Result<Category, CatalogError> {
+        let id = CategoryId::generate();
+        let (path, parent_revision) = match parent {
+            Some(pid) => {
+                let parent = self.stored_category(pid).await?.ok_or(CatalogError::ParentNotFound)?;
+                (parent.category.path.checked_child(id)?, Some(parent.revision))
+            }
+            None => (CategoryPath::root(id), None),
+        };
+        let now = Timestamp::now();
+        let category = Category { id, name, path, created_at: now, updated_at: now };
+        let mut items = vec![
+            self.name_claim_put(parent, &category)?,
+            txn::put(&self.table, encode_new_category(&category), Expr::new().when_absent(keys::PK))?,
+        ];
+        if let (Some(pid), Some(revision)) = (parent, parent_revision) {
+            let unchanged = Expr::new().when_eq(attr::REVISION, n(revision));
+            items.push(self.category_membership(pid, attr::CHILD_COUNT, 1, unchanged)?);
+        }
+        match txn::execute(&self.client, items).await {
+            Ok(()) => Ok(category),
+            Err(e) if e.condition_failed(0) => {
+                Err(CatalogError::DuplicateCategoryName(category.name.as_str().to_owned()))
+            }
+            Err(e) => Err(e.into_catalog_error()),
+        }
+    }
+
+    async fn category(&self, id: CategoryId) -> Result<Option<Category>, CatalogError> {
+        Ok(self.stored_category(id).await?.map(|c| c.category))
+    }
+
+    async fn categories(&self, ids: &[CategoryId]) -> Result<Vec<Category>, CatalogError> {
+        let mut found: HashMap<CategoryId, Category> = HashMap::new();
+        let mut unique: Vec<CategoryId> = ids.to_vec();
+        unique.sort();
+        unique.dedup();
+        for chunk in unique.chunks(BATCH_GET_SIZE) {
+            let keys_and_attrs = KeysAndAttributes::builder()
+                .set_keys(Some(chunk.iter().map(|id| key(&keys::category(*id))).collect()))
+                .build()
+                .map_err(CatalogError::storage)?;
+            let mut request: HashMap<String, KeysAndAttributes> =
+                HashMap::from([(self.table.to_string(), keys_and_attrs)]);
+            while !request.is_empty() {
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .set_request_items(Some(request))
+                    .send()
+                    .await
+                    .map_err(|e| CatalogError::storage(e.into_service_error()))?;
+                for item in output.responses.unwrap_or_default().into_values().flatten() {
+                    let category = decode_category(&item)?.category;
+                    found.insert(category.id, category);
+                }
+                request = output.unprocessed_keys.unwrap_or_default();
+            }
+        }
+        Ok(ids.iter().filter_map(|id| found.get(id).cloned()).collect())
+    }
+
+    async fn list_categories(
+        &self,
+        listing: CategoryListing,
+        page: PageRequest,
+    ) -> Result<Page<Category>, CatalogError> {
+        let listing = match listing {
+            CategoryListing::All => Listing::gsi1(keys::CATEGORY_TREE, ""),
+            CategoryListing::Roots => Listing::gsi2(keys::category_children(None), ""),
+            CategoryListing::ChildrenOf(id) => Listing::gsi2(keys::category_children(Some(id)), ""),
+        };
+        let page = self.query_page(&listing, &page).await?;
+        let items = page
+            .items
+            .iter()
+            .map(|item| decode_category(item).map(|c| c.category))
+            .collect::<Result<_, _>>()?;
+        Ok(Page { items, next_cursor: page.next_cursor })
+    }
+
+    async fn subtree(&self, root: Option<&CategoryPath>) -> Result<Vec<Category>, CatalogError> {
+        let prefix = root.map(keys::path).unwrap_or_default();
+        let items = self.query_all(&Listing::gsi1(keys::CATEGORY_TREE, prefix), None).await?;
+        Ok(items.iter().map(|i| decode_category(i).map(|c| c.category)).collect::<Result<_, _>>()?)
+    }
+
+    async fn update_category(
+        &self,
+        id: CategoryId,
+        change: CategoryChange,
+    ) -> Result<Category, CatalogError> {
+        let current = self.stored_category(id).await?.ok_or(CatalogError::CategoryNotFound)?;
+        let parent = current.category.parent_id();
+        let name = change.name.unwrap_or_else(|| current.category.name.clone());
+        match change.parent_id {
+            Some(new_parent) if new_parent != parent => self.relocate(current, new_parent, name).await,
+            _ if name == current.category.name => Ok(current.category),
+            _ => self.rename(current, name).await,
+        }
+    }
+
+    async fn delete_category(&self, id: CategoryId) -> Result<(), CatalogError> {
+        let current = self.stored_category(id).await?.ok_or(CatalogError::CategoryNotFound)?;
+        if current.child_count > 0 || current.product_count > 0 {
+            return Err(CatalogError::CategoryNotEmpty);
+        }
+        let category = &current.category;
+        let empty_and_unchanged = Expr::new()
+            .when_eq(attr::REVISION, n(current.revision))
+            .when_eq(attr::CHILD_COUNT, n(0))
+            .when_eq(attr::PRODUCT_COUNT, n(0));
+        let mut items = vec![
+            txn::delete(&self.table, key(&keys::category(id)), empty_and_unchanged)?,
+            self.name_claim_delete(category.parent_id(), &category.name, id)?,
+        ];
+        if let Some(parent) = category.parent_id() {
+            items.push(self.category_membership(parent, attr::CHILD_COUNT, -1, Expr::new())?);
+        }
+        match txn::execute(&self.client, items).await {
+            Ok(()) => Ok(()),
+            Err(e @ TxnError::Cancelled(_)) if e.condition_failed(0) => {
+                match self.stored_category(id).await? {
+                    None => Err(CatalogError::CategoryNotFound),
+                    Some(now) if now.child_count > 0 || now.product_count > 0 => {
+                        Err(CatalogError::CategoryNotEmpty)
+                    }
+                    Some(_) => Err(CatalogError::ConcurrentChange),
+                }
+            }
+            Err(e) => Err(e.into_catalog_error()),
+        }
+    }
+}
+

@@ -1,0 +1,189 @@
+//! Every key of the table, in one place.
+//!
+//! | entity | PK / SK | GSI1PK / GSI1SK | GSI2PK / GSI2SK |
+//! |---|---|---|---|
+//! | Category | `CATEGORY#<id>` | `CATEGORY_TREE` / `<path>` | `CATEGORY_CHILDREN#<parent id or ROOT>` / `<name key>#<id>` |
+//! | CategoryName (uniqueness) | `CATEGORY_NAME#<parent id or ROOT>#<name key>` | – | – |
+//! | Product | `PRODUCT#<id>` | `CATEGORY_PRODUCTS#<root id>` / `<path>#<id>` | `PRODUCTS` / `<id>` |
+//! | Sku (uniqueness) | `SKU#<SKU upper-cased>` | – | – |
+//!
+//! `<path>` is the category path's ids joined and ended by `/` (`A/B/C/`), so a subtree is a
+//! `begins_with` on its path, and a category's own products begin with `<path>#`.
+
+use domain::category::{CategoryName, CategoryPath};
+use domain::product::Sku;
+use domain::{CategoryId, ProductId};
+
+pub const PK: &str = "PK";
+pub const SK: &str = "SK";
+pub const GSI1: &str = "GSI1";
+pub const GSI1PK: &str = "GSI1PK";
+pub const GSI1SK: &str = "GSI1SK";
+pub const GSI2: &str = "GSI2";
+pub const GSI2PK: &str = "GSI2PK";
+pub const GSI2SK: &str = "GSI2SK";
+pub const ENTITY_TYPE: &str = "entity_type";
+
+/// `entity_type` values.
+pub mod entity {
+    pub const CATEGORY: &str = "Category";
+    pub const CATEGORY_NAME: &str = "CategoryName";
+    pub const PRODUCT: &str = "Product";
+    pub const SKU: &str = "Sku";
+}
+
+/// Partition and sort key of an item whose SK repeats its PK.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrimaryKey {
+    pub pk: String,
+    pub sk: String,
+}
+
+impl PrimaryKey {
+    fn same(key: String) -> Self {
+        Self { sk: key.clone(), pk: key }
+    }
+}
+
+fn parent_segment(parent: Option<CategoryId>) -> String {
+    parent.map_or_else(|| "ROOT".to_owned(), |id| id.to_string())
+}
+
+/// The key of a category item.
+pub fn category(id: CategoryId) -> PrimaryKey {
+    PrimaryKey::same(format!("CATEGORY#{id}"))
+}
+
+/// GSI1 partition holding every category, sorted by path.
+pub const CATEGORY_TREE: &str = "CATEGORY_TREE";
+
+/// The sort-key form of a path: `A/B/C/`.
+pub fn path(path: &CategoryPath) -> String {
+    let mut key = String::with_capacity(path.ids().len() * 27);
+    for id in path.ids() {
+        key.push_str(&id.to_string());
+        key.push('/');
+    }
+    key
+}
+
+/// GSI2 partition holding the children of `parent` (`None`: the top level).
+pub fn category_children(parent: Option<CategoryId>) -> String {
+    format!("CATEGORY_CHILDREN#{}", parent_segment(parent))
+}
+
+/// GSI2 sort key of a category among its siblings: by name, then id.
+pub fn category_sibling_order(name: &CategoryName, id: CategoryId) -> String {
+    format!("{}#{id}", name.unique_key())
+}
+
+/// The item that makes `name` unique among the children of `parent`.
+pub fn category_name_claim(parent: Option<CategoryId>, name: &CategoryName) -> PrimaryKey {
+    PrimaryKey::same(format!("CATEGORY_NAME#{}#{}", parent_segment(parent), name.unique_key()))
+}
+
+/// The key of a product item.
+pub fn product(id: ProductId) -> PrimaryKey {
+    PrimaryKey::same(format!("PRODUCT#{id}"))
+}
+
+/// GSI1 partition of the products in the tree rooted at `root`.
+pub fn category_products(root: CategoryId) -> String {
+    format!("CATEGORY_PRODUCTS#{root}")
+}
+
+/// GSI1 sort key of a product in the category at `category_path`.
+pub fn product_in_category(category_path: &CategoryPath, id: ProductId) -> String {
+    format!("{}#{id}", path(category_path))
+}
+
+/// Sort-key prefix of the products of the category at `category_path` and its descendants.
+pub fn products_in_subtree(category_path: &CategoryPath) -> String {
+    path(category_path)
+}
+
+/// Sort-key prefix of the products directly in the category at `category_path`.
+pub fn products_directly_in(category_path: &CategoryPath) -> String {
+    format!("{}#", path(category_path))
+}
+
+/// GSI2 partition listing every product, by id (creation order).
+pub const PRODUCT_LIST: &str = "PRODUCTS";
+
+/// GSI2 sort key of a product in [`PRODUCT_LIST`].
+pub fn product_list_order(id: ProductId) -> String {
+    id.to_string()
+}
+
+/// The item that makes a SKU unique across the catalog.
+pub fn sku_claim(sku: &Sku) -> PrimaryKey {
+    PrimaryKey::same(format!("SKU#{}", sku.unique_key()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cid(s: &str) -> CategoryId {
+        s.parse().expect("category id")
+    }
+
+    const A: &str = "01J0000000000000000000000A";
+    const B: &str = "01J0000000000000000000000B";
+    const P: &str = "01J0000000000000000000000P";
+
+    #[test]
+    fn category_keys_have_the_documented_shapes() {
+        let (a, b) = (cid(A), cid(B));
+        let ab = CategoryPath::root(a).child(b);
+        assert_eq!(category(b), PrimaryKey { pk: format!("CATEGORY#{B}"), sk: format!("CATEGORY#{B}") });
+        assert_eq!(path(&ab), format!("{A}/{B}/"));
+        assert_eq!(category_children(None), "CATEGORY_CHILDREN#ROOT");
+        assert_eq!(category_children(Some(a)), format!("CATEGORY_CHILDREN#{A}"));
+        let name = CategoryName::parse(" Phones  & Tablets ").expect("name");
+        assert_eq!(category_sibling_order(&name, b), format!("phones & tablets#{B}"));
+        assert_eq!(category_name_claim(Some(a), &name).pk, format!("CATEGORY_NAME#{A}#phones & tablets"));
+        assert_eq!(category_name_claim(None, &name).pk, "CATEGORY_NAME#ROOT#phones & tablets");
+    }
+
+    #[test]
+    fn product_keys_have_the_documented_shapes() {
+        let (a, b) = (cid(A), cid(B));
+        let p: ProductId = P.parse().expect("product id");
+        let ab = CategoryPath::root(a).child(b);
+        assert_eq!(product(p).pk, format!("PRODUCT#{P}"));
+        assert_eq!(category_products(a), format!("CATEGORY_PRODUCTS#{A}"));
+        assert_eq!(product_in_category(&ab, p), format!("{A}/{B}/#{P}"));
+        assert_eq!(product_list_order(p), P);
+        assert_eq!(sku_claim(&Sku::parse("ab-1").expect("sku")).pk, "SKU#AB-1");
+    }
+
+    #[test]
+    fn subtree_prefixes_select_exactly_the_subtree() {
+        let (a, b) = (cid(A), cid(B));
+        let p: ProductId = P.parse().expect("product id");
+        let root = CategoryPath::root(a);
+        let child = root.child(b);
+        let in_child = product_in_category(&child, p);
+        let in_root = product_in_category(&root, p);
+
+        assert!(in_child.starts_with(&products_in_subtree(&root)));
+        assert!(in_child.starts_with(&products_in_subtree(&child)));
+        assert!(in_root.starts_with(&products_directly_in(&root)));
+        assert!(!in_child.starts_with(&products_directly_in(&root)));
+        assert!(!in_root.starts_with(&products_in_subtree(&child)));
+        // A sibling whose id shares a prefix is not inside: ids are fixed-length and the
+        // separator closes each segment.
+        assert!(path(&child).starts_with(&path(&root)));
+        assert!(!path(&CategoryPath::root(b)).starts_with(&path(&root)));
+    }
+
+    #[test]
+    fn deepest_paths_fit_dynamodb_sort_keys() {
+        let mut deepest = CategoryPath::root(CategoryId::generate());
+        while deepest.ids().len() < domain::category::MAX_PATH_LEN {
+            deepest = deepest.child(CategoryId::generate());
+        }
+        assert!(product_in_category(&deepest, ProductId::generate()).len() <= 1024);
+    }
+}

@@ -1,0 +1,331 @@
+//! [`ProductStore`] on DynamoDB.
+
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem};
+use domain::product::{
+    NewProduct, PriceSummary, Product, ProductChange, ProductFilter, ProductRemoval, ProductScope,
+    StockChange,
+};
+use domain::{CatalogError, Money, Page, PageRequest, ProductId, ProductStore, Timestamp};
+
+use crate::expr::Expr;
+use crate::item::{
+    StoredProduct, category_attr, decode_product, encode_new_product, encode_sku_claim, key, n,
+    product_attr as attr, product_placement, s,
+};
+use crate::query::Listing;
+use crate::txn::{self, TxnError};
+use crate::{DynamoCatalog, keys};
+
+impl DynamoCatalog {
+    /// A product and its order marker, read strongly consistently.
+    async fn stored_product(&self, id: ProductId) -> Result<Option<StoredProduct>, CatalogError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(self.table.as_ref())
+            .set_key(Some(key(&keys::product(id))))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| CatalogError::storage(e.into_service_error()))?;
+        Ok(output.item.as_ref().map(decode_product).transpose()?)
+    }
+
+    fn sku_claim_delete(
+        &self,
+        sku: &domain::product::Sku,
+        owner: ProductId,
+    ) -> Result<TransactWriteItem, CatalogError> {
+        let owned = Expr::new().when_eq(attr::ID, s(owner.to_string()));
+        txn::delete(&self.table, key(&keys::sku_claim(sku)), owned)
+    }
+
+    /// Explains why the conditional update of product `id` did not apply.
+    async fn explain_product_conflict(
+        &self,
+        id: ProductId,
+        stock: Option<StockChange>,
+    ) -> CatalogError {
+        match self.stored_product(id).await {
+            Ok(None) => CatalogError::ProductNotFound,
+            Ok(Some(current)) => match stock {
+                Some(StockChange::Adjust(delta))
+                    if i64::from(current.product.stock_quantity) + delta < 0 =>
+                {
+                    CatalogError::InsufficientStock
+                }
+                _ => CatalogError::ConcurrentChange,
+            },
+            Err(err) => err,
+        }
+    }
+
+    /// Deactivates a product that must be kept because orders refer to it.
+    async fn deactivate(&self, id: ProductId) -> Result<ProductRemoval, CatalogError> {
+        let expr = Expr::new()
+            .set(attr::IS_ACTIVE, AttributeValue::Bool(false))
+            .set(attr::UPDATED_AT, s(Timestamp::now().to_string()))
+            .when_exists(keys::PK);
+        self.client
+            .update_item()
+            .table_name(self.table.as_ref())
+            .set_key(Some(key(&keys::product(id))))
+            .set_update_expression(expr.update_expression())
+            .set_condition_expression(expr.condition_expression())
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .send()
+            .await
+            .map_err(|e| match e.into_service_error() {
+                UpdateItemError::ConditionalCheckFailedException(_) => CatalogError::ProductNotFound,
+                other => CatalogError::storage(other),
+            })?;
+        Ok(ProductRemoval::Deactivated)
+    }
+}
+
+fn product_filter(filter: &ProductFilter) -> Expr {
+    let mut expr = Expr::new();
+    if !filter.include_inactive {
+        expr = expr.when_eq(attr::IS_ACTIVE, AttributeValue::Bool(true));
+    }
+    if let Some(min) = filter.min_price {
+        expr = expr.when_at_least(attr::PRICE, n(min.as_decimal()));
+    }
+    if let Some(max) = filter.max_price {
+        expr = expr.when_at_most(attr::PRICE, n(max.as_decimal()));
+    }
+    if let Some(text) = &filter.name_contains {
+        expr = expr.when_contains(attr::NAME_SEARCH, s(text.to_lowercase()));
+    }
+    if filter.in_stock_only {
+        expr = expr.when_greater(attr::STOCK, n(0));
+    }
+    expr
+}
+
+impl ProductStore for DynamoCatalog {
+    async fn create_product(&self, new: NewProduct) -> Result<Product, CatalogError> {
+        let category =
+            self.stored_category(new.category_id).await?.ok_or(CatalogError::UnknownCategory)?;
+        let now = Timestamp::now();
+        let product = Product {
+            id: ProductId::generate(),
+            name: new.name,
+            description: new.description,
+            sku: new.sku,
+            price: new.price,
+            stock_quantity: new.stock_quantity,
+            category_path: category.category.path.clone(),
+            is_active: true,
+            created_at: now,
+            updated_at: now,
+        };
+        let unchanged = Expr::new().when_eq(category_attr::REVISION, n(category.revision));
+        let mut items = vec![
+            self.category_membership(new.category_id, category_attr::PRODUCT_COUNT, 1, unchanged)?,
+            txn::put(&self.table, encode_new_product(&product), Expr::new().when_absent(keys::PK))?,
+        ];
+        if let Some(sku) = &product.sku {
+            let claim = encode_sku_claim(sku, product.id);
+            items.push(txn::put(&self.table, claim, Expr::new().when_absent(keys::PK))?);
+        }
+        match txn::execute(&self.client, items).await {
+            Ok(()) => Ok(product),
+            Err(e) if e.condition_failed(2) => Err(CatalogError::DuplicateSku(
+                product.sku.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+            )),
+            Err(e) => Err(e.into_catalog_error()),
+        }
+    }
+
+    async fn product(&self, id: ProductId) -> Result<Option<Product>, CatalogError> {
+        Ok(self.stored_product(id).await?.map(|p| p.product))
+    }
+
+    async fn list_products(
+        &self,
+        scope: ProductScope,
+        filter: ProductFilter,
+        page: PageRequest,
+    ) -> Result<Page<Product>, CatalogError> {
+        let listing = match scope {
+            ProductScope::All => Listing::gsi2(keys::PRODUCT_LIST, ""),
+            ProductScope::Category { path, direct_only } => Listing::gsi1(
+                keys::category_products(path.root_id()),
+                if direct_only {
+                    keys::products_directly_in(&path)
+                } else {
+                    keys::products_in_subtree(&path)
+                },
+            ),
+        };
+        let page = self.query_page(&listing.filtered(product_filter(&filter)), &page).await?;
+        let items = page
+            .items
+            .iter()
+            .map(|item| decode_product(item).map(|p| p.product))
+            .collect::<Result<_, _>>()?;
+        Ok(Page { items, next_cursor: page.next_cursor })
+    }
+
+    async fn update_product(
+        &self,
+        id: ProductId,
+        change: ProductChange,
+    ) -> Result<Product, CatalogError> {
+        let old = self.stored_product(id).await?.ok_or(CatalogError::ProductNotFound)?.product;
+        let mut expr = Expr::new()
+            .set(attr::UPDATED_AT, s(Timestamp::now().to_string()))
+            .when_exists(keys::PK);
+        let mut others: Vec<TransactWriteItem> = Vec::new();
+        let mut sku_claim_index = None;
+
+        if let Some(name) = &change.name {
+            expr = expr.set(attr::NAME, s(name.as_str())).set(attr::NAME_SEARCH, s(name.search_key()));
+        }
+        if let Some(description) = &change.description {
+            expr = expr.set_or_remove(attr::DESCRIPTION, description.as_ref().map(|d| s(d.as_str())));
+        }
+        if let Some(price) = change.price {
+            expr = expr.set(attr::PRICE, n(price.as_decimal()));
+        }
+        if let Some(active) = change.is_active {
+            expr = expr.set(attr::IS_ACTIVE, AttributeValue::Bool(active));
+        }
+        match change.stock {
+            Some(StockChange::Set(level)) => expr = expr.set(attr::STOCK, n(level)),
+            Some(StockChange::Adjust(delta)) => {
+                expr = expr.add(attr::STOCK, n(delta));
+                if delta < 0 {
+                    expr = expr.when_at_least(attr::STOCK, n(-delta));
+                }
+            }
+            None => {}
+        }
+        if let Some(new_sku) = &change.sku {
+            expr = expr.set_or_remove(attr::SKU, new_sku.as_ref().map(|k| s(k.as_str())));
+            let old_key = old.sku.as_ref().map(|k| k.unique_key());
+            if new_sku.as_ref().map(|k| k.unique_key()) != old_key {
+                expr = match &old.sku {
+                    Some(sku) => expr.when_eq(attr::SKU, s(sku.as_str())),
+                    None => expr.when_absent(attr::SKU),
+                };
+                if let Some(sku) = &old.sku {
+                    others.push(self.sku_claim_delete(sku, id)?);
+                }
+                if let Some(sku) = new_sku {
+                    sku_claim_index = Some(1 + others.len());
+                    let claim = encode_sku_claim(sku, id);
+                    others.push(txn::put(&self.table, claim, Expr::new().when_absent(keys::PK))?);
+                }
+            }
+        }
+        if let Some(category_id) = change.category_id.filter(|c| *c != old.category_id()) {
+            let target =
+                self.stored_category(category_id).await?.ok_or(CatalogError::UnknownCategory)?;
+            for (name, value) in product_placement(&target.category.path, id) {
+                expr = expr.set(&name, value);
+            }
+            let old_place = keys::product_in_category(&old.category_path, id);
+            expr = expr.when_eq(keys::GSI1SK, s(old_place));
+            let count = category_attr::PRODUCT_COUNT;
+            others.push(self.category_membership(old.category_id(), count, -1, Expr::new())?);
+            let unchanged = Expr::new().when_eq(category_attr::REVISION, n(target.revision));
+            others.push(self.category_membership(category_id, count, 1, unchanged)?);
+        }
+
+        if others.is_empty() {
+            let output = self
+                .client
+                .update_item()
+                .table_name(self.table.as_ref())
+                .set_key(Some(key(&keys::product(id))))
+                .set_update_expression(expr.update_expression())
+                .set_condition_expression(expr.condition_expression())
+                .set_expression_attribute_names(expr.names())
+                .set_expression_attribute_values(expr.values())
+                .return_values(ReturnValue::AllNew)
+                .send()
+                .await;
+            return match output {
+                Ok(output) => {
+                    let item = output.attributes.unwrap_or_default();
+                    Ok(decode_product(&item)?.product)
+                }
+                Err(e) => match e.into_service_error() {
+                    UpdateItemError::ConditionalCheckFailedException(_) => {
+                        Err(self.explain_product_conflict(id, change.stock).await)
+                    }
+                    other => Err(CatalogError::storage(other)),
+                },
+            };
+        }
+
+        let mut items = vec![txn::update(&self.table, key(&keys::product(id)), expr)?];
+        items.extend(others);
+        match txn::execute(&self.client, items).await {
+            Ok(()) => {}
+            Err(e) if sku_claim_index.is_some_and(|i| e.condition_failed(i)) => {
+                let sku = change.sku.flatten().map(|k| k.as_str().to_owned()).unwrap_or_default();
+                return Err(CatalogError::DuplicateSku(sku));
+            }
+            Err(e) if e.condition_failed(0) => {
+                return Err(self.explain_product_conflict(id, change.stock).await);
+            }
+            Err(e) => return Err(e.into_catalog_error()),
+        }
+        self.stored_product(id).await?.map(|p| p.product).ok_or(CatalogError::ConcurrentChange)
+    }
+
+    async fn remove_product(&self, id: ProductId) -> Result<ProductRemoval, CatalogError> {
+        let current = self.stored_product(id).await?.ok_or(CatalogError::ProductNotFound)?;
+        if current.ever_ordered {
+            return self.deactivate(id).await;
+        }
+        let product = &current.product;
+        let never_ordered_and_in_place = Expr::new()
+            .when_absent(attr::EVER_ORDERED)
+            .when_eq(keys::GSI1SK, s(keys::product_in_category(&product.category_path, id)));
+        let count = category_attr::PRODUCT_COUNT;
+        let mut items = vec![
+            txn::delete(&self.table, key(&keys::product(id)), never_ordered_and_in_place)?,
+            self.category_membership(product.category_id(), count, -1, Expr::new())?,
+        ];
+        if let Some(sku) = &product.sku {
+            items.push(self.sku_claim_delete(sku, id)?);
+        }
+        match txn::execute(&self.client, items).await {
+            Ok(()) => Ok(ProductRemoval::Deleted),
+            Err(e @ TxnError::Cancelled(_)) if e.condition_failed(0) => {
+                match self.stored_product(id).await? {
+                    None => Err(CatalogError::ProductNotFound),
+                    Some(now) if now.ever_ordered => self.deactivate(id).await,
+                    Some(_) => Err(CatalogError::ConcurrentChange),
+                }
+            }
+            Err(e) => Err(e.into_catalog_error()),
+        }
+    }
+
+    async fn price_summary(
+        &self,
+        path: &domain::category::CategoryPath,
+    ) -> Result<PriceSummary, CatalogError> {
+        let active = Expr::new().when_eq(attr::IS_ACTIVE, AttributeValue::Bool(true));
+        let listing = Listing::gsi1(
+            keys::category_products(path.root_id()),
+            keys::products_in_subtree(path),
+        )
+        .filtered(active);
+        let mut summary = PriceSummary::default();
+        let mut total = Money::ZERO;
+        for item in self.query_all(&listing, None).await? {
+            total = total + decode_product(&item)?.product.price;
+            summary.product_count += 1;
+        }
+        summary.price_total = total;
+        Ok(summary)
+    }
+}
