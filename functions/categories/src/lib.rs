@@ -2,9 +2,8 @@
 //! path, and the products and average price of a subtree.
 
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::get;
 use axum::{Json, Router};
 use domain::catalog::CategoryListing;
 use domain::category::{CategoryChange, CategoryName, build_forest};
@@ -12,31 +11,55 @@ use domain::product::ProductScope;
 use domain::{CategoryId, CategoryStore, ProductStore, ValidationErrors};
 use http_api::catalog::{CategoryView, ProductListQuery, ProductView, category_id_param};
 use http_api::extract::nullable;
-use http_api::{Admin, ApiError, ApiQuery, AppState, Caller, JsonBody, ListBody, page_request};
+use http_api::{
+    Admin, ApiError, ApiQuery, AppState, Caller, JsonBody, ListBody, RouteTable, page_request,
+};
 use serde::{Deserialize, Serialize};
 
 /// What the handlers need from storage.
 pub trait Store: CategoryStore + ProductStore + Clone + 'static {}
 impl<T: CategoryStore + ProductStore + Clone + 'static> Store for T {}
 
-/// The function's routes, ready for `lambda_http::run` or an in-process test.
+/// Every route of the function.
+pub fn routes<S: Store>() -> RouteTable<AppState<S>> {
+    RouteTable::new()
+        .route(Method::GET, "/api/v1/categories", list::<S>)
+        .route(Method::POST, "/api/v1/categories", create::<S>)
+        .route(Method::GET, "/api/v1/categories/tree", tree::<S>)
+        .route(Method::GET, "/api/v1/categories/{id}", show::<S>)
+        .route(Method::PATCH, "/api/v1/categories/{id}", update::<S>)
+        .route(Method::DELETE, "/api/v1/categories/{id}", remove::<S>)
+        .route(
+            Method::GET,
+            "/api/v1/categories/{id}/products",
+            products::<S>,
+        )
+        .route(
+            Method::GET,
+            "/api/v1/categories/{id}/average-price",
+            average_price::<S>,
+        )
+}
+
+/// The function's router, ready for `lambda_http::run` or an in-process test.
 pub fn router<S: Store>(state: AppState<S>) -> Router {
-    let routes = Router::new()
-        .route("/api/v1/categories", get(list::<S>).post(create::<S>))
-        .route("/api/v1/categories/tree", get(tree::<S>))
-        .route("/api/v1/categories/{id}", get(show::<S>).patch(update::<S>).delete(remove::<S>))
-        .route("/api/v1/categories/{id}/products", get(products::<S>))
-        .route("/api/v1/categories/{id}/average-price", get(average_price::<S>));
-    http_api::with_fallbacks(routes).with_state(state)
+    http_api::serve(routes::<S>(), state)
 }
 
 /// A category id from the path; a malformed one names no category (404).
 fn path_id(raw: &str) -> Result<CategoryId, ApiError> {
-    raw.parse().map_err(|_| ApiError::NotFound("category not found".into()))
+    raw.parse()
+        .map_err(|_| ApiError::NotFound("category not found".into()))
 }
 
-async fn found<S: Store>(store: &S, id: CategoryId) -> Result<domain::category::Category, ApiError> {
-    store.category(id).await?.ok_or_else(|| ApiError::NotFound("category not found".into()))
+async fn found<S: Store>(
+    store: &S,
+    id: CategoryId,
+) -> Result<domain::category::Category, ApiError> {
+    store
+        .category(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("category not found".into()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -99,9 +122,16 @@ async fn show<S: Store>(
     let ancestors = state.store.categories(category.path.ancestors()).await?;
     let ancestors = ancestors
         .into_iter()
-        .map(|a| Ancestor { id: a.id, slug: a.name.slug(), name: a.name.as_str().to_owned() })
+        .map(|a| Ancestor {
+            id: a.id,
+            slug: a.name.slug(),
+            name: a.name.as_str().to_owned(),
+        })
         .collect();
-    Ok(Json(CategoryWithAncestors { category: category.into(), ancestors }))
+    Ok(Json(CategoryWithAncestors {
+        category: category.into(),
+        ancestors,
+    }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -135,7 +165,11 @@ async fn create<S: Store>(
     };
     let category = state.store.create_category(name, parent).await?;
     let location = format!("/api/v1/categories/{}", category.id);
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(CategoryView::from(category))))
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(CategoryView::from(category)),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -154,7 +188,10 @@ async fn update<S: Store>(
 ) -> Result<Json<CategoryView>, ApiError> {
     let id = path_id(&id)?;
     let mut errors = ValidationErrors::default();
-    let name = body.name.as_deref().and_then(|raw| errors.check("name", CategoryName::parse(raw)));
+    let name = body
+        .name
+        .as_deref()
+        .and_then(|raw| errors.check("name", CategoryName::parse(raw)));
     let parent_id = match body.parent_id {
         None => None,
         Some(None) => Some(None),
@@ -183,7 +220,10 @@ async fn products<S: Store>(
     let (filter, page) = query.filter_and_page(&caller)?;
     let direct_only = !query.include_descendants()?;
     let category = found(&state.store, path_id(&id)?).await?;
-    let scope = ProductScope::Category { path: category.path, direct_only };
+    let scope = ProductScope::Category {
+        path: category.path,
+        direct_only,
+    };
     let page = state.store.list_products(scope, filter, page).await?;
     Ok(Json(ListBody::from_page(page, ProductView::from)))
 }

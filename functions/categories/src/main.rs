@@ -8,6 +8,9 @@ async fn main() -> Result<(), lambda_http::Error> {
     http_api::logging::init();
     let config = Config::from_env()?;
     let store = DynamoCatalog::new(http_api::config::dynamodb_client().await, config.table_name);
-    let app = categories::router(AppState { store, verifier: config.verifier });
+    let app = categories::router(AppState {
+        store,
+        verifier: config.verifier,
+    });
     lambda_http::run(app).await
 }

@@ -1,1 +1,38 @@
-//! placeholder during bootstrap
+//! Local stack and test kit. Used by `make dev` (through the `devkit` binary) and by the
+//! integration tests of every function; never deployed.
+//!
+//! - [`table`]: the DynamoDB table, created from `template.yaml` (the one definition).
+//! - [`keys`]: ES256 key pairs and access tokens for local use.
+//! - [`events`]: real API Gateway v2 (HTTP API) events sent through a function's router.
+//! - [`testing`]: a fresh table on the local moto server, with tokens, per test.
+//! - [`seed`]: a small demo catalog.
+
+pub mod events;
+pub mod keys;
+pub mod routes;
+pub mod seed;
+pub mod table;
+pub mod testing;
+
+/// Everything that can go wrong in the kit.
+#[derive(Debug, thiserror::Error)]
+pub enum DevkitError {
+    #[error("template.yaml: {0}")]
+    Template(String),
+    #[error("DynamoDB: {0}")]
+    Dynamo(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl DevkitError {
+    pub(crate) fn dynamo(err: impl std::error::Error) -> Self {
+        let mut message = err.to_string();
+        let mut source = err.source();
+        while let Some(cause) = source {
+            message.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        DevkitError::Dynamo(message)
+    }
+}

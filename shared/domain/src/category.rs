@@ -52,7 +52,11 @@ impl CategoryName {
     /// The form under which sibling names must be unique: case-insensitive, with runs of
     /// white space folded to one space.
     pub fn unique_key(&self) -> String {
-        self.0.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+        self.0
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase()
     }
 
     /// A URL-friendly form of the name: lower-case ASCII letters and digits joined by
@@ -60,13 +64,21 @@ impl CategoryName {
     /// name has no ASCII letters or digits at all.
     pub fn slug(&self) -> String {
         let mut slug = String::with_capacity(self.0.len());
-        for word in self.0.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
+        for word in self
+            .0
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|w| !w.is_empty())
+        {
             if !slug.is_empty() {
                 slug.push('-');
             }
             slug.push_str(&word.to_ascii_lowercase());
         }
-        if slug.is_empty() { "category".to_owned() } else { slug }
+        if slug.is_empty() {
+            "category".to_owned()
+        } else {
+            slug
+        }
     }
 }
 
@@ -231,8 +243,7 @@ pub struct CategoryNode {
 /// Siblings are sorted by name (case-insensitively), then id.
 pub fn build_forest(categories: Vec<Category>) -> Vec<CategoryNode> {
     use std::collections::HashMap;
-    let present: std::collections::HashSet<CategoryId> =
-        categories.iter().map(|c| c.id).collect();
+    let present: std::collections::HashSet<CategoryId> = categories.iter().map(|c| c.id).collect();
     let mut children: HashMap<Option<CategoryId>, Vec<Category>> = HashMap::new();
     for category in categories {
         let parent = category.parent_id().filter(|p| present.contains(p));
@@ -244,7 +255,10 @@ pub fn build_forest(categories: Vec<Category>) -> Vec<CategoryNode> {
     ) -> Vec<CategoryNode> {
         let mut level = children.remove(&parent).unwrap_or_default();
         level.sort_by(|a, b| {
-            a.name.unique_key().cmp(&b.name.unique_key()).then_with(|| a.id.cmp(&b.id))
+            a.name
+                .unique_key()
+                .cmp(&b.name.unique_key())
+                .then_with(|| a.id.cmp(&b.id))
         });
         level
             .into_iter()
@@ -276,14 +290,26 @@ mod tests {
     fn names_are_trimmed_and_bounded() {
         assert_eq!(name("  Phones ").as_str(), "Phones");
         assert_eq!(CategoryName::parse("   "), Err(InvalidName::Blank));
-        assert_eq!(CategoryName::parse(&"x".repeat(101)), Err(InvalidName::TooLong(100)));
-        assert!(CategoryName::parse(&"é".repeat(100)).is_ok(), "counts characters, not bytes");
-        assert_eq!(CategoryName::parse("a\nb"), Err(InvalidName::ControlCharacter));
+        assert_eq!(
+            CategoryName::parse(&"x".repeat(101)),
+            Err(InvalidName::TooLong(100))
+        );
+        assert!(
+            CategoryName::parse(&"é".repeat(100)).is_ok(),
+            "counts characters, not bytes"
+        );
+        assert_eq!(
+            CategoryName::parse("a\nb"),
+            Err(InvalidName::ControlCharacter)
+        );
     }
 
     #[test]
     fn unique_key_ignores_case_and_spacing() {
-        assert_eq!(name("Phones  &   Tablets").unique_key(), name("phones & TABLETS").unique_key());
+        assert_eq!(
+            name("Phones  &   Tablets").unique_key(),
+            name("phones & TABLETS").unique_key()
+        );
         assert_ne!(name("Phones").unique_key(), name("Phone").unique_key());
     }
 
@@ -329,27 +355,44 @@ mod tests {
 
         let moved = moved_path(&b_path, Some(&d_root), 1).expect("legal move");
         assert_eq!(moved.ids(), &[d, b]);
-        assert_eq!(c_path.rebased(&b_path, &moved).expect("within").ids(), &[d, b, c]);
+        assert_eq!(
+            c_path.rebased(&b_path, &moved).expect("within").ids(),
+            &[d, b, c]
+        );
         assert_eq!(d_root.rebased(&b_path, &moved), None);
         assert_eq!(moved_path(&b_path, None, 1).expect("to top").ids(), &[b]);
 
-        assert_eq!(moved_path(&b_path, Some(&b_path), 0), Err(IllegalMove::IntoOwnSubtree));
-        assert_eq!(moved_path(&b_path, Some(&c_path), 0), Err(IllegalMove::IntoOwnSubtree));
+        assert_eq!(
+            moved_path(&b_path, Some(&b_path), 0),
+            Err(IllegalMove::IntoOwnSubtree)
+        );
+        assert_eq!(
+            moved_path(&b_path, Some(&c_path), 0),
+            Err(IllegalMove::IntoOwnSubtree)
+        );
     }
 
     #[test]
     fn depth_is_bounded() {
         let mut path = CategoryPath::root(CategoryId::generate());
         while path.ids().len() < MAX_PATH_LEN {
-            path = path.checked_child(CategoryId::generate()).expect("within the limit");
+            path = path
+                .checked_child(CategoryId::generate())
+                .expect("within the limit");
         }
         assert_eq!(path.level(), MAX_PATH_LEN - 1);
-        assert_eq!(path.checked_child(CategoryId::generate()), Err(IllegalMove::TooDeep));
+        assert_eq!(
+            path.checked_child(CategoryId::generate()),
+            Err(IllegalMove::TooDeep)
+        );
 
         let other_root = CategoryPath::root(CategoryId::generate());
         let leaf = CategoryPath::root(CategoryId::generate());
         let too_tall = MAX_PATH_LEN - 1;
-        assert_eq!(moved_path(&leaf, Some(&other_root), too_tall), Err(IllegalMove::TooDeep));
+        assert_eq!(
+            moved_path(&leaf, Some(&other_root), too_tall),
+            Err(IllegalMove::TooDeep)
+        );
         assert!(moved_path(&leaf, Some(&other_root), too_tall - 1).is_ok());
     }
 
@@ -378,6 +421,10 @@ mod tests {
         assert_eq!(forest[1].children[0].level, 1);
 
         let subtree = build_forest(vec![make(b, "apple", pa.child(b))]);
-        assert_eq!(subtree.len(), 1, "a category whose parent is absent is a root of the result");
+        assert_eq!(
+            subtree.len(),
+            1,
+            "a category whose parent is absent is a root of the result"
+        );
     }
 }

@@ -11,7 +11,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -21,8 +24,11 @@ pub struct ValidationErrors(pub Vec<FieldError>);
 
 impl fmt::Display for ValidationErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let parts: Vec<String> =
-            self.0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect();
         write!(f, "invalid input ({})", parts.join("; "))
     }
 }
@@ -33,11 +39,7 @@ impl ValidationErrors {
     }
 
     /// Records the error of `result` under `field` and returns its value, if any.
-    pub fn check<T, E: fmt::Display>(
-        &mut self,
-        field: &str,
-        result: Result<T, E>,
-    ) -> Option<T> {
+    pub fn check<T, E: fmt::Display>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
         match result {
             Ok(value) => Some(value),
             Err(err) => {
@@ -57,6 +59,10 @@ impl ValidationErrors {
 
     /// `Ok(value)` when no error was recorded.
     pub fn into_result<T>(self, value: impl FnOnce() -> T) -> Result<T, Self> {
-        if self.0.is_empty() { Ok(value()) } else { Err(self) }
+        if self.0.is_empty() {
+            Ok(value())
+        } else {
+            Err(self)
+        }
     }
 }

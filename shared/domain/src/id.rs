@@ -81,7 +81,13 @@ mod tests {
     #[test]
     fn refuses_non_canonical_or_malformed_strings() {
         let id = ProductId::generate().to_string();
-        for bad in ["", "abc", &id.to_lowercase(), &format!("{id}X"), "01ARZ3NDEKTSV4RRFFQ69G5FA/"] {
+        for bad in [
+            "",
+            "abc",
+            &id.to_lowercase(),
+            &format!("{id}X"),
+            "01ARZ3NDEKTSV4RRFFQ69G5FA/",
+        ] {
             assert_eq!(bad.parse::<ProductId>(), Err(InvalidId), "{bad:?}");
         }
     }

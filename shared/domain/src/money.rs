@@ -167,7 +167,10 @@ mod tests {
         for (input, expected) in cases {
             assert_eq!(Money::parse_price(input), Err(expected), "{input:?}");
         }
-        assert!(Money::parse_price("1.10").is_ok(), "trailing zero is still two places");
+        assert!(
+            Money::parse_price("1.10").is_ok(),
+            "trailing zero is still two places"
+        );
         assert!(Money::parse_bound("0").is_ok(), "a bound may be zero");
     }
 
@@ -186,7 +189,10 @@ mod tests {
         assert_eq!((a + b).to_string(), "0.30");
         assert_eq!(a.times(3).to_string(), "0.30");
         let total: Money = [a, b, b].into_iter().sum();
-        assert_eq!(total.mean(3).map(|m| m.to_string()), Some("0.17".to_owned()));
+        assert_eq!(
+            total.mean(3).map(|m| m.to_string()),
+            Some("0.17".to_owned())
+        );
         assert_eq!(Money::ZERO.mean(0), None);
     }
 }

@@ -16,7 +16,10 @@ pub struct InvalidLimit;
 
 impl PageLimit {
     pub fn new(limit: u32) -> Result<Self, InvalidLimit> {
-        (1..=MAX_LIMIT).contains(&limit).then_some(Self(limit)).ok_or(InvalidLimit)
+        (1..=MAX_LIMIT)
+            .contains(&limit)
+            .then_some(Self(limit))
+            .ok_or(InvalidLimit)
     }
 
     pub fn get(&self) -> u32 {
@@ -51,7 +54,10 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page { items: self.items.into_iter().map(f).collect(), next_cursor: self.next_cursor }
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+        }
     }
 }
 

@@ -96,7 +96,10 @@ pub struct InvalidStock;
 
 /// Parses a stock level: a whole number from 0 to [`MAX_STOCK`].
 pub fn parse_stock(value: i64) -> Result<u32, InvalidStock> {
-    u32::try_from(value).ok().filter(|v| *v <= MAX_STOCK).ok_or(InvalidStock)
+    u32::try_from(value)
+        .ok()
+        .filter(|v| *v <= MAX_STOCK)
+        .ok_or(InvalidStock)
 }
 
 /// Why a number is not a stock change.
@@ -177,7 +180,10 @@ pub enum ProductScope {
     All,
     /// The products of the category at this path, and of its descendants unless
     /// `direct_only`.
-    Category { path: CategoryPath, direct_only: bool },
+    Category {
+        path: CategoryPath,
+        direct_only: bool,
+    },
 }
 
 /// Filters of a product listing. All must hold.
@@ -219,7 +225,10 @@ mod tests {
 
     #[test]
     fn skus_are_checked_and_unique_regardless_of_case() {
-        assert_eq!(Sku::parse(" ab-1.x_2 ").expect("valid").as_str(), "ab-1.x_2");
+        assert_eq!(
+            Sku::parse(" ab-1.x_2 ").expect("valid").as_str(),
+            "ab-1.x_2"
+        );
         assert_eq!(Sku::parse("ab-1").expect("valid").unique_key(), "AB-1");
         for bad in ["", "  ", "a b", "a/b", "a#b", &"x".repeat(65)] {
             assert_eq!(Sku::parse(bad), Err(InvalidSku), "{bad:?}");
@@ -241,7 +250,10 @@ mod tests {
     fn descriptions_are_trimmed_and_bounded() {
         assert_eq!(Description::parse("  hi ").expect("valid").as_str(), "hi");
         assert!(Description::parse(&"x".repeat(2000)).is_ok());
-        assert_eq!(Description::parse(&"x".repeat(2001)), Err(DescriptionTooLong));
+        assert_eq!(
+            Description::parse(&"x".repeat(2001)),
+            Err(DescriptionTooLong)
+        );
     }
 
     #[test]
@@ -250,7 +262,10 @@ mod tests {
             product_count: 3,
             price_total: Money::parse_price("100.00").expect("price"),
         };
-        assert_eq!(summary.average().map(|m| m.to_string()), Some("33.33".to_owned()));
+        assert_eq!(
+            summary.average().map(|m| m.to_string()),
+            Some("33.33".to_owned())
+        );
         assert_eq!(PriceSummary::default().average(), None);
     }
 }

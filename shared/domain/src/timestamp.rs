@@ -24,11 +24,16 @@ impl Timestamp {
     pub fn from_datetime(at: OffsetDateTime) -> Self {
         let at = at.to_offset(time::UtcOffset::UTC);
         let millis = at.millisecond();
-        Self(at.replace_nanosecond(u32::from(millis) * 1_000_000).unwrap_or(at))
+        Self(
+            at.replace_nanosecond(u32::from(millis) * 1_000_000)
+                .unwrap_or(at),
+        )
     }
 
     pub fn parse(s: &str) -> Result<Self, InvalidTimestamp> {
-        OffsetDateTime::parse(s, &Rfc3339).map(Self::from_datetime).map_err(|_| InvalidTimestamp)
+        OffsetDateTime::parse(s, &Rfc3339)
+            .map(Self::from_datetime)
+            .map_err(|_| InvalidTimestamp)
     }
 
     pub fn as_datetime(&self) -> OffsetDateTime {

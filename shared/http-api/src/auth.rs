@@ -4,9 +4,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{FromRef, FromRequestParts};
-use axum::http::header;
+use axum::extract::{FromRef, FromRequestParts, Request, State};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use axum::middleware::Next;
+use axum::response::Response;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -57,7 +59,10 @@ pub enum KeyConfigError {
     #[error("key {0:?} must be an EC P-256 key with a kid")]
     UnsupportedKey(String),
     #[error("key {kid:?} is unusable: {source}")]
-    BadKey { kid: String, source: jsonwebtoken::errors::Error },
+    BadKey {
+        kid: String,
+        source: jsonwebtoken::errors::Error,
+    },
     #[error("private key is not a PKCS#8 PEM EC key: {0}")]
     BadPrivateKey(jsonwebtoken::errors::Error),
 }
@@ -72,7 +77,9 @@ pub struct TokenVerifier {
 
 impl std::fmt::Debug for TokenVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenVerifier").field("kids", &self.keys.keys()).finish_non_exhaustive()
+        f.debug_struct("TokenVerifier")
+            .field("kids", &self.keys.keys())
+            .finish_non_exhaustive()
     }
 }
 
@@ -90,8 +97,10 @@ impl TokenVerifier {
             if kid.is_empty() || !p256 {
                 return Err(KeyConfigError::UnsupportedKey(kid));
             }
-            let key = DecodingKey::from_jwk(jwk)
-                .map_err(|source| KeyConfigError::BadKey { kid: kid.clone(), source })?;
+            let key = DecodingKey::from_jwk(jwk).map_err(|source| KeyConfigError::BadKey {
+                kid: kid.clone(),
+                source,
+            })?;
             keys.insert(kid, key);
         }
         let mut validation = Validation::new(Algorithm::ES256);
@@ -110,12 +119,12 @@ impl TokenVerifier {
         }
         let kid = header.kid.ok_or(TokenError::UnknownKey)?;
         let key = self.keys.get(&kid).ok_or(TokenError::UnknownKey)?;
-        jsonwebtoken::decode::<Claims>(token, key, &self.validation).map(|data| data.claims).map_err(
-            |err| match err.kind() {
+        jsonwebtoken::decode::<Claims>(token, key, &self.validation)
+            .map(|data| data.claims)
+            .map_err(|err| match err.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
                 _ => TokenError::Invalid,
-            },
-        )
+            })
     }
 }
 
@@ -130,7 +139,9 @@ pub struct TokenSigner {
 
 impl std::fmt::Debug for TokenSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenSigner").field("kid", &self.kid).finish_non_exhaustive()
+        f.debug_struct("TokenSigner")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
     }
 }
 
@@ -153,11 +164,20 @@ impl TokenSigner {
     ) -> Result<Self, KeyConfigError> {
         let key = EncodingKey::from_ec_pem(private_key_pem.as_bytes())
             .map_err(KeyConfigError::BadPrivateKey)?;
-        Ok(Self { kid: kid.into(), key, issuer: issuer.into(), audience: audience.into() })
+        Ok(Self {
+            kid: kid.into(),
+            key,
+            issuer: issuer.into(),
+            audience: audience.into(),
+        })
     }
 
     /// A token for `identity`, issued at `now` (Unix seconds), valid for 24 hours.
-    pub fn sign(&self, identity: &Identity, now: i64) -> Result<String, jsonwebtoken::errors::Error> {
+    pub fn sign(
+        &self,
+        identity: &Identity,
+        now: i64,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
         let claims = Claims {
             sub: identity.customer_id.clone(),
             email: identity.email.clone(),
@@ -174,8 +194,8 @@ impl TokenSigner {
     }
 }
 
-fn bearer_token(parts: &Parts) -> Option<Result<&str, TokenError>> {
-    let value = parts.headers.get(header::AUTHORIZATION)?;
+fn bearer_token(headers: &HeaderMap) -> Option<Result<&str, TokenError>> {
+    let value = headers.get(header::AUTHORIZATION)?;
     let value = match value.to_str() {
         Ok(v) => v,
         Err(_) => return Some(Err(TokenError::Malformed)),
@@ -202,6 +222,35 @@ impl Caller {
     }
 }
 
+impl Caller {
+    /// The caller of a request with these headers: anonymous without an
+    /// `Authorization` header, else the token's claims (401 when the token is invalid).
+    pub fn from_headers(headers: &HeaderMap, verifier: &TokenVerifier) -> Result<Self, ApiError> {
+        match bearer_token(headers) {
+            None => Ok(Caller(None)),
+            Some(token) => {
+                let claims = token
+                    .and_then(|t| verifier.verify(t))
+                    .map_err(unauthorized)?;
+                Ok(Caller(Some(claims)))
+            }
+        }
+    }
+}
+
+/// Middleware: verifies the token of every request that carries one, public routes
+/// included (an invalid token is a 401 everywhere), once, and leaves the [`Caller`] in the
+/// request's extensions for the extractors.
+pub async fn authenticate(
+    State(verifier): State<Arc<TokenVerifier>>,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let caller = Caller::from_headers(request.headers(), &verifier)?;
+    request.extensions_mut().insert(caller);
+    Ok(next.run(request).await)
+}
+
 impl<S> FromRequestParts<S> for Caller
 where
     S: Send + Sync,
@@ -210,14 +259,10 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let verifier = Arc::<TokenVerifier>::from_ref(state);
-        match bearer_token(parts) {
-            None => Ok(Caller(None)),
-            Some(token) => {
-                let claims = token.and_then(|t| verifier.verify(t)).map_err(unauthorized)?;
-                Ok(Caller(Some(claims)))
-            }
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(caller.clone());
         }
+        Caller::from_headers(&parts.headers, &Arc::<TokenVerifier>::from_ref(state))
     }
 }
 
@@ -254,7 +299,9 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let Customer(claims) = Customer::from_request_parts(parts, state).await?;
         if !claims.admin {
-            return Err(ApiError::Forbidden("this action needs an admin account".into()));
+            return Err(ApiError::Forbidden(
+                "this action needs an admin account".into(),
+            ));
         }
         Ok(Admin(claims))
     }

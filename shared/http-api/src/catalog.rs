@@ -94,7 +94,10 @@ impl ProductListQuery {
     /// The filter and page these parameters ask for. Inactive products are only for
     /// admins: `include_inactive=true` needs an admin token (401 without one, 403 for a
     /// customer).
-    pub fn filter_and_page(&self, caller: &Caller) -> Result<(ProductFilter, PageRequest), ApiError> {
+    pub fn filter_and_page(
+        &self,
+        caller: &Caller,
+    ) -> Result<(ProductFilter, PageRequest), ApiError> {
         let price = |name: &str, raw: &Option<String>| -> Result<Option<Money>, ApiError> {
             raw.as_deref()
                 .map(|v| {
@@ -106,7 +109,9 @@ impl ProductListQuery {
         let max_price = price("max_price", &self.max_price)?;
         if let (Some(min), Some(max)) = (min_price, max_price) {
             if min > max {
-                return Err(ApiError::BadRequest("min_price must not exceed max_price".into()));
+                return Err(ApiError::BadRequest(
+                    "min_price must not exceed max_price".into(),
+                ));
             }
         }
         let name_contains = match self.q.as_deref().map(str::trim) {
@@ -118,7 +123,8 @@ impl ProductListQuery {
             }
             Some(q) => Some(q.to_lowercase()),
         };
-        let include_inactive = parse_bool_param("include_inactive", self.include_inactive.as_deref())?;
+        let include_inactive =
+            parse_bool_param("include_inactive", self.include_inactive.as_deref())?;
         if include_inactive {
             match &caller.0 {
                 None => {
@@ -127,7 +133,9 @@ impl ProductListQuery {
                     ));
                 }
                 Some(claims) if !claims.admin => {
-                    return Err(ApiError::Forbidden("only admins may list inactive products".into()));
+                    return Err(ApiError::Forbidden(
+                        "only admins may list inactive products".into(),
+                    ));
                 }
                 Some(_) => {}
             }
@@ -139,7 +147,10 @@ impl ProductListQuery {
             in_stock_only: parse_bool_param("in_stock", self.in_stock.as_deref())?,
             include_inactive,
         };
-        Ok((filter, page_request(self.limit.as_deref(), self.cursor.as_deref())?))
+        Ok((
+            filter,
+            page_request(self.limit.as_deref(), self.cursor.as_deref())?,
+        ))
     }
 
     /// Whether descendants' products are included (default true).
@@ -153,7 +164,8 @@ impl ProductListQuery {
 
 /// Parses a category id given in a query parameter (400 when malformed).
 pub fn category_id_param(name: &str, raw: &str) -> Result<CategoryId, ApiError> {
-    raw.parse().map_err(|_| ApiError::BadRequest(format!("{name} is not a valid category id")))
+    raw.parse()
+        .map_err(|_| ApiError::BadRequest(format!("{name} is not a valid category id")))
 }
 
 #[cfg(test)]
@@ -185,7 +197,10 @@ mod tests {
             ..Default::default()
         };
         let (filter, page) = query.filter_and_page(&Caller(None)).expect("valid");
-        assert_eq!(filter.min_price.map(|m| m.to_string()).as_deref(), Some("10.00"));
+        assert_eq!(
+            filter.min_price.map(|m| m.to_string()).as_deref(),
+            Some("10.00")
+        );
         assert_eq!(filter.name_contains.as_deref(), Some("phone"));
         assert!(filter.in_stock_only && !filter.include_inactive);
         assert_eq!(page.limit.get(), 5);
@@ -194,21 +209,45 @@ mod tests {
     #[test]
     fn refuses_bad_filters_with_400() {
         let bad = [
-            ProductListQuery { min_price: Some("cheap".into()), ..Default::default() },
-            ProductListQuery { min_price: Some("5".into()), max_price: Some("4".into()), ..Default::default() },
-            ProductListQuery { in_stock: Some("1".into()), ..Default::default() },
-            ProductListQuery { q: Some("x".repeat(101)), ..Default::default() },
+            ProductListQuery {
+                min_price: Some("cheap".into()),
+                ..Default::default()
+            },
+            ProductListQuery {
+                min_price: Some("5".into()),
+                max_price: Some("4".into()),
+                ..Default::default()
+            },
+            ProductListQuery {
+                in_stock: Some("1".into()),
+                ..Default::default()
+            },
+            ProductListQuery {
+                q: Some("x".repeat(101)),
+                ..Default::default()
+            },
         ];
         for query in bad {
-            let status = query.filter_and_page(&Caller(None)).map(|_| 200).unwrap_or_else(|e| e.status().as_u16());
+            let status = query
+                .filter_and_page(&Caller(None))
+                .map(|_| 200)
+                .unwrap_or_else(|e| e.status().as_u16());
             assert_eq!(status, 400, "{query:?}");
         }
     }
 
     #[test]
     fn inactive_products_are_for_admins_only() {
-        let query = ProductListQuery { include_inactive: Some("true".into()), ..Default::default() };
-        let status = |caller: Caller| query.filter_and_page(&caller).map(|_| 200).unwrap_or_else(|e| e.status().as_u16());
+        let query = ProductListQuery {
+            include_inactive: Some("true".into()),
+            ..Default::default()
+        };
+        let status = |caller: Caller| {
+            query
+                .filter_and_page(&caller)
+                .map(|_| 200)
+                .unwrap_or_else(|e| e.status().as_u16())
+        };
         assert_eq!(status(Caller(None)), 401);
         assert_eq!(status(Caller(Some(claims(false)))), 403);
         assert_eq!(status(Caller(Some(claims(true)))), 200);

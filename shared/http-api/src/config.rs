@@ -23,7 +23,10 @@ pub struct Config {
 }
 
 fn required(name: &'static str) -> Result<String, ConfigError> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty()).ok_or(ConfigError::Missing(name))
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .ok_or(ConfigError::Missing(name))
 }
 
 impl Config {
@@ -34,7 +37,10 @@ impl Config {
             &required("JWT_ISSUER")?,
             &required("JWT_AUDIENCE")?,
         )?;
-        Ok(Self { table_name: required("TABLE_NAME")?, verifier: Arc::new(verifier) })
+        Ok(Self {
+            table_name: required("TABLE_NAME")?,
+            verifier: Arc::new(verifier),
+        })
     }
 }
 

@@ -17,8 +17,14 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub struct JsonBody<T>(pub T);
 
 fn is_json(content_type: &str) -> bool {
-    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// Parses `bytes` as `T`; syntax errors are 400, shape errors 422 with the field's path.
@@ -29,13 +35,19 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let inner = err.into_inner();
         match inner.classify() {
             serde_json::error::Category::Data => {
-                let field = if field == "." { "body".to_owned() } else { field };
+                let field = if field == "." {
+                    "body".to_owned()
+                } else {
+                    field
+                };
                 ApiError::invalid(&field, strip_position(&inner.to_string()))
             }
             _ => ApiError::BadRequest(format!("malformed JSON: {inner}")),
         }
     })?;
-    deserializer.end().map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
+    deserializer
+        .end()
+        .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
     Ok(value)
 }
 
@@ -90,7 +102,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 
 fn serde_urlencoded_like<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
     axum::extract::Query::<T>::try_from_uri(
-        &format!("/?{query}").parse().map_err(|_| ApiError::BadRequest("malformed query string".into()))?,
+        &format!("/?{query}")
+            .parse()
+            .map_err(|_| ApiError::BadRequest("malformed query string".into()))?,
     )
     .map(|q| q.0)
     .map_err(|e| ApiError::BadRequest(format!("bad query parameter: {}", e.body_text())))
@@ -102,7 +116,9 @@ pub fn parse_bool_param(name: &str, value: Option<&str>) -> Result<bool, ApiErro
         None => Ok(false),
         Some("true") => Ok(true),
         Some("false") => Ok(false),
-        Some(_) => Err(ApiError::BadRequest(format!("{name} must be true or false"))),
+        Some(_) => Err(ApiError::BadRequest(format!(
+            "{name} must be true or false"
+        ))),
     }
 }
 
@@ -136,10 +152,14 @@ mod tests {
 
     #[test]
     fn syntax_errors_are_400_and_shape_errors_422_with_the_path() {
-        let status = |r: Result<Body, ApiError>| r.map(|_| 200).unwrap_or_else(|e| e.status().as_u16());
+        let status =
+            |r: Result<Body, ApiError>| r.map(|_| 200).unwrap_or_else(|e| e.status().as_u16());
         assert_eq!(status(parse_json(b"{\"name\": ")), 400);
         assert_eq!(status(parse_json(b"")), 400);
-        assert_eq!(status(parse_json(b"{\"name\":\"a\",\"items\":[]} trailing")), 400);
+        assert_eq!(
+            status(parse_json(b"{\"name\":\"a\",\"items\":[]} trailing")),
+            400
+        );
         match parse_json::<Body>(br#"{"name":"a","items":[{"quantity":-1}]}"#) {
             Err(ApiError::Validation(errors)) => assert_eq!(errors.0[0].field, "items[0].quantity"),
             other => panic!("expected a validation error, got {other:?}"),
@@ -156,7 +176,10 @@ mod tests {
 
     #[test]
     fn booleans_are_strict() {
-        assert!(matches!(parse_bool_param("in_stock", Some("true")), Ok(true)));
+        assert!(matches!(
+            parse_bool_param("in_stock", Some("true")),
+            Ok(true)
+        ));
         assert!(matches!(parse_bool_param("in_stock", None), Ok(false)));
         assert!(parse_bool_param("in_stock", Some("yes")).is_err());
     }

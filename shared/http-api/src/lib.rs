@@ -16,4 +16,4 @@ pub use config::Config;
 pub use extract::{ApiQuery, JsonBody};
 pub use pagination::{ListBody, page_request};
 pub use problem::ApiError;
-pub use routing::{AppState, with_fallbacks};
+pub use routing::{AppState, RouteTable, serve, with_fallbacks};

@@ -27,7 +27,10 @@ pub enum ApiError {
     MethodNotAllowed,
     /// A conflict with the current state; `extra` members are added to the body.
     #[error("{detail}")]
-    Conflict { detail: String, extra: Map<String, Value> },
+    Conflict {
+        detail: String,
+        extra: Map<String, Value>,
+    },
     #[error("request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
     #[error("request body must be JSON (Content-Type: application/json)")]
@@ -43,7 +46,10 @@ pub enum ApiError {
 impl ApiError {
     /// A conflict with no extra body members.
     pub fn conflict(detail: impl Into<String>) -> Self {
-        ApiError::Conflict { detail: detail.into(), extra: Map::new() }
+        ApiError::Conflict {
+            detail: detail.into(),
+            extra: Map::new(),
+        }
     }
 
     /// A validation error on a single field.
@@ -104,7 +110,10 @@ struct FieldErrorBody<'a> {
 
 impl<'a> From<&'a FieldError> for FieldErrorBody<'a> {
     fn from(e: &'a FieldError) -> Self {
-        Self { field: &e.field, message: &e.message }
+        Self {
+            field: &e.field,
+            message: &e.message,
+        }
     }
 }
 
@@ -138,7 +147,10 @@ impl IntoResponse for ApiError {
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         if let ApiError::Unauthorized(_) = self {
             headers.insert(
                 header::WWW_AUTHENTICATE,
@@ -178,7 +190,11 @@ mod tests {
         let response = err.into_response();
         let (parts, body) = response.into_parts();
         let bytes = body.collect().await.expect("body").to_bytes();
-        (parts.status, parts.headers, serde_json::from_slice(&bytes).expect("json"))
+        (
+            parts.status,
+            parts.headers,
+            serde_json::from_slice(&bytes).expect("json"),
+        )
     }
 
     #[tokio::test]
@@ -197,7 +213,12 @@ mod tests {
     async fn unauthorized_carries_the_bearer_challenge_and_no_errors_member() {
         let (status, headers, body) = body_of(ApiError::Unauthorized("token expired".into())).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
-        assert!(headers[header::WWW_AUTHENTICATE].to_str().expect("ascii").starts_with("Bearer"));
+        assert!(
+            headers[header::WWW_AUTHENTICATE]
+                .to_str()
+                .expect("ascii")
+                .starts_with("Bearer")
+        );
         assert_eq!(body["detail"], "token expired");
         assert!(body.get("errors").is_none());
     }
@@ -216,7 +237,13 @@ mod tests {
             (CatalogError::CategoryNotFound, 404),
             (CatalogError::DuplicateSku("A".into()), 409),
             (CatalogError::CategoryNotEmpty, 409),
-            (CatalogError::MoveTooLarge { items: 101, limit: 100 }, 409),
+            (
+                CatalogError::MoveTooLarge {
+                    items: 101,
+                    limit: 100,
+                },
+                409,
+            ),
             (CatalogError::InvalidCursor, 400),
             (CatalogError::UnknownCategory, 422),
         ];

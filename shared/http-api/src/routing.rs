@@ -5,6 +5,9 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::FromRef;
+use axum::handler::Handler;
+use axum::http::Method;
+use axum::routing::{MethodFilter, on};
 
 use crate::auth::TokenVerifier;
 use crate::problem::ApiError;
@@ -32,5 +35,75 @@ async fn method_not_allowed() -> ApiError {
 
 /// Adds 404 and 405 problem responses to `router`.
 pub fn with_fallbacks<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
-    router.fallback(not_found).method_not_allowed_fallback(method_not_allowed)
+    router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+/// A router that remembers its routes, so tests can compare them with template.yaml and
+/// the local emulator's routing. Each route is one method on one path.
+#[derive(Debug)]
+pub struct RouteTable<S> {
+    router: Router<S>,
+    routes: Vec<(Method, &'static str)>,
+}
+
+impl<S: Clone + Send + Sync + 'static> Default for RouteTable<S> {
+    fn default() -> Self {
+        Self {
+            router: Router::new(),
+            routes: Vec::new(),
+        }
+    }
+}
+
+impl<S: Clone + Send + Sync + 'static> RouteTable<S> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Routes `method` requests for `path` to `handler`.
+    pub fn route<H, T>(mut self, method: Method, path: &'static str, handler: H) -> Self
+    where
+        H: Handler<T, S>,
+        T: 'static,
+    {
+        let filter = match method.as_str() {
+            "GET" => MethodFilter::GET,
+            "POST" => MethodFilter::POST,
+            "PUT" => MethodFilter::PUT,
+            "PATCH" => MethodFilter::PATCH,
+            "DELETE" => MethodFilter::DELETE,
+            other => panic!("unsupported method {other} in the route table"),
+        };
+        self.router = self.router.route(path, on(filter, handler));
+        self.routes.push((method, path));
+        self
+    }
+
+    /// `(method, path)` of every route, in the order they were added.
+    pub fn routes(&self) -> &[(Method, &'static str)] {
+        &self.routes
+    }
+
+    /// The router, with the 404/405 problem fallbacks.
+    pub fn into_router(self) -> Router<S> {
+        with_fallbacks(self.router)
+    }
+}
+
+/// The finished router of a function: its routes, the problem fallbacks, token
+/// verification for every request that carries a token, and the state.
+pub fn serve<St: Clone + Send + Sync + 'static>(
+    routes: RouteTable<AppState<St>>,
+    state: AppState<St>,
+) -> Router {
+    let verifier = state.verifier.clone();
+    routes
+        .into_router()
+        .layer(axum::middleware::from_fn_with_state(
+            verifier,
+            crate::auth::authenticate,
+        ))
+        .with_state(state)
 }

@@ -46,7 +46,10 @@ impl DynamoCatalog {
         delta: i64,
         condition: Expr,
     ) -> Result<TransactWriteItem, CatalogError> {
-        let expr = condition.add(counter, n(delta)).add(attr::REVISION, n(1)).when_exists(keys::PK);
+        let expr = condition
+            .add(counter, n(delta))
+            .add(attr::REVISION, n(1))
+            .when_exists(keys::PK);
         txn::update(&self.table, key(&keys::category(id)), expr)
     }
 
@@ -55,7 +58,11 @@ impl DynamoCatalog {
         parent: Option<CategoryId>,
         category: &Category,
     ) -> Result<TransactWriteItem, CatalogError> {
-        txn::put(&self.table, encode_name_claim(parent, category), Expr::new().when_absent(keys::PK))
+        txn::put(
+            &self.table,
+            encode_name_claim(parent, category),
+            Expr::new().when_absent(keys::PK),
+        )
     }
 
     fn name_claim_delete(
@@ -65,7 +72,11 @@ impl DynamoCatalog {
         owner: CategoryId,
     ) -> Result<TransactWriteItem, CatalogError> {
         let owned = Expr::new().when_eq(attr::ID, s(owner.to_string()));
-        txn::delete(&self.table, key(&keys::category_name_claim(parent, name)), owned)
+        txn::delete(
+            &self.table,
+            key(&keys::category_name_claim(parent, name)),
+            owned,
+        )
     }
 
     async fn rename(
@@ -75,14 +86,25 @@ impl DynamoCatalog {
     ) -> Result<Category, CatalogError> {
         let old = current.category;
         let parent = old.parent_id();
-        let renamed = Category { name, updated_at: Timestamp::now(), ..old.clone() };
+        let renamed = Category {
+            name,
+            updated_at: Timestamp::now(),
+            ..old.clone()
+        };
         let update = Expr::new()
             .set(attr::NAME, s(renamed.name.as_str()))
-            .set(keys::GSI2SK, s(keys::category_sibling_order(&renamed.name, renamed.id)))
+            .set(
+                keys::GSI2SK,
+                s(keys::category_sibling_order(&renamed.name, renamed.id)),
+            )
             .set(attr::UPDATED_AT, s(renamed.updated_at.to_string()))
             .add(attr::REVISION, n(1))
             .when_eq(attr::REVISION, n(current.revision));
-        let mut items = vec![txn::update(&self.table, key(&keys::category(old.id)), update)?];
+        let mut items = vec![txn::update(
+            &self.table,
+            key(&keys::category(old.id)),
+            update,
+        )?];
         let claim_changes = renamed.name.unique_key() != old.name.unique_key();
         if claim_changes {
             items.push(self.name_claim_delete(parent, &old.name, old.id)?);
@@ -90,9 +112,9 @@ impl DynamoCatalog {
         }
         match txn::execute(&self.client, items).await {
             Ok(()) => Ok(renamed),
-            Err(e) if claim_changes && e.condition_failed(2) => {
-                Err(CatalogError::DuplicateCategoryName(renamed.name.as_str().to_owned()))
-            }
+            Err(e) if claim_changes && e.condition_failed(2) => Err(
+                CatalogError::DuplicateCategoryName(renamed.name.as_str().to_owned()),
+            ),
             Err(e) => Err(e.into_catalog_error()),
         }
     }
@@ -107,7 +129,11 @@ impl DynamoCatalog {
     ) -> Result<Category, CatalogError> {
         let old = current.category;
         let parent_item = match new_parent {
-            Some(pid) => Some(self.stored_category(pid).await?.ok_or(CatalogError::ParentNotFound)?),
+            Some(pid) => Some(
+                self.stored_category(pid)
+                    .await?
+                    .ok_or(CatalogError::ParentNotFound)?,
+            ),
             None => None,
         };
         if let Some(parent) = &parent_item {
@@ -120,7 +146,10 @@ impl DynamoCatalog {
         // transaction fail rather than act on a stale view.
         let budget = MAX_MOVE_ITEMS;
         let subtree: Vec<StoredCategory> = self
-            .query_all(&Listing::gsi1(keys::CATEGORY_TREE, keys::path(&old.path)), Some(budget))
+            .query_all(
+                &Listing::gsi1(keys::CATEGORY_TREE, keys::path(&old.path)),
+                Some(budget),
+            )
             .await?
             .iter()
             .map(decode_category)
@@ -130,15 +159,27 @@ impl DynamoCatalog {
             keys::products_in_subtree(&old.path),
         );
         let products = self.query_all(&products_listing, Some(budget)).await?;
-        let overhead = 2 + usize::from(old.parent_id().is_some()) + usize::from(new_parent.is_some());
+        let overhead =
+            2 + usize::from(old.parent_id().is_some()) + usize::from(new_parent.is_some());
         let items_needed = subtree.len() + products.len() + overhead;
         if items_needed > MAX_MOVE_ITEMS {
-            return Err(CatalogError::MoveTooLarge { items: items_needed, limit: MAX_MOVE_ITEMS });
+            return Err(CatalogError::MoveTooLarge {
+                items: items_needed,
+                limit: MAX_MOVE_ITEMS,
+            });
         }
         check_counts(&subtree, &products)?;
 
-        let height = subtree.iter().map(|c| c.category.path.level() - old.path.level()).max().unwrap_or(0);
-        let new_path = moved_path(&old.path, parent_item.as_ref().map(|p| &p.category.path), height)?;
+        let height = subtree
+            .iter()
+            .map(|c| c.category.path.level() - old.path.level())
+            .max()
+            .unwrap_or(0);
+        let new_path = moved_path(
+            &old.path,
+            parent_item.as_ref().map(|p| &p.category.path),
+            height,
+        )?;
         let now = Timestamp::now();
         let mut items = Vec::with_capacity(items_needed);
 
@@ -161,7 +202,11 @@ impl DynamoCatalog {
                     .set(keys::GSI2PK, s(keys::category_children(new_parent)))
                     .set(keys::GSI2SK, s(keys::category_sibling_order(&name, old.id)));
             }
-            items.push(txn::update(&self.table, key(&keys::category(category.id)), expr)?);
+            items.push(txn::update(
+                &self.table,
+                key(&keys::category(category.id)),
+                expr,
+            )?);
         }
         for item in &products {
             let product = decode_product(item)?.product;
@@ -170,20 +215,32 @@ impl DynamoCatalog {
             };
             let mut expr = Expr::new().when_eq(
                 keys::GSI1SK,
-                s(keys::product_in_category(&product.category_path, product.id)),
+                s(keys::product_in_category(
+                    &product.category_path,
+                    product.id,
+                )),
             );
             for (attr_name, value) in product_placement(&path, product.id) {
                 expr = expr.set(&attr_name, value);
             }
             expr = expr.set(product_attr::UPDATED_AT, s(now.to_string()));
-            items.push(txn::update(&self.table, key(&keys::product(product.id)), expr)?);
+            items.push(txn::update(
+                &self.table,
+                key(&keys::product(product.id)),
+                expr,
+            )?);
         }
         if let Some(old_parent) = old.parent_id() {
             items.push(self.category_membership(old_parent, attr::CHILD_COUNT, -1, Expr::new())?);
         }
         if let Some(parent) = &parent_item {
             let unchanged = Expr::new().when_eq(attr::REVISION, n(parent.revision));
-            items.push(self.category_membership(parent.category.id, attr::CHILD_COUNT, 1, unchanged)?);
+            items.push(self.category_membership(
+                parent.category.id,
+                attr::CHILD_COUNT,
+                1,
+                unchanged,
+            )?);
         }
         let moved = Category {
             id: old.id,
@@ -198,9 +255,9 @@ impl DynamoCatalog {
 
         match txn::execute(&self.client, items).await {
             Ok(()) => Ok(moved),
-            Err(e) if e.condition_failed(claim_index) => {
-                Err(CatalogError::DuplicateCategoryName(moved.name.as_str().to_owned()))
-            }
+            Err(e) if e.condition_failed(claim_index) => Err(CatalogError::DuplicateCategoryName(
+                moved.name.as_str().to_owned(),
+            )),
             Err(e) => Err(e.into_catalog_error()),
         }
     }
@@ -226,7 +283,11 @@ fn check_counts(subtree: &[StoredCategory], products: &[Item]) -> Result<(), Cat
         children.get(&id).copied().unwrap_or(0) == member.child_count
             && direct_products.get(&id).copied().unwrap_or(0) == member.product_count
     });
-    if complete { Ok(()) } else { Err(CatalogError::ConcurrentChange) }
+    if complete {
+        Ok(())
+    } else {
+        Err(CatalogError::ConcurrentChange)
+    }
 }
 
 impl CategoryStore for DynamoCatalog {
@@ -238,16 +299,32 @@ impl CategoryStore for DynamoCatalog {
         let id = CategoryId::generate();
         let (path, parent_revision) = match parent {
             Some(pid) => {
-                let parent = self.stored_category(pid).await?.ok_or(CatalogError::ParentNotFound)?;
-                (parent.category.path.checked_child(id)?, Some(parent.revision))
+                let parent = self
+                    .stored_category(pid)
+                    .await?
+                    .ok_or(CatalogError::ParentNotFound)?;
+                (
+                    parent.category.path.checked_child(id)?,
+                    Some(parent.revision),
+                )
             }
             None => (CategoryPath::root(id), None),
         };
         let now = Timestamp::now();
-        let category = Category { id, name, path, created_at: now, updated_at: now };
+        let category = Category {
+            id,
+            name,
+            path,
+            created_at: now,
+            updated_at: now,
+        };
         let mut items = vec![
             self.name_claim_put(parent, &category)?,
-            txn::put(&self.table, encode_new_category(&category), Expr::new().when_absent(keys::PK))?,
+            txn::put(
+                &self.table,
+                encode_new_category(&category),
+                Expr::new().when_absent(keys::PK),
+            )?,
         ];
         if let (Some(pid), Some(revision)) = (parent, parent_revision) {
             let unchanged = Expr::new().when_eq(attr::REVISION, n(revision));
@@ -255,9 +332,9 @@ impl CategoryStore for DynamoCatalog {
         }
         match txn::execute(&self.client, items).await {
             Ok(()) => Ok(category),
-            Err(e) if e.condition_failed(0) => {
-                Err(CatalogError::DuplicateCategoryName(category.name.as_str().to_owned()))
-            }
+            Err(e) if e.condition_failed(0) => Err(CatalogError::DuplicateCategoryName(
+                category.name.as_str().to_owned(),
+            )),
             Err(e) => Err(e.into_catalog_error()),
         }
     }
@@ -273,7 +350,9 @@ impl CategoryStore for DynamoCatalog {
         unique.dedup();
         for chunk in unique.chunks(BATCH_GET_SIZE) {
             let keys_and_attrs = KeysAndAttributes::builder()
-                .set_keys(Some(chunk.iter().map(|id| key(&keys::category(*id))).collect()))
+                .set_keys(Some(
+                    chunk.iter().map(|id| key(&keys::category(*id))).collect(),
+                ))
                 .build()
                 .map_err(CatalogError::storage)?;
             let mut request: HashMap<String, KeysAndAttributes> =
@@ -312,13 +391,21 @@ impl CategoryStore for DynamoCatalog {
             .iter()
             .map(|item| decode_category(item).map(|c| c.category))
             .collect::<Result<_, _>>()?;
-        Ok(Page { items, next_cursor: page.next_cursor })
+        Ok(Page {
+            items,
+            next_cursor: page.next_cursor,
+        })
     }
 
     async fn subtree(&self, root: Option<&CategoryPath>) -> Result<Vec<Category>, CatalogError> {
         let prefix = root.map(keys::path).unwrap_or_default();
-        let items = self.query_all(&Listing::gsi1(keys::CATEGORY_TREE, prefix), None).await?;
-        Ok(items.iter().map(|i| decode_category(i).map(|c| c.category)).collect::<Result<_, _>>()?)
+        let items = self
+            .query_all(&Listing::gsi1(keys::CATEGORY_TREE, prefix), None)
+            .await?;
+        Ok(items
+            .iter()
+            .map(|i| decode_category(i).map(|c| c.category))
+            .collect::<Result<_, _>>()?)
     }
 
     async fn update_category(
@@ -326,18 +413,26 @@ impl CategoryStore for DynamoCatalog {
         id: CategoryId,
         change: CategoryChange,
     ) -> Result<Category, CatalogError> {
-        let current = self.stored_category(id).await?.ok_or(CatalogError::CategoryNotFound)?;
+        let current = self
+            .stored_category(id)
+            .await?
+            .ok_or(CatalogError::CategoryNotFound)?;
         let parent = current.category.parent_id();
         let name = change.name.unwrap_or_else(|| current.category.name.clone());
         match change.parent_id {
-            Some(new_parent) if new_parent != parent => self.relocate(current, new_parent, name).await,
+            Some(new_parent) if new_parent != parent => {
+                self.relocate(current, new_parent, name).await
+            }
             _ if name == current.category.name => Ok(current.category),
             _ => self.rename(current, name).await,
         }
     }
 
     async fn delete_category(&self, id: CategoryId) -> Result<(), CatalogError> {
-        let current = self.stored_category(id).await?.ok_or(CatalogError::CategoryNotFound)?;
+        let current = self
+            .stored_category(id)
+            .await?
+            .ok_or(CatalogError::CategoryNotFound)?;
         if current.child_count > 0 || current.product_count > 0 {
             return Err(CatalogError::CategoryNotEmpty);
         }
@@ -368,4 +463,3 @@ impl CategoryStore for DynamoCatalog {
         }
     }
 }
-

@@ -19,7 +19,11 @@ pub(crate) fn encode(item: &Item, key_attrs: &[&str]) -> Result<Cursor, CatalogE
             Some(AttributeValue::S(value)) => {
                 key.insert((*attr).to_owned(), value.clone());
             }
-            _ => return Err(CatalogError::storage(crate::item::MalformedItem("key attribute"))),
+            _ => {
+                return Err(CatalogError::storage(crate::item::MalformedItem(
+                    "key attribute",
+                )));
+            }
         }
     }
     let json = serde_json::to_vec(&key).map_err(CatalogError::storage)?;
@@ -35,16 +39,23 @@ pub(crate) fn decode(
     (partition_attr, partition): (&str, &str),
     (sort_attr, sort_prefix): (&str, &str),
 ) -> Result<Item, CatalogError> {
-    let bytes = URL_SAFE_NO_PAD.decode(&cursor.0).map_err(|_| CatalogError::InvalidCursor)?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(&cursor.0)
+        .map_err(|_| CatalogError::InvalidCursor)?;
     let key: BTreeMap<String, String> =
         serde_json::from_slice(&bytes).map_err(|_| CatalogError::InvalidCursor)?;
     let same_attrs = key.len() == key_attrs.len() && key_attrs.iter().all(|a| key.contains_key(*a));
     let in_list = key.get(partition_attr).map(String::as_str) == Some(partition)
-        && key.get(sort_attr).is_some_and(|s| s.starts_with(sort_prefix));
+        && key
+            .get(sort_attr)
+            .is_some_and(|s| s.starts_with(sort_prefix));
     if !same_attrs || !in_list || key.values().any(|v| v.is_empty() || v.len() > 1024) {
         return Err(CatalogError::InvalidCursor);
     }
-    Ok(key.into_iter().map(|(k, v)| (k, AttributeValue::S(v))).collect::<HashMap<_, _>>())
+    Ok(key
+        .into_iter()
+        .map(|(k, v)| (k, AttributeValue::S(v)))
+        .collect::<HashMap<_, _>>())
 }
 
 #[cfg(test)]
@@ -85,7 +96,10 @@ mod tests {
         assert!(invalid(&cursor, "OTHER", ""), "other partition");
         assert!(invalid(&cursor, "TREE", "C/"), "outside the subtree");
         assert!(
-            matches!(decode(&cursor, &ATTRS[..2], ("PK", "P#1"), ("SK", "")), Err(CatalogError::InvalidCursor)),
+            matches!(
+                decode(&cursor, &ATTRS[..2], ("PK", "P#1"), ("SK", "")),
+                Err(CatalogError::InvalidCursor)
+            ),
             "other key attributes"
         );
     }

@@ -38,7 +38,10 @@ pub(crate) fn path_list(path: &CategoryPath) -> AttributeValue {
 
 /// The `PK`/`SK` attributes of `key`, ready for `GetItem`/`Delete`/`Update`.
 pub(crate) fn key(key: &PrimaryKey) -> Item {
-    HashMap::from([(keys::PK.to_owned(), s(&key.pk)), (keys::SK.to_owned(), s(&key.sk))])
+    HashMap::from([
+        (keys::PK.to_owned(), s(&key.pk)),
+        (keys::SK.to_owned(), s(&key.sk)),
+    ])
 }
 
 /// Typed reads of one item's attributes.
@@ -175,7 +178,10 @@ pub(crate) fn encode_new_category(category: &Category) -> Item {
         (keys::GSI1PK.to_owned(), s(keys::CATEGORY_TREE)),
         (keys::GSI1SK.to_owned(), s(keys::path(&category.path))),
         (keys::GSI2PK.to_owned(), s(keys::category_children(parent))),
-        (keys::GSI2SK.to_owned(), s(keys::category_sibling_order(&category.name, category.id))),
+        (
+            keys::GSI2SK.to_owned(),
+            s(keys::category_sibling_order(&category.name, category.id)),
+        ),
         (ID.to_owned(), s(category.id.to_string())),
         (NAME.to_owned(), s(category.name.as_str())),
         (PATH.to_owned(), path_list(&category.path)),
@@ -221,7 +227,11 @@ pub(crate) fn decode_product(item: &Item) -> Result<StoredProduct, MalformedItem
                 .map(Description::parse)
                 .transpose()
                 .map_err(|_| MalformedItem(DESCRIPTION))?,
-            sku: f.opt_str(SKU)?.map(Sku::parse).transpose().map_err(|_| MalformedItem(SKU))?,
+            sku: f
+                .opt_str(SKU)?
+                .map(Sku::parse)
+                .transpose()
+                .map_err(|_| MalformedItem(SKU))?,
             price: Money::from_decimal(price),
             stock_quantity: f.number(STOCK)?,
             category_path,
@@ -234,11 +244,23 @@ pub(crate) fn decode_product(item: &Item) -> Result<StoredProduct, MalformedItem
 }
 
 /// The index attributes that place a product at `path` in the category listings.
-pub(crate) fn product_placement(path: &CategoryPath, id: ProductId) -> [(String, AttributeValue); 4] {
+pub(crate) fn product_placement(
+    path: &CategoryPath,
+    id: ProductId,
+) -> [(String, AttributeValue); 4] {
     [
-        (keys::GSI1PK.to_owned(), s(keys::category_products(path.root_id()))),
-        (keys::GSI1SK.to_owned(), s(keys::product_in_category(path, id))),
-        (product_attr::CATEGORY_ID.to_owned(), s(path.leaf().to_string())),
+        (
+            keys::GSI1PK.to_owned(),
+            s(keys::category_products(path.root_id())),
+        ),
+        (
+            keys::GSI1SK.to_owned(),
+            s(keys::product_in_category(path, id)),
+        ),
+        (
+            product_attr::CATEGORY_ID.to_owned(),
+            s(path.leaf().to_string()),
+        ),
         (product_attr::CATEGORY_PATH.to_owned(), path_list(path)),
     ]
 }
@@ -251,13 +273,19 @@ pub(crate) fn encode_new_product(product: &Product) -> Item {
     item.extend([
         (keys::ENTITY_TYPE.to_owned(), s(keys::entity::PRODUCT)),
         (keys::GSI2PK.to_owned(), s(keys::PRODUCT_LIST)),
-        (keys::GSI2SK.to_owned(), s(keys::product_list_order(product.id))),
+        (
+            keys::GSI2SK.to_owned(),
+            s(keys::product_list_order(product.id)),
+        ),
         (ID.to_owned(), s(product.id.to_string())),
         (NAME.to_owned(), s(product.name.as_str())),
         (NAME_SEARCH.to_owned(), s(product.name.search_key())),
         (PRICE.to_owned(), n(product.price.as_decimal())),
         (STOCK.to_owned(), n(product.stock_quantity)),
-        (IS_ACTIVE.to_owned(), AttributeValue::Bool(product.is_active)),
+        (
+            IS_ACTIVE.to_owned(),
+            AttributeValue::Bool(product.is_active),
+        ),
         (CREATED_AT.to_owned(), s(product.created_at.to_string())),
         (UPDATED_AT.to_owned(), s(product.updated_at.to_string())),
     ]);
@@ -296,10 +324,16 @@ mod tests {
         };
         let item = encode_new_category(&category);
         assert_eq!(item.get(keys::ENTITY_TYPE), Some(&s("Category")));
-        assert_eq!(item.get(category_attr::PARENT_ID), Some(&s(root.to_string())));
+        assert_eq!(
+            item.get(category_attr::PARENT_ID),
+            Some(&s(root.to_string()))
+        );
         let stored = decode_category(&item).expect("decodes");
         assert_eq!(stored.category, category);
-        assert_eq!((stored.child_count, stored.product_count, stored.revision), (0, 0, 0));
+        assert_eq!(
+            (stored.child_count, stored.product_count, stored.revision),
+            (0, 0, 0)
+        );
     }
 
     #[test]
@@ -318,7 +352,10 @@ mod tests {
             updated_at: now,
         };
         let item = encode_new_product(&product);
-        assert_eq!(item.get(product_attr::PRICE), Some(&AttributeValue::N("1499.99".into())));
+        assert_eq!(
+            item.get(product_attr::PRICE),
+            Some(&AttributeValue::N("1499.99".into()))
+        );
         assert_eq!(item.get(product_attr::NAME_SEARCH), Some(&s("phone x")));
         let stored = decode_product(&item).expect("decodes");
         assert_eq!(stored.product, product);
@@ -329,6 +366,9 @@ mod tests {
     fn malformed_items_are_reported_by_attribute() {
         let mut item = key(&keys::product(ProductId::generate()));
         item.insert(product_attr::ID.to_owned(), s("not-an-id"));
-        assert_eq!(decode_product(&item).err().map(|e| e.0), Some(product_attr::CATEGORY_PATH));
+        assert_eq!(
+            decode_product(&item).err().map(|e| e.0),
+            Some(product_attr::CATEGORY_PATH)
+        );
     }
 }

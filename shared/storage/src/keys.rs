@@ -41,7 +41,10 @@ pub struct PrimaryKey {
 
 impl PrimaryKey {
     fn same(key: String) -> Self {
-        Self { sk: key.clone(), pk: key }
+        Self {
+            sk: key.clone(),
+            pk: key,
+        }
     }
 }
 
@@ -79,7 +82,11 @@ pub fn category_sibling_order(name: &CategoryName, id: CategoryId) -> String {
 
 /// The item that makes `name` unique among the children of `parent`.
 pub fn category_name_claim(parent: Option<CategoryId>, name: &CategoryName) -> PrimaryKey {
-    PrimaryKey::same(format!("CATEGORY_NAME#{}#{}", parent_segment(parent), name.unique_key()))
+    PrimaryKey::same(format!(
+        "CATEGORY_NAME#{}#{}",
+        parent_segment(parent),
+        name.unique_key()
+    ))
 }
 
 /// The key of a product item.
@@ -136,14 +143,29 @@ mod tests {
     fn category_keys_have_the_documented_shapes() {
         let (a, b) = (cid(A), cid(B));
         let ab = CategoryPath::root(a).child(b);
-        assert_eq!(category(b), PrimaryKey { pk: format!("CATEGORY#{B}"), sk: format!("CATEGORY#{B}") });
+        assert_eq!(
+            category(b),
+            PrimaryKey {
+                pk: format!("CATEGORY#{B}"),
+                sk: format!("CATEGORY#{B}")
+            }
+        );
         assert_eq!(path(&ab), format!("{A}/{B}/"));
         assert_eq!(category_children(None), "CATEGORY_CHILDREN#ROOT");
         assert_eq!(category_children(Some(a)), format!("CATEGORY_CHILDREN#{A}"));
         let name = CategoryName::parse(" Phones  & Tablets ").expect("name");
-        assert_eq!(category_sibling_order(&name, b), format!("phones & tablets#{B}"));
-        assert_eq!(category_name_claim(Some(a), &name).pk, format!("CATEGORY_NAME#{A}#phones & tablets"));
-        assert_eq!(category_name_claim(None, &name).pk, "CATEGORY_NAME#ROOT#phones & tablets");
+        assert_eq!(
+            category_sibling_order(&name, b),
+            format!("phones & tablets#{B}")
+        );
+        assert_eq!(
+            category_name_claim(Some(a), &name).pk,
+            format!("CATEGORY_NAME#{A}#phones & tablets")
+        );
+        assert_eq!(
+            category_name_claim(None, &name).pk,
+            "CATEGORY_NAME#ROOT#phones & tablets"
+        );
     }
 
     #[test]

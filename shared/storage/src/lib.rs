@@ -28,7 +28,10 @@ pub struct DynamoCatalog {
 impl DynamoCatalog {
     /// A catalog on `table`, reached through `client`.
     pub fn new(client: Client, table: impl Into<Arc<str>>) -> Self {
-        Self { client, table: table.into() }
+        Self {
+            client,
+            table: table.into(),
+        }
     }
 
     pub fn table_name(&self) -> &str {

@@ -78,7 +78,9 @@ impl DynamoCatalog {
             .send()
             .await
             .map_err(|e| match e.into_service_error() {
-                UpdateItemError::ConditionalCheckFailedException(_) => CatalogError::ProductNotFound,
+                UpdateItemError::ConditionalCheckFailedException(_) => {
+                    CatalogError::ProductNotFound
+                }
                 other => CatalogError::storage(other),
             })?;
         Ok(ProductRemoval::Deactivated)
@@ -107,8 +109,10 @@ fn product_filter(filter: &ProductFilter) -> Expr {
 
 impl ProductStore for DynamoCatalog {
     async fn create_product(&self, new: NewProduct) -> Result<Product, CatalogError> {
-        let category =
-            self.stored_category(new.category_id).await?.ok_or(CatalogError::UnknownCategory)?;
+        let category = self
+            .stored_category(new.category_id)
+            .await?
+            .ok_or(CatalogError::UnknownCategory)?;
         let now = Timestamp::now();
         let product = Product {
             id: ProductId::generate(),
@@ -125,16 +129,27 @@ impl ProductStore for DynamoCatalog {
         let unchanged = Expr::new().when_eq(category_attr::REVISION, n(category.revision));
         let mut items = vec![
             self.category_membership(new.category_id, category_attr::PRODUCT_COUNT, 1, unchanged)?,
-            txn::put(&self.table, encode_new_product(&product), Expr::new().when_absent(keys::PK))?,
+            txn::put(
+                &self.table,
+                encode_new_product(&product),
+                Expr::new().when_absent(keys::PK),
+            )?,
         ];
         if let Some(sku) = &product.sku {
             let claim = encode_sku_claim(sku, product.id);
-            items.push(txn::put(&self.table, claim, Expr::new().when_absent(keys::PK))?);
+            items.push(txn::put(
+                &self.table,
+                claim,
+                Expr::new().when_absent(keys::PK),
+            )?);
         }
         match txn::execute(&self.client, items).await {
             Ok(()) => Ok(product),
             Err(e) if e.condition_failed(2) => Err(CatalogError::DuplicateSku(
-                product.sku.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                product
+                    .sku
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default(),
             )),
             Err(e) => Err(e.into_catalog_error()),
         }
@@ -161,13 +176,18 @@ impl ProductStore for DynamoCatalog {
                 },
             ),
         };
-        let page = self.query_page(&listing.filtered(product_filter(&filter)), &page).await?;
+        let page = self
+            .query_page(&listing.filtered(product_filter(&filter)), &page)
+            .await?;
         let items = page
             .items
             .iter()
             .map(|item| decode_product(item).map(|p| p.product))
             .collect::<Result<_, _>>()?;
-        Ok(Page { items, next_cursor: page.next_cursor })
+        Ok(Page {
+            items,
+            next_cursor: page.next_cursor,
+        })
     }
 
     async fn update_product(
@@ -175,7 +195,11 @@ impl ProductStore for DynamoCatalog {
         id: ProductId,
         change: ProductChange,
     ) -> Result<Product, CatalogError> {
-        let old = self.stored_product(id).await?.ok_or(CatalogError::ProductNotFound)?.product;
+        let old = self
+            .stored_product(id)
+            .await?
+            .ok_or(CatalogError::ProductNotFound)?
+            .product;
         let mut expr = Expr::new()
             .set(attr::UPDATED_AT, s(Timestamp::now().to_string()))
             .when_exists(keys::PK);
@@ -183,10 +207,15 @@ impl ProductStore for DynamoCatalog {
         let mut sku_claim_index = None;
 
         if let Some(name) = &change.name {
-            expr = expr.set(attr::NAME, s(name.as_str())).set(attr::NAME_SEARCH, s(name.search_key()));
+            expr = expr
+                .set(attr::NAME, s(name.as_str()))
+                .set(attr::NAME_SEARCH, s(name.search_key()));
         }
         if let Some(description) = &change.description {
-            expr = expr.set_or_remove(attr::DESCRIPTION, description.as_ref().map(|d| s(d.as_str())));
+            expr = expr.set_or_remove(
+                attr::DESCRIPTION,
+                description.as_ref().map(|d| s(d.as_str())),
+            );
         }
         if let Some(price) = change.price {
             expr = expr.set(attr::PRICE, n(price.as_decimal()));
@@ -218,13 +247,19 @@ impl ProductStore for DynamoCatalog {
                 if let Some(sku) = new_sku {
                     sku_claim_index = Some(1 + others.len());
                     let claim = encode_sku_claim(sku, id);
-                    others.push(txn::put(&self.table, claim, Expr::new().when_absent(keys::PK))?);
+                    others.push(txn::put(
+                        &self.table,
+                        claim,
+                        Expr::new().when_absent(keys::PK),
+                    )?);
                 }
             }
         }
         if let Some(category_id) = change.category_id.filter(|c| *c != old.category_id()) {
-            let target =
-                self.stored_category(category_id).await?.ok_or(CatalogError::UnknownCategory)?;
+            let target = self
+                .stored_category(category_id)
+                .await?
+                .ok_or(CatalogError::UnknownCategory)?;
             for (name, value) in product_placement(&target.category.path, id) {
                 expr = expr.set(&name, value);
             }
@@ -268,7 +303,11 @@ impl ProductStore for DynamoCatalog {
         match txn::execute(&self.client, items).await {
             Ok(()) => {}
             Err(e) if sku_claim_index.is_some_and(|i| e.condition_failed(i)) => {
-                let sku = change.sku.flatten().map(|k| k.as_str().to_owned()).unwrap_or_default();
+                let sku = change
+                    .sku
+                    .flatten()
+                    .map(|k| k.as_str().to_owned())
+                    .unwrap_or_default();
                 return Err(CatalogError::DuplicateSku(sku));
             }
             Err(e) if e.condition_failed(0) => {
@@ -276,21 +315,32 @@ impl ProductStore for DynamoCatalog {
             }
             Err(e) => return Err(e.into_catalog_error()),
         }
-        self.stored_product(id).await?.map(|p| p.product).ok_or(CatalogError::ConcurrentChange)
+        self.stored_product(id)
+            .await?
+            .map(|p| p.product)
+            .ok_or(CatalogError::ConcurrentChange)
     }
 
     async fn remove_product(&self, id: ProductId) -> Result<ProductRemoval, CatalogError> {
-        let current = self.stored_product(id).await?.ok_or(CatalogError::ProductNotFound)?;
+        let current = self
+            .stored_product(id)
+            .await?
+            .ok_or(CatalogError::ProductNotFound)?;
         if current.ever_ordered {
             return self.deactivate(id).await;
         }
         let product = &current.product;
-        let never_ordered_and_in_place = Expr::new()
-            .when_absent(attr::EVER_ORDERED)
-            .when_eq(keys::GSI1SK, s(keys::product_in_category(&product.category_path, id)));
+        let never_ordered_and_in_place = Expr::new().when_absent(attr::EVER_ORDERED).when_eq(
+            keys::GSI1SK,
+            s(keys::product_in_category(&product.category_path, id)),
+        );
         let count = category_attr::PRODUCT_COUNT;
         let mut items = vec![
-            txn::delete(&self.table, key(&keys::product(id)), never_ordered_and_in_place)?,
+            txn::delete(
+                &self.table,
+                key(&keys::product(id)),
+                never_ordered_and_in_place,
+            )?,
             self.category_membership(product.category_id(), count, -1, Expr::new())?,
         ];
         if let Some(sku) = &product.sku {

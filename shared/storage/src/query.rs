@@ -32,12 +32,24 @@ pub(crate) struct Listing {
 impl Listing {
     /// Every item of `partition` in GSI1, narrowed to sort keys beginning with `prefix`.
     pub fn gsi1(partition: impl Into<String>, prefix: impl Into<String>) -> Self {
-        Self::on(keys::GSI1, keys::GSI1PK, keys::GSI1SK, partition.into(), prefix.into())
+        Self::on(
+            keys::GSI1,
+            keys::GSI1PK,
+            keys::GSI1SK,
+            partition.into(),
+            prefix.into(),
+        )
     }
 
     /// Every item of `partition` in GSI2, narrowed to sort keys beginning with `prefix`.
     pub fn gsi2(partition: impl Into<String>, prefix: impl Into<String>) -> Self {
-        Self::on(keys::GSI2, keys::GSI2PK, keys::GSI2SK, partition.into(), prefix.into())
+        Self::on(
+            keys::GSI2,
+            keys::GSI2PK,
+            keys::GSI2SK,
+            partition.into(),
+            prefix.into(),
+        )
     }
 
     fn on(
@@ -47,7 +59,14 @@ impl Listing {
         partition: String,
         sort_prefix: String,
     ) -> Self {
-        Self { index, partition_attr, sort_attr, partition, sort_prefix, filter: Expr::new() }
+        Self {
+            index,
+            partition_attr,
+            sort_attr,
+            partition,
+            sort_prefix,
+            filter: Expr::new(),
+        }
     }
 
     /// Keeps only the items that satisfy `filter`'s conditions.
@@ -124,22 +143,42 @@ impl DynamoCatalog {
         for _ in 0..MAX_READS_PER_PAGE {
             // Ask for one more than needed, so a full last page has no dangling cursor.
             let missing = i32::try_from(want + 1 - items.len()).unwrap_or(i32::MAX);
-            let limit = if filtered { missing.max(FILTERED_READ_SIZE) } else { missing };
+            let limit = if filtered {
+                missing.max(FILTERED_READ_SIZE)
+            } else {
+                missing
+            };
             let (found, last) = self.read(listing, start, limit).await?;
             items.extend(found);
             if items.len() > want {
                 items.truncate(want);
-                let next = items.last().map(|i| cursor::encode(i, &key_attrs)).transpose()?;
-                return Ok(Page { items, next_cursor: next });
+                let next = items
+                    .last()
+                    .map(|i| cursor::encode(i, &key_attrs))
+                    .transpose()?;
+                return Ok(Page {
+                    items,
+                    next_cursor: next,
+                });
             }
             match last {
                 Some(last) => start = Some(last),
-                None => return Ok(Page { items, next_cursor: None }),
+                None => {
+                    return Ok(Page {
+                        items,
+                        next_cursor: None,
+                    });
+                }
             }
         }
         // Read budget spent: hand out where the reads stopped.
-        let next = start.map(|key| cursor::encode(&key, &key_attrs)).transpose()?;
-        Ok(Page { items, next_cursor: next })
+        let next = start
+            .map(|key| cursor::encode(&key, &key_attrs))
+            .transpose()?;
+        Ok(Page {
+            items,
+            next_cursor: next,
+        })
     }
 
     /// Every item of `listing`, or at most `cap + 1` when a cap is given (enough to tell
@@ -153,8 +192,9 @@ impl DynamoCatalog {
         let mut start = None;
         loop {
             let limit = cap.map_or(1000, |cap| (cap + 1 - items.len()).min(1000));
-            let (found, last) =
-                self.read(listing, start, i32::try_from(limit).unwrap_or(1000)).await?;
+            let (found, last) = self
+                .read(listing, start, i32::try_from(limit).unwrap_or(1000))
+                .await?;
             items.extend(found);
             if cap.is_some_and(|cap| items.len() > cap) {
                 return Ok(items);

@@ -9,7 +9,11 @@ use crate::expr::Expr;
 use crate::item::Item;
 
 /// A `Put` of `item`, under the conditions of `condition`.
-pub(crate) fn put(table: &str, item: Item, condition: Expr) -> Result<TransactWriteItem, CatalogError> {
+pub(crate) fn put(
+    table: &str,
+    item: Item,
+    condition: Expr,
+) -> Result<TransactWriteItem, CatalogError> {
     let put = Put::builder()
         .table_name(table)
         .set_item(Some(item))
@@ -22,7 +26,11 @@ pub(crate) fn put(table: &str, item: Item, condition: Expr) -> Result<TransactWr
 }
 
 /// An `Update` of the item at `key` with `expr`'s update and condition.
-pub(crate) fn update(table: &str, key: Item, expr: Expr) -> Result<TransactWriteItem, CatalogError> {
+pub(crate) fn update(
+    table: &str,
+    key: Item,
+    expr: Expr,
+) -> Result<TransactWriteItem, CatalogError> {
     let update = Update::builder()
         .table_name(table)
         .set_key(Some(key))
@@ -36,7 +44,11 @@ pub(crate) fn update(table: &str, key: Item, expr: Expr) -> Result<TransactWrite
 }
 
 /// A `Delete` of the item at `key`, under `condition`.
-pub(crate) fn delete(table: &str, key: Item, condition: Expr) -> Result<TransactWriteItem, CatalogError> {
+pub(crate) fn delete(
+    table: &str,
+    key: Item,
+    condition: Expr,
+) -> Result<TransactWriteItem, CatalogError> {
     let delete = Delete::builder()
         .table_name(table)
         .set_key(Some(key))
@@ -50,7 +62,11 @@ pub(crate) fn delete(table: &str, key: Item, condition: Expr) -> Result<Transact
 
 /// A `ConditionCheck` on the item at `key`.
 #[allow(dead_code)]
-pub(crate) fn check(table: &str, key: Item, condition: Expr) -> Result<TransactWriteItem, CatalogError> {
+pub(crate) fn check(
+    table: &str,
+    key: Item,
+    condition: Expr,
+) -> Result<TransactWriteItem, CatalogError> {
     let check = ConditionCheck::builder()
         .table_name(table)
         .set_key(Some(key))
@@ -89,8 +105,15 @@ impl TxnError {
 }
 
 /// Runs the items as one transaction.
-pub(crate) async fn execute(client: &Client, items: Vec<TransactWriteItem>) -> Result<(), TxnError> {
-    let result = client.transact_write_items().set_transact_items(Some(items)).send().await;
+pub(crate) async fn execute(
+    client: &Client,
+    items: Vec<TransactWriteItem>,
+) -> Result<(), TxnError> {
+    let result = client
+        .transact_write_items()
+        .set_transact_items(Some(items))
+        .send()
+        .await;
     match result {
         Ok(_) => Ok(()),
         Err(err) => match err.into_service_error() {

@@ -1,0 +1,555 @@
+//! The products Lambda, driven with real API Gateway v2 events against moto.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use axum::Router;
+use devkit::events::{ApiRequest, ApiResponse};
+use devkit::testing::TestEnv;
+use domain::category::CategoryName;
+use domain::{CategoryId, CategoryStore, ProductId};
+use serde_json::{Value, json};
+
+struct App {
+    env: TestEnv,
+    router: Router,
+    admin: String,
+    customer: String,
+}
+
+impl App {
+    async fn new() -> Self {
+        let env = TestEnv::new().await;
+        let router = products::router(env.catalog_state());
+        let (admin, customer) = (env.admin_token(), env.customer_token());
+        Self {
+            env,
+            router,
+            admin,
+            customer,
+        }
+    }
+
+    async fn send(&self, request: ApiRequest) -> ApiResponse {
+        request.send(&self.router).await
+    }
+
+    async fn get(&self, path: &str) -> ApiResponse {
+        ApiRequest::get(path).send(&self.router).await
+    }
+
+    /// A category made through the real store (the categories Lambda has its own tests).
+    async fn category(&self, name: &str, parent: Option<&str>) -> String {
+        let parent = parent.map(|p| p.parse::<CategoryId>().expect("id"));
+        let name = CategoryName::parse(name).expect("name");
+        self.env
+            .catalog()
+            .create_category(name, parent)
+            .await
+            .expect("category")
+            .id
+            .to_string()
+    }
+
+    async fn create(&self, body: Value) -> Value {
+        let response = self
+            .send(
+                ApiRequest::post("/api/v1/products")
+                    .bearer(&self.admin)
+                    .json(&body),
+            )
+            .await;
+        response.expect_status(201);
+        response.body.clone()
+    }
+
+    async fn create_simple(&self, name: &str, price: &str, stock: u32, category: &str) -> String {
+        let body =
+            json!({"name": name, "price": price, "stock_quantity": stock, "category_id": category});
+        self.create(body).await["id"]
+            .as_str()
+            .expect("id")
+            .to_owned()
+    }
+
+    async fn patch(&self, id: &str, body: Value) -> ApiResponse {
+        self.send(
+            ApiRequest::patch(&format!("/api/v1/products/{id}"))
+                .bearer(&self.admin)
+                .json(&body),
+        )
+        .await
+    }
+
+    /// Marks a product as ordered, as the orders service does in an order's transaction.
+    async fn mark_ordered(&self, id: &str) {
+        let key = storage::keys::product(id.parse::<ProductId>().expect("id"));
+        self.env
+            .client
+            .update_item()
+            .table_name(&self.env.table)
+            .set_key(Some(HashMap::from([
+                ("PK".to_owned(), AttributeValue::S(key.pk)),
+                ("SK".to_owned(), AttributeValue::S(key.sk)),
+            ])))
+            .update_expression("SET ever_ordered = :t")
+            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .send()
+            .await
+            .expect("marked");
+    }
+}
+
+fn names(page: &Value) -> Vec<String> {
+    let mut names: Vec<String> = page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|p| p["name"].as_str().expect("name").to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn creates_and_shows_a_product_with_exact_money() {
+    let app = App::new().await;
+    let root = app.category("Electronics", None).await;
+    let phones = app.category("Phones", Some(&root)).await;
+    let response = app
+        .send(
+            ApiRequest::post("/api/v1/products")
+                .bearer(&app.admin)
+                .json(&json!({
+                    "name": "  Tecno Spark 20 ",
+                    "description": "6.6\" screen",
+                    "sku": "tec-spark20",
+                    "price": "15999.5",
+                    "stock_quantity": 40,
+                    "category_id": phones
+                })),
+        )
+        .await;
+    response.expect_status(201);
+    let product = &response.body;
+    let id = product["id"].as_str().expect("id");
+    assert_eq!(
+        response.header("location"),
+        Some(format!("/api/v1/products/{id}").as_str())
+    );
+    assert_eq!(product["name"], "Tecno Spark 20");
+    assert_eq!(product["price"], "15999.50");
+    assert_eq!(product["stock_quantity"], 40);
+    assert_eq!(product["sku"], "tec-spark20");
+    assert_eq!(product["category_id"], json!(phones));
+    assert_eq!(product["category_path"], json!([root, phones]));
+    assert_eq!(product["is_active"], true);
+
+    let shown = app.get(&format!("/api/v1/products/{id}")).await;
+    shown.expect_status(200);
+    assert_eq!(&shown.body, product);
+
+    let whole_number = app
+        .create(json!({"name": "Mouse", "price": 1499, "stock_quantity": 0, "category_id": phones}))
+        .await;
+    assert_eq!(whole_number["price"], "1499.00");
+    assert_eq!(whole_number["description"], Value::Null);
+    assert_eq!(whole_number["sku"], Value::Null);
+}
+
+#[tokio::test]
+async fn refuses_invalid_products_with_field_errors_and_changes_nothing() {
+    let app = App::new().await;
+    let category = app.category("Any", None).await;
+    let before = app.env.snapshot().await;
+    let post = |body: Value| {
+        ApiRequest::post("/api/v1/products")
+            .bearer(&app.admin)
+            .json(&body)
+    };
+    let field_of = |r: &ApiResponse| {
+        r.body["errors"][0]["field"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+
+    let cases = [
+        (
+            json!({"name": "x", "price": "10.001", "stock_quantity": 1, "category_id": category}),
+            "price",
+        ),
+        (
+            json!({"name": "x", "price": 10.5, "stock_quantity": 1, "category_id": category}),
+            "price",
+        ),
+        (
+            json!({"name": "x", "price": "0", "stock_quantity": 1, "category_id": category}),
+            "price",
+        ),
+        (
+            json!({"name": "x", "price": "-5", "stock_quantity": 1, "category_id": category}),
+            "price",
+        ),
+        (
+            json!({"name": "x", "price": "5", "stock_quantity": -1, "category_id": category}),
+            "stock_quantity",
+        ),
+        (
+            json!({"name": "x", "price": "5", "stock_quantity": "many", "category_id": category}),
+            "stock_quantity",
+        ),
+        (
+            json!({"name": "", "price": "5", "stock_quantity": 1, "category_id": category}),
+            "name",
+        ),
+        (
+            json!({"name": "x", "price": "5", "stock_quantity": 1, "category_id": "nope"}),
+            "category_id",
+        ),
+        (
+            json!({"name": "x", "price": "5", "stock_quantity": 1, "category_id": CategoryId::generate().to_string()}),
+            "category_id",
+        ),
+        (
+            json!({"name": "x", "price": "5", "stock_quantity": 1, "category_id": category, "sku": "has space"}),
+            "sku",
+        ),
+    ];
+    for (body, field) in cases {
+        let response = app.send(post(body.clone())).await;
+        response.expect_problem(422);
+        assert_eq!(field_of(&response), field, "{body}");
+    }
+    let all_missing = app.send(post(json!({}))).await;
+    assert_eq!(
+        all_missing.expect_problem(422)["errors"]
+            .as_array()
+            .map(Vec::len),
+        Some(4)
+    );
+    app.send(post(json!({"name": "x", "price": "5", "stock_quantity": 1, "category_id": category, "weight": 3}))).await.expect_problem(422);
+    app.send(
+        ApiRequest::post("/api/v1/products")
+            .bearer(&app.admin)
+            .header("content-type", "application/json")
+            .raw_body(b"{\"name\": ".to_vec()),
+    )
+    .await
+    .expect_problem(400);
+    app.send(
+        ApiRequest::post("/api/v1/products")
+            .bearer(&app.customer)
+            .json(&json!({})),
+    )
+    .await
+    .expect_problem(403);
+    app.send(ApiRequest::post("/api/v1/products").json(&json!({})))
+        .await
+        .expect_problem(401);
+    assert_eq!(app.env.snapshot().await, before);
+}
+
+#[tokio::test]
+async fn skus_are_unique_regardless_of_case_and_freed_on_change() {
+    let app = App::new().await;
+    let category = app.category("Any", None).await;
+    let body = |sku: &str| json!({"name": "x", "price": "5", "stock_quantity": 1, "category_id": category, "sku": sku});
+    let first = app.create(body("ABC-1")).await;
+    let first_id = first["id"].as_str().expect("id");
+    let before = app.env.snapshot().await;
+    app.send(
+        ApiRequest::post("/api/v1/products")
+            .bearer(&app.admin)
+            .json(&body("abc-1")),
+    )
+    .await
+    .expect_problem(409);
+    assert_eq!(app.env.snapshot().await, before);
+
+    let second = app.create(body("XYZ-9")).await;
+    let second_id = second["id"].as_str().expect("id");
+    app.patch(second_id, json!({"sku": "Abc-1"}))
+        .await
+        .expect_problem(409);
+
+    let changed = app.patch(first_id, json!({"sku": "NEW-1"})).await;
+    changed.expect_status(200);
+    assert_eq!(changed.body["sku"], "NEW-1");
+    let taken_over = app.patch(second_id, json!({"sku": "abc-1"})).await;
+    taken_over.expect_status(200);
+    assert_eq!(taken_over.body["sku"], "abc-1");
+    // XYZ-9 was released by that change; clearing a SKU releases it too.
+    app.create(body("xyz-9")).await;
+    app.patch(first_id, json!({"sku": null}))
+        .await
+        .expect_status(200);
+    app.create(body("new-1")).await;
+}
+
+#[tokio::test]
+async fn stock_is_set_or_adjusted_atomically_and_never_below_zero() {
+    let app = App::new().await;
+    let category = app.category("Any", None).await;
+    let id = app.create_simple("Kettle", "2499.00", 10, &category).await;
+
+    let adjusted = app.patch(&id, json!({"stock_delta": -3})).await;
+    adjusted.expect_status(200);
+    assert_eq!(adjusted.body["stock_quantity"], 7);
+    let before = app.env.snapshot().await;
+    let problem = app.patch(&id, json!({"stock_delta": -8})).await;
+    problem.expect_problem(409);
+    assert_eq!(
+        app.env.snapshot().await,
+        before,
+        "a refused decrement changes nothing"
+    );
+    app.patch(&id, json!({"stock_quantity": 5, "stock_delta": 1}))
+        .await
+        .expect_problem(422);
+    app.patch(&id, json!({"stock_quantity": -1}))
+        .await
+        .expect_problem(422);
+    assert_eq!(
+        app.patch(&id, json!({"stock_quantity": 20})).await.body["stock_quantity"],
+        20
+    );
+
+    // 30 concurrent decrements of 1 against 20 units: exactly 20 succeed.
+    let requests = (0..30).map(|_| {
+        let (router, token, id) = (app.router.clone(), app.admin.clone(), id.clone());
+        async move {
+            let request = ApiRequest::patch(&format!("/api/v1/products/{id}")).bearer(&token);
+            request
+                .json(&json!({"stock_delta": -1}))
+                .send(&router)
+                .await
+        }
+    });
+    let responses = futures_join_all(requests).await;
+    let ok = responses.iter().filter(|r| r.status == 200).count();
+    let refused = responses.iter().filter(|r| r.status == 409).count();
+    assert_eq!((ok, refused), (20, 10));
+    assert_eq!(
+        app.get(&format!("/api/v1/products/{id}")).await.body["stock_quantity"],
+        0
+    );
+}
+
+/// Runs the futures concurrently on the test's runtime.
+async fn futures_join_all<F: std::future::Future<Output = ApiResponse> + Send + 'static>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<ApiResponse> {
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for handle in handles {
+        out.push(handle.await.expect("task"));
+    }
+    out
+}
+
+#[tokio::test]
+async fn updates_fields_and_moves_products_between_categories() {
+    let app = App::new().await;
+    let a = app.category("A", None).await;
+    let b = app.category("B", None).await;
+    let b_child = app.category("B child", Some(&b)).await;
+    let id = app.create_simple("Old name", "10.00", 1, &a).await;
+    let updated = app
+        .patch(&id, json!({"name": "New name", "price": "12.50", "description": "Now better", "category_id": b_child}))
+        .await;
+    updated.expect_status(200);
+    assert_eq!(updated.body["name"], "New name");
+    assert_eq!(updated.body["price"], "12.50");
+    assert_eq!(updated.body["description"], "Now better");
+    assert_eq!(updated.body["category_path"], json!([b, b_child]));
+    assert_eq!(
+        names(
+            &app.get(&format!("/api/v1/products?category_id={b}"))
+                .await
+                .body
+        ),
+        ["New name"]
+    );
+    assert!(
+        names(
+            &app.get(&format!("/api/v1/products?category_id={a}"))
+                .await
+                .body
+        )
+        .is_empty()
+    );
+    // The old category no longer counts it.
+    app.env
+        .catalog()
+        .delete_category(a.parse().expect("id"))
+        .await
+        .expect("A is empty now");
+
+    let cleared = app.patch(&id, json!({"description": null})).await;
+    assert_eq!(cleared.body["description"], Value::Null);
+    let unknown = app
+        .patch(
+            &id,
+            json!({"category_id": CategoryId::generate().to_string()}),
+        )
+        .await;
+    assert_eq!(
+        unknown.expect_problem(422)["errors"][0]["field"],
+        "category_id"
+    );
+    app.patch(&ProductId::generate().to_string(), json!({"name": "x"}))
+        .await
+        .expect_problem(404);
+    let unchanged = app.patch(&id, json!({})).await;
+    unchanged.expect_status(200);
+    assert_eq!(unchanged.body["name"], "New name");
+}
+
+#[tokio::test]
+async fn filters_and_pages_the_catalog() {
+    let app = App::new().await;
+    let electronics = app.category("Electronics", None).await;
+    let phones = app.category("Phones", Some(&electronics)).await;
+    let food = app.category("Food", None).await;
+    app.create_simple("Smart Phone", "15000.00", 3, &phones)
+        .await;
+    app.create_simple("Feature phone", "2000.00", 0, &phones)
+        .await;
+    app.create_simple("Laptop", "60000.00", 2, &electronics)
+        .await;
+    app.create_simple("Tea", "385.50", 100, &food).await;
+    let hidden = app.create_simple("Old phone", "100.00", 1, &phones).await;
+    app.patch(&hidden, json!({"is_active": false}))
+        .await
+        .expect_status(200);
+
+    let query = |q: &str| ApiRequest::get(&format!("/api/v1/products?{q}")).send(&app.router);
+    assert_eq!(
+        names(&query("").await.body),
+        ["Feature phone", "Laptop", "Smart Phone", "Tea"]
+    );
+    assert_eq!(
+        names(&query("q=PHONE").await.body),
+        ["Feature phone", "Smart Phone"]
+    );
+    assert_eq!(
+        names(&query("in_stock=true&q=phone").await.body),
+        ["Smart Phone"]
+    );
+    assert_eq!(
+        names(&query("min_price=2000&max_price=15000").await.body),
+        ["Feature phone", "Smart Phone"]
+    );
+    assert_eq!(
+        names(&query(&format!("category_id={electronics}")).await.body),
+        ["Feature phone", "Laptop", "Smart Phone"]
+    );
+    assert_eq!(
+        names(
+            &query(&format!(
+                "category_id={electronics}&include_descendants=false"
+            ))
+            .await
+            .body
+        ),
+        ["Laptop"]
+    );
+    assert!(
+        names(
+            &query(&format!("category_id={}", CategoryId::generate()))
+                .await
+                .body
+        )
+        .is_empty()
+    );
+
+    // Inactive products: admins only.
+    let admin_view = app
+        .send(ApiRequest::get("/api/v1/products?include_inactive=true&q=old").bearer(&app.admin))
+        .await;
+    assert_eq!(names(&admin_view.body), ["Old phone"]);
+    app.send(ApiRequest::get("/api/v1/products?include_inactive=true").bearer(&app.customer))
+        .await
+        .expect_problem(403);
+    query("include_inactive=true").await.expect_problem(401);
+    app.get(&format!("/api/v1/products/{hidden}"))
+        .await
+        .expect_problem(404);
+    let admin_sees = app
+        .send(ApiRequest::get(&format!("/api/v1/products/{hidden}")).bearer(&app.admin))
+        .await;
+    assert_eq!(admin_sees.body["is_active"], false);
+
+    for bad in [
+        "min_price=abc",
+        "max_price=1.001",
+        "min_price=10&max_price=5",
+        "in_stock=yes",
+        "limit=0",
+        "category_id=bad",
+        "cursor=%%%",
+    ] {
+        query(bad).await.expect_problem(400);
+    }
+
+    // Paging with a filter: every match exactly once.
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = query(&format!("limit=1&q=e{cursor}")).await;
+        page.expect_status(200);
+        seen.extend(names(&page.body));
+        match page.body["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => break,
+        }
+    }
+    seen.sort();
+    assert_eq!(seen, ["Feature phone", "Smart Phone", "Tea"]);
+}
+
+#[tokio::test]
+async fn deletes_unordered_products_and_deactivates_ordered_ones() {
+    let app = App::new().await;
+    let category = app.category("Any", None).await;
+    let body = |name: &str, sku: &str| json!({"name": name, "price": "5", "stock_quantity": 1, "category_id": category, "sku": sku});
+    let unordered = app.create(body("Unordered", "U-1")).await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let ordered = app.create(body("Ordered", "O-1")).await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    app.mark_ordered(&ordered).await;
+    let delete =
+        |id: &str| ApiRequest::delete(&format!("/api/v1/products/{id}")).bearer(&app.admin);
+
+    app.send(ApiRequest::delete(&format!("/api/v1/products/{unordered}")).bearer(&app.customer))
+        .await
+        .expect_problem(403);
+    app.send(delete(&unordered)).await.expect_status(204);
+    app.get(&format!("/api/v1/products/{unordered}"))
+        .await
+        .expect_problem(404);
+    app.send(delete(&unordered)).await.expect_problem(404);
+    app.create(body("Reuses SKU", "u-1")).await;
+
+    app.send(delete(&ordered)).await.expect_status(204);
+    app.get(&format!("/api/v1/products/{ordered}"))
+        .await
+        .expect_problem(404);
+    let kept = app
+        .send(ApiRequest::get(&format!("/api/v1/products/{ordered}")).bearer(&app.admin))
+        .await;
+    kept.expect_status(200);
+    assert_eq!(kept.body["is_active"], false);
+    app.send(
+        ApiRequest::post("/api/v1/products")
+            .bearer(&app.admin)
+            .json(&body("Clash", "o-1")),
+    )
+    .await
+    .expect_problem(409);
+}

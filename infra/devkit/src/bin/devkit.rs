@@ -1,0 +1,142 @@
+//! `devkit`: sets up the local stack for `make dev`.
+//!
+//! ```text
+//! devkit bootstrap --table NAME --out DIR [--issuer I] [--audience A]
+//!     create the table from template.yaml (if missing), a local ES256 key pair (if
+//!     missing), the demo catalog (if the table is empty); write DIR/dev.env for
+//!     `cargo lambda watch` and print an admin and a customer token.
+//! devkit create-table --table NAME
+//! ```
+//! It only ever talks to the endpoint in `AWS_ENDPOINT_URL`, and refuses to run without
+//! one, so it cannot touch a real AWS account.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use devkit::DevkitError;
+use devkit::keys::{self, KeyPair};
+use devkit::table::{self, TableDefinition};
+use devkit::testing::{admin_identity, customer_identity, local_client};
+use storage::DynamoCatalog;
+
+const DEFAULT_ISSUER: &str = "order-system-local";
+const DEFAULT_AUDIENCE: &str = "order-system-api";
+const LOCAL_KID: &str = "local-1";
+
+fn usage() -> DevkitError {
+    DevkitError::Other(
+        "usage: devkit bootstrap --table NAME --out DIR [--issuer I] [--audience A] | devkit create-table --table NAME".into(),
+    )
+}
+
+fn options(args: &[String]) -> Result<HashMap<String, String>, DevkitError> {
+    let mut options = HashMap::new();
+    let mut iter = args.iter();
+    while let Some(flag) = iter.next() {
+        let name = flag.strip_prefix("--").ok_or_else(usage)?;
+        let value = iter.next().ok_or_else(usage)?;
+        options.insert(name.to_owned(), value.clone());
+    }
+    Ok(options)
+}
+
+fn write(path: &Path, contents: &str) -> Result<(), DevkitError> {
+    std::fs::write(path, contents)
+        .map_err(|e| DevkitError::Other(format!("{}: {e}", path.display())))
+}
+
+fn read(path: &Path) -> Option<String> {
+    std::fs::read_to_string(path).ok()
+}
+
+/// The local key pair in `dir`, made on first use.
+fn local_keys(dir: &Path) -> Result<KeyPair, DevkitError> {
+    let (pem_path, jwks_path) = (dir.join("jwt-private.pem"), dir.join("jwks.json"));
+    if let (Some(private_pem), Some(jwks)) = (read(&pem_path), read(&jwks_path)) {
+        return Ok(KeyPair {
+            kid: LOCAL_KID.into(),
+            private_pem,
+            jwks,
+        });
+    }
+    let pair = keys::generate(LOCAL_KID)?;
+    write(&pem_path, &pair.private_pem)?;
+    write(&jwks_path, &pair.jwks)?;
+    Ok(pair)
+}
+
+async fn ensure_table(client: &aws_sdk_dynamodb::Client, name: &str) -> Result<bool, DevkitError> {
+    if table::exists(client, name).await? {
+        return Ok(false);
+    }
+    TableDefinition::from_repository()?
+        .create(client, name)
+        .await?;
+    Ok(true)
+}
+
+async fn run(args: Vec<String>) -> Result<(), DevkitError> {
+    let (command, rest) = args.split_first().ok_or_else(usage)?;
+    let options = options(rest)?;
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").map_err(|_| {
+        DevkitError::Other(
+            "AWS_ENDPOINT_URL is not set: devkit only talks to the local stack".into(),
+        )
+    })?;
+    let client = local_client(&endpoint);
+    let table = options.get("table").ok_or_else(usage)?;
+    match command.as_str() {
+        "create-table" => {
+            let created = ensure_table(&client, table).await?;
+            println!(
+                "table {table}: {}",
+                if created { "created" } else { "already there" }
+            );
+            Ok(())
+        }
+        "bootstrap" => {
+            let out = PathBuf::from(options.get("out").ok_or_else(usage)?);
+            std::fs::create_dir_all(&out).map_err(|e| DevkitError::Other(e.to_string()))?;
+            let issuer = options.get("issuer").map_or(DEFAULT_ISSUER, String::as_str);
+            let audience = options
+                .get("audience")
+                .map_or(DEFAULT_AUDIENCE, String::as_str);
+            let created = ensure_table(&client, table).await?;
+            let seeded =
+                devkit::seed::demo_catalog(&DynamoCatalog::new(client.clone(), table.as_str()))
+                    .await?;
+            let pair = local_keys(&out)?;
+            let env = format!(
+                "TABLE_NAME={table}\nJWT_ISSUER={issuer}\nJWT_AUDIENCE={audience}\nJWT_PUBLIC_JWKS='{}'\nAWS_ENDPOINT_URL={endpoint}\nAWS_REGION=us-east-1\nAWS_ACCESS_KEY_ID=test\nAWS_SECRET_ACCESS_KEY=test\nRUST_LOG=info\n",
+                pair.jwks
+            );
+            write(&out.join("dev.env"), &env)?;
+            let signer = pair.signer(issuer, audience)?;
+            let admin = keys::token(&signer, &admin_identity())?;
+            let customer = keys::token(&signer, &customer_identity())?;
+            write(&out.join("admin.token"), &admin)?;
+            write(&out.join("customer.token"), &customer)?;
+            println!(
+                "table {table}: {}",
+                if created { "created" } else { "already there" }
+            );
+            println!("demo catalog: {seeded} products loaded");
+            println!("\nADMIN_TOKEN={admin}\n\nCUSTOMER_TOKEN={customer}\n");
+            println!(
+                "(also in {0}/admin.token and {0}/customer.token; valid 24 h)",
+                out.display()
+            );
+            Ok(())
+        }
+        _ => Err(usage()),
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Err(err) = run(args).await {
+        eprintln!("devkit: {err}");
+        std::process::exit(1);
+    }
+}

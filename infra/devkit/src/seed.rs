@@ -1,0 +1,141 @@
+//! A small demo catalog for `make dev`: three levels of categories and a dozen products.
+
+use domain::category::CategoryName;
+use domain::product::{Description, NewProduct, ProductName, Sku};
+use domain::{CategoryId, CategoryStore, Money, ProductStore};
+use storage::DynamoCatalog;
+
+use crate::DevkitError;
+
+/// `(path of category names, product name, SKU, price, stock)`.
+const PRODUCTS: &[(&[&str], &str, &str, &str, u32)] = &[
+    (
+        &["Electronics", "Phones", "Smartphones"],
+        "Tecno Spark 20",
+        "TEC-SPARK20",
+        "15999.00",
+        40,
+    ),
+    (
+        &["Electronics", "Phones", "Smartphones"],
+        "Samsung Galaxy A15",
+        "SAM-A15",
+        "21499.00",
+        25,
+    ),
+    (
+        &["Electronics", "Phones", "Feature Phones"],
+        "Nokia 105",
+        "NOK-105",
+        "2299.00",
+        120,
+    ),
+    (
+        &["Electronics", "Computers", "Laptops"],
+        "HP 250 G9",
+        "HP-250G9",
+        "54999.00",
+        8,
+    ),
+    (
+        &["Electronics", "Computers", "Laptops"],
+        "Lenovo IdeaPad 3",
+        "LEN-IP3",
+        "62999.00",
+        5,
+    ),
+    (
+        &["Electronics", "Computers"],
+        "Logitech M185 Mouse",
+        "LOG-M185",
+        "1499.00",
+        60,
+    ),
+    (
+        &["Home & Kitchen", "Appliances"],
+        "Ramtons Electric Kettle",
+        "RAM-KET17",
+        "2499.00",
+        30,
+    ),
+    (
+        &["Home & Kitchen", "Appliances"],
+        "Mika Blender 1.5L",
+        "MIKA-BL15",
+        "4299.00",
+        0,
+    ),
+    (
+        &["Home & Kitchen", "Cookware"],
+        "Sufuria Set (5 pcs)",
+        "SUF-SET5",
+        "3850.00",
+        22,
+    ),
+    (
+        &["Groceries", "Beverages"],
+        "Kericho Gold Tea 500g",
+        "KG-TEA500",
+        "385.50",
+        200,
+    ),
+    (
+        &["Groceries", "Beverages"],
+        "Dormans Coffee 250g",
+        "DOR-COF250",
+        "720.00",
+        75,
+    ),
+    (
+        &["Groceries", "Staples"],
+        "Pembe Maize Flour 2kg",
+        "PEM-MF2",
+        "189.99",
+        300,
+    ),
+];
+
+/// Loads the demo catalog unless the table already holds categories. Returns how many
+/// products it created.
+pub async fn demo_catalog(store: &DynamoCatalog) -> Result<usize, DevkitError> {
+    let fail = |e: domain::CatalogError| DevkitError::Other(format!("seeding: {e}"));
+    if !store.subtree(None).await.map_err(fail)?.is_empty() {
+        return Ok(0);
+    }
+    let mut created: Vec<(Vec<&str>, CategoryId)> = Vec::new();
+    for (path, name, sku, price, stock) in PRODUCTS {
+        let mut parent: Option<CategoryId> = None;
+        for depth in 1..=path.len() {
+            let prefix = &path[..depth];
+            let existing = created
+                .iter()
+                .find(|(p, _)| p.as_slice() == prefix)
+                .map(|(_, id)| *id);
+            let id = match existing {
+                Some(id) => id,
+                None => {
+                    let name = CategoryName::parse(prefix[depth - 1])
+                        .map_err(|e| DevkitError::Other(e.to_string()))?;
+                    let id = store.create_category(name, parent).await.map_err(fail)?.id;
+                    created.push((prefix.to_vec(), id));
+                    id
+                }
+            };
+            parent = Some(id);
+        }
+        let invalid = |e: &dyn std::fmt::Display| DevkitError::Other(format!("demo data: {e}"));
+        let product = NewProduct {
+            name: ProductName::parse(name).map_err(|e| invalid(&e))?,
+            description: Some(
+                Description::parse(&format!("{name}, in stock at our Nairobi warehouse."))
+                    .map_err(|e| invalid(&e))?,
+            ),
+            sku: Some(Sku::parse(sku).map_err(|e| invalid(&e))?),
+            price: Money::parse_price(price).map_err(|e| invalid(&e))?,
+            stock_quantity: *stock,
+            category_id: parent.ok_or_else(|| DevkitError::Other("empty category path".into()))?,
+        };
+        store.create_product(product).await.map_err(fail)?;
+    }
+    Ok(PRODUCTS.len())
+}

@@ -1,0 +1,160 @@
+//! Per-test environment on the local moto server: a table of its own (so tests run in
+//! parallel), the real DynamoDB client, a key pair and tokens.
+//!
+//! The moto endpoint comes from `MOTO_ENDPOINT`; `make test` starts moto and sets it.
+
+use std::sync::{Arc, OnceLock};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use http_api::auth::Identity;
+use http_api::{AppState, TokenSigner, TokenVerifier};
+use storage::DynamoCatalog;
+
+use crate::keys::{self, KeyPair};
+use crate::table::TableDefinition;
+
+/// Issuer of test tokens.
+pub const ISSUER: &str = "order-system-test";
+/// Audience of test tokens.
+pub const AUDIENCE: &str = "order-system-api";
+
+/// A DynamoDB client for the moto server at `endpoint`, with static test credentials.
+pub fn local_client(endpoint: &str) -> Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "devkit"))
+        .build();
+    Client::from_conf(config)
+}
+
+fn moto_endpoint() -> String {
+    std::env::var("MOTO_ENDPOINT").unwrap_or_else(|_| {
+        panic!("MOTO_ENDPOINT is not set: run the tests with `make test`, which starts moto")
+    })
+}
+
+fn key_pair() -> &'static KeyPair {
+    static KEYS: OnceLock<KeyPair> = OnceLock::new();
+    KEYS.get_or_init(|| keys::generate("test-key-1").unwrap_or_else(|e| panic!("{e}")))
+}
+
+/// One test's world: a fresh table and the means to call the API as anyone.
+#[derive(Debug, Clone)]
+pub struct TestEnv {
+    pub client: Client,
+    pub table: String,
+    pub signer: TokenSigner,
+    pub verifier: Arc<TokenVerifier>,
+    pub keys: KeyPair,
+}
+
+impl TestEnv {
+    /// Creates a uniquely named table from template.yaml on the local moto server.
+    pub async fn new() -> Self {
+        let client = local_client(&moto_endpoint());
+        let table = format!("test-{}", ulid::Ulid::new().to_string().to_lowercase());
+        TableDefinition::from_repository()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .create(&client, &table)
+            .await
+            .unwrap_or_else(|e| panic!("creating {table}: {e}"));
+        let keys = key_pair().clone();
+        let signer = keys
+            .signer(ISSUER, AUDIENCE)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let verifier = Arc::new(
+            keys.verifier(ISSUER, AUDIENCE)
+                .unwrap_or_else(|e| panic!("{e}")),
+        );
+        Self {
+            client,
+            table,
+            signer,
+            verifier,
+            keys,
+        }
+    }
+
+    /// The catalog store on this test's table.
+    pub fn catalog(&self) -> DynamoCatalog {
+        DynamoCatalog::new(self.client.clone(), self.table.as_str())
+    }
+
+    /// Router state with the catalog store and the test verifier.
+    pub fn catalog_state(&self) -> AppState<DynamoCatalog> {
+        AppState {
+            store: self.catalog(),
+            verifier: self.verifier.clone(),
+        }
+    }
+
+    /// A valid token for `identity`.
+    pub fn token_for(&self, identity: &Identity) -> String {
+        keys::token(&self.signer, identity).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A valid admin token.
+    pub fn admin_token(&self) -> String {
+        self.token_for(&admin_identity())
+    }
+
+    /// A valid token of an ordinary customer.
+    pub fn customer_token(&self) -> String {
+        self.token_for(&customer_identity())
+    }
+}
+
+/// The identity of the local admin.
+pub fn admin_identity() -> Identity {
+    Identity {
+        customer_id: "01JA0000000000000000000001".into(),
+        email: "admin@example.com".into(),
+        name: "Local Admin".into(),
+        admin: true,
+    }
+}
+
+/// The identity of the local customer.
+pub fn customer_identity() -> Identity {
+    Identity {
+        customer_id: "01JC0000000000000000000002".into(),
+        email: "customer@example.com".into(),
+        name: "Wanjiku Customer".into(),
+        admin: false,
+    }
+}
+
+impl TestEnv {
+    /// Every item of the test's table, sorted by key, as text: compare two snapshots to
+    /// prove that a request changed nothing. (A Scan, which only tests use.)
+    pub async fn snapshot(&self) -> Vec<String> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("scan: {e}"));
+            for item in output.items.unwrap_or_default() {
+                let mut fields: Vec<String> =
+                    item.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+                fields.sort();
+                items.push(fields.join(" "));
+            }
+            match output.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => break,
+            }
+        }
+        items.sort();
+        items
+    }
+}
