@@ -23,6 +23,7 @@ make --no-print-directory venv
 source "$ROOT/infra/scripts/moto.sh"
 mkdir -p "$LOCAL_DIR"
 
+# shellcheck disable=SC2317  # invoked via trap
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM

@@ -46,16 +46,13 @@ pub fn template_routes(logical_id: &str) -> Result<(RouteSet, BTreeSet<String>),
     Ok((routes, any))
 }
 
-/// The paths the local emulator routes to `function`, each with the methods it routes
-/// (`None`: every method).
-pub fn watch_routes(
-    function: &str,
-) -> Result<Vec<(String, Option<BTreeSet<String>>)>, DevkitError> {
+/// The paths the local emulator routes to `function` (for every method). Entries are
+/// plain `"path" = "function"` pairs, so a wrong method still reaches the function.
+pub fn watch_paths(function: &str) -> Result<BTreeSet<String>, DevkitError> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.toml");
     let text = std::fs::read_to_string(&path).map_err(|e| DevkitError::Other(e.to_string()))?;
-    let manifest: toml::Value = text
-        .parse()
-        .map_err(|e: toml::de::Error| DevkitError::Other(e.to_string()))?;
+    let manifest: toml::Table =
+        toml::from_str(&text).map_err(|e| DevkitError::Other(e.to_string()))?;
     let router = manifest
         .get("workspace")
         .and_then(|w| w.get("metadata"))
@@ -66,43 +63,46 @@ pub fn watch_routes(
         .ok_or_else(|| {
             DevkitError::Other("Cargo.toml has no [workspace.metadata.lambda.watch.router]".into())
         })?;
-    let mut routes = Vec::new();
+    let mut paths = BTreeSet::new();
     for (path, target) in router {
-        match target {
-            toml::Value::String(name) if name == function => routes.push((path.clone(), None)),
-            toml::Value::Array(entries) => {
-                for entry in entries {
-                    if entry.get("function").and_then(toml::Value::as_str) != Some(function) {
-                        continue;
-                    }
-                    let methods = entry
-                        .get("methods")
-                        .and_then(toml::Value::as_array)
-                        .map(|ms| {
-                            ms.iter()
-                                .filter_map(toml::Value::as_str)
-                                .map(str::to_ascii_uppercase)
-                                .collect()
-                        });
-                    routes.push((path.clone(), methods));
-                }
+        match target.as_str() {
+            Some(name) if name == function => {
+                paths.insert(path.clone());
             }
-            toml::Value::Table(entry)
-                if entry.get("function").and_then(toml::Value::as_str) == Some(function) =>
-            {
-                let methods = entry
-                    .get("methods")
-                    .and_then(toml::Value::as_array)
-                    .map(|ms| {
-                        ms.iter()
-                            .filter_map(toml::Value::as_str)
-                            .map(str::to_ascii_uppercase)
-                            .collect()
-                    });
-                routes.push((path.clone(), methods));
+            Some(_) => {}
+            None => {
+                return Err(DevkitError::Other(format!(
+                    "watch router entry {path:?} must be a plain function name"
+                )));
             }
-            _ => {}
         }
     }
-    Ok(routes)
+    Ok(paths)
+}
+
+/// Panics unless `routes` (a function's own route table) are exactly the routes
+/// template.yaml gives the function `logical_id`, every path also has an `ANY` event (so a
+/// wrong method reaches the function and gets a 405), and the local emulator routes
+/// exactly those paths to `function`.
+#[track_caller]
+pub fn assert_declared(logical_id: &str, function: &str, routes: &[(axum::http::Method, &str)]) {
+    let ours: RouteSet = routes
+        .iter()
+        .map(|(m, p)| (m.to_string(), (*p).to_owned()))
+        .collect();
+    let paths: BTreeSet<String> = ours.iter().map(|(_, p)| p.clone()).collect();
+    let (template, any) = template_routes(logical_id).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        ours, template,
+        "routes of {function} vs the HttpApi events of {logical_id} in template.yaml"
+    );
+    assert_eq!(
+        any, paths,
+        "every path of {logical_id} needs an ANY event in template.yaml"
+    );
+    let watched = watch_paths(function).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        watched, paths,
+        "paths of {function} vs [workspace.metadata.lambda.watch.router]"
+    );
 }

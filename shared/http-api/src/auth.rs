@@ -306,3 +306,182 @@ where
         Ok(Admin(claims))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use p256::SecretKey;
+    use p256::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+
+    const ISS: &str = "issuer";
+    const AUD: &str = "audience";
+
+    struct Keys {
+        secret: SecretKey,
+        kid: &'static str,
+    }
+
+    impl Keys {
+        fn new(kid: &'static str) -> Self {
+            Self {
+                secret: SecretKey::random(&mut rand_core::OsRng),
+                kid,
+            }
+        }
+
+        fn jwk(&self) -> serde_json::Value {
+            let mut jwk: serde_json::Value =
+                serde_json::from_str(&self.secret.public_key().to_jwk_string()).expect("jwk");
+            jwk["kid"] = self.kid.into();
+            jwk
+        }
+
+        fn signer(&self, iss: &str, aud: &str) -> TokenSigner {
+            let pem = self.secret.to_pkcs8_pem(LineEnding::LF).expect("pem");
+            TokenSigner::from_pem(self.kid, &pem, iss, aud).expect("signer")
+        }
+
+        fn token(&self) -> String {
+            self.signer(ISS, AUD)
+                .sign(&identity(), now())
+                .expect("token")
+        }
+    }
+
+    fn identity() -> Identity {
+        Identity {
+            customer_id: "c1".into(),
+            email: "a@example.com".into(),
+            name: "A".into(),
+            admin: false,
+        }
+    }
+
+    fn now() -> i64 {
+        time::OffsetDateTime::now_utc().unix_timestamp()
+    }
+
+    fn verifier(keys: &[&Keys]) -> TokenVerifier {
+        let set = serde_json::json!({ "keys": keys.iter().map(|k| k.jwk()).collect::<Vec<_>>() });
+        TokenVerifier::from_jwks(&set.to_string(), ISS, AUD).expect("verifier")
+    }
+
+    fn b64(value: &serde_json::Value) -> String {
+        URL_SAFE_NO_PAD.encode(value.to_string())
+    }
+
+    fn claims_json() -> serde_json::Value {
+        serde_json::json!({
+            "sub": "c1", "email": "a@example.com", "name": "A", "admin": true,
+            "iss": ISS, "aud": AUD, "iat": now(), "exp": now() + 3600
+        })
+    }
+
+    #[test]
+    fn accepts_a_valid_token_from_the_current_or_previous_key() {
+        let (current, previous) = (Keys::new("k2"), Keys::new("k1"));
+        let verifier = verifier(&[&current, &previous]);
+        assert_eq!(verifier.verify(&current.token()).expect("valid").sub, "c1");
+        assert!(
+            verifier.verify(&previous.token()).is_ok(),
+            "a rotated-out key still verifies"
+        );
+    }
+
+    #[test]
+    fn refuses_tokens_with_bad_claims() {
+        let keys = Keys::new("k1");
+        let verifier = verifier(&[&keys]);
+        let wrong_iss = keys
+            .signer("someone-else", AUD)
+            .sign(&identity(), now())
+            .expect("token");
+        let wrong_aud = keys
+            .signer(ISS, "another-api")
+            .sign(&identity(), now())
+            .expect("token");
+        let expired = keys
+            .signer(ISS, AUD)
+            .sign(&identity(), now() - 2 * ACCESS_TOKEN_TTL_SECONDS)
+            .expect("token");
+        assert_eq!(verifier.verify(&wrong_iss), Err(TokenError::Invalid));
+        assert_eq!(verifier.verify(&wrong_aud), Err(TokenError::Invalid));
+        assert_eq!(verifier.verify(&expired), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn refuses_unknown_keys_and_bad_signatures() {
+        let (keys, stranger) = (Keys::new("k1"), Keys::new("k9"));
+        let verifier = verifier(&[&keys]);
+        assert_eq!(
+            verifier.verify(&stranger.token()),
+            Err(TokenError::UnknownKey)
+        );
+        // Another key that claims our kid: the signature does not verify.
+        let impostor = Keys {
+            secret: SecretKey::random(&mut rand_core::OsRng),
+            kid: "k1",
+        };
+        assert_eq!(verifier.verify(&impostor.token()), Err(TokenError::Invalid));
+        // A payload changed after signing.
+        let token = keys.token();
+        let mut parts: Vec<&str> = token.split('.').collect();
+        let forged = b64(&claims_json());
+        parts[1] = &forged;
+        assert_eq!(verifier.verify(&parts.join(".")), Err(TokenError::Invalid));
+        // No kid at all.
+        let header = b64(&serde_json::json!({"alg": "ES256", "typ": "JWT"}));
+        let signature = token.rsplit('.').next().expect("signature");
+        let no_kid = format!("{header}.{}.{signature}", b64(&claims_json()));
+        assert_eq!(verifier.verify(&no_kid), Err(TokenError::UnknownKey));
+        assert_eq!(verifier.verify("garbage"), Err(TokenError::Malformed));
+    }
+
+    #[test]
+    fn refuses_other_algorithms_including_none_and_hs256_confusion() {
+        let keys = Keys::new("k1");
+        let verifier = verifier(&[&keys]);
+        let none = format!(
+            "{}.{}.",
+            b64(&serde_json::json!({"alg": "none", "kid": "k1"})),
+            b64(&claims_json())
+        );
+        assert!(verifier.verify(&none).is_err());
+        // HS256 "signed" with our public key as the HMAC secret.
+        let public_pem = keys
+            .secret
+            .public_key()
+            .to_public_key_pem(LineEnding::LF)
+            .expect("pem");
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some("k1".into());
+        let confused = jsonwebtoken::encode(
+            &header,
+            &claims_json(),
+            &EncodingKey::from_secret(public_pem.as_bytes()),
+        )
+        .expect("hs256 token");
+        assert_eq!(verifier.verify(&confused), Err(TokenError::WrongAlgorithm));
+    }
+
+    #[test]
+    fn refuses_key_sets_it_cannot_use() {
+        assert!(matches!(
+            TokenVerifier::from_jwks("{}", ISS, AUD),
+            Err(KeyConfigError::NotAJwkSet(_))
+        ));
+        assert!(matches!(
+            TokenVerifier::from_jwks(r#"{"keys":[]}"#, ISS, AUD),
+            Err(KeyConfigError::Empty)
+        ));
+        let mut no_kid = Keys::new("k1").jwk();
+        no_kid.as_object_mut().expect("object").remove("kid");
+        let set = serde_json::json!({ "keys": [no_kid] }).to_string();
+        assert!(matches!(
+            TokenVerifier::from_jwks(&set, ISS, AUD),
+            Err(KeyConfigError::UnsupportedKey(_))
+        ));
+    }
+}

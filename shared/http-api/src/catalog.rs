@@ -107,12 +107,12 @@ impl ProductListQuery {
         };
         let min_price = price("min_price", &self.min_price)?;
         let max_price = price("max_price", &self.max_price)?;
-        if let (Some(min), Some(max)) = (min_price, max_price) {
-            if min > max {
-                return Err(ApiError::BadRequest(
-                    "min_price must not exceed max_price".into(),
-                ));
-            }
+        if let (Some(min), Some(max)) = (min_price, max_price)
+            && min > max
+        {
+            return Err(ApiError::BadRequest(
+                "min_price must not exceed max_price".into(),
+            ));
         }
         let name_contains = match self.q.as_deref().map(str::trim) {
             None | Some("") => None,

@@ -122,6 +122,16 @@ pub fn parse_bool_param(name: &str, value: Option<&str>) -> Result<bool, ApiErro
     }
 }
 
+/// For `#[serde(default, deserialize_with = "nullable")]` on an `Option<Option<T>>`:
+/// an absent field stays `None`, `null` becomes `Some(None)`.
+pub fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,14 +193,4 @@ mod tests {
         assert!(matches!(parse_bool_param("in_stock", None), Ok(false)));
         assert!(parse_bool_param("in_stock", Some("yes")).is_err());
     }
-}
-
-/// For `#[serde(default, deserialize_with = "nullable")]` on an `Option<Option<T>>`:
-/// an absent field stays `None`, `null` becomes `Some(None)`.
-pub fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: serde::Deserialize<'de>,
-{
-    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
 }

@@ -136,10 +136,11 @@ impl DynamoCatalog {
             ),
             None => None,
         };
-        if let Some(parent) = &parent_item {
-            if parent.category.path.is_within(&old.path) {
-                return Err(domain::category::IllegalMove::IntoOwnSubtree.into());
-            }
+        // Refuse a cycle before reading the subtree.
+        if let Some(parent) = &parent_item
+            && parent.category.path.is_within(&old.path)
+        {
+            return Err(domain::category::IllegalMove::IntoOwnSubtree.into());
         }
 
         // The subtree as the indexes show it; the revision conditions below make the
