@@ -15,6 +15,10 @@ finish() {
   fi
   if [[ "$rc" -eq 0 ]]; then
     echo "==> make test: PASSED (fmt, clippy, cargo test against moto, cfn-lint, sam validate --lint)"
+    if [[ -f "$ROOT/.local/cargo-test.log" ]]; then
+      awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed\n", p, f }' \
+        "$ROOT/.local/cargo-test.log"
+    fi
   else
     echo "==> make test: FAILED at step '$STEP' (exit $rc)" >&2
   fi
@@ -54,7 +58,10 @@ env -u AWS_PROFILE -u AWS_SESSION_TOKEN \
   AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT" \
   AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
   AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \
-  cargo test --workspace </dev/null
+  cargo test --workspace </dev/null 2>&1 | tee "$ROOT/.local/cargo-test.log"
+# One closing line for the whole suite (cargo prints one per test binary).
+awk '/^test result:/ { p += $4; f += $6 } END { printf "cargo test: %d passed, %d failed\n", p, f }' \
+  "$ROOT/.local/cargo-test.log"
 
 moto_stop "$MOTO_PID_FILE"
 MOTO_PID_FILE=""
