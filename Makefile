@@ -9,7 +9,7 @@ VENV := .venv
 REQUIREMENTS := infra/requirements.txt
 VENV_STAMP := $(VENV)/.requirements.stamp
 
-.PHONY: help venv dev test lint fmt clean
+.PHONY: help venv dev test bench lint fmt clean
 
 help: ## List the targets
 	@echo "Usage: make <target>"
@@ -31,6 +31,9 @@ dev: ## Local stack: moto + table/keys/demo data + cargo lambda watch on :9000 (
 
 test: ## Everything CI runs: fmt check, clippy, tests against moto, cfn-lint, sam validate
 	@infra/scripts/test.sh
+
+bench: ## DynamoDB round trips and latency per route against moto (figures for README)
+	@infra/scripts/bench.sh
 
 lint: venv ## fmt check + clippy + cfn-lint
 	cargo fmt --all -- --check

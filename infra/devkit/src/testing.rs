@@ -158,3 +158,40 @@ impl TestEnv {
         items
     }
 }
+
+/// Counts the DynamoDB requests a client makes (every operation attempt, retries
+/// included), to measure round trips per API request.
+#[derive(Debug, Clone, Default)]
+pub struct RequestCounter(Arc<std::sync::atomic::AtomicU64>);
+
+impl RequestCounter {
+    pub fn count(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl aws_sdk_dynamodb::config::Intercept for RequestCounter {
+    fn name(&self) -> &'static str {
+        "RequestCounter"
+    }
+
+    fn read_before_attempt(
+        &self,
+        _context: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// A local client whose requests are counted by `counter`.
+pub fn counted_client(endpoint: &str, counter: RequestCounter) -> Client {
+    let config = local_client(endpoint)
+        .config()
+        .to_builder()
+        .interceptor(counter)
+        .build();
+    Client::from_conf(config)
+}

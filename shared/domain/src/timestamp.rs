@@ -41,9 +41,15 @@ impl Timestamp {
     }
 }
 
+/// `2026-11-25T07:20:30.123Z`: always UTC, always three fractional digits, so the
+/// strings sort like the instants.
+const WRITTEN: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!(
+    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+);
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0.format(&Rfc3339) {
+        match self.0.format(WRITTEN) {
             Ok(s) => f.write_str(&s),
             Err(_) => Err(fmt::Error),
         }
@@ -73,5 +79,7 @@ mod tests {
         assert_eq!(ts.to_string(), "2026-11-25T07:20:30.123Z");
         assert_eq!(Timestamp::parse(&ts.to_string()), Ok(ts));
         assert_eq!(Timestamp::parse("yesterday"), Err(InvalidTimestamp));
+        let whole = Timestamp::parse("2026-11-25T07:20:30.5Z").expect("valid");
+        assert_eq!(whole.to_string(), "2026-11-25T07:20:30.500Z", "fixed width");
     }
 }

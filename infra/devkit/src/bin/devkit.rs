@@ -1,12 +1,13 @@
 //! `devkit`: sets up the local stack for `make dev`.
 //!
 //! ```text
-//! devkit bootstrap --table NAME --out DIR [--issuer I] [--audience A]
+//! devkit bootstrap --table NAME --out DIR [--template FILE] [--issuer I] [--audience A]
 //!     create the table from template.yaml (if missing), a local ES256 key pair (if
 //!     missing), the demo catalog (if the table is empty); write DIR/dev.env for
 //!     `cargo lambda watch` and print an admin and a customer token.
-//! devkit create-table --table NAME
+//! devkit create-table --table NAME [--template FILE]
 //! ```
+//! `--template` defaults to the repository's template.yaml.
 //! It only ever talks to the endpoint in `AWS_ENDPOINT_URL`, and refuses to run without
 //! one, so it cannot touch a real AWS account.
 
@@ -25,7 +26,7 @@ const LOCAL_KID: &str = "local-1";
 
 fn usage() -> DevkitError {
     DevkitError::Other(
-        "usage: devkit bootstrap --table NAME --out DIR [--issuer I] [--audience A] | devkit create-table --table NAME".into(),
+        "usage: devkit bootstrap --table NAME --out DIR [--template FILE] [--issuer I] [--audience A] | devkit create-table --table NAME [--template FILE]".into(),
     )
 }
 
@@ -65,13 +66,23 @@ fn local_keys(dir: &Path) -> Result<KeyPair, DevkitError> {
     Ok(pair)
 }
 
-async fn ensure_table(client: &aws_sdk_dynamodb::Client, name: &str) -> Result<bool, DevkitError> {
+async fn ensure_table(
+    client: &aws_sdk_dynamodb::Client,
+    name: &str,
+    template: Option<&String>,
+) -> Result<bool, DevkitError> {
     if table::exists(client, name).await? {
         return Ok(false);
     }
-    TableDefinition::from_repository()?
-        .create(client, name)
-        .await?;
+    let definition = match template {
+        Some(path) => {
+            let yaml = std::fs::read_to_string(path)
+                .map_err(|e| DevkitError::Template(format!("{path}: {e}")))?;
+            TableDefinition::from_template(&yaml)?
+        }
+        None => TableDefinition::from_repository()?,
+    };
+    definition.create(client, name).await?;
     Ok(true)
 }
 
@@ -87,7 +98,7 @@ async fn run(args: Vec<String>) -> Result<(), DevkitError> {
     let table = options.get("table").ok_or_else(usage)?;
     match command.as_str() {
         "create-table" => {
-            let created = ensure_table(&client, table).await?;
+            let created = ensure_table(&client, table, options.get("template")).await?;
             println!(
                 "table {table}: {}",
                 if created { "created" } else { "already there" }
@@ -101,7 +112,7 @@ async fn run(args: Vec<String>) -> Result<(), DevkitError> {
             let audience = options
                 .get("audience")
                 .map_or(DEFAULT_AUDIENCE, String::as_str);
-            let created = ensure_table(&client, table).await?;
+            let created = ensure_table(&client, table, options.get("template")).await?;
             let seeded =
                 devkit::seed::demo_catalog(&DynamoCatalog::new(client.clone(), table.as_str()))
                     .await?;

@@ -1,0 +1,215 @@
+//! `bench`: DynamoDB round trips and in-process latency of the catalog routes.
+//!
+//! Seeds a catalog (63 categories in three levels, 300 products) on the moto server at
+//! `MOTO_ENDPOINT`, then sends each scenario's requests through the real routers as API
+//! Gateway v2 events, one at a time, and prints a Markdown table: DynamoDB requests per
+//! API request (exact, counted by an SDK interceptor) and p50/p95 latency. Latency here
+//! is dominated by moto (a Python server on loopback), so read it relatively; the round
+//! trips are what carries over to AWS. Run through `make bench`.
+
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use devkit::events::ApiRequest;
+use devkit::testing::{RequestCounter, TestEnv, counted_client};
+use domain::category::CategoryName;
+use domain::product::{NewProduct, ProductName};
+use domain::{CategoryId, CategoryStore, Money, ProductStore};
+use http_api::AppState;
+use serde_json::json;
+use storage::DynamoCatalog;
+
+const ROOTS: usize = 3;
+const CHILDREN: usize = 4;
+const PRODUCTS: usize = 300;
+const RUNS: usize = 100;
+
+struct Scenario {
+    name: &'static str,
+    router: Router,
+    request: Box<dyn Fn(usize) -> ApiRequest>,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index].as_secs_f64() * 1000.0
+}
+
+#[tokio::main]
+async fn main() {
+    let env = TestEnv::new().await;
+    let endpoint = std::env::var("MOTO_ENDPOINT").unwrap_or_default();
+    let counter = RequestCounter::default();
+    let store = DynamoCatalog::new(
+        counted_client(&endpoint, counter.clone()),
+        env.table.as_str(),
+    );
+    let name = |s: String| CategoryName::parse(&s).unwrap_or_else(|e| panic!("{e}"));
+
+    eprintln!(
+        "seeding {PRODUCTS} products in {} categories…",
+        ROOTS * (1 + CHILDREN + CHILDREN * CHILDREN)
+    );
+    let mut roots = Vec::new();
+    let mut leaves: Vec<CategoryId> = Vec::new();
+    let mut middles = Vec::new();
+    for r in 0..ROOTS {
+        let root = store
+            .create_category(name(format!("Root {r}")), None)
+            .await
+            .expect("root")
+            .id;
+        roots.push(root);
+        for c in 0..CHILDREN {
+            let child = store
+                .create_category(name(format!("Child {r}.{c}")), Some(root))
+                .await
+                .expect("child")
+                .id;
+            middles.push(child);
+            for g in 0..CHILDREN {
+                let leaf = store
+                    .create_category(name(format!("Leaf {r}.{c}.{g}")), Some(child))
+                    .await
+                    .expect("leaf")
+                    .id;
+                leaves.push(leaf);
+            }
+        }
+    }
+    let mut product_ids = Vec::new();
+    for i in 0..PRODUCTS {
+        let product = NewProduct {
+            name: ProductName::parse(&format!("Item {i}")).expect("name"),
+            description: None,
+            sku: Some(domain::product::Sku::parse(&format!("SKU-{i}")).expect("sku")),
+            price: Money::parse_price(&format!("{}.{:02}", 10 + i * 7, i % 100)).expect("price"),
+            stock_quantity: 1_000_000,
+            category_id: leaves[i % leaves.len()],
+        };
+        product_ids.push(store.create_product(product).await.expect("product").id);
+    }
+
+    let state = AppState {
+        store: store.clone(),
+        verifier: env.verifier.clone(),
+    };
+    let categories = categories::router(state.clone());
+    let products = products::router(state);
+    let admin = env.admin_token();
+    let root = roots[0];
+    let movable = leaves[0];
+    let (from, to) = (middles[0], middles[1]);
+    let first_product = product_ids[0];
+    let admin_for_post = admin.clone();
+    let admin_for_patch = admin.clone();
+    let admin_for_move = admin.clone();
+    let first_leaf = leaves[1];
+
+    let scenarios = vec![
+        Scenario {
+            name: "GET /categories/tree (63 categories)",
+            router: categories.clone(),
+            request: Box::new(|_| ApiRequest::get("/api/v1/categories/tree")),
+        },
+        Scenario {
+            name: "GET /categories/{id} (with ancestors)",
+            router: categories.clone(),
+            request: Box::new(move |_| ApiRequest::get(&format!("/api/v1/categories/{movable}"))),
+        },
+        Scenario {
+            name: "GET /categories/{root}/products?limit=20",
+            router: categories.clone(),
+            request: Box::new(move |_| {
+                ApiRequest::get(&format!("/api/v1/categories/{root}/products?limit=20"))
+            }),
+        },
+        Scenario {
+            name: "GET /categories/{root}/average-price (100 products)",
+            router: categories.clone(),
+            request: Box::new(move |_| {
+                ApiRequest::get(&format!("/api/v1/categories/{root}/average-price"))
+            }),
+        },
+        Scenario {
+            name: "GET /products?limit=20",
+            router: products.clone(),
+            request: Box::new(|_| ApiRequest::get("/api/v1/products?limit=20")),
+        },
+        Scenario {
+            name: "GET /products?q=item 1&limit=20 (filtered)",
+            router: products.clone(),
+            request: Box::new(|_| ApiRequest::get("/api/v1/products?q=item%201&limit=20")),
+        },
+        Scenario {
+            name: "GET /products/{id}",
+            router: products.clone(),
+            request: Box::new(move |_| {
+                ApiRequest::get(&format!("/api/v1/products/{first_product}"))
+            }),
+        },
+        Scenario {
+            name: "POST /products",
+            router: products.clone(),
+            request: Box::new(move |i| {
+                ApiRequest::post("/api/v1/products")
+                    .bearer(&admin_for_post)
+                    .json(&json!({
+                        "name": format!("New {i}"), "sku": format!("NEW-{i}"), "price": "99.99",
+                        "stock_quantity": 5, "category_id": first_leaf
+                    }))
+            }),
+        },
+        Scenario {
+            name: "PATCH /products/{id} {stock_delta: -1}",
+            router: products.clone(),
+            request: Box::new(move |_| {
+                ApiRequest::patch(&format!("/api/v1/products/{first_product}"))
+                    .bearer(&admin_for_patch)
+                    .json(&json!({"stock_delta": -1}))
+            }),
+        },
+        Scenario {
+            name: "PATCH /categories/{id} move (1 category + ~5 products)",
+            router: categories.clone(),
+            request: Box::new(move |i| {
+                let parent = if i % 2 == 0 { to } else { from };
+                ApiRequest::patch(&format!("/api/v1/categories/{movable}"))
+                    .bearer(&admin_for_move)
+                    .json(&json!({"parent_id": parent}))
+            }),
+        },
+    ];
+
+    println!("| scenario | DynamoDB requests per call | p50 ms | p95 ms |");
+    println!("|---|---|---|---|");
+    for scenario in scenarios {
+        for i in 0..5 {
+            (scenario.request)(RUNS + i).send(&scenario.router).await;
+        }
+        let before = counter.count();
+        let mut times = Vec::with_capacity(RUNS);
+        for i in 0..RUNS {
+            let request = (scenario.request)(i);
+            let started = Instant::now();
+            let response = request.send(&scenario.router).await;
+            times.push(started.elapsed());
+            assert!(
+                response.status.is_success(),
+                "{}: {} {}",
+                scenario.name,
+                response.status,
+                response.body
+            );
+        }
+        let calls = (counter.count() - before) as f64 / RUNS as f64;
+        times.sort();
+        println!(
+            "| {} | {:.1} | {:.1} | {:.1} |",
+            scenario.name,
+            calls,
+            percentile(&times, 0.5),
+            percentile(&times, 0.95)
+        );
+    }
+}
