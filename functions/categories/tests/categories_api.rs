@@ -641,3 +641,53 @@ async fn lists_products_of_a_subtree_and_their_average_price() {
     .await
     .expect_problem(404);
 }
+
+#[tokio::test]
+async fn concurrent_creations_all_land_and_duplicates_lose_exactly_once() {
+    let app = App::new().await;
+    let parent = app.create_id("Parent", None).await;
+    let post = |name: String| {
+        let (router, token, parent) = (app.router.clone(), app.admin.clone(), parent.clone());
+        tokio::spawn(async move {
+            ApiRequest::post("/api/v1/categories")
+                .bearer(&token)
+                .json(&json!({"name": name, "parent_id": parent}))
+                .send(&router)
+                .await
+                .status
+                .as_u16()
+        })
+    };
+    let distinct: Vec<_> = (0..8).map(|i| post(format!("Child {i}"))).collect();
+    let same: Vec<_> = (0..6).map(|_| post("Twin".to_owned())).collect();
+    let mut distinct_statuses = Vec::new();
+    for handle in distinct {
+        distinct_statuses.push(handle.await.expect("task"));
+    }
+    let mut same_statuses = Vec::new();
+    for handle in same {
+        same_statuses.push(handle.await.expect("task"));
+    }
+    assert!(
+        distinct_statuses.iter().all(|s| *s == 201),
+        "{distinct_statuses:?}"
+    );
+    assert_eq!(
+        same_statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{same_statuses:?}"
+    );
+    assert!(
+        same_statuses.iter().all(|s| *s == 201 || *s == 409),
+        "{same_statuses:?}"
+    );
+
+    let children = app
+        .get(&format!("/api/v1/categories?parent_id={parent}&limit=100"))
+        .await;
+    assert_eq!(children.body["items"].as_array().map(Vec::len), Some(9));
+    // The parent counted every child: it cannot be deleted.
+    app.send(ApiRequest::delete(&format!("/api/v1/categories/{parent}")).bearer(&app.admin))
+        .await
+        .expect_problem(409);
+}

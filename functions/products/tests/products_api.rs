@@ -553,3 +553,48 @@ async fn deletes_unordered_products_and_deactivates_ordered_ones() {
     .await
     .expect_problem(409);
 }
+
+#[tokio::test]
+async fn concurrent_creations_in_one_category_all_land() {
+    let app = App::new().await;
+    let category = app.category("Busy", None).await;
+    let handles: Vec<_> = (0..10)
+        .map(|i| {
+            let (router, token, category) = (app.router.clone(), app.admin.clone(), category.clone());
+            tokio::spawn(async move {
+                let body = json!({"name": format!("P{i}"), "price": "1.00", "stock_quantity": 1, "category_id": category});
+                ApiRequest::post("/api/v1/products").bearer(&token).json(&body).send(&router).await
+            })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for handle in handles {
+        let response = handle.await.expect("task");
+        response.expect_status(201);
+        ids.push(response.body["id"].as_str().expect("id").to_owned());
+    }
+    let listed = app
+        .get(&format!(
+            "/api/v1/products?category_id={category}&limit=100"
+        ))
+        .await;
+    assert_eq!(listed.body["items"].as_array().map(Vec::len), Some(10));
+
+    // The category counted all ten: it empties only when the last one goes.
+    let category_id: CategoryId = category.parse().expect("id");
+    for (i, id) in ids.iter().enumerate() {
+        let refused = app.env.catalog().delete_category(category_id).await;
+        assert!(
+            matches!(refused, Err(domain::CatalogError::CategoryNotEmpty)),
+            "{i}: {refused:?}"
+        );
+        app.send(ApiRequest::delete(&format!("/api/v1/products/{id}")).bearer(&app.admin))
+            .await
+            .expect_status(204);
+    }
+    app.env
+        .catalog()
+        .delete_category(category_id)
+        .await
+        .expect("empty now");
+}

@@ -99,7 +99,7 @@ impl DynamoCatalog {
             )
             .set(attr::UPDATED_AT, s(renamed.updated_at.to_string()))
             .add(attr::REVISION, n(1))
-            .when_eq(attr::REVISION, n(current.revision));
+            .when_eq(keys::GSI1SK, s(keys::path(&old.path)));
         let mut items = vec![txn::update(
             &self.table,
             key(&keys::category(old.id)),
@@ -235,7 +235,7 @@ impl DynamoCatalog {
             items.push(self.category_membership(old_parent, attr::CHILD_COUNT, -1, Expr::new())?);
         }
         if let Some(parent) = &parent_item {
-            let unchanged = Expr::new().when_eq(attr::REVISION, n(parent.revision));
+            let unchanged = unmoved(&parent.category.path);
             items.push(self.category_membership(
                 parent.category.id,
                 attr::CHILD_COUNT,
@@ -262,6 +262,13 @@ impl DynamoCatalog {
             Err(e) => Err(e.into_catalog_error()),
         }
     }
+}
+
+/// Condition: the category at `path` still exists and has not moved. Writes that add to
+/// a category use it (not the revision), so concurrent additions do not refuse each other,
+/// while their revision bump still makes a concurrent move of that category fail.
+pub(crate) fn unmoved(path: &CategoryPath) -> Expr {
+    Expr::new().when_eq(keys::GSI1SK, s(keys::path(path)))
 }
 
 /// Checks that the subtree read from the indexes is complete: every category's counters
@@ -298,7 +305,7 @@ impl CategoryStore for DynamoCatalog {
         parent: Option<CategoryId>,
     ) -> Result<Category, CatalogError> {
         let id = CategoryId::generate();
-        let (path, parent_revision) = match parent {
+        let (path, parent_path) = match parent {
             Some(pid) => {
                 let parent = self
                     .stored_category(pid)
@@ -306,7 +313,7 @@ impl CategoryStore for DynamoCatalog {
                     .ok_or(CatalogError::ParentNotFound)?;
                 (
                     parent.category.path.checked_child(id)?,
-                    Some(parent.revision),
+                    Some(parent.category.path),
                 )
             }
             None => (CategoryPath::root(id), None),
@@ -327,8 +334,8 @@ impl CategoryStore for DynamoCatalog {
                 Expr::new().when_absent(keys::PK),
             )?,
         ];
-        if let (Some(pid), Some(revision)) = (parent, parent_revision) {
-            let unchanged = Expr::new().when_eq(attr::REVISION, n(revision));
+        if let (Some(pid), Some(parent_path)) = (parent, &parent_path) {
+            let unchanged = unmoved(parent_path);
             items.push(self.category_membership(pid, attr::CHILD_COUNT, 1, unchanged)?);
         }
         match txn::execute(&self.client, items).await {

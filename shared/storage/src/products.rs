@@ -8,6 +8,7 @@ use domain::product::{
 };
 use domain::{CatalogError, Money, Page, PageRequest, ProductId, ProductStore, Timestamp};
 
+use crate::categories::unmoved;
 use crate::expr::Expr;
 use crate::item::{
     StoredProduct, category_attr, decode_product, encode_new_product, encode_sku_claim, key, n,
@@ -58,6 +59,39 @@ impl DynamoCatalog {
                 _ => CatalogError::ConcurrentChange,
             },
             Err(err) => err,
+        }
+    }
+
+    /// Applies `expr` to the product item alone, returning the product as written.
+    async fn update_product_item(
+        &self,
+        id: ProductId,
+        expr: Expr,
+        stock: Option<StockChange>,
+    ) -> Result<Product, CatalogError> {
+        let output = self
+            .client
+            .update_item()
+            .table_name(self.table.as_ref())
+            .set_key(Some(key(&keys::product(id))))
+            .set_update_expression(expr.update_expression())
+            .set_condition_expression(expr.condition_expression())
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match output {
+            Ok(output) => {
+                let item = output.attributes.unwrap_or_default();
+                Ok(decode_product(&item)?.product)
+            }
+            Err(e) => match e.into_service_error() {
+                UpdateItemError::ConditionalCheckFailedException(_) => {
+                    Err(self.explain_product_conflict(id, stock).await)
+                }
+                other => Err(CatalogError::storage(other)),
+            },
         }
     }
 
@@ -126,7 +160,7 @@ impl ProductStore for DynamoCatalog {
             created_at: now,
             updated_at: now,
         };
-        let unchanged = Expr::new().when_eq(category_attr::REVISION, n(category.revision));
+        let unchanged = unmoved(&category.category.path);
         let mut items = vec![
             self.category_membership(new.category_id, category_attr::PRODUCT_COUNT, 1, unchanged)?,
             txn::put(
@@ -195,16 +229,9 @@ impl ProductStore for DynamoCatalog {
         id: ProductId,
         change: ProductChange,
     ) -> Result<Product, CatalogError> {
-        let old = self
-            .stored_product(id)
-            .await?
-            .ok_or(CatalogError::ProductNotFound)?
-            .product;
         let mut expr = Expr::new()
             .set(attr::UPDATED_AT, s(Timestamp::now().to_string()))
             .when_exists(keys::PK);
-        let mut others: Vec<TransactWriteItem> = Vec::new();
-        let mut sku_claim_index = None;
 
         if let Some(name) = &change.name {
             expr = expr
@@ -233,6 +260,18 @@ impl ProductStore for DynamoCatalog {
             }
             None => {}
         }
+        // Changes confined to the product item need no read: one conditional UpdateItem.
+        if change.sku.is_none() && change.category_id.is_none() {
+            return self.update_product_item(id, expr, change.stock).await;
+        }
+        let old = self
+            .stored_product(id)
+            .await?
+            .ok_or(CatalogError::ProductNotFound)?
+            .product;
+        let mut others: Vec<TransactWriteItem> = Vec::new();
+        let mut sku_claim_index = None;
+
         if let Some(new_sku) = &change.sku {
             expr = expr.set_or_remove(attr::SKU, new_sku.as_ref().map(|k| s(k.as_str())));
             let old_key = old.sku.as_ref().map(|k| k.unique_key());
@@ -267,35 +306,12 @@ impl ProductStore for DynamoCatalog {
             expr = expr.when_eq(keys::GSI1SK, s(old_place));
             let count = category_attr::PRODUCT_COUNT;
             others.push(self.category_membership(old.category_id(), count, -1, Expr::new())?);
-            let unchanged = Expr::new().when_eq(category_attr::REVISION, n(target.revision));
+            let unchanged = unmoved(&target.category.path);
             others.push(self.category_membership(category_id, count, 1, unchanged)?);
         }
 
         if others.is_empty() {
-            let output = self
-                .client
-                .update_item()
-                .table_name(self.table.as_ref())
-                .set_key(Some(key(&keys::product(id))))
-                .set_update_expression(expr.update_expression())
-                .set_condition_expression(expr.condition_expression())
-                .set_expression_attribute_names(expr.names())
-                .set_expression_attribute_values(expr.values())
-                .return_values(ReturnValue::AllNew)
-                .send()
-                .await;
-            return match output {
-                Ok(output) => {
-                    let item = output.attributes.unwrap_or_default();
-                    Ok(decode_product(&item)?.product)
-                }
-                Err(e) => match e.into_service_error() {
-                    UpdateItemError::ConditionalCheckFailedException(_) => {
-                        Err(self.explain_product_conflict(id, change.stock).await)
-                    }
-                    other => Err(CatalogError::storage(other)),
-                },
-            };
+            return self.update_product_item(id, expr, change.stock).await;
         }
 
         let mut items = vec![txn::update(&self.table, key(&keys::product(id)), expr)?];
