@@ -15,6 +15,7 @@
 MOTO_REPO_ROOT="${MOTO_REPO_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 MOTO_VENV="${MOTO_VENV:-$MOTO_REPO_ROOT/.venv}"
 MOTO_LOCAL_DIR="${MOTO_LOCAL_DIR:-$MOTO_REPO_ROOT/.local}"
+MOTO_SCRIPTS_DIR="$MOTO_REPO_ROOT/infra/scripts"
 MOTO_READY_TIMEOUT="${MOTO_READY_TIMEOUT:-30}"
 
 # Print a free TCP port on 127.0.0.1.
@@ -38,9 +39,11 @@ moto_start() {
   local port="${1:?moto_start: port required}"
   local log="${2:-$MOTO_LOCAL_DIR/moto.log}"
   local pidfile="${3:-$MOTO_LOCAL_DIR/moto.pid}"
-  local bin="$MOTO_VENV/bin/moto_server"
-  if [[ ! -x "$bin" ]]; then
-    echo "moto: $bin not found; run 'make venv' first" >&2
+  local python="$MOTO_VENV/bin/python"
+  # moto_server behind a lock: see moto_serial.py for why requests are serialised.
+  local server="$MOTO_SCRIPTS_DIR/moto_serial.py"
+  if [[ ! -x "$MOTO_VENV/bin/moto_server" ]]; then
+    echo "moto: moto is not installed in $MOTO_VENV; run 'make venv' first" >&2
     return 1
   fi
   if moto_ready "$port"; then
@@ -50,9 +53,9 @@ moto_start() {
   mkdir -p "$(dirname "$log")" "$(dirname "$pidfile")"
   # Own session/process group so Ctrl-C in the caller's terminal is handled by our trap only.
   if command -v setsid >/dev/null 2>&1; then
-    setsid "$bin" -H 127.0.0.1 -p "$port" </dev/null >"$log" 2>&1 &
+    setsid "$python" "$server" 127.0.0.1 "$port" </dev/null >"$log" 2>&1 &
   else
-    "$bin" -H 127.0.0.1 -p "$port" </dev/null >"$log" 2>&1 &
+    "$python" "$server" 127.0.0.1 "$port" </dev/null >"$log" 2>&1 &
   fi
   local pid=$!
   echo "$pid" >"$pidfile"

@@ -1,36 +1,23 @@
 //! The categories Lambda, driven with real API Gateway v2 events against moto.
 
-use axum::Router;
-use devkit::events::{ApiRequest, ApiResponse};
-use devkit::testing::TestEnv;
+use devkit::events::ApiRequest;
+use devkit::testing::TestApp as App;
 use domain::product::{NewProduct, ProductName};
 use domain::{CategoryId, Money, ProductStore};
 use serde_json::{Value, json};
 
-struct App {
-    env: TestEnv,
-    router: Router,
-    admin: String,
-    customer: String,
+/// Category helpers on the test app.
+trait Catalog {
+    async fn create(&self, name: &str, parent: Option<&str>) -> Value;
+    async fn create_id(&self, name: &str, parent: Option<&str>) -> String;
+    async fn product(&self, name: &str, price: &str, category: &str) -> String;
 }
 
-impl App {
-    async fn new() -> Self {
-        let env = TestEnv::new().await;
-        let router = categories::router(env.catalog_state());
-        let (admin, customer) = (env.admin_token(), env.customer_token());
-        Self {
-            env,
-            router,
-            admin,
-            customer,
-        }
-    }
+async fn app() -> App {
+    App::new(categories::router).await
+}
 
-    async fn send(&self, request: ApiRequest) -> ApiResponse {
-        request.send(&self.router).await
-    }
-
+impl Catalog for App {
     async fn create(&self, name: &str, parent: Option<&str>) -> Value {
         let mut body = json!({ "name": name });
         if let Some(parent) = parent {
@@ -72,10 +59,6 @@ impl App {
             .id
             .to_string()
     }
-
-    async fn get(&self, path: &str) -> ApiResponse {
-        self.send(ApiRequest::get(path)).await
-    }
 }
 
 fn names(list: &Value) -> Vec<String> {
@@ -88,7 +71,7 @@ fn names(list: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn creates_a_hierarchy_with_paths_levels_and_ancestors() {
-    let app = App::new().await;
+    let app = app().await;
     let root = app.create("Electronics", None).await;
     let root_id = root["id"].as_str().expect("id");
     assert_eq!(root["level"], 0);
@@ -134,7 +117,7 @@ async fn creates_a_hierarchy_with_paths_levels_and_ancestors() {
 
 #[tokio::test]
 async fn tree_sorts_siblings_by_name_and_can_start_at_a_subtree() {
-    let app = App::new().await;
+    let app = app().await;
     let home = app.create_id("home", None).await;
     let books = app.create_id("Books", None).await;
     app.create_id("Zebra prints", Some(&books)).await;
@@ -173,7 +156,7 @@ async fn tree_sorts_siblings_by_name_and_can_start_at_a_subtree() {
 
 #[tokio::test]
 async fn flat_lists_page_through_children_and_roots() {
-    let app = App::new().await;
+    let app = app().await;
     let parent = app.create_id("Groceries", None).await;
     for name in ["Tea", "Coffee", "Sugar", "Flour", "Rice"] {
         app.create_id(name, Some(&parent)).await;
@@ -233,7 +216,7 @@ async fn flat_lists_page_through_children_and_roots() {
 
 #[tokio::test]
 async fn sibling_names_are_unique_regardless_of_case() {
-    let app = App::new().await;
+    let app = app().await;
     let root = app.create_id("Fashion", None).await;
     app.create_id("Shoes", Some(&root)).await;
     let bags = app.create_id("Bags", Some(&root)).await;
@@ -279,7 +262,7 @@ async fn sibling_names_are_unique_regardless_of_case() {
 
 #[tokio::test]
 async fn bad_input_gets_the_contract_errors_and_changes_nothing() {
-    let app = App::new().await;
+    let app = app().await;
     let root = app.create_id("Root", None).await;
     let before = app.env.snapshot().await;
     let post = || ApiRequest::post("/api/v1/categories").bearer(&app.admin);
@@ -357,7 +340,7 @@ async fn bad_input_gets_the_contract_errors_and_changes_nothing() {
 
 #[tokio::test]
 async fn writes_need_an_admin_token() {
-    let app = App::new().await;
+    let app = app().await;
     let before = app.env.snapshot().await;
     let body = json!({"name": "Toys"});
 
@@ -403,7 +386,7 @@ async fn writes_need_an_admin_token() {
 
 #[tokio::test]
 async fn moving_a_category_carries_its_subtree_and_products() {
-    let app = App::new().await;
+    let app = app().await;
     let electronics = app.create_id("Electronics", None).await;
     let phones = app.create_id("Phones", Some(&electronics)).await;
     let smart = app.create_id("Smartphones", Some(&phones)).await;
@@ -481,7 +464,7 @@ async fn moving_a_category_carries_its_subtree_and_products() {
 
 #[tokio::test]
 async fn refuses_moves_into_its_own_subtree_or_onto_a_taken_name() {
-    let app = App::new().await;
+    let app = app().await;
     let a = app.create_id("A", None).await;
     let b = app.create_id("B", Some(&a)).await;
     let c = app.create_id("C", Some(&b)).await;
@@ -517,7 +500,7 @@ async fn refuses_moves_into_its_own_subtree_or_onto_a_taken_name() {
 
 #[tokio::test]
 async fn refuses_moves_larger_than_one_transaction() {
-    let app = App::new().await;
+    let app = app().await;
     let big = app.create_id("Big", None).await;
     let target = app.create_id("Target", None).await;
     for i in 0..storage::MAX_MOVE_ITEMS {
@@ -543,7 +526,7 @@ async fn refuses_moves_larger_than_one_transaction() {
 
 #[tokio::test]
 async fn deletes_only_empty_categories() {
-    let app = App::new().await;
+    let app = app().await;
     let root = app.create_id("Root", None).await;
     let child = app.create_id("Child", Some(&root)).await;
     let with_product = app.create_id("Stocked", None).await;
@@ -571,7 +554,7 @@ async fn deletes_only_empty_categories() {
 
 #[tokio::test]
 async fn lists_products_of_a_subtree_and_their_average_price() {
-    let app = App::new().await;
+    let app = app().await;
     let root = app.create_id("Root", None).await;
     let child = app.create_id("Child", Some(&root)).await;
     let empty = app.create_id("Empty", None).await;
@@ -644,7 +627,7 @@ async fn lists_products_of_a_subtree_and_their_average_price() {
 
 #[tokio::test]
 async fn concurrent_creations_all_land_and_duplicates_lose_exactly_once() {
-    let app = App::new().await;
+    let app = app().await;
     let parent = app.create_id("Parent", None).await;
     let post = |name: String| {
         let (router, token, parent) = (app.router.clone(), app.admin.clone(), parent.clone());

@@ -3,41 +3,26 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use axum::Router;
 use devkit::events::{ApiRequest, ApiResponse};
-use devkit::testing::TestEnv;
+use devkit::testing::TestApp as App;
 use domain::category::CategoryName;
 use domain::{CategoryId, CategoryStore, ProductId};
 use serde_json::{Value, json};
 
-struct App {
-    env: TestEnv,
-    router: Router,
-    admin: String,
-    customer: String,
+/// Product helpers on the test app.
+trait Catalog {
+    async fn category(&self, name: &str, parent: Option<&str>) -> String;
+    async fn create(&self, body: Value) -> Value;
+    async fn create_simple(&self, name: &str, price: &str, stock: u32, category: &str) -> String;
+    async fn patch(&self, id: &str, body: Value) -> ApiResponse;
+    async fn mark_ordered(&self, id: &str);
 }
 
-impl App {
-    async fn new() -> Self {
-        let env = TestEnv::new().await;
-        let router = products::router(env.catalog_state());
-        let (admin, customer) = (env.admin_token(), env.customer_token());
-        Self {
-            env,
-            router,
-            admin,
-            customer,
-        }
-    }
+async fn app() -> App {
+    App::new(products::router).await
+}
 
-    async fn send(&self, request: ApiRequest) -> ApiResponse {
-        request.send(&self.router).await
-    }
-
-    async fn get(&self, path: &str) -> ApiResponse {
-        ApiRequest::get(path).send(&self.router).await
-    }
-
+impl Catalog for App {
     /// A category made through the real store (the categories Lambda has its own tests).
     async fn category(&self, name: &str, parent: Option<&str>) -> String {
         let parent = parent.map(|p| p.parse::<CategoryId>().expect("id"));
@@ -113,7 +98,7 @@ fn names(page: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn creates_and_shows_a_product_with_exact_money() {
-    let app = App::new().await;
+    let app = app().await;
     let root = app.category("Electronics", None).await;
     let phones = app.category("Phones", Some(&root)).await;
     let response = app
@@ -159,7 +144,7 @@ async fn creates_and_shows_a_product_with_exact_money() {
 
 #[tokio::test]
 async fn refuses_invalid_products_with_field_errors_and_changes_nothing() {
-    let app = App::new().await;
+    let app = app().await;
     let category = app.category("Any", None).await;
     let before = app.env.snapshot().await;
     let post = |body: Value| {
@@ -252,7 +237,7 @@ async fn refuses_invalid_products_with_field_errors_and_changes_nothing() {
 
 #[tokio::test]
 async fn skus_are_unique_regardless_of_case_and_freed_on_change() {
-    let app = App::new().await;
+    let app = app().await;
     let category = app.category("Any", None).await;
     let body = |sku: &str| json!({"name": "x", "price": "5", "stock_quantity": 1, "category_id": category, "sku": sku});
     let first = app.create(body("ABC-1")).await;
@@ -289,7 +274,7 @@ async fn skus_are_unique_regardless_of_case_and_freed_on_change() {
 
 #[tokio::test]
 async fn stock_is_set_or_adjusted_atomically_and_never_below_zero() {
-    let app = App::new().await;
+    let app = app().await;
     let category = app.category("Any", None).await;
     let id = app.create_simple("Kettle", "2499.00", 10, &category).await;
 
@@ -350,7 +335,7 @@ async fn futures_join_all<F: std::future::Future<Output = ApiResponse> + Send + 
 
 #[tokio::test]
 async fn updates_fields_and_moves_products_between_categories() {
-    let app = App::new().await;
+    let app = app().await;
     let a = app.category("A", None).await;
     let b = app.category("B", None).await;
     let b_child = app.category("B child", Some(&b)).await;
@@ -408,7 +393,7 @@ async fn updates_fields_and_moves_products_between_categories() {
 
 #[tokio::test]
 async fn filters_and_pages_the_catalog() {
-    let app = App::new().await;
+    let app = app().await;
     let electronics = app.category("Electronics", None).await;
     let phones = app.category("Phones", Some(&electronics)).await;
     let food = app.category("Food", None).await;
@@ -511,7 +496,7 @@ async fn filters_and_pages_the_catalog() {
 
 #[tokio::test]
 async fn deletes_unordered_products_and_deactivates_ordered_ones() {
-    let app = App::new().await;
+    let app = app().await;
     let category = app.category("Any", None).await;
     let body = |name: &str, sku: &str| json!({"name": name, "price": "5", "stock_quantity": 1, "category_id": category, "sku": sku});
     let unordered = app.create(body("Unordered", "U-1")).await["id"]
@@ -556,7 +541,7 @@ async fn deletes_unordered_products_and_deactivates_ordered_ones() {
 
 #[tokio::test]
 async fn concurrent_creations_in_one_category_all_land() {
-    let app = App::new().await;
+    let app = app().await;
     let category = app.category("Busy", None).await;
     let handles: Vec<_> = (0..10)
         .map(|i| {

@@ -195,3 +195,37 @@ pub fn counted_client(endpoint: &str, counter: RequestCounter) -> Client {
         .build();
     Client::from_conf(config)
 }
+
+/// A function's router on a fresh [`TestEnv`], with an admin and a customer token.
+#[derive(Debug, Clone)]
+pub struct TestApp {
+    pub env: TestEnv,
+    pub router: axum::Router,
+    pub admin: String,
+    pub customer: String,
+}
+
+impl TestApp {
+    /// `router` builds the function's router from the catalog state of a fresh table.
+    pub async fn new(router: impl FnOnce(AppState<DynamoCatalog>) -> axum::Router) -> Self {
+        let env = TestEnv::new().await;
+        let router = router(env.catalog_state());
+        let (admin, customer) = (env.admin_token(), env.customer_token());
+        Self {
+            env,
+            router,
+            admin,
+            customer,
+        }
+    }
+
+    /// Sends `request` through the router as API Gateway would.
+    pub async fn send(&self, request: crate::events::ApiRequest) -> crate::events::ApiResponse {
+        request.send(&self.router).await
+    }
+
+    /// An anonymous GET.
+    pub async fn get(&self, path: &str) -> crate::events::ApiResponse {
+        self.send(crate::events::ApiRequest::get(path)).await
+    }
+}

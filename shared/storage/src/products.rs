@@ -101,22 +101,7 @@ impl DynamoCatalog {
             .set(attr::IS_ACTIVE, AttributeValue::Bool(false))
             .set(attr::UPDATED_AT, s(Timestamp::now().to_string()))
             .when_exists(keys::PK);
-        self.client
-            .update_item()
-            .table_name(self.table.as_ref())
-            .set_key(Some(key(&keys::product(id))))
-            .set_update_expression(expr.update_expression())
-            .set_condition_expression(expr.condition_expression())
-            .set_expression_attribute_names(expr.names())
-            .set_expression_attribute_values(expr.values())
-            .send()
-            .await
-            .map_err(|e| match e.into_service_error() {
-                UpdateItemError::ConditionalCheckFailedException(_) => {
-                    CatalogError::ProductNotFound
-                }
-                other => CatalogError::storage(other),
-            })?;
+        self.update_product_item(id, expr, None).await?;
         Ok(ProductRemoval::Deactivated)
     }
 }
