@@ -14,7 +14,7 @@ finish() {
     moto_stop "$MOTO_PID_FILE" || true
   fi
   if [[ "$rc" -eq 0 ]]; then
-    echo "==> make test: PASSED (fmt, clippy, cargo test against moto, cfn-lint, sam validate --lint)"
+    echo "==> make test: PASSED (fmt, clippy, cargo test against moto, openapi.yaml, cfn-lint, sam validate --lint)"
     if [[ -f "$ROOT/.local/cargo-test.log" ]]; then
       awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed\n", p, f }' \
         "$ROOT/.local/cargo-test.log"
@@ -65,6 +65,9 @@ awk '/^test result:/ { p += $4; f += $6 } END { printf "cargo test: %d passed, %
 
 moto_stop "$MOTO_PID_FILE"
 MOTO_PID_FILE=""
+
+step "openapi.yaml"
+"$VENV_BIN/openapi-spec-validator" openapi.yaml
 
 step "cfn-lint"
 "$VENV_BIN/cfn-lint" template.yaml

@@ -4,9 +4,11 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::FromRef;
+use axum::extract::{FromRef, MatchedPath, Request};
 use axum::handler::Handler;
 use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::Response;
 use axum::routing::{MethodFilter, on};
 
 use crate::auth::TokenVerifier;
@@ -93,7 +95,7 @@ impl<S: Clone + Send + Sync + 'static> RouteTable<S> {
 }
 
 /// The finished router of a function: its routes, the problem fallbacks, token
-/// verification for every request that carries a token, and the state.
+/// verification for every request that carries a token, an access log, and the state.
 pub fn serve<St: Clone + Send + Sync + 'static>(
     routes: RouteTable<AppState<St>>,
     state: AppState<St>,
@@ -105,5 +107,26 @@ pub fn serve<St: Clone + Send + Sync + 'static>(
             verifier,
             crate::auth::authenticate,
         ))
+        .layer(axum::middleware::from_fn(access_log))
         .with_state(state)
+}
+
+/// Logs one structured line per request: method, route template (never ids or query
+/// values, which may identify people), status and latency.
+async fn access_log(request: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    tracing::info!(
+        %method,
+        route,
+        status = response.status().as_u16(),
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    response
 }
