@@ -26,7 +26,10 @@ mkdir -p "$LOCAL_DIR"
 # shellcheck disable=SC2317  # invoked via trap
 cleanup() {
   local rc=$?
-  trap - EXIT INT TERM
+  # Ignore further INT/TERM while cleaning up: make forwards its own TERM to us, so a
+  # second signal would otherwise end the script before it stops what it started.
+  trap "" INT TERM
+  trap - EXIT
   if [[ -n "$WATCH_PID" ]] && kill -0 "$WATCH_PID" 2>/dev/null; then
     echo "==> stopping cargo lambda watch (process group $WATCH_PID)" >&2
     # The watcher forwards TERM to the function processes it spawned.

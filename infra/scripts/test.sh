@@ -9,7 +9,10 @@ STEP="setup"
 MOTO_PID_FILE=""
 finish() {
   local rc=$?
-  trap - EXIT INT TERM
+  # Ignore further INT/TERM while cleaning up: make forwards its own TERM to us, so a
+  # second signal would otherwise end the script before it stops what it started.
+  trap "" INT TERM
+  trap - EXIT
   if [[ -n "$MOTO_PID_FILE" ]]; then
     moto_stop "$MOTO_PID_FILE" || true
   fi
