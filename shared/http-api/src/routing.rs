@@ -130,3 +130,102 @@ async fn access_log(request: Request, next: Next) -> Response {
     );
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use axum::body::Body;
+    use tower::ServiceExt;
+    use tracing_subscriber::fmt::MakeWriter;
+
+    use super::*;
+
+    /// Collects everything the subscriber writes.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("log buffer").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> MakeWriter<'a> for Captured {
+        type Writer = Self;
+
+        fn make_writer(&'a self) -> Self::Writer {
+            self.clone()
+        }
+    }
+
+    fn verifier() -> Arc<TokenVerifier> {
+        let secret = p256::SecretKey::random(&mut rand_core::OsRng);
+        let mut jwk: serde_json::Value =
+            serde_json::from_str(&secret.public_key().to_jwk_string()).expect("jwk");
+        jwk["kid"] = "k1".into();
+        let jwks = serde_json::json!({ "keys": [jwk] }).to_string();
+        Arc::new(TokenVerifier::from_jwks(&jwks, "iss", "aud").expect("verifier"))
+    }
+
+    async fn item() -> &'static str {
+        "ok"
+    }
+
+    /// The `request` lines the access log wrote, as their JSON `fields`.
+    fn access_lines(logs: &Captured) -> Vec<serde_json::Value> {
+        let text = String::from_utf8(logs.0.lock().expect("log buffer").clone()).expect("utf-8");
+        text.lines()
+            .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("JSON log line"))
+            .map(|line| line["fields"].clone())
+            .filter(|fields| fields["message"] == "request")
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn access_log_names_the_route_template_never_the_ids_or_query() {
+        let logs = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_writer(logs.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let app = serve(
+            RouteTable::new().route(Method::GET, "/items/{id}", item),
+            AppState {
+                store: (),
+                verifier: verifier(),
+            },
+        );
+
+        for (uri, status) in [
+            ("/items/SECRET-ID?q=private", 200),
+            ("/elsewhere/PRIVATE", 404),
+        ] {
+            let request = Request::get(uri).body(Body::empty()).expect("request");
+            let response = app.clone().oneshot(request).await.expect("response");
+            assert_eq!(response.status().as_u16(), status, "{uri}");
+        }
+
+        let lines = access_lines(&logs);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert_eq!(lines[0]["method"], "GET");
+        assert_eq!(lines[0]["route"], "/items/{id}");
+        assert_eq!(lines[0]["status"], 200);
+        assert!(lines[0]["latency_ms"].is_number());
+        assert_eq!(lines[1]["route"], "unmatched");
+        assert_eq!(lines[1]["status"], 404);
+        let everything = serde_json::to_string(&lines).expect("json");
+        for secret in ["SECRET-ID", "private", "PRIVATE"] {
+            assert!(
+                !everything.contains(secret),
+                "{secret} logged: {everything}"
+            );
+        }
+    }
+}
