@@ -66,6 +66,14 @@ ulid_id!(
     /// Identifies a product.
     ProductId
 );
+ulid_id!(
+    /// Identifies a customer (the `sub` of our access tokens).
+    CustomerId
+);
+ulid_id!(
+    /// Identifies an order.
+    OrderId
+);
 
 #[cfg(test)]
 mod tests {

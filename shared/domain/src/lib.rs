@@ -9,13 +9,14 @@ pub mod category;
 pub mod error;
 pub mod id;
 pub mod money;
+pub mod order;
 pub mod page;
 pub mod product;
 pub mod timestamp;
 
 pub use catalog::{CatalogError, CategoryListing, CategoryStore, ProductStore};
 pub use error::{FieldError, ValidationErrors};
-pub use id::{CategoryId, ProductId};
+pub use id::{CategoryId, CustomerId, OrderId, ProductId};
 pub use money::Money;
 pub use page::{Cursor, Page, PageLimit, PageRequest};
 pub use timestamp::Timestamp;

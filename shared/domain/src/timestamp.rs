@@ -39,6 +39,20 @@ impl Timestamp {
     pub fn as_datetime(&self) -> OffsetDateTime {
         self.0
     }
+
+    /// The instant `duration` later (saturating at the end of representable time).
+    pub fn after(&self, duration: std::time::Duration) -> Self {
+        Self::from_datetime(
+            self.0
+                .checked_add(duration.try_into().unwrap_or(time::Duration::MAX))
+                .unwrap_or(self.0),
+        )
+    }
+
+    /// Seconds since the Unix epoch.
+    pub fn unix_seconds(&self) -> i64 {
+        self.0.unix_timestamp()
+    }
 }
 
 /// `2026-11-25T07:20:30.123Z`: always UTC, always three fractional digits, so the

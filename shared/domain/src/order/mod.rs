@@ -1,0 +1,69 @@
+//! Orders: placing them (priced at the time of ordering), their workflow, and the
+//! hand-off of confirmed orders to the notifier.
+//!
+//! - [`status`]: the state machine and who may move an order along it.
+//! - [`pricing`]: quantities, VAT, lines and totals.
+//! - [`number`]: human-readable order numbers.
+//! - [`request`]: a parsed request to place an order and its idempotency key.
+//! - [`ports`]: what the service needs from storage and the notifications queue.
+//! - [`service`]: the use cases, on top of the ports.
+
+pub mod number;
+pub mod ports;
+pub mod pricing;
+pub mod request;
+pub mod service;
+pub mod status;
+
+use crate::id::{CustomerId, OrderId};
+use crate::timestamp::Timestamp;
+
+pub use number::OrderNumber;
+pub use ports::{
+    IdempotencyRecord, NotificationQueue, OrderError, OrderListing, OrderStore, PendingHandOff,
+    PlaceFailure, QueueError, StatusChange, Unavailable,
+};
+pub use pricing::{OrderLine, Quantity, Totals, VatRate};
+pub use request::{DeliveryAddress, IdempotencyKey, Notes, OrderRequest, RequestedLine};
+pub use service::{HandOffPolicy, OrderService, Placed, Viewer};
+pub use status::{Actor, IllegalTransition, OrderStatus, StatusChangeError};
+
+/// An order as stored and returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Order {
+    pub id: OrderId,
+    pub order_number: OrderNumber,
+    pub customer_id: CustomerId,
+    pub status: OrderStatus,
+    pub lines: Vec<OrderLine>,
+    pub totals: Totals,
+    pub delivery_address: DeliveryAddress,
+    pub notes: Option<Notes>,
+    /// Set by the notifier once the customer's SMS went out.
+    pub sms_sent: bool,
+    /// Set by the notifier once the admin's email went out.
+    pub email_sent: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub confirmed_at: Option<Timestamp>,
+    pub cancelled_at: Option<Timestamp>,
+    /// While the confirmation has not been acknowledged by the notifier: when the
+    /// reconciler should send it (again). Internal, never returned.
+    pub hand_off_due: Option<Timestamp>,
+}
+
+impl Order {
+    /// The order after `change` (which the caller has authorized).
+    pub fn with_change(&self, change: &StatusChange) -> Order {
+        let mut order = self.clone();
+        order.status = change.to;
+        order.updated_at = change.at;
+        match change.to {
+            OrderStatus::Confirmed => order.confirmed_at = Some(change.at),
+            OrderStatus::Cancelled => order.cancelled_at = Some(change.at),
+            _ => {}
+        }
+        order.hand_off_due = change.hand_off_due.unwrap_or(self.hand_off_due);
+        order
+    }
+}

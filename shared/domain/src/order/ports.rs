@@ -1,0 +1,192 @@
+//! The ports of the orders service: storage of orders (DynamoDB in production) and the
+//! notifications queue (SQS). Their adapters live in the `storage` and `queue` crates.
+
+use std::error::Error as StdError;
+use std::future::Future;
+
+use crate::error::ValidationErrors;
+use crate::id::{CustomerId, OrderId, ProductId};
+use crate::order::request::{Fingerprint, IdempotencyKey};
+use crate::order::status::{IllegalTransition, OrderStatus, StatusChangeError};
+use crate::order::{Order, Quantity};
+use crate::page::{Page, PageRequest};
+use crate::product::Product;
+use crate::timestamp::Timestamp;
+
+/// A line that cannot be served from stock (or whose product is no longer sold:
+/// `available` is then 0).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unavailable {
+    pub product_id: ProductId,
+    pub requested: u32,
+    pub available: u32,
+}
+
+/// Why an orders operation did not happen. Every variant but `Storage` and `Queue` is
+/// the client's business.
+#[derive(Debug, thiserror::Error)]
+pub enum OrderError {
+    #[error("order not found")]
+    NotFound,
+    /// The request names products that do not exist (field errors per line).
+    #[error(transparent)]
+    Invalid(#[from] ValidationErrors),
+    #[error("some items are not available in the requested quantity")]
+    Unavailable(Vec<Unavailable>),
+    #[error(transparent)]
+    IllegalTransition(#[from] IllegalTransition),
+    #[error(transparent)]
+    NotPermitted(#[from] StatusChangeError),
+    #[error("this Idempotency-Key was already used with a different request")]
+    IdempotencyKeyReused,
+    #[error("the products changed while the order was placed; retry it")]
+    ConcurrentChange,
+    #[error("the cursor is not valid for this list")]
+    InvalidCursor,
+    #[error("storage failed")]
+    Storage(#[source] Box<dyn StdError + Send + Sync>),
+}
+
+impl OrderError {
+    /// Wraps an adapter's failure.
+    pub fn storage(err: impl StdError + Send + Sync + 'static) -> Self {
+        Self::Storage(Box::new(err))
+    }
+}
+
+/// Why the transaction that places an order did not commit.
+#[derive(Debug, thiserror::Error)]
+pub enum PlaceFailure {
+    /// A product's stock, price or active flag is not what the order was priced on.
+    #[error("a product changed since it was read")]
+    ProductsChanged,
+    /// Another order already has this order number.
+    #[error("order number taken")]
+    OrderNumberTaken,
+    /// The idempotency key is held by an earlier, unexpired request.
+    #[error("idempotency key taken")]
+    IdempotencyKeyTaken,
+    #[error(transparent)]
+    Other(#[from] OrderError),
+}
+
+/// The first response to a request with an `Idempotency-Key`, kept for 24 hours.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    pub customer_id: CustomerId,
+    pub key: IdempotencyKey,
+    pub fingerprint: Fingerprint,
+    /// The order as the first request returned it.
+    pub order: Order,
+    pub expires_at: Timestamp,
+}
+
+/// A change of an order's status, authorized and computed by the service, that storage
+/// applies only if the order is still in status `from`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusChange {
+    pub order_id: OrderId,
+    pub from: OrderStatus,
+    pub to: OrderStatus,
+    pub at: Timestamp,
+    /// Stock to give back, in the same transaction (a cancellation).
+    pub restock: Vec<(ProductId, Quantity)>,
+    /// `Some(Some(due))`: mark the order for hand-off to the notifier, due at `due`;
+    /// `Some(None)`: clear the mark; `None`: leave it.
+    pub hand_off_due: Option<Option<Timestamp>>,
+}
+
+/// Which orders a list shows, newest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderListing {
+    /// One customer's orders, optionally only those in one status.
+    Customer(CustomerId, Option<OrderStatus>),
+    /// Every order in one status.
+    Status(OrderStatus),
+    /// Every order.
+    All,
+}
+
+/// A confirmed order whose hand-off to the notifier has not been acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingHandOff {
+    pub order_id: OrderId,
+    pub due: Timestamp,
+    /// Re-sends so far.
+    pub resends: u32,
+}
+
+/// Storage of orders.
+pub trait OrderStore: Send + Sync {
+    /// The products (those that exist) and, when `key` is given, the customer's
+    /// unexpired idempotency record for it: one read.
+    fn load_for_order(
+        &self,
+        products: &[ProductId],
+        key: Option<(CustomerId, &IdempotencyKey)>,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<(Vec<Product>, Option<IdempotencyRecord>), OrderError>> + Send;
+
+    /// The customer's unexpired idempotency record for `key`.
+    fn idempotency_record(
+        &self,
+        customer: CustomerId,
+        key: &IdempotencyKey,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Option<IdempotencyRecord>, OrderError>> + Send;
+
+    /// Writes `order` and decrements the stock of every line, in one transaction that
+    /// holds only if every product is active, priced as in the order and has the stock;
+    /// with the idempotency record when given. Nothing is written on failure.
+    fn place(
+        &self,
+        order: &Order,
+        idempotency: Option<&IdempotencyRecord>,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<(), PlaceFailure>> + Send;
+
+    fn order(&self, id: OrderId) -> impl Future<Output = Result<Option<Order>, OrderError>> + Send;
+
+    /// Applies `change` if the order is still in `change.from` (else
+    /// [`OrderError::ConcurrentChange`]), restocking in the same transaction.
+    fn change_status(
+        &self,
+        change: &StatusChange,
+    ) -> impl Future<Output = Result<(), OrderError>> + Send;
+
+    fn list_orders(
+        &self,
+        listing: OrderListing,
+        page: PageRequest,
+    ) -> impl Future<Output = Result<Page<Order>, OrderError>> + Send;
+
+    /// Hand-offs due at or before `now`, oldest first, at most `limit`.
+    fn due_hand_offs(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<PendingHandOff>, OrderError>> + Send;
+
+    /// Records a re-send: the hand-off is next due at `next_due`. Does nothing if the
+    /// notifier has acknowledged the order meanwhile.
+    fn reschedule_hand_off(
+        &self,
+        order_id: OrderId,
+        next_due: Timestamp,
+        resends: u32,
+    ) -> impl Future<Output = Result<(), OrderError>> + Send;
+}
+
+/// Why a message did not reach the queue.
+#[derive(Debug, thiserror::Error)]
+#[error("the notifications queue refused the message")]
+pub struct QueueError(#[source] pub Box<dyn StdError + Send + Sync>);
+
+/// The notifications queue.
+pub trait NotificationQueue: Send + Sync {
+    /// Sends `{"order_id": ..., "event": "order.confirmed"}`.
+    fn order_confirmed(
+        &self,
+        order: OrderId,
+    ) -> impl Future<Output = Result<(), QueueError>> + Send;
+}

@@ -1,0 +1,221 @@
+//! Pricing an order: quantities, the VAT rate, lines priced at the time of ordering and
+//! the order's totals.
+//!
+//! Rounding (documented in the OpenAPI file): each line total is `unit_price × quantity`
+//! (exact, unit prices have two places); `subtotal` is the sum of the line totals;
+//! `tax_amount` is `subtotal × VAT rate` rounded to two places half away from zero;
+//! `total_amount = subtotal + tax_amount`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+
+use crate::id::ProductId;
+use crate::money::Money;
+use crate::product::{ProductName, Sku};
+
+/// Most units of one product in one order.
+pub const MAX_QUANTITY: u32 = 1000;
+
+/// How many units of a product a line orders: 1 to 1000.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Quantity(u32);
+
+/// Why a number is not a quantity.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("must be a whole number from 1 to {MAX_QUANTITY}")]
+pub struct InvalidQuantity;
+
+impl Quantity {
+    pub fn new(units: i64) -> Result<Self, InvalidQuantity> {
+        u32::try_from(units)
+            .ok()
+            .filter(|u| (1..=MAX_QUANTITY).contains(u))
+            .map(Self)
+            .ok_or(InvalidQuantity)
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl fmt::Display for Quantity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The VAT rate applied to an order's subtotal, as a fraction (`0.16` for 16 %).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VatRate(Decimal);
+
+/// Why a string is not a VAT rate.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("VAT rate must be a decimal fraction from 0 to 1, such as 0.16")]
+pub struct InvalidVatRate;
+
+impl VatRate {
+    /// Kenya's standard rate, 16 %.
+    pub fn kenya_standard() -> Self {
+        Self(Decimal::new(16, 2))
+    }
+
+    pub fn as_decimal(self) -> Decimal {
+        self.0
+    }
+
+    /// VAT on `amount`, rounded to two places half away from zero.
+    pub fn tax_on(self, amount: Money) -> Money {
+        Money::from_decimal(amount.as_decimal() * self.0)
+    }
+}
+
+impl FromStr for VatRate {
+    type Err = InvalidVatRate;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let rate = Decimal::from_str(s.trim()).map_err(|_| InvalidVatRate)?;
+        (Decimal::ZERO..Decimal::ONE)
+            .contains(&rate)
+            .then_some(Self(rate))
+            .ok_or(InvalidVatRate)
+    }
+}
+
+/// One product of an order, priced when the order was placed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderLine {
+    pub product_id: ProductId,
+    /// The product's name when ordered.
+    pub product_name: ProductName,
+    /// The product's SKU when ordered, if it had one.
+    pub sku: Option<Sku>,
+    /// The product's price when ordered.
+    pub unit_price: Money,
+    pub quantity: Quantity,
+    /// `unit_price × quantity`.
+    pub line_total: Money,
+}
+
+impl OrderLine {
+    /// A line for `quantity` units at `unit_price`.
+    pub fn new(
+        product_id: ProductId,
+        product_name: ProductName,
+        sku: Option<Sku>,
+        unit_price: Money,
+        quantity: Quantity,
+    ) -> Self {
+        Self {
+            product_id,
+            product_name,
+            sku,
+            unit_price,
+            quantity,
+            line_total: unit_price.times(quantity.get()),
+        }
+    }
+}
+
+/// The amounts of an order, in KES.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Totals {
+    /// Sum of the line totals.
+    pub subtotal: Money,
+    /// VAT on the subtotal.
+    pub tax_amount: Money,
+    /// `subtotal + tax_amount`.
+    pub total_amount: Money,
+}
+
+impl Totals {
+    /// The totals of `lines` under `vat`.
+    pub fn of(lines: &[OrderLine], vat: VatRate) -> Self {
+        let subtotal: Money = lines.iter().map(|line| line.line_total).sum();
+        let tax_amount = vat.tax_on(subtotal);
+        Self {
+            subtotal,
+            tax_amount,
+            total_amount: subtotal + tax_amount,
+        }
+    }
+}
+
+/// The currency of every amount.
+pub const CURRENCY: &str = "KES";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(price: &str, quantity: i64) -> OrderLine {
+        OrderLine::new(
+            ProductId::generate(),
+            ProductName::parse("Thing").expect("name"),
+            None,
+            Money::parse_price(price).expect("price"),
+            Quantity::new(quantity).expect("quantity"),
+        )
+    }
+
+    #[test]
+    fn quantities_are_one_to_a_thousand() {
+        for ok in [1, 7, 1000] {
+            assert_eq!(Quantity::new(ok).map(Quantity::get), Ok(ok as u32));
+        }
+        for bad in [0, -1, 1001, i64::MAX] {
+            assert_eq!(Quantity::new(bad), Err(InvalidQuantity), "{bad}");
+        }
+    }
+
+    #[test]
+    fn vat_rates_are_fractions_below_one() {
+        assert_eq!("0.16".parse(), Ok(VatRate::kenya_standard()));
+        assert!("0".parse::<VatRate>().is_ok());
+        for bad in ["16", "1", "-0.1", "abc", ""] {
+            assert_eq!(bad.parse::<VatRate>(), Err(InvalidVatRate), "{bad:?}");
+        }
+    }
+
+    /// `(unit price, quantity)` lines → `(subtotal, tax, total)` at 16 %.
+    #[test]
+    fn totals_round_vat_half_away_from_zero() {
+        let cases: [(&[(&str, i64)], [&str; 3]); 5] = [
+            (&[("100.00", 1)], ["100.00", "16.00", "116.00"]),
+            (
+                &[("1499.00", 2), ("250.50", 3)],
+                ["3749.50", "599.92", "4349.42"],
+            ),
+            // 0.20 × 0.16 = 0.032 → 0.03.
+            (&[("0.20", 1)], ["0.20", "0.03", "0.23"]),
+            // 1.03 × 0.16 = 0.1648 → 0.16.
+            (&[("1.03", 1)], ["1.03", "0.16", "1.19"]),
+            // 0.05 × 0.16 = 0.008 → 0.01 (half and above goes away from zero).
+            (&[("0.05", 1)], ["0.05", "0.01", "0.06"]),
+        ];
+        for (lines, [subtotal, tax, total]) in cases {
+            let lines: Vec<OrderLine> = lines.iter().map(|(p, q)| line(p, *q)).collect();
+            let totals = Totals::of(&lines, VatRate::kenya_standard());
+            assert_eq!(
+                [
+                    totals.subtotal.to_string(),
+                    totals.tax_amount.to_string(),
+                    totals.total_amount.to_string()
+                ],
+                [subtotal, tax, total],
+                "{lines:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn line_totals_are_exact() {
+        assert_eq!(line("0.10", 3).line_total.to_string(), "0.30");
+        assert_eq!(
+            line("999999.99", 1000).line_total.to_string(),
+            "999999990.00"
+        );
+    }
+}

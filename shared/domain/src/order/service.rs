@@ -1,0 +1,410 @@
+//! The orders use cases: place, read, list, change status, and re-send confirmations the
+//! notifier has not acknowledged. Generic over the ports, so tests run them on the real
+//! adapters and production wires DynamoDB and SQS.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::error::ValidationErrors;
+use crate::id::ProductId;
+use crate::id::{CustomerId, OrderId};
+use crate::order::ports::{
+    IdempotencyRecord, NotificationQueue, OrderError, OrderListing, OrderStore, PlaceFailure,
+    StatusChange, Unavailable,
+};
+use crate::order::pricing::{OrderLine, Totals, VatRate};
+use crate::order::request::{IdempotencyKey, OrderRequest};
+use crate::order::status::{Actor, OrderStatus, authorize};
+use crate::order::{Order, OrderNumber};
+use crate::page::{Page, PageRequest};
+use crate::product::Product;
+use crate::timestamp::Timestamp;
+
+/// How long an idempotency key holds its first response.
+pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Tries at a fresh order number when the drawn one is taken (practically never).
+const ORDER_NUMBER_TRIES: usize = 3;
+
+/// When confirmations are handed (again) to the notifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HandOffPolicy {
+    /// How long after a confirmation the reconciler re-sends it if the notifier has not
+    /// acknowledged it.
+    pub grace: Duration,
+    /// Longest wait between two re-sends (they back off exponentially up to it).
+    pub max_backoff: Duration,
+}
+
+impl Default for HandOffPolicy {
+    fn default() -> Self {
+        Self {
+            grace: Duration::from_secs(300),
+            max_backoff: Duration::from_secs(6 * 60 * 60),
+        }
+    }
+}
+
+impl HandOffPolicy {
+    /// When to re-send after `resends` re-sends: grace × 2^resends, capped.
+    pub fn next_due(&self, now: Timestamp, resends: u32) -> Timestamp {
+        let factor = 2u32.saturating_pow(resends.min(16));
+        now.after(self.grace.saturating_mul(factor).min(self.max_backoff))
+    }
+}
+
+/// Who is asking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Viewer {
+    pub customer_id: CustomerId,
+    pub admin: bool,
+}
+
+impl Viewer {
+    fn can_see(&self, order: &Order) -> bool {
+        self.admin || order.customer_id == self.customer_id
+    }
+
+    fn actor(&self) -> Actor {
+        if self.admin {
+            Actor::Admin
+        } else {
+            Actor::Owner
+        }
+    }
+}
+
+/// A placed order, and whether it is the stored first response to an earlier request
+/// with the same idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placed {
+    pub order: Order,
+    pub replayed: bool,
+}
+
+/// Result of one reconciler run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ResendReport {
+    pub resent: usize,
+    pub failed: usize,
+}
+
+/// The orders service.
+#[derive(Debug, Clone)]
+pub struct OrderService<S, Q> {
+    store: S,
+    queue: Q,
+    vat: VatRate,
+    hand_off: HandOffPolicy,
+}
+
+impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
+    pub fn new(store: S, queue: Q, vat: VatRate, hand_off: HandOffPolicy) -> Self {
+        Self {
+            store,
+            queue,
+            vat,
+            hand_off,
+        }
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Places an order for `customer`: one read of the products (and the idempotency
+    /// record), then one transaction. A confirmed order is handed to the notifier after
+    /// the commit; if that send fails, the reconciler sends it later.
+    pub async fn place(
+        &self,
+        customer: CustomerId,
+        request: &OrderRequest,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Placed, OrderError> {
+        let fingerprint = request.fingerprint();
+        let ids = request.product_ids();
+        let now = Timestamp::now();
+        let (mut products, record) = self
+            .store
+            .load_for_order(&ids, key.map(|k| (customer, k)), now)
+            .await?;
+        if let Some(record) = record {
+            return replay(record, &fingerprint);
+        }
+        let id = OrderId::generate();
+        let mut price_retried = false;
+        let mut number_tries = 0;
+        let mut number = OrderNumber::generate(now);
+        loop {
+            let order = self.price(id, customer, number.clone(), request, &products, now)?;
+            let record = key.map(|key| IdempotencyRecord {
+                customer_id: customer,
+                key: key.clone(),
+                fingerprint: fingerprint.clone(),
+                order: order.clone(),
+                expires_at: now.after(IDEMPOTENCY_TTL),
+            });
+            match self.store.place(&order, record.as_ref(), now).await {
+                Ok(()) => {
+                    if order.status == OrderStatus::Confirmed {
+                        self.hand_off(order.id).await;
+                    }
+                    return Ok(Placed {
+                        order,
+                        replayed: false,
+                    });
+                }
+                Err(PlaceFailure::ProductsChanged) => {
+                    // Stock ran out or a price changed since the read: read again, report
+                    // what is short, or price once more on the new figures.
+                    products = self.store.load_for_order(&ids, None, now).await?.0;
+                    short(request, &products)?;
+                    if price_retried {
+                        return Err(OrderError::ConcurrentChange);
+                    }
+                    price_retried = true;
+                }
+                Err(PlaceFailure::OrderNumberTaken) if number_tries < ORDER_NUMBER_TRIES => {
+                    number_tries += 1;
+                    number = OrderNumber::generate(now);
+                }
+                Err(PlaceFailure::IdempotencyKeyTaken) => {
+                    // A concurrent request with the same key won.
+                    let key = key.ok_or(OrderError::ConcurrentChange)?;
+                    return match self.store.idempotency_record(customer, key, now).await? {
+                        Some(record) => replay(record, &fingerprint),
+                        None => Err(OrderError::ConcurrentChange),
+                    };
+                }
+                Err(PlaceFailure::OrderNumberTaken) => return Err(OrderError::ConcurrentChange),
+                Err(PlaceFailure::Other(err)) => return Err(err),
+            }
+        }
+    }
+
+    /// Prices `request` from `products` (read just before).
+    fn price(
+        &self,
+        id: OrderId,
+        customer: CustomerId,
+        number: OrderNumber,
+        request: &OrderRequest,
+        products: &[Product],
+        now: Timestamp,
+    ) -> Result<Order, OrderError> {
+        let by_id = index(products);
+        let mut unknown = ValidationErrors::default();
+        for (i, line) in request.lines().iter().enumerate() {
+            if !by_id.contains_key(&line.product_id) {
+                unknown.push(format!("items[{i}].product_id"), "no such product");
+            }
+        }
+        if !unknown.is_empty() {
+            return Err(OrderError::Invalid(unknown));
+        }
+        short(request, products)?;
+        let lines: Vec<OrderLine> = request
+            .lines()
+            .iter()
+            .filter_map(|line| {
+                let product = by_id.get(&line.product_id)?;
+                Some(OrderLine::new(
+                    product.id,
+                    product.name.clone(),
+                    product.sku.clone(),
+                    product.price,
+                    line.quantity,
+                ))
+            })
+            .collect();
+        let totals = Totals::of(&lines, self.vat);
+        let confirmed = request.confirm;
+        Ok(Order {
+            id,
+            order_number: number,
+            customer_id: customer,
+            status: if confirmed {
+                OrderStatus::Confirmed
+            } else {
+                OrderStatus::Pending
+            },
+            lines,
+            totals,
+            delivery_address: request.delivery_address.clone(),
+            notes: request.notes.clone(),
+            sms_sent: false,
+            email_sent: false,
+            created_at: now,
+            updated_at: now,
+            confirmed_at: confirmed.then_some(now),
+            cancelled_at: None,
+            hand_off_due: confirmed.then(|| now.after(self.hand_off.grace)),
+        })
+    }
+
+    /// Sends the confirmation of `order` to the notifier. A failure is logged, not
+    /// returned: the order stays marked and the reconciler re-sends it.
+    async fn hand_off(&self, order: OrderId) {
+        if let Err(err) = self.queue.order_confirmed(order).await {
+            tracing::warn!(order_id = %order, error = %err, source = ?std::error::Error::source(&err),
+                "confirmation not handed to the notifier; the reconciler will re-send it");
+        }
+    }
+
+    /// One order, if `viewer` may see it (another customer's order is "not found").
+    pub async fn order(&self, viewer: Viewer, id: OrderId) -> Result<Order, OrderError> {
+        self.store
+            .order(id)
+            .await?
+            .filter(|order| viewer.can_see(order))
+            .ok_or(OrderError::NotFound)
+    }
+
+    /// A page of orders, newest first.
+    pub async fn list(
+        &self,
+        listing: OrderListing,
+        page: PageRequest,
+    ) -> Result<Page<Order>, OrderError> {
+        self.store.list_orders(listing, page).await
+    }
+
+    /// Moves an order to `to`, if the workflow and `viewer`'s role allow it. A
+    /// cancellation restores every line's stock in the same transaction; a confirmation
+    /// is handed to the notifier.
+    pub async fn change_status(
+        &self,
+        viewer: Viewer,
+        id: OrderId,
+        to: OrderStatus,
+    ) -> Result<Order, OrderError> {
+        let order = self.order(viewer, id).await?;
+        authorize(viewer.actor(), order.status, to)?;
+        let at = Timestamp::now();
+        let change = StatusChange {
+            order_id: order.id,
+            from: order.status,
+            to,
+            at,
+            restock: if to == OrderStatus::Cancelled {
+                order
+                    .lines
+                    .iter()
+                    .map(|l| (l.product_id, l.quantity))
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            hand_off_due: match to {
+                OrderStatus::Confirmed => Some(Some(at.after(self.hand_off.grace))),
+                OrderStatus::Cancelled => Some(None),
+                _ => None,
+            },
+        };
+        match self.store.change_status(&change).await {
+            Ok(()) => {}
+            Err(OrderError::ConcurrentChange) => {
+                // Someone else moved it first: explain against its status now.
+                let current = self.order(viewer, id).await?;
+                authorize(viewer.actor(), current.status, to)?;
+                return Err(OrderError::ConcurrentChange);
+            }
+            Err(err) => return Err(err),
+        }
+        if to == OrderStatus::Confirmed {
+            self.hand_off(order.id).await;
+        }
+        Ok(order.with_change(&change))
+    }
+
+    /// Re-sends, oldest first, at most `limit` confirmations that are due and still not
+    /// acknowledged by the notifier, and schedules the next re-send of each.
+    pub async fn resend_due_hand_offs(&self, limit: usize) -> Result<ResendReport, OrderError> {
+        let now = Timestamp::now();
+        let mut report = ResendReport::default();
+        for pending in self.store.due_hand_offs(now, limit).await? {
+            match self.queue.order_confirmed(pending.order_id).await {
+                Ok(()) => {
+                    let resends = pending.resends.saturating_add(1);
+                    self.store
+                        .reschedule_hand_off(
+                            pending.order_id,
+                            self.hand_off.next_due(now, resends),
+                            resends,
+                        )
+                        .await?;
+                    tracing::info!(order_id = %pending.order_id, resends, "confirmation re-sent");
+                    report.resent += 1;
+                }
+                Err(err) => {
+                    tracing::warn!(order_id = %pending.order_id, error = %err, "re-send failed");
+                    report.failed += 1;
+                }
+            }
+        }
+        Ok(report)
+    }
+}
+
+fn index(products: &[Product]) -> HashMap<ProductId, &Product> {
+    products.iter().map(|p| (p.id, p)).collect()
+}
+
+/// `Err(Unavailable)` listing every line whose product is inactive or short of stock.
+fn short(request: &OrderRequest, products: &[Product]) -> Result<(), OrderError> {
+    let by_id = index(products);
+    let unavailable: Vec<Unavailable> = request
+        .lines()
+        .iter()
+        .filter_map(|line| {
+            let available = by_id
+                .get(&line.product_id)
+                .filter(|p| p.is_active)
+                .map_or(0, |p| p.stock_quantity);
+            (available < line.quantity.get()).then_some(Unavailable {
+                product_id: line.product_id,
+                requested: line.quantity.get(),
+                available,
+            })
+        })
+        .collect();
+    if unavailable.is_empty() {
+        Ok(())
+    } else {
+        Err(OrderError::Unavailable(unavailable))
+    }
+}
+
+fn replay(
+    record: IdempotencyRecord,
+    fingerprint: &crate::order::request::Fingerprint,
+) -> Result<Placed, OrderError> {
+    if &record.fingerprint == fingerprint {
+        Ok(Placed {
+            order: record.order,
+            replayed: true,
+        })
+    } else {
+        Err(OrderError::IdempotencyKeyReused)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn re_sends_back_off_exponentially_up_to_the_cap() {
+        let policy = HandOffPolicy {
+            grace: Duration::from_secs(60),
+            max_backoff: Duration::from_secs(600),
+        };
+        let now = Timestamp::parse("2026-11-25T10:00:00.000Z").expect("timestamp");
+        let due = |resends| policy.next_due(now, resends).to_string();
+        assert_eq!(due(0), "2026-11-25T10:01:00.000Z");
+        assert_eq!(due(1), "2026-11-25T10:02:00.000Z");
+        assert_eq!(due(3), "2026-11-25T10:08:00.000Z");
+        assert_eq!(due(4), "2026-11-25T10:10:00.000Z", "capped");
+        assert_eq!(due(u32::MAX), "2026-11-25T10:10:00.000Z");
+    }
+}
