@@ -5,6 +5,7 @@ use std::error::Error as StdError;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use domain::order::OrderError;
 use domain::{CatalogError, FieldError, ValidationErrors};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -181,6 +182,39 @@ impl From<CatalogError> for ApiError {
     }
 }
 
+impl From<OrderError> for ApiError {
+    fn from(err: OrderError) -> Self {
+        match err {
+            OrderError::NotFound => ApiError::NotFound("order not found".into()),
+            OrderError::Invalid(errors) => ApiError::Validation(errors),
+            OrderError::InvalidCursor => ApiError::BadRequest(err.to_string()),
+            OrderError::Unavailable(ref lines) => {
+                let unavailable: Vec<Value> = lines
+                    .iter()
+                    .map(|line| {
+                        serde_json::json!({
+                            "product_id": line.product_id.to_string(),
+                            "requested": line.requested,
+                            "available": line.available,
+                        })
+                    })
+                    .collect();
+                let mut extra = Map::new();
+                extra.insert("unavailable".into(), Value::Array(unavailable));
+                ApiError::Conflict {
+                    detail: err.to_string(),
+                    extra,
+                }
+            }
+            OrderError::IllegalTransition(_)
+            | OrderError::NotPermitted(_)
+            | OrderError::IdempotencyKeyReused
+            | OrderError::ConcurrentChange => ApiError::conflict(err.to_string()),
+            OrderError::Storage(source) => ApiError::Internal(source),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,6 +283,29 @@ mod tests {
         ];
         for (err, status) in cases {
             assert_eq!(ApiError::from(err).status().as_u16(), status);
+        }
+    }
+
+    #[tokio::test]
+    async fn unavailable_lines_are_listed_in_the_conflict_body() {
+        let product: domain::ProductId = "01J0000000000000000000000P".parse().expect("id");
+        let err = OrderError::Unavailable(vec![domain::order::Unavailable {
+            product_id: product,
+            requested: 3,
+            available: 1,
+        }]);
+        let (status, _, body) = body_of(err.into()).await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        assert_eq!(
+            body["unavailable"],
+            serde_json::json!([{"product_id": "01J0000000000000000000000P", "requested": 3, "available": 1}])
+        );
+        for (err, code) in [
+            (OrderError::NotFound, 404),
+            (OrderError::IdempotencyKeyReused, 409),
+            (OrderError::InvalidCursor, 400),
+        ] {
+            assert_eq!(ApiError::from(err).status().as_u16(), code);
         }
     }
 }

@@ -109,6 +109,16 @@ impl Expr {
         self
     }
 
+    /// Condition: `key_attr` is absent (no such item) or `ttl_attr` (epoch seconds) is
+    /// at most `now`: the item does not exist or has expired but not yet been deleted.
+    pub fn when_absent_or_expired(mut self, key_attr: &str, ttl_attr: &str, now: i64) -> Self {
+        let (k, t) = (self.name(key_attr), self.name(ttl_attr));
+        let v = self.value(AttributeValue::N(now.to_string()));
+        self.conditions
+            .push(format!("(attribute_not_exists({k}) OR {t} <= {v})"));
+        self
+    }
+
     /// The update expression, if anything is updated.
     pub fn update_expression(&self) -> Option<String> {
         let mut clauses = Vec::new();

@@ -6,13 +6,22 @@
 //! | CategoryName (uniqueness) | `CATEGORY_NAME#<parent id or ROOT>#<name key>` | – | – |
 //! | Product | `PRODUCT#<id>` | `CATEGORY_PRODUCTS#<root id>` / `<path>#<id>` | `PRODUCTS` / `<id>` |
 //! | Sku (uniqueness) | `SKU#<SKU upper-cased>` | – | – |
+//! | Order | `ORDER#<id>` | `CUSTOMER_ORDERS#<customer id>` / `<order id>` | `ORDERS` / `<order id>` |
+//! | OrderNumber (uniqueness) | `ORDER_NUMBER#<order number>` | – | – |
+//! | Idempotency (24 h TTL) | `IDEMPOTENCY#<customer id>#<key>` | – | – |
+//!
+//! Orders also use GSI3 (`ORDER_STATUS#<status>` / `<order id>`: the orders in one status)
+//! and, while a confirmation is not yet acknowledged by the notifier, the sparse GSI4
+//! (`HAND_OFF_DUE` / `<due timestamp>#<order id>`). Order ids are ULIDs, so every order
+//! list sorts by creation time; lists read them newest first.
 //!
 //! `<path>` is the category path's ids joined and ended by `/` (`A/B/C/`), so a subtree is a
 //! `begins_with` on its path, and a category's own products begin with `<path>#`.
 
 use domain::category::{CategoryName, CategoryPath};
+use domain::order::{IdempotencyKey, OrderNumber, OrderStatus};
 use domain::product::Sku;
-use domain::{CategoryId, ProductId};
+use domain::{CategoryId, CustomerId, OrderId, ProductId, Timestamp};
 
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
@@ -22,6 +31,12 @@ pub const GSI1SK: &str = "GSI1SK";
 pub const GSI2: &str = "GSI2";
 pub const GSI2PK: &str = "GSI2PK";
 pub const GSI2SK: &str = "GSI2SK";
+pub const GSI3: &str = "GSI3";
+pub const GSI3PK: &str = "GSI3PK";
+pub const GSI3SK: &str = "GSI3SK";
+pub const GSI4: &str = "GSI4";
+pub const GSI4PK: &str = "GSI4PK";
+pub const GSI4SK: &str = "GSI4SK";
 pub const ENTITY_TYPE: &str = "entity_type";
 
 /// `entity_type` values.
@@ -30,6 +45,9 @@ pub mod entity {
     pub const CATEGORY_NAME: &str = "CategoryName";
     pub const PRODUCT: &str = "Product";
     pub const SKU: &str = "Sku";
+    pub const ORDER: &str = "Order";
+    pub const ORDER_NUMBER: &str = "OrderNumber";
+    pub const IDEMPOTENCY: &str = "Idempotency";
 }
 
 /// Partition and sort key of an item whose SK repeats its PK.
@@ -127,6 +145,55 @@ pub fn sku_claim(sku: &Sku) -> PrimaryKey {
     PrimaryKey::same(format!("SKU#{}", sku.unique_key()))
 }
 
+// --- Orders -------------------------------------------------------------------------
+
+/// The key of an order item.
+pub fn order(id: OrderId) -> PrimaryKey {
+    PrimaryKey::same(format!("ORDER#{id}"))
+}
+
+/// The item that makes an order number unique.
+pub fn order_number_claim(number: &OrderNumber) -> PrimaryKey {
+    PrimaryKey::same(format!("ORDER_NUMBER#{number}"))
+}
+
+/// The item holding a customer's idempotency key and the first response to it.
+pub fn idempotency(customer: CustomerId, key: &IdempotencyKey) -> PrimaryKey {
+    PrimaryKey::same(format!("IDEMPOTENCY#{customer}#{}", key.as_str()))
+}
+
+/// GSI1 partition of one customer's orders.
+pub fn customer_orders(customer: CustomerId) -> String {
+    format!("CUSTOMER_ORDERS#{customer}")
+}
+
+/// GSI2 partition of every order.
+pub const ORDER_LIST: &str = "ORDERS";
+
+/// GSI3 partition of the orders in `status`.
+pub fn orders_in_status(status: OrderStatus) -> String {
+    format!("ORDER_STATUS#{status}")
+}
+
+/// Sort key of an order in each of its lists: its id (a ULID, so creation order).
+pub fn order_list_order(id: OrderId) -> String {
+    id.to_string()
+}
+
+/// GSI4 partition of the confirmations awaiting the notifier's acknowledgement.
+pub const HAND_OFF_DUE: &str = "HAND_OFF_DUE";
+
+/// GSI4 sort key: when the hand-off of `id` is due. Timestamps sort as text.
+pub fn hand_off_due(due: Timestamp, id: OrderId) -> String {
+    format!("{due}#{id}")
+}
+
+/// Exclusive upper bound of the GSI4 sort keys due at or before `now`.
+pub fn hand_off_due_bound(now: Timestamp) -> String {
+    // `$` is the character after `#`.
+    format!("{now}$")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,5 +274,47 @@ mod tests {
             deepest = deepest.child(CategoryId::generate());
         }
         assert!(product_in_category(&deepest, ProductId::generate()).len() <= 1024);
+    }
+
+    #[test]
+    fn order_keys_have_the_documented_shapes() {
+        let order_id: OrderId = "01J00000000000000000000RD1".parse().expect("order id");
+        let customer: CustomerId = "01J00000000000000000000C01".parse().expect("customer id");
+        assert_eq!(order(order_id).pk, "ORDER#01J00000000000000000000RD1");
+        assert_eq!(order(order_id).sk, order(order_id).pk);
+        let number = OrderNumber::parse("ORD-20261125-7KQ2MZ").expect("number");
+        assert_eq!(
+            order_number_claim(&number).pk,
+            "ORDER_NUMBER#ORD-20261125-7KQ2MZ"
+        );
+        let key = IdempotencyKey::parse("retry-1").expect("key");
+        assert_eq!(
+            idempotency(customer, &key).pk,
+            "IDEMPOTENCY#01J00000000000000000000C01#retry-1"
+        );
+        assert_eq!(
+            customer_orders(customer),
+            "CUSTOMER_ORDERS#01J00000000000000000000C01"
+        );
+        assert_eq!(
+            orders_in_status(OrderStatus::Confirmed),
+            "ORDER_STATUS#CONFIRMED"
+        );
+        assert_eq!(order_list_order(order_id), "01J00000000000000000000RD1");
+    }
+
+    #[test]
+    fn due_hand_offs_are_a_range_of_the_sort_key() {
+        let id = OrderId::generate();
+        let at = |s: &str| Timestamp::parse(s).expect("timestamp");
+        let now = at("2026-11-25T10:00:00.000Z");
+        let bound = hand_off_due_bound(now);
+        assert!(hand_off_due(at("2026-11-25T09:59:59.999Z"), id) < bound);
+        assert!(hand_off_due(now, id) < bound, "due exactly now");
+        assert!(hand_off_due(at("2026-11-25T10:00:00.001Z"), id) > bound);
+        assert_eq!(
+            hand_off_due(now, id),
+            format!("2026-11-25T10:00:00.000Z#{id}")
+        );
     }
 }

@@ -10,6 +10,8 @@ mod cursor;
 mod expr;
 mod item;
 pub mod keys;
+mod order_item;
+mod orders;
 mod products;
 mod query;
 mod txn;
@@ -17,6 +19,8 @@ mod txn;
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::Client;
+
+pub use orders::DynamoOrders;
 
 /// Catalog storage on one DynamoDB table.
 #[derive(Debug, Clone)]

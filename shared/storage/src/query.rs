@@ -27,6 +27,7 @@ pub(crate) struct Listing {
     partition: String,
     sort_prefix: String,
     filter: Expr,
+    newest_first: bool,
 }
 
 impl Listing {
@@ -66,7 +67,25 @@ impl Listing {
             partition,
             sort_prefix,
             filter: Expr::new(),
+            newest_first: false,
         }
+    }
+
+    /// Every item of `partition` in GSI3, narrowed to sort keys beginning with `prefix`.
+    pub fn gsi3(partition: impl Into<String>, prefix: impl Into<String>) -> Self {
+        Self::on(
+            keys::GSI3,
+            keys::GSI3PK,
+            keys::GSI3SK,
+            partition.into(),
+            prefix.into(),
+        )
+    }
+
+    /// Reads in descending sort-key order.
+    pub fn newest_first(mut self) -> Self {
+        self.newest_first = true;
+        self
     }
 
     /// Keeps only the items that satisfy `filter`'s conditions.
@@ -97,6 +116,7 @@ impl DynamoCatalog {
             .expression_attribute_names("#kp", listing.partition_attr)
             .expression_attribute_values(":kp", AttributeValue::S(listing.partition.clone()))
             .set_exclusive_start_key(start)
+            .scan_index_forward(!listing.newest_first)
             .limit(limit);
         if !listing.sort_prefix.is_empty() {
             key_condition.push_str(" AND begins_with(#ks, :ks)");

@@ -94,6 +94,13 @@ impl TxnError {
             if codes.get(index).and_then(|c| c.as_deref()) == Some("ConditionalCheckFailed"))
     }
 
+    /// True when DynamoDB cancelled it because another transaction was changing one of
+    /// its items at the same time (worth retrying).
+    pub fn conflicted(&self) -> bool {
+        matches!(self, TxnError::Cancelled(codes)
+            if codes.iter().flatten().any(|c| c == "TransactionConflict"))
+    }
+
     /// The error to report when no item-specific meaning applies: a conflicting
     /// concurrent change, or the underlying failure.
     pub fn into_catalog_error(self) -> CatalogError {

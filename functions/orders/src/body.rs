@@ -1,0 +1,270 @@
+//! Request bodies and query parameters of the orders routes, parsed into domain values
+//! with every invalid field reported (422) under its JSON path.
+
+use domain::order::request::check_lines;
+use domain::order::{
+    DeliveryAddress, IdempotencyKey, Notes, OrderListing, OrderRequest, OrderStatus, Quantity,
+    RequestedLine, Viewer,
+};
+use domain::{CustomerId, PageRequest, ProductId, ValidationErrors};
+use http_api::{ApiError, page_request};
+use serde::Deserialize;
+
+/// `POST /orders`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlaceBody {
+    items: Option<Vec<ItemBody>>,
+    delivery_address: Option<String>,
+    notes: Option<String>,
+    confirm: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ItemBody {
+    product_id: Option<String>,
+    quantity: Option<i64>,
+}
+
+impl PlaceBody {
+    /// The order request, or every field error.
+    pub fn parse(self) -> Result<OrderRequest, ValidationErrors> {
+        let mut e = ValidationErrors::default();
+        let mut lines = Vec::new();
+        match self.items {
+            None => e.push("items", "is required"),
+            Some(items) => {
+                for (i, item) in items.into_iter().enumerate() {
+                    let product_id = match item.product_id {
+                        None => {
+                            e.push(format!("items[{i}].product_id"), "is required");
+                            None
+                        }
+                        Some(raw) => {
+                            e.check(&format!("items[{i}].product_id"), raw.parse::<ProductId>())
+                        }
+                    };
+                    let quantity = match item.quantity {
+                        None => {
+                            e.push(format!("items[{i}].quantity"), "is required");
+                            None
+                        }
+                        Some(q) => e.check(&format!("items[{i}].quantity"), Quantity::new(q)),
+                    };
+                    if let (Some(product_id), Some(quantity)) = (product_id, quantity) {
+                        lines.push(RequestedLine {
+                            product_id,
+                            quantity,
+                        });
+                    }
+                }
+                if e.is_empty() {
+                    check_lines(&lines, &mut e);
+                }
+            }
+        }
+        let delivery_address = match self.delivery_address {
+            None => {
+                e.push("delivery_address", "is required");
+                None
+            }
+            Some(a) => e.check("delivery_address", DeliveryAddress::parse(&a)),
+        };
+        let notes = match self.notes.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(n) => e.check("notes", Notes::parse(n)),
+        };
+        match delivery_address {
+            Some(delivery_address) if e.is_empty() => {
+                OrderRequest::new(lines, delivery_address, notes, self.confirm.unwrap_or(true))
+            }
+            _ => Err(e),
+        }
+    }
+}
+
+/// The `Idempotency-Key` header, if present (400 when malformed).
+pub fn idempotency_key(
+    headers: &axum::http::HeaderMap,
+) -> Result<Option<IdempotencyKey>, ApiError> {
+    let mut values = headers.get_all("idempotency-key").iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    let bad = |detail: &str| ApiError::BadRequest(detail.to_owned());
+    if values.next().is_some() {
+        return Err(bad("send one Idempotency-Key header"));
+    }
+    let raw = value
+        .to_str()
+        .map_err(|_| bad("Idempotency-Key must be 1 to 64 visible ASCII characters"))?;
+    IdempotencyKey::parse(raw)
+        .map(Some)
+        .map_err(|e| bad(&e.to_string()))
+}
+
+/// `PATCH /orders/{id}/status`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusBody {
+    status: Option<String>,
+}
+
+impl StatusBody {
+    pub fn parse(self) -> Result<OrderStatus, ApiError> {
+        let raw = self
+            .status
+            .ok_or_else(|| ApiError::invalid("status", "is required"))?;
+        raw.parse()
+            .map_err(|e: domain::order::status::InvalidStatus| {
+                ApiError::invalid("status", e.to_string())
+            })
+    }
+}
+
+/// `GET /orders` query parameters.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    status: Option<String>,
+    customer_id: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+impl ListQuery {
+    /// The list `viewer` asked for: a customer sees their own orders (optionally in one
+    /// status); an admin sees every order, by status and/or customer.
+    pub fn listing(&self, viewer: Viewer) -> Result<(OrderListing, PageRequest), ApiError> {
+        let page = page_request(self.limit.as_deref(), self.cursor.as_deref())?;
+        let status = self
+            .status
+            .as_deref()
+            .map(|s| {
+                s.parse::<OrderStatus>()
+                    .map_err(|e| ApiError::BadRequest(format!("status {e}")))
+            })
+            .transpose()?;
+        let customer = self
+            .customer_id
+            .as_deref()
+            .map(|c| {
+                c.parse::<CustomerId>()
+                    .map_err(|_| ApiError::BadRequest("customer_id is not a valid id".into()))
+            })
+            .transpose()?;
+        let listing = match (viewer.admin, customer, status) {
+            (false, Some(other), _) if other != viewer.customer_id => {
+                return Err(ApiError::Forbidden(
+                    "only admins may list other customers' orders".into(),
+                ));
+            }
+            (false, _, status) => OrderListing::Customer(viewer.customer_id, status),
+            (true, Some(customer), status) => OrderListing::Customer(customer, status),
+            (true, None, Some(status)) => OrderListing::Status(status),
+            (true, None, None) => OrderListing::All,
+        };
+        Ok((listing, page))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> Result<OrderRequest, Vec<String>> {
+        serde_json::from_str::<PlaceBody>(json)
+            .expect("shape")
+            .parse()
+            .map_err(|e| e.0.into_iter().map(|f| f.field).collect())
+    }
+
+    const P1: &str = "01J00000000000000000000001";
+    const P2: &str = "01J00000000000000000000002";
+
+    #[test]
+    fn reports_every_invalid_line_by_its_path() {
+        let body = format!(
+            r#"{{"items":[{{"product_id":"{P1}","quantity":0}},{{"product_id":"nope","quantity":1}},{{"quantity":2}}],"delivery_address":" "}}"#
+        );
+        assert_eq!(
+            parse(&body),
+            Err(vec![
+                "items[0].quantity".to_owned(),
+                "items[1].product_id".to_owned(),
+                "items[2].product_id".to_owned(),
+                "delivery_address".to_owned(),
+            ])
+        );
+        assert_eq!(
+            parse("{}"),
+            Err(vec!["items".to_owned(), "delivery_address".to_owned()])
+        );
+    }
+
+    #[test]
+    fn duplicate_products_and_empty_lists_are_refused() {
+        let dup = format!(
+            r#"{{"items":[{{"product_id":"{P1}","quantity":1}},{{"product_id":"{P1}","quantity":2}}],"delivery_address":"x"}}"#
+        );
+        assert_eq!(parse(&dup), Err(vec!["items[1].product_id".to_owned()]));
+        assert_eq!(
+            parse(r#"{"items":[],"delivery_address":"x"}"#),
+            Err(vec!["items".to_owned()])
+        );
+    }
+
+    #[test]
+    fn orders_are_confirmed_unless_asked_not_to_be() {
+        let body = |confirm: &str| {
+            format!(
+                r#"{{"items":[{{"product_id":"{P1}","quantity":1}},{{"product_id":"{P2}","quantity":1000}}],"delivery_address":"Moi Ave"{confirm}}}"#
+            )
+        };
+        assert!(parse(&body("")).expect("valid").confirm);
+        assert!(!parse(&body(r#","confirm":false"#)).expect("valid").confirm);
+    }
+
+    #[test]
+    fn only_admins_list_other_customers_orders() {
+        let me: CustomerId = P1.parse().expect("id");
+        let query = |status: Option<&str>, customer: Option<&str>| ListQuery {
+            status: status.map(str::to_owned),
+            customer_id: customer.map(str::to_owned),
+            ..ListQuery::default()
+        };
+        let customer = Viewer {
+            customer_id: me,
+            admin: false,
+        };
+        let admin = Viewer {
+            customer_id: P2.parse().expect("id"),
+            admin: true,
+        };
+        let listing = |q: ListQuery, v| q.listing(v).map(|(l, _)| l);
+        assert_eq!(
+            listing(query(None, None), customer).expect("own"),
+            OrderListing::Customer(me, None)
+        );
+        assert_eq!(
+            listing(query(Some("PENDING"), Some(P1)), customer).expect("own"),
+            OrderListing::Customer(me, Some(OrderStatus::Pending))
+        );
+        assert!(matches!(
+            listing(query(None, Some(P2)), customer),
+            Err(ApiError::Forbidden(_))
+        ));
+        assert_eq!(
+            listing(query(None, None), admin).expect("all"),
+            OrderListing::All
+        );
+        assert_eq!(
+            listing(query(Some("SHIPPED"), None), admin).expect("status"),
+            OrderListing::Status(OrderStatus::Shipped)
+        );
+        assert!(matches!(
+            listing(query(Some("shipped"), None), admin),
+            Err(ApiError::BadRequest(_))
+        ));
+    }
+}

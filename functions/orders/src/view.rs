@@ -1,0 +1,75 @@
+//! The order as the API shows it (shared/API.md, Orders).
+
+use domain::order::{Order, OrderLine};
+use domain::{CustomerId, Money, OrderId, ProductId, Timestamp};
+use serde::Serialize;
+
+/// One line of an order.
+#[derive(Debug, Serialize)]
+pub struct LineView {
+    pub product_id: ProductId,
+    pub product_name: String,
+    pub sku: Option<String>,
+    pub unit_price: Money,
+    pub quantity: u32,
+    pub line_total: Money,
+}
+
+impl From<&OrderLine> for LineView {
+    fn from(line: &OrderLine) -> Self {
+        Self {
+            product_id: line.product_id,
+            product_name: line.product_name.as_str().to_owned(),
+            sku: line.sku.as_ref().map(|s| s.as_str().to_owned()),
+            unit_price: line.unit_price,
+            quantity: line.quantity.get(),
+            line_total: line.line_total,
+        }
+    }
+}
+
+/// An order.
+#[derive(Debug, Serialize)]
+pub struct OrderView {
+    pub id: OrderId,
+    pub order_number: String,
+    pub customer_id: CustomerId,
+    pub status: &'static str,
+    pub items: Vec<LineView>,
+    pub subtotal: Money,
+    pub tax_amount: Money,
+    pub total_amount: Money,
+    pub currency: &'static str,
+    pub delivery_address: String,
+    pub notes: Option<String>,
+    pub sms_sent: bool,
+    pub email_sent: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub confirmed_at: Option<Timestamp>,
+    pub cancelled_at: Option<Timestamp>,
+}
+
+impl From<&Order> for OrderView {
+    fn from(order: &Order) -> Self {
+        Self {
+            id: order.id,
+            order_number: order.order_number.to_string(),
+            customer_id: order.customer_id,
+            status: order.status.as_str(),
+            items: order.lines.iter().map(LineView::from).collect(),
+            subtotal: order.totals.subtotal,
+            tax_amount: order.totals.tax_amount,
+            total_amount: order.totals.total_amount,
+            currency: domain::order::pricing::CURRENCY,
+            delivery_address: order.delivery_address.as_str().to_owned(),
+            notes: order.notes.as_ref().map(|n| n.as_str().to_owned()),
+            sms_sent: order.sms_sent,
+            email_sent: order.email_sent,
+            created_at: order.created_at,
+            updated_at: order.updated_at,
+            confirmed_at: order.confirmed_at,
+            cancelled_at: order.cancelled_at,
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! The notifications queue on SQS. The orders service sends one message per confirmed
+//! order; the notifier Lambda consumes them (with a dead-letter queue for messages that
+//! keep failing).
+//!
+//! The message is exactly shared/API.md's: `{"order_id": "...", "event": "order.confirmed"}`.
+//! The queue is a standard queue, so a message can arrive more than once (and the
+//! reconciler re-sends unacknowledged confirmations): the notifier is idempotent.
+
+use std::sync::Arc;
+
+use domain::OrderId;
+use domain::order::{NotificationQueue, QueueError};
+use serde::{Deserialize, Serialize};
+
+/// The `event` of a confirmation message.
+pub const ORDER_CONFIRMED: &str = "order.confirmed";
+
+/// The body of a notifications-queue message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderEvent {
+    pub order_id: OrderId,
+    pub event: String,
+}
+
+impl OrderEvent {
+    /// The message for a confirmed order.
+    pub fn confirmed(order_id: OrderId) -> Self {
+        Self {
+            order_id,
+            event: ORDER_CONFIRMED.to_owned(),
+        }
+    }
+}
+
+/// [`NotificationQueue`] on an SQS queue.
+#[derive(Debug, Clone)]
+pub struct SqsNotificationQueue {
+    client: aws_sdk_sqs::Client,
+    queue_url: Arc<str>,
+}
+
+impl SqsNotificationQueue {
+    pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<Arc<str>>) -> Self {
+        Self {
+            client,
+            queue_url: queue_url.into(),
+        }
+    }
+}
+
+impl NotificationQueue for SqsNotificationQueue {
+    async fn order_confirmed(&self, order: OrderId) -> Result<(), QueueError> {
+        let body = serde_json::to_string(&OrderEvent::confirmed(order))
+            .map_err(|e| QueueError(Box::new(e)))?;
+        self.client
+            .send_message()
+            .queue_url(self.queue_url.as_ref())
+            .message_body(body)
+            .send()
+            .await
+            .map_err(|e| QueueError(Box::new(e.into_service_error())))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_message_is_exactly_the_documented_json() {
+        let id: OrderId = "01J0000000000000000000000R".parse().expect("id");
+        let body = serde_json::to_value(OrderEvent::confirmed(id)).expect("json");
+        assert_eq!(
+            body,
+            serde_json::json!({"order_id": "01J0000000000000000000000R", "event": "order.confirmed"})
+        );
+        let parsed: OrderEvent = serde_json::from_value(body).expect("parses");
+        assert_eq!(parsed, OrderEvent::confirmed(id));
+    }
+}

@@ -1,0 +1,402 @@
+//! [`OrderStore`] on DynamoDB: one `BatchGetItem` to read what an order needs, one
+//! `TransactWriteItems` to place it (order + number claim + idempotency record + every
+//! stock decrement), conditional writes for every status change.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem};
+use domain::order::{
+    IdempotencyKey, IdempotencyRecord, Order, OrderError, OrderListing, OrderStatus, OrderStore,
+    PendingHandOff, PlaceFailure, StatusChange,
+};
+use domain::product::Product;
+use domain::{CatalogError, CustomerId, OrderId, Page, PageRequest, ProductId, Timestamp};
+
+use crate::expr::Expr;
+use crate::item::{Fields, Item, decode_product, key, n, product_attr, s};
+use crate::order_item::{
+    decode_idempotency, decode_order, encode_idempotency, encode_order, encode_order_number_claim,
+    hand_off_attributes, idempotency_attr, order_attr,
+};
+use crate::query::Listing;
+use crate::txn::{self, TxnError};
+use crate::{DynamoCatalog, keys};
+
+/// Tries of a transaction that DynamoDB cancels for a conflicting concurrent
+/// transaction on the same items.
+const CONFLICT_TRIES: u32 = 4;
+
+/// Order storage on the single table.
+#[derive(Debug, Clone)]
+pub struct DynamoOrders {
+    table: DynamoCatalog,
+}
+
+impl DynamoOrders {
+    pub fn new(table: DynamoCatalog) -> Self {
+        Self { table }
+    }
+}
+
+fn storage(err: impl std::error::Error + Send + Sync + 'static) -> OrderError {
+    OrderError::storage(err)
+}
+
+fn from_catalog(err: CatalogError) -> OrderError {
+    match err {
+        CatalogError::InvalidCursor => OrderError::InvalidCursor,
+        CatalogError::ConcurrentChange => OrderError::ConcurrentChange,
+        other => OrderError::storage(other),
+    }
+}
+
+impl From<crate::item::MalformedItem> for OrderError {
+    fn from(err: crate::item::MalformedItem) -> Self {
+        OrderError::storage(err)
+    }
+}
+
+/// Runs a transaction, retrying (with a short, growing pause) while DynamoDB cancels it
+/// for conflicting with a concurrent transaction.
+async fn execute_retrying_conflicts(
+    client: &aws_sdk_dynamodb::Client,
+    items: Vec<TransactWriteItem>,
+) -> Result<(), TxnError> {
+    let mut attempt = 0;
+    loop {
+        match txn::execute(client, items.clone()).await {
+            Err(err) if err.conflicted() && attempt + 1 < CONFLICT_TRIES => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+impl DynamoOrders {
+    fn client(&self) -> &aws_sdk_dynamodb::Client {
+        &self.table.client
+    }
+
+    fn name(&self) -> &str {
+        &self.table.table
+    }
+
+    /// The decrement of one line's stock, conditioned on the product being as priced.
+    fn reserve(&self, line: &domain::order::OrderLine) -> Result<TransactWriteItem, OrderError> {
+        let quantity = line.quantity.get();
+        let expr = Expr::new()
+            .add(product_attr::STOCK, n(-i64::from(quantity)))
+            .set(product_attr::EVER_ORDERED, AttributeValue::Bool(true))
+            .when_exists(keys::PK)
+            .when_eq(product_attr::IS_ACTIVE, AttributeValue::Bool(true))
+            .when_eq(product_attr::PRICE, n(line.unit_price.as_decimal()))
+            .when_at_least(product_attr::STOCK, n(quantity));
+        txn::update(self.name(), key(&keys::product(line.product_id)), expr).map_err(from_catalog)
+    }
+
+    /// The update of the order item for `change`, conditioned on its current status.
+    fn status_update(&self, change: &StatusChange) -> Expr {
+        let mut expr = Expr::new()
+            .set(order_attr::STATUS, s(change.to.as_str()))
+            .set(keys::GSI3PK, s(keys::orders_in_status(change.to)))
+            .set(order_attr::UPDATED_AT, s(change.at.to_string()))
+            .when_eq(order_attr::STATUS, s(change.from.as_str()));
+        match change.to {
+            OrderStatus::Confirmed => {
+                expr = expr.set(order_attr::CONFIRMED_AT, s(change.at.to_string()))
+            }
+            OrderStatus::Cancelled => {
+                expr = expr.set(order_attr::CANCELLED_AT, s(change.at.to_string()))
+            }
+            _ => {}
+        }
+        match change.hand_off_due {
+            Some(Some(due)) => {
+                for (attr, value) in hand_off_attributes(change.order_id, due) {
+                    expr = expr.set(&attr, value);
+                }
+                expr = expr.set(order_attr::HAND_OFF_RESENDS, n(0));
+            }
+            Some(None) => {
+                expr = expr
+                    .remove(keys::GSI4PK)
+                    .remove(keys::GSI4SK)
+                    .remove(order_attr::HAND_OFF_DUE);
+            }
+            None => {}
+        }
+        expr
+    }
+
+    async fn get(&self, key_of: &keys::PrimaryKey) -> Result<Option<Item>, OrderError> {
+        let output = self
+            .client()
+            .get_item()
+            .table_name(self.name())
+            .set_key(Some(key(key_of)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| storage(e.into_service_error()))?;
+        Ok(output.item)
+    }
+}
+
+impl OrderStore for DynamoOrders {
+    async fn load_for_order(
+        &self,
+        products: &[ProductId],
+        idempotency: Option<(CustomerId, &IdempotencyKey)>,
+        now: Timestamp,
+    ) -> Result<(Vec<Product>, Option<IdempotencyRecord>), OrderError> {
+        let mut wanted: Vec<Item> = products.iter().map(|id| key(&keys::product(*id))).collect();
+        let record_key = idempotency.map(|(customer, k)| keys::idempotency(customer, k));
+        if let Some(record_key) = &record_key {
+            wanted.push(key(record_key));
+        }
+        let mut found = Vec::new();
+        let mut request = Some(
+            KeysAndAttributes::builder()
+                .set_keys(Some(wanted))
+                .consistent_read(true)
+                .build()
+                .map_err(storage)?,
+        );
+        // One request; more only if DynamoDB leaves keys unprocessed (throttling).
+        while let Some(keys_and_attributes) = request.take() {
+            let output = self
+                .client()
+                .batch_get_item()
+                .request_items(self.name(), keys_and_attributes)
+                .send()
+                .await
+                .map_err(|e| storage(e.into_service_error()))?;
+            if let Some(items) = output.responses.and_then(|mut r| r.remove(self.name())) {
+                found.extend(items);
+            }
+            request = output
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(self.name()))
+                .filter(|k| !k.keys().is_empty());
+        }
+        let mut products = Vec::with_capacity(found.len());
+        let mut record = None;
+        for item in &found {
+            let is_record = record_key
+                .as_ref()
+                .is_some_and(|k| Fields(item).str(keys::PK).ok() == Some(k.pk.as_str()));
+            if is_record {
+                record = decode_idempotency(item, now)?;
+            } else {
+                products.push(decode_product(item)?.product);
+            }
+        }
+        Ok((products, record))
+    }
+
+    async fn idempotency_record(
+        &self,
+        customer: CustomerId,
+        idempotency_key: &IdempotencyKey,
+        now: Timestamp,
+    ) -> Result<Option<IdempotencyRecord>, OrderError> {
+        let item = self
+            .get(&keys::idempotency(customer, idempotency_key))
+            .await?;
+        Ok(item
+            .map(|i| decode_idempotency(&i, now))
+            .transpose()?
+            .flatten())
+    }
+
+    async fn place(
+        &self,
+        order: &Order,
+        idempotency: Option<&IdempotencyRecord>,
+        now: Timestamp,
+    ) -> Result<(), PlaceFailure> {
+        let new = || Expr::new().when_absent(keys::PK);
+        let mut items = vec![
+            txn::put(self.name(), encode_order(order), new()).map_err(from_catalog)?,
+            txn::put(self.name(), encode_order_number_claim(order), new()).map_err(from_catalog)?,
+        ];
+        if let Some(record) = idempotency {
+            let free = Expr::new().when_absent_or_expired(
+                keys::PK,
+                idempotency_attr::EXPIRES_AT,
+                now.unix_seconds(),
+            );
+            items.push(
+                txn::put(self.name(), encode_idempotency(record), free).map_err(from_catalog)?,
+            );
+        }
+        let first_line = items.len();
+        for line in &order.lines {
+            items.push(self.reserve(line)?);
+        }
+        match execute_retrying_conflicts(self.client(), items).await {
+            Ok(()) => Ok(()),
+            Err(err) if idempotency.is_some() && err.condition_failed(2) => {
+                Err(PlaceFailure::IdempotencyKeyTaken)
+            }
+            Err(err) if err.condition_failed(1) => Err(PlaceFailure::OrderNumberTaken),
+            Err(err)
+                if (first_line..first_line + order.lines.len())
+                    .any(|i| err.condition_failed(i)) =>
+            {
+                Err(PlaceFailure::ProductsChanged)
+            }
+            Err(TxnError::Cancelled(codes)) => {
+                tracing::warn!(?codes, "order transaction cancelled");
+                Err(PlaceFailure::Other(OrderError::ConcurrentChange))
+            }
+            Err(TxnError::Failed(err)) => Err(PlaceFailure::Other(from_catalog(err))),
+        }
+    }
+
+    async fn order(&self, id: OrderId) -> Result<Option<Order>, OrderError> {
+        let item = self.get(&keys::order(id)).await?;
+        Ok(item.as_ref().map(decode_order).transpose()?)
+    }
+
+    async fn change_status(&self, change: &StatusChange) -> Result<(), OrderError> {
+        let order_key = key(&keys::order(change.order_id));
+        let update = self.status_update(change);
+        if change.restock.is_empty() {
+            let result = self
+                .client()
+                .update_item()
+                .table_name(self.name())
+                .set_key(Some(order_key))
+                .set_update_expression(update.update_expression())
+                .set_condition_expression(update.condition_expression())
+                .set_expression_attribute_names(update.names())
+                .set_expression_attribute_values(update.values())
+                .send()
+                .await;
+            return match result.map_err(|e| e.into_service_error()) {
+                Ok(_) => Ok(()),
+                Err(UpdateItemError::ConditionalCheckFailedException(_)) => {
+                    Err(OrderError::ConcurrentChange)
+                }
+                Err(other) => Err(storage(other)),
+            };
+        }
+        let mut items = vec![txn::update(self.name(), order_key, update).map_err(from_catalog)?];
+        for (product, quantity) in &change.restock {
+            let restore = Expr::new()
+                .add(product_attr::STOCK, n(quantity.get()))
+                .when_exists(keys::PK);
+            items.push(
+                txn::update(self.name(), key(&keys::product(*product)), restore)
+                    .map_err(from_catalog)?,
+            );
+        }
+        match execute_retrying_conflicts(self.client(), items).await {
+            Ok(()) => Ok(()),
+            Err(err) if err.condition_failed(0) => Err(OrderError::ConcurrentChange),
+            Err(err) => Err(from_catalog(err.into_catalog_error())),
+        }
+    }
+
+    async fn list_orders(
+        &self,
+        listing: OrderListing,
+        page: PageRequest,
+    ) -> Result<Page<Order>, OrderError> {
+        let listing = match listing {
+            OrderListing::Customer(customer, status) => {
+                let list = Listing::gsi1(keys::customer_orders(customer), "");
+                match status {
+                    Some(status) => {
+                        list.filtered(Expr::new().when_eq(order_attr::STATUS, s(status.as_str())))
+                    }
+                    None => list,
+                }
+            }
+            OrderListing::Status(status) => Listing::gsi3(keys::orders_in_status(status), ""),
+            OrderListing::All => Listing::gsi2(keys::ORDER_LIST, ""),
+        }
+        .newest_first();
+        let page = self
+            .table
+            .query_page(&listing, &page)
+            .await
+            .map_err(from_catalog)?;
+        let items = page
+            .items
+            .iter()
+            .map(decode_order)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page {
+            items,
+            next_cursor: page.next_cursor,
+        })
+    }
+
+    async fn due_hand_offs(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<PendingHandOff>, OrderError> {
+        let output = self
+            .client()
+            .query()
+            .table_name(self.name())
+            .index_name(keys::GSI4)
+            .key_condition_expression("#pk = :pk AND #sk < :due")
+            .expression_attribute_names("#pk", keys::GSI4PK)
+            .expression_attribute_names("#sk", keys::GSI4SK)
+            .expression_attribute_values(":pk", s(keys::HAND_OFF_DUE))
+            .expression_attribute_values(":due", s(keys::hand_off_due_bound(now)))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(|e| storage(e.into_service_error()))?;
+        output
+            .items
+            .unwrap_or_default()
+            .iter()
+            .map(|item| {
+                let f = Fields(item);
+                Ok(PendingHandOff {
+                    order_id: f.parse(order_attr::ID)?,
+                    due: f.timestamp(order_attr::HAND_OFF_DUE)?,
+                    resends: f.number(order_attr::HAND_OFF_RESENDS).unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
+    async fn reschedule_hand_off(
+        &self,
+        order_id: OrderId,
+        next_due: Timestamp,
+        resends: u32,
+    ) -> Result<(), OrderError> {
+        let mut update = Expr::new().when_exists(keys::GSI4PK);
+        for (attr, value) in hand_off_attributes(order_id, next_due) {
+            update = update.set(&attr, value);
+        }
+        update = update.set(order_attr::HAND_OFF_RESENDS, n(resends));
+        let result = self
+            .client()
+            .update_item()
+            .table_name(self.name())
+            .set_key(Some(key(&keys::order(order_id))))
+            .set_update_expression(update.update_expression())
+            .set_condition_expression(update.condition_expression())
+            .set_expression_attribute_names(update.names())
+            .set_expression_attribute_values(update.values())
+            .send()
+            .await;
+        match result.map_err(|e| e.into_service_error()) {
+            // Acknowledged by the notifier meanwhile: nothing left to schedule.
+            Ok(_) | Err(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(()),
+            Err(other) => Err(storage(other)),
+        }
+    }
+}
