@@ -5,10 +5,12 @@
 //! - [`keys`]: ES256 key pairs and access tokens for local use.
 //! - [`events`]: real API Gateway v2 (HTTP API) events sent through a function's router.
 //! - [`testing`]: a fresh table on the local moto server, with tokens, per test.
+//! - [`queues`]: the notifications queue and its dead-letter queue.
 //! - [`seed`]: a small demo catalog.
 
 pub mod events;
 pub mod keys;
+pub mod queues;
 pub mod routes;
 pub mod seed;
 pub mod table;

@@ -30,7 +30,8 @@ pub fn local_client(endpoint: &str) -> Client {
     Client::from_conf(config)
 }
 
-fn moto_endpoint() -> String {
+/// The moto server of this test run (`MOTO_ENDPOINT`, set by `make test`).
+pub fn moto_endpoint() -> String {
     std::env::var("MOTO_ENDPOINT").unwrap_or_else(|_| {
         panic!("MOTO_ENDPOINT is not set: run the tests with `make test`, which starts moto")
     })
@@ -45,6 +46,8 @@ fn key_pair() -> &'static KeyPair {
 #[derive(Debug, Clone)]
 pub struct TestEnv {
     pub client: Client,
+    /// SQS on the same moto server.
+    pub sqs: aws_sdk_sqs::Client,
     pub table: String,
     pub signer: TokenSigner,
     pub verifier: Arc<TokenVerifier>,
@@ -70,6 +73,7 @@ impl TestEnv {
                 .unwrap_or_else(|e| panic!("{e}")),
         );
         Self {
+            sqs: crate::queues::local_sqs_client(&moto_endpoint()),
             client,
             table,
             signer,
@@ -81,6 +85,26 @@ impl TestEnv {
     /// The catalog store on this test's table.
     pub fn catalog(&self) -> DynamoCatalog {
         DynamoCatalog::new(self.client.clone(), self.table.as_str())
+    }
+
+    /// A notifications queue and dead-letter queue of this test's own, configured like
+    /// template.yaml's.
+    pub async fn queues(&self) -> crate::queues::Queues {
+        let settings =
+            crate::queues::QueueSettings::from_repository().unwrap_or_else(|e| panic!("{e}"));
+        crate::queues::ensure_queues(&self.sqs, &format!("{}-notifications", self.table), settings)
+            .await
+            .unwrap_or_else(|e| panic!("creating queues: {e}"))
+    }
+
+    /// Every message now on `queue_url` (received and deleted), as JSON.
+    pub async fn drain(&self, queue_url: &str) -> Vec<serde_json::Value> {
+        crate::queues::drain(&self.sqs, queue_url)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .iter()
+            .map(|body| serde_json::from_str(body).unwrap_or_else(|e| panic!("{body}: {e}")))
+            .collect()
     }
 
     /// Router state with the catalog store and the test verifier.
@@ -144,8 +168,10 @@ impl TestEnv {
                 .await
                 .unwrap_or_else(|e| panic!("scan: {e}"));
             for item in output.items.unwrap_or_default() {
-                let mut fields: Vec<String> =
-                    item.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+                let mut fields: Vec<String> = item
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", canonical(v)))
+                    .collect();
                 fields.sort();
                 items.push(fields.join(" "));
             }
@@ -156,6 +182,27 @@ impl TestEnv {
         }
         items.sort();
         items
+    }
+}
+
+/// An attribute value as text, with map keys sorted at every depth (so equal items
+/// always print the same).
+fn canonical(value: &aws_sdk_dynamodb::types::AttributeValue) -> String {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    match value {
+        AttributeValue::M(map) => {
+            let mut entries: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{k}: {}", canonical(v)))
+                .collect();
+            entries.sort();
+            format!("M{{{}}}", entries.join(", "))
+        }
+        AttributeValue::L(list) => {
+            let items: Vec<String> = list.iter().map(canonical).collect();
+            format!("L[{}]", items.join(", "))
+        }
+        other => format!("{other:?}"),
     }
 }
 
