@@ -92,9 +92,13 @@ impl TestEnv {
     pub async fn queues(&self) -> crate::queues::Queues {
         let settings =
             crate::queues::QueueSettings::from_repository().unwrap_or_else(|e| panic!("{e}"));
-        crate::queues::ensure_queues(&self.sqs, &format!("{}-notifications", self.table), settings)
-            .await
-            .unwrap_or_else(|e| panic!("creating queues: {e}"))
+        crate::queues::ensure_queues(
+            &self.sqs,
+            &format!("{}-notifications", self.table),
+            settings,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("creating queues: {e}"))
     }
 
     /// Every message now on `queue_url` (received and deleted), as JSON.

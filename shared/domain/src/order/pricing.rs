@@ -179,10 +179,13 @@ mod tests {
         }
     }
 
+    /// `(unit price, quantity)` lines of one order.
+    type Lines = &'static [(&'static str, i64)];
+
     /// `(unit price, quantity)` lines → `(subtotal, tax, total)` at 16 %.
     #[test]
     fn totals_round_vat_half_away_from_zero() {
-        let cases: [(&[(&str, i64)], [&str; 3]); 5] = [
+        let cases: [(Lines, [&str; 3]); 5] = [
             (&[("100.00", 1)], ["100.00", "16.00", "116.00"]),
             (
                 &[("1499.00", 2), ("250.50", 3)],

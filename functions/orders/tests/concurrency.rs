@@ -1,0 +1,144 @@
+//! Concurrency proofs against the local stack: no oversell under contention, cancels
+//! restore stock exactly once, one order per idempotency key.
+
+mod support;
+
+use std::sync::Arc;
+
+use futures::future::join_all;
+use serde_json::{Value, json};
+use support::{App, order_body};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn forty_concurrent_orders_for_the_last_ten_units_never_oversell() {
+    let app = Arc::new(App::new().await);
+    let last_ten = app.product("Last ten", "100.00", 10).await;
+
+    // 40 customers' orders of one unit each race for 10 units; every fourth buyer
+    // cancels as soon as their order is placed, giving the unit back to the race.
+    let tasks = (0..40).map(|i| {
+        let app = app.clone();
+        tokio::spawn(async move {
+            let response = app
+                .place(&app.customer, &order_body(&[(last_ten, 1)]))
+                .await;
+            match response.status.as_u16() {
+                201 if i % 4 == 0 => {
+                    let id = response.body["id"].as_str().expect("id").to_owned();
+                    let cancel = app.action(&app.customer, &id, "cancel").await;
+                    cancel.expect_status(200);
+                    "cancelled"
+                }
+                201 => "placed",
+                409 => {
+                    let unavailable = &response.body["unavailable"][0];
+                    assert_eq!(unavailable["product_id"], last_ten.to_string());
+                    assert_eq!(unavailable["requested"], 1);
+                    assert_eq!(unavailable["available"], 0);
+                    "refused"
+                }
+                other => panic!("unexpected {other}: {}", response.body),
+            }
+        })
+    });
+    let outcomes: Vec<&str> = join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.expect("task"))
+        .collect();
+    let count = |what: &str| outcomes.iter().filter(|o| **o == what).count();
+    let (placed, cancelled, refused) = (count("placed"), count("cancelled"), count("refused"));
+    assert_eq!(placed + cancelled + refused, 40);
+
+    let stock = app.stock(last_ten).await;
+    assert!(placed <= 10, "oversold: {placed} orders hold units");
+    assert_eq!(
+        stock as usize,
+        10 - placed,
+        "stock = 10 - units held by live orders"
+    );
+    assert!(
+        cancelled > 0 && refused > 0,
+        "the race was contended: {outcomes:?}"
+    );
+
+    // The orders the admin sees agree: live orders hold exactly the missing units.
+    let list = app
+        .send(
+            devkit::events::ApiRequest::get("/api/v1/orders?status=CONFIRMED&limit=100")
+                .bearer(&app.admin),
+        )
+        .await;
+    list.expect_status(200);
+    assert_eq!(list.body["items"].as_array().expect("items").len(), placed);
+    let cancelled_list = app
+        .send(
+            devkit::events::ApiRequest::get("/api/v1/orders?status=CANCELLED&limit=100")
+                .bearer(&app.admin),
+        )
+        .await;
+    assert_eq!(
+        cancelled_list.body["items"]
+            .as_array()
+            .expect("items")
+            .len(),
+        cancelled
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_concurrent_cancels_restore_stock_once() {
+    let app = Arc::new(App::new().await);
+    let phone = app.product("Phone", "100.00", 10).await;
+    for _ in 0..5 {
+        let order = app.placed(&app.customer, &order_body(&[(phone, 3)])).await;
+        let id = order["id"].as_str().expect("id").to_owned();
+        let cancels = (0..2).map(|_| {
+            let (app, id) = (app.clone(), id.clone());
+            tokio::spawn(async move {
+                app.action(&app.customer, &id, "cancel")
+                    .await
+                    .status
+                    .as_u16()
+            })
+        });
+        let mut statuses: Vec<u16> = join_all(cancels)
+            .await
+            .into_iter()
+            .map(|r| r.expect("task"))
+            .collect();
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 409]);
+        assert_eq!(app.stock(phone).await, 10, "restored exactly once");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_idempotency_key_sent_concurrently_creates_one_order() {
+    let app = Arc::new(App::new().await);
+    let phone = app.product("Phone", "100.00", 100).await;
+    let body = order_body(&[(phone, 2)]);
+    let tasks = (0..10).map(|_| {
+        let (app, body) = (app.clone(), body.clone());
+        tokio::spawn(async move {
+            let response = app.place_with_key(&app.customer, "same-click", &body).await;
+            (response.status.as_u16(), response.body.clone())
+        })
+    });
+    let responses: Vec<(u16, Value)> = join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.expect("task"))
+        .collect();
+    let first = &responses[0].1;
+    for (status, body) in &responses {
+        assert_eq!(*status, 201, "{body}");
+        assert_eq!(body, first, "every retry sees the first response");
+    }
+    assert_eq!(app.stock(phone).await, 98, "one order's stock");
+    let list = app
+        .send(devkit::events::ApiRequest::get("/api/v1/orders").bearer(&app.customer))
+        .await;
+    assert_eq!(list.body["items"], json!([first.clone()]));
+    assert_eq!(app.messages().await.len(), 1, "one confirmation");
+}

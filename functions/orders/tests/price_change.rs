@@ -1,0 +1,175 @@
+//! A price that changes between the read and the transaction: the order is re-read and
+//! priced once more on the new figures, never at a price the catalog no longer has.
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use domain::order::{
+    HandOffPolicy, IdempotencyKey, IdempotencyRecord, Order, OrderError, OrderListing,
+    OrderService, OrderStore, PendingHandOff, PlaceFailure, StatusChange, VatRate,
+};
+use domain::product::{Product, ProductChange};
+use domain::{CustomerId, Money, OrderId, Page, PageRequest, ProductId, ProductStore, Timestamp};
+use queue::SqsNotificationQueue;
+use storage::{DynamoCatalog, DynamoOrders};
+use support::{App, order_body};
+
+/// The real store, with an admin changing prices right after each of the first
+/// `changes` reads (as if the two requests raced).
+struct RacingAdmin {
+    inner: DynamoOrders,
+    catalog: DynamoCatalog,
+    new_prices: Vec<&'static str>,
+    reads: AtomicUsize,
+}
+
+impl OrderStore for RacingAdmin {
+    async fn load_for_order(
+        &self,
+        products: &[ProductId],
+        key: Option<(CustomerId, &IdempotencyKey)>,
+        now: Timestamp,
+    ) -> Result<(Vec<Product>, Option<IdempotencyRecord>), OrderError> {
+        let read = self.inner.load_for_order(products, key, now).await?;
+        let n = self.reads.fetch_add(1, Ordering::SeqCst);
+        if let Some(price) = self.new_prices.get(n) {
+            let change = ProductChange {
+                price: Some(Money::parse_price(price).expect("price")),
+                ..ProductChange::default()
+            };
+            self.catalog
+                .update_product(products[0], change)
+                .await
+                .expect("price change");
+        }
+        Ok(read)
+    }
+
+    async fn idempotency_record(
+        &self,
+        customer: CustomerId,
+        key: &IdempotencyKey,
+        now: Timestamp,
+    ) -> Result<Option<IdempotencyRecord>, OrderError> {
+        self.inner.idempotency_record(customer, key, now).await
+    }
+
+    async fn place(
+        &self,
+        order: &Order,
+        idempotency: Option<&IdempotencyRecord>,
+        now: Timestamp,
+    ) -> Result<(), PlaceFailure> {
+        self.inner.place(order, idempotency, now).await
+    }
+
+    async fn order(&self, id: OrderId) -> Result<Option<Order>, OrderError> {
+        self.inner.order(id).await
+    }
+
+    async fn change_status(&self, change: &StatusChange) -> Result<(), OrderError> {
+        self.inner.change_status(change).await
+    }
+
+    async fn list_orders(
+        &self,
+        listing: OrderListing,
+        page: PageRequest,
+    ) -> Result<Page<Order>, OrderError> {
+        self.inner.list_orders(listing, page).await
+    }
+
+    async fn due_hand_offs(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<PendingHandOff>, OrderError> {
+        self.inner.due_hand_offs(now, limit).await
+    }
+
+    async fn reschedule_hand_off(
+        &self,
+        order_id: OrderId,
+        next_due: Timestamp,
+        resends: u32,
+    ) -> Result<(), OrderError> {
+        self.inner
+            .reschedule_hand_off(order_id, next_due, resends)
+            .await
+    }
+}
+
+fn racing_service(
+    app: &App,
+    new_prices: Vec<&'static str>,
+) -> OrderService<RacingAdmin, SqsNotificationQueue> {
+    let catalog = app.env.catalog();
+    OrderService::new(
+        RacingAdmin {
+            inner: DynamoOrders::new(catalog.clone()),
+            catalog,
+            new_prices,
+            reads: AtomicUsize::new(0),
+        },
+        SqsNotificationQueue::new(app.env.sqs.clone(), app.queues.notifications.clone()),
+        VatRate::kenya_standard(),
+        HandOffPolicy::default(),
+    )
+}
+
+fn request(product: ProductId) -> domain::order::OrderRequest {
+    let body = order_body(&[(product, 2)]);
+    serde_json::from_value::<orders::body::PlaceBody>(body)
+        .expect("body")
+        .parse()
+        .expect("valid")
+}
+
+#[tokio::test]
+async fn a_price_change_during_placement_is_priced_again_once() {
+    let app = App::new().await;
+    let phone = app.product("Phone", "100.00", 10).await;
+    let service = Arc::new(racing_service(&app, vec!["120.00"]));
+    let customer: CustomerId = app.customer_id().parse().expect("id");
+
+    let placed = service
+        .place(customer, &request(phone), None)
+        .await
+        .expect("placed");
+    assert_eq!(
+        placed.order.lines[0].unit_price.to_string(),
+        "120.00",
+        "the new price"
+    );
+    assert_eq!(placed.order.totals.total_amount.to_string(), "278.40");
+    assert_eq!(app.stock(phone).await, 8);
+    assert_eq!(
+        service.store().reads.load(Ordering::SeqCst),
+        2,
+        "read once more"
+    );
+}
+
+#[tokio::test]
+async fn prices_that_keep_changing_end_in_409_and_nothing_written() {
+    let app = App::new().await;
+    let phone = app.product("Phone", "100.00", 10).await;
+    let service = racing_service(&app, vec!["120.00", "130.00"]);
+    let customer: CustomerId = app.customer_id().parse().expect("id");
+    let before_orders = app.env.snapshot().await.len();
+
+    let refused = service.place(customer, &request(phone), None).await;
+    assert!(
+        matches!(refused, Err(OrderError::ConcurrentChange)),
+        "{refused:?}"
+    );
+    assert_eq!(app.stock(phone).await, 10);
+    assert_eq!(
+        app.env.snapshot().await.len(),
+        before_orders,
+        "no order written"
+    );
+    assert!(app.messages().await.is_empty());
+}
