@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make dev`: local stack on loopback.
-#   1. moto (DynamoDB emulator) on 127.0.0.1:${MOTO_PORT:-5050}
-#   2. devkit bootstrap: table from template.yaml, local ES256 keys, demo catalog,
-#      .local/dev.env, admin/customer tokens
+#   1. moto (DynamoDB and SQS emulator) on 127.0.0.1:${MOTO_PORT:-5050}
+#   2. devkit bootstrap: table from template.yaml, notifications queue + DLQ, local ES256
+#      keys, demo catalog, .local/dev.env, admin/customer tokens
 #   3. cargo lambda watch on 127.0.0.1:${API_PORT:-9000} (routes from
 #      [workspace.metadata.lambda.watch.router] in Cargo.toml), env from .local/dev.env
 # Ctrl-C (or TERM) stops everything this script started.
@@ -81,7 +81,11 @@ cat >&2 <<MSG
     API:    http://127.0.0.1:$API_PORT/api/v1/categories
             http://127.0.0.1:$API_PORT/api/v1/categories/tree
             http://127.0.0.1:$API_PORT/api/v1/products
+            http://127.0.0.1:$API_PORT/api/v1/orders   (with a token)
             (functions compile on the first request; tokens were printed above)
+    reconciler (scheduled in AWS; run it by hand here):
+            curl -X POST http://127.0.0.1:$API_PORT/2015-03-31/functions/reconciler/invocations -d '{}'
+    queue:  \$NOTIFICATIONS_QUEUE_URL in .local/dev.env (order.confirmed messages)
     moto:   $AWS_ENDPOINT_URL   (dashboard: $AWS_ENDPOINT_URL/moto-api/, log: .local/moto.log)
     table:  $TABLE
     env:    .local/dev.env

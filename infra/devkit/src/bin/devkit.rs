@@ -2,8 +2,9 @@
 //!
 //! ```text
 //! devkit bootstrap --table NAME --out DIR [--template FILE] [--issuer I] [--audience A]
-//!     create the table from template.yaml (if missing), a local ES256 key pair (if
-//!     missing), the demo catalog (if the table is empty); write DIR/dev.env for
+//!     create the table from template.yaml (if missing), the notifications queue and its
+//!     dead-letter queue, a local ES256 key pair (if missing), the demo catalog (if the
+//!     table is empty); write DIR/dev.env for
 //!     `cargo lambda watch` and print an admin and a customer token.
 //! devkit create-table --table NAME [--template FILE]
 //! ```
@@ -117,9 +118,15 @@ async fn run(args: Vec<String>) -> Result<(), DevkitError> {
                 devkit::seed::demo_catalog(&DynamoCatalog::new(client.clone(), table.as_str()))
                     .await?;
             let pair = local_keys(&out)?;
+            let queues = devkit::queues::ensure_queues(
+                &devkit::queues::local_sqs_client(&endpoint),
+                &format!("{table}-notifications"),
+                devkit::queues::QueueSettings::from_repository()?,
+            )
+            .await?;
             let env = format!(
-                "TABLE_NAME={table}\nJWT_ISSUER={issuer}\nJWT_AUDIENCE={audience}\nJWT_PUBLIC_JWKS='{}'\nAWS_ENDPOINT_URL={endpoint}\nAWS_REGION=us-east-1\nAWS_ACCESS_KEY_ID=test\nAWS_SECRET_ACCESS_KEY=test\nRUST_LOG=info\n",
-                pair.jwks
+                "TABLE_NAME={table}\nJWT_ISSUER={issuer}\nJWT_AUDIENCE={audience}\nJWT_PUBLIC_JWKS='{}'\nAWS_ENDPOINT_URL={endpoint}\nAWS_REGION=us-east-1\nAWS_ACCESS_KEY_ID=test\nAWS_SECRET_ACCESS_KEY=test\nRUST_LOG=info\nVAT_RATE=0.16\nNOTIFICATIONS_QUEUE_URL={}\nNOTIFICATIONS_DLQ_URL={}\nHAND_OFF_GRACE_SECONDS=60\n",
+                pair.jwks, queues.notifications, queues.dead_letters
             );
             write(&out.join("dev.env"), &env)?;
             let signer = pair.signer(issuer, audience)?;
@@ -132,6 +139,8 @@ async fn run(args: Vec<String>) -> Result<(), DevkitError> {
                 if created { "created" } else { "already there" }
             );
             println!("demo catalog: {seeded} products loaded");
+            println!("notifications queue: {}", queues.notifications);
+            println!("dead-letter queue:   {}", queues.dead_letters);
             println!("\nADMIN_TOKEN={admin}\n\nCUSTOMER_TOKEN={customer}\n");
             println!(
                 "(also in {0}/admin.token and {0}/customer.token; valid 24 h)",
