@@ -1,4 +1,4 @@
-//! `bench`: DynamoDB round trips and in-process latency of the catalog routes.
+//! `bench`: DynamoDB round trips and in-process latency of the catalog and order routes.
 //!
 //! Seeds a catalog (63 categories in three levels, 300 products) on the moto server at
 //! `MOTO_ENDPOINT`, then sends each scenario's requests through the real routers as API
@@ -106,6 +106,49 @@ async fn main() {
     let admin_for_move = admin.clone();
     let first_leaf = leaves[1];
 
+    // Orders: the service on the counted client, confirmations to a queue of its own.
+    let queues = env.queues().await;
+    let service = std::sync::Arc::new(domain::order::OrderService::new(
+        storage::DynamoOrders::new(store.clone()),
+        queue::SqsNotificationQueue::new(env.sqs.clone(), queues.notifications.clone()),
+        domain::order::VatRate::kenya_standard(),
+        domain::order::HandOffPolicy::default(),
+    ));
+    let orders = orders::router(AppState {
+        store: service,
+        verifier: env.verifier.clone(),
+    });
+    let customer = env.customer_token();
+    let three_lines = json!({
+        "items": [
+            {"product_id": product_ids[1], "quantity": 1},
+            {"product_id": product_ids[2], "quantity": 2},
+            {"product_id": product_ids[3], "quantity": 3},
+        ],
+        "delivery_address": "Moi Avenue 1, Nairobi",
+    });
+    let mut pending_body = three_lines.clone();
+    pending_body["confirm"] = json!(false);
+    eprintln!("placing {} orders to cancel…", RUNS + 5);
+    let mut to_cancel = Vec::new();
+    for _ in 0..RUNS + 5 {
+        let response = ApiRequest::post("/api/v1/orders")
+            .bearer(&customer)
+            .json(&pending_body)
+            .send(&orders)
+            .await;
+        to_cancel.push(response.body["id"].as_str().expect("order id").to_owned());
+    }
+    let one_order = to_cancel[0].clone();
+    let (c1, c2, c3, c4, c5) = (
+        customer.clone(),
+        customer.clone(),
+        customer.clone(),
+        customer.clone(),
+        customer.clone(),
+    );
+    let (body1, body2) = (three_lines.clone(), three_lines);
+
     let scenarios = vec![
         Scenario {
             name: "GET /categories/tree (63 categories)",
@@ -177,6 +220,40 @@ async fn main() {
                 ApiRequest::patch(&format!("/api/v1/categories/{movable}"))
                     .bearer(&admin_for_move)
                     .json(&json!({"parent_id": parent}))
+            }),
+        },
+        Scenario {
+            name: "POST /orders (3 lines, confirmed; then 1 SQS send)",
+            router: orders.clone(),
+            request: Box::new(move |_| ApiRequest::post("/api/v1/orders").bearer(&c1).json(&body1)),
+        },
+        Scenario {
+            name: "POST /orders retried with the same Idempotency-Key",
+            router: orders.clone(),
+            request: Box::new(move |_| {
+                ApiRequest::post("/api/v1/orders")
+                    .bearer(&c2)
+                    .header("Idempotency-Key", "bench-retry")
+                    .json(&body2)
+            }),
+        },
+        Scenario {
+            name: "GET /orders?limit=20 (customer, newest first)",
+            router: orders.clone(),
+            request: Box::new(move |_| ApiRequest::get("/api/v1/orders?limit=20").bearer(&c3)),
+        },
+        Scenario {
+            name: "GET /orders/{id}",
+            router: orders.clone(),
+            request: Box::new(move |_| {
+                ApiRequest::get(&format!("/api/v1/orders/{one_order}")).bearer(&c4)
+            }),
+        },
+        Scenario {
+            name: "POST /orders/{id}/cancel (3 lines restocked)",
+            router: orders.clone(),
+            request: Box::new(move |i| {
+                ApiRequest::post(&format!("/api/v1/orders/{}/cancel", to_cancel[i])).bearer(&c5)
             }),
         },
     ];
