@@ -131,6 +131,22 @@ impl DynamoOrders {
         expr
     }
 
+    /// One conditional `UpdateItem` of the item at `item_key`.
+    async fn update_item(&self, item_key: Item, update: &Expr) -> Result<(), UpdateItemError> {
+        self.client()
+            .update_item()
+            .table_name(self.name())
+            .set_key(Some(item_key))
+            .set_update_expression(update.update_expression())
+            .set_condition_expression(update.condition_expression())
+            .set_expression_attribute_names(update.names())
+            .set_expression_attribute_values(update.values())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| e.into_service_error())
+    }
+
     async fn get(&self, key_of: &keys::PrimaryKey) -> Result<Option<Item>, OrderError> {
         let output = self
             .client()
@@ -266,18 +282,7 @@ impl OrderStore for DynamoOrders {
         let order_key = key(&keys::order(change.order_id));
         let update = self.status_update(change);
         if change.restock.is_empty() {
-            let result = self
-                .client()
-                .update_item()
-                .table_name(self.name())
-                .set_key(Some(order_key))
-                .set_update_expression(update.update_expression())
-                .set_condition_expression(update.condition_expression())
-                .set_expression_attribute_names(update.names())
-                .set_expression_attribute_values(update.values())
-                .send()
-                .await;
-            return match result.map_err(|e| e.into_service_error()) {
+            return match self.update_item(order_key, &update).await {
                 Ok(_) => Ok(()),
                 Err(UpdateItemError::ConditionalCheckFailedException(_)) => {
                     Err(OrderError::ConcurrentChange)
@@ -382,18 +387,7 @@ impl OrderStore for DynamoOrders {
             update = update.set(&attr, value);
         }
         update = update.set(order_attr::HAND_OFF_RESENDS, n(resends));
-        let result = self
-            .client()
-            .update_item()
-            .table_name(self.name())
-            .set_key(Some(key(&keys::order(order_id))))
-            .set_update_expression(update.update_expression())
-            .set_condition_expression(update.condition_expression())
-            .set_expression_attribute_names(update.names())
-            .set_expression_attribute_values(update.values())
-            .send()
-            .await;
-        match result.map_err(|e| e.into_service_error()) {
+        match self.update_item(key(&keys::order(order_id)), &update).await {
             // Acknowledged by the notifier meanwhile: nothing left to schedule.
             Ok(_) | Err(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(()),
             Err(other) => Err(storage(other)),
