@@ -58,6 +58,8 @@ macro_rules! ulid_id {
     };
 }
 
+pub(crate) use ulid_id;
+
 ulid_id!(
     /// Identifies a category.
     CategoryId

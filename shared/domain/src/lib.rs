@@ -6,6 +6,7 @@
 
 pub mod catalog;
 pub mod category;
+pub mod customer;
 pub mod error;
 pub mod id;
 pub mod money;
@@ -14,6 +15,7 @@ pub mod product;
 pub mod timestamp;
 
 pub use catalog::{CatalogError, CategoryListing, CategoryStore, ProductStore};
+pub use customer::{CustomerError, CustomerId, CustomerStore, PhoneNumber, SignInStateStore};
 pub use error::{FieldError, ValidationErrors};
 pub use id::{CategoryId, ProductId};
 pub use money::Money;

@@ -7,6 +7,7 @@
 
 mod categories;
 mod cursor;
+mod customers;
 mod expr;
 mod item;
 pub mod keys;
@@ -17,6 +18,8 @@ mod txn;
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::Client;
+
+pub use customers::DynamoCustomers;
 
 /// Catalog storage on one DynamoDB table.
 #[derive(Debug, Clone)]
