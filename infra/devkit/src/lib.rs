@@ -6,9 +6,12 @@
 //! - [`events`]: real API Gateway v2 (HTTP API) events sent through a function's router.
 //! - [`testing`]: a fresh table on the local moto server, with tokens, per test.
 //! - [`seed`]: a small demo catalog.
+//! - [`oidc`]: the local OpenID provider (a real one, started by the scripts) and a
+//!   scriptable stand-in for a misbehaving provider.
 
 pub mod events;
 pub mod keys;
+pub mod oidc;
 pub mod routes;
 pub mod seed;
 pub mod table;
