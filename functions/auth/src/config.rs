@@ -145,3 +145,83 @@ impl AuthConfig {
         Arc::new(self.keys.verifier.clone())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_api::auth::Identity;
+    use p256::pkcs8::{EncodePrivateKey, LineEnding};
+
+    fn pem() -> (SecretKey, String) {
+        let secret = SecretKey::random(&mut rand_core::OsRng);
+        let pem = secret
+            .to_pkcs8_pem(LineEnding::LF)
+            .expect("pem")
+            .to_string();
+        (secret, pem)
+    }
+
+    fn identity() -> Identity {
+        Identity {
+            customer_id: "c".into(),
+            email: "e@example.com".into(),
+            name: "N".into(),
+            admin: false,
+        }
+    }
+
+    #[test]
+    fn publishes_and_accepts_the_current_and_the_previous_key() {
+        let (_, previous_pem) = pem();
+        let previous = SigningKeys::new(&previous_pem, "k1", None, "iss", "aud").expect("keys");
+        let old_token = previous.signer.sign(&identity(), 1_000).map(|_| ());
+        assert!(old_token.is_ok());
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let issued_before_rotation = previous.signer.sign(&identity(), now).expect("token");
+
+        // Rotation: the new key signs, the previous public key is still accepted.
+        let (_, current_pem) = pem();
+        let escaped = current_pem.replace('\n', "\\n");
+        let rotated = SigningKeys::new(
+            &escaped,
+            "k2",
+            Some(&previous.jwks.to_string()),
+            "iss",
+            "aud",
+        )
+        .expect("keys");
+        let kids: Vec<&str> = rotated.jwks["keys"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .filter_map(|k| k["kid"].as_str())
+            .collect();
+        assert_eq!(kids, ["k2", "k1"], "current key first");
+        assert!(rotated.jwks["keys"][0].get("d").is_none(), "public only");
+        let issued_after = rotated.signer.sign(&identity(), now).expect("token");
+        assert!(rotated.verifier.verify(&issued_after).is_ok());
+        assert!(rotated.verifier.verify(&issued_before_rotation).is_ok());
+        // Once the previous key is dropped, its tokens are refused.
+        let dropped = SigningKeys::new(&current_pem, "k2", None, "iss", "aud").expect("keys");
+        assert!(dropped.verifier.verify(&issued_before_rotation).is_err());
+    }
+
+    #[test]
+    fn refuses_keys_it_cannot_use() {
+        assert!(matches!(
+            SigningKeys::new("not a pem", "k", None, "i", "a"),
+            Err(ConfigError::Invalid("JWT_PRIVATE_KEY", _))
+        ));
+        let (_, pem) = pem();
+        assert!(matches!(
+            SigningKeys::new(&pem, "k", Some("{}"), "i", "a"),
+            Err(ConfigError::Invalid("JWT_PUBLIC_JWKS", _))
+        ));
+    }
+
+    #[test]
+    fn lists_are_comma_separated_and_trimmed() {
+        assert_eq!(list(" a@x.com, ,B@y.com "), ["a@x.com", "B@y.com"]);
+        assert!(list("").is_empty());
+    }
+}

@@ -52,7 +52,7 @@ pub struct Auth<S> {
 impl<S> Auth<S> {
     fn is_admin(&self, verified_email: &str) -> bool {
         let email = verified_email.trim().to_lowercase();
-        self.admin_emails.iter().any(|admin| *admin == email)
+        self.admin_emails.contains(&email)
     }
 }
 
