@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `make dev`: local stack on loopback.
 #   1. moto (DynamoDB and SQS emulator) on 127.0.0.1:${MOTO_PORT:-5050}
+#   1b. the local OpenID provider (oidc-provider-mock, standing in for Google) on
+#      127.0.0.1:${OIDC_PORT:-9400}, with the users admin and customer predefined
 #   2. devkit bootstrap: table from template.yaml, notifications queue + DLQ, local ES256
 #      keys, demo catalog, .local/dev.env, admin/customer tokens
 #   3. cargo lambda watch on 127.0.0.1:${API_PORT:-9000} (routes from
@@ -16,11 +18,17 @@ API_PORT="${API_PORT:-9000}"
 TABLE="${TABLE_NAME:-order-system-local}"
 LOCAL_DIR="$ROOT/.local"
 MOTO_PID_FILE="$LOCAL_DIR/moto.pid"
+OIDC_PORT="${OIDC_PORT:-9400}"
+OIDC_PID_FILE="$LOCAL_DIR/oidc.pid"
+OIDC_ISSUER="http://127.0.0.1:$OIDC_PORT"
+ADMIN_EMAILS="${ADMIN_EMAILS:-admin@example.com}"
 WATCH_PID=""
 
 make --no-print-directory venv
 # shellcheck source=infra/scripts/moto.sh
 source "$ROOT/infra/scripts/moto.sh"
+# shellcheck source=infra/scripts/oidc.sh
+source "$ROOT/infra/scripts/oidc.sh"
 mkdir -p "$LOCAL_DIR"
 
 # shellcheck disable=SC2317  # invoked via trap
@@ -41,6 +49,7 @@ cleanup() {
     kill -KILL -- "-$WATCH_PID" 2>/dev/null || true
   fi
   moto_stop "$MOTO_PID_FILE"
+  oidc_stop "$OIDC_PID_FILE"
   exit "$rc"
 }
 trap cleanup EXIT
@@ -51,6 +60,13 @@ trap 'exit 143' TERM
 moto_stop "$MOTO_PID_FILE"
 moto_start "$MOTO_PORT" "$LOCAL_DIR/moto.log" "$MOTO_PID_FILE"
 
+# The local OpenID provider: sign in as `admin` (an admin email) or `customer`, or
+# register any user first with PUT $OIDC_ISSUER/users/<sub> (see README).
+oidc_stop "$OIDC_PID_FILE"
+oidc_start "$OIDC_PORT" "$LOCAL_DIR/oidc.log" "$OIDC_PID_FILE" \
+  '{"sub":"admin","email":"admin@example.com","email_verified":true,"name":"Local Admin"}' \
+  '{"sub":"customer","email":"customer@example.com","email_verified":true,"name":"Wanjiku Customer"}'
+
 export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT"
 export AWS_REGION=us-east-1
 export AWS_DEFAULT_REGION=us-east-1
@@ -59,7 +75,9 @@ export AWS_SECRET_ACCESS_KEY=test
 unset AWS_PROFILE AWS_SESSION_TOKEN
 
 echo "==> bootstrapping table '$TABLE', keys and demo data" >&2
-cargo run --quiet -p devkit -- bootstrap --template template.yaml --table "$TABLE" --out .local
+cargo run --quiet -p devkit -- bootstrap --template template.yaml --table "$TABLE" --out .local \
+  --oidc-issuer "$OIDC_ISSUER" --admin-emails "$ADMIN_EMAILS" \
+  --redirect-uri "http://127.0.0.1:$API_PORT/api/v1/auth/google/callback"
 
 if [[ ! -s "$LOCAL_DIR/dev.env" ]]; then
   echo "dev: bootstrap did not write $LOCAL_DIR/dev.env" >&2
@@ -82,10 +100,13 @@ cat >&2 <<MSG
             http://127.0.0.1:$API_PORT/api/v1/categories/tree
             http://127.0.0.1:$API_PORT/api/v1/products
             http://127.0.0.1:$API_PORT/api/v1/orders   (with a token)
+            http://127.0.0.1:$API_PORT/api/v1/auth/google/login   (sign in: see README)
+            http://127.0.0.1:$API_PORT/api/v1/customer/me
             (functions compile on the first request; tokens were printed above)
     reconciler (scheduled in AWS; run it by hand here):
             curl -X POST http://127.0.0.1:$API_PORT/2015-03-31/functions/reconciler/invocations -d '{}'
     queue:  \$NOTIFICATIONS_QUEUE_URL in .local/dev.env (order.confirmed messages)
+    OpenID: $OIDC_ISSUER   (users: admin, customer; log: .local/oidc.log)
     moto:   $AWS_ENDPOINT_URL   (dashboard: $AWS_ENDPOINT_URL/moto-api/, log: .local/moto.log)
     table:  $TABLE
     env:    .local/dev.env

@@ -7,6 +7,7 @@ cd "$ROOT"
 
 STEP="setup"
 MOTO_PID_FILE=""
+OIDC_PID_FILE=""
 finish() {
   local rc=$?
   # Ignore further INT/TERM while cleaning up: make forwards its own TERM to us, so a
@@ -16,8 +17,11 @@ finish() {
   if [[ -n "$MOTO_PID_FILE" ]]; then
     moto_stop "$MOTO_PID_FILE" || true
   fi
+  if [[ -n "$OIDC_PID_FILE" ]]; then
+    oidc_stop "$OIDC_PID_FILE" || true
+  fi
   if [[ "$rc" -eq 0 ]]; then
-    echo "==> make test: PASSED (fmt, clippy, cargo test against moto, openapi.yaml, cfn-lint, sam validate --lint)"
+    echo "==> make test: PASSED (fmt, clippy, cargo test against moto and the local OpenID provider, openapi.yaml, cfn-lint, sam validate --lint)"
     if [[ -f "$ROOT/.local/cargo-test.log" ]]; then
       awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed\n", p, f }' \
         "$ROOT/.local/cargo-test.log"
@@ -54,10 +58,18 @@ MOTO_PORT="$(moto_free_port)"
 MOTO_PID_FILE="$ROOT/.local/moto-test-$MOTO_PORT.pid"
 moto_start "$MOTO_PORT" "$ROOT/.local/moto-test.log" "$MOTO_PID_FILE"
 
+step "start the local OpenID provider"
+# shellcheck source=infra/scripts/oidc.sh
+source "$ROOT/infra/scripts/oidc.sh"
+OIDC_PORT="$(moto_free_port)"
+OIDC_PID_FILE="$ROOT/.local/oidc-test-$OIDC_PORT.pid"
+oidc_start "$OIDC_PORT" "$ROOT/.local/oidc-test.log" "$OIDC_PID_FILE"
+
 step "cargo test"
 # Dummy credentials and the endpoint override make sure no test can reach real AWS.
 env -u AWS_PROFILE -u AWS_SESSION_TOKEN \
   MOTO_ENDPOINT="http://127.0.0.1:$MOTO_PORT" \
+  OIDC_ISSUER_URL="http://127.0.0.1:$OIDC_PORT" \
   AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT" \
   AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
   AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \
@@ -68,6 +80,8 @@ awk '/^test result:/ { p += $4; f += $6 } END { printf "cargo test: %d passed, %
 
 moto_stop "$MOTO_PID_FILE"
 MOTO_PID_FILE=""
+oidc_stop "$OIDC_PID_FILE"
+OIDC_PID_FILE=""
 
 step "openapi.yaml"
 "$VENV_BIN/openapi-spec-validator" openapi.yaml

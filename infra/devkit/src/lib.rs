@@ -7,9 +7,12 @@
 //! - [`testing`]: a fresh table on the local moto server, with tokens, per test.
 //! - [`queues`]: the notifications queue and its dead-letter queue.
 //! - [`seed`]: a small demo catalog.
+//! - [`oidc`]: the local OpenID provider (a real one, started by the scripts) and a
+//!   scriptable stand-in for a misbehaving provider.
 
 pub mod events;
 pub mod keys;
+pub mod oidc;
 pub mod queues;
 pub mod routes;
 pub mod seed;

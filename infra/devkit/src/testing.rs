@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use http_api::auth::Identity;
 use http_api::{AppState, TokenSigner, TokenVerifier};
-use storage::DynamoCatalog;
+use storage::{DynamoCatalog, DynamoCustomers};
 
 use crate::keys::{self, KeyPair};
 use crate::table::TableDefinition;
@@ -109,6 +109,19 @@ impl TestEnv {
             .iter()
             .map(|body| serde_json::from_str(body).unwrap_or_else(|e| panic!("{body}: {e}")))
             .collect()
+    }
+
+    /// The customer store on this test's table.
+    pub fn customers(&self) -> DynamoCustomers {
+        DynamoCustomers::new(self.client.clone(), self.table.as_str())
+    }
+
+    /// Router state with the customer store and the test verifier.
+    pub fn customers_state(&self) -> AppState<DynamoCustomers> {
+        AppState {
+            store: self.customers(),
+            verifier: self.verifier.clone(),
+        }
     }
 
     /// Router state with the catalog store and the test verifier.

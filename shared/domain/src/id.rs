@@ -58,6 +58,8 @@ macro_rules! ulid_id {
     };
 }
 
+pub(crate) use ulid_id;
+
 ulid_id!(
     /// Identifies a category.
     CategoryId
@@ -65,10 +67,6 @@ ulid_id!(
 ulid_id!(
     /// Identifies a product.
     ProductId
-);
-ulid_id!(
-    /// Identifies a customer (the `sub` of our access tokens).
-    CustomerId
 );
 ulid_id!(
     /// Identifies an order.

@@ -6,6 +6,7 @@
 
 pub mod catalog;
 pub mod category;
+pub mod customer;
 pub mod error;
 pub mod id;
 pub mod money;
@@ -15,8 +16,9 @@ pub mod product;
 pub mod timestamp;
 
 pub use catalog::{CatalogError, CategoryListing, CategoryStore, ProductStore};
+pub use customer::{CustomerError, CustomerId, CustomerStore, PhoneNumber, SignInStateStore};
 pub use error::{FieldError, ValidationErrors};
-pub use id::{CategoryId, CustomerId, OrderId, ProductId};
+pub use id::{CategoryId, OrderId, ProductId};
 pub use money::Money;
 pub use page::{Cursor, Page, PageLimit, PageRequest};
 pub use timestamp::Timestamp;

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod catalog;
 pub mod config;
+pub mod customer;
 pub mod extract;
 pub mod logging;
 pub mod pagination;

@@ -6,7 +6,7 @@ use std::error::Error as StdError;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use domain::order::OrderError;
-use domain::{CatalogError, FieldError, ValidationErrors};
+use domain::{CatalogError, CustomerError, FieldError, ValidationErrors};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -39,6 +39,9 @@ pub enum ApiError {
     /// Well-formed input that breaks the rules of its fields.
     #[error(transparent)]
     Validation(#[from] ValidationErrors),
+    /// A peer we depend on (the identity provider) failed or answered nonsense.
+    #[error("{0}")]
+    BadGateway(String),
     /// Our fault; details are logged, never sent.
     #[error("internal error")]
     Internal(#[source] Box<dyn StdError + Send + Sync>),
@@ -69,6 +72,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -85,6 +89,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => "payload-too-large",
             ApiError::UnsupportedMediaType => "unsupported-media-type",
             ApiError::Validation(_) => "validation-error",
+            ApiError::BadGateway(_) => "bad-gateway",
             ApiError::Internal(_) => "internal-error",
         }
     }
@@ -215,6 +220,15 @@ impl From<OrderError> for ApiError {
     }
 }
 
+impl From<CustomerError> for ApiError {
+    fn from(err: CustomerError) -> Self {
+        match err {
+            CustomerError::NotFound => ApiError::NotFound("customer not found".into()),
+            CustomerError::Storage(source) => ApiError::Internal(source),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -307,5 +321,18 @@ mod tests {
         ] {
             assert_eq!(ApiError::from(err).status().as_u16(), code);
         }
+    }
+
+    #[tokio::test]
+    async fn customer_and_provider_errors_map_to_the_contract_statuses() {
+        assert_eq!(
+            ApiError::from(CustomerError::NotFound).status().as_u16(),
+            404
+        );
+        let storage = CustomerError::storage(std::io::Error::other("x"));
+        assert_eq!(ApiError::from(storage).status().as_u16(), 500);
+        let (status, _, body) = body_of(ApiError::BadGateway("provider down".into())).await;
+        assert_eq!(status, StatusCode::BAD_GATEWAY);
+        assert_eq!(body["type"], "/problems/bad-gateway");
     }
 }

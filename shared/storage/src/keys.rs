@@ -194,6 +194,42 @@ pub fn hand_off_due_bound(now: Timestamp) -> String {
     format!("{now}$")
 }
 
+// ---------------------------------------------------------------------------------------
+// Customers and sign-in
+//
+// | entity | PK = SK | GSI1 / GSI2 |
+// |---|---|---|
+// | Customer | `CUSTOMER#<customer id>` | – |
+// | CustomerIdentity (one customer per provider subject) | `IDENTITY#<provider>#<subject>` | – |
+// | SignInState (pending sign-in, TTL `expires_at`, single use) | `SIGNIN_STATE#<state>` | – |
+// ---------------------------------------------------------------------------------------
+
+/// `entity_type` values of the customer and sign-in items.
+pub mod customer_entity {
+    pub const CUSTOMER: &str = "Customer";
+    pub const CUSTOMER_IDENTITY: &str = "CustomerIdentity";
+    pub const SIGN_IN_STATE: &str = "SignInState";
+}
+
+/// The identity provider whose subjects the identity items map (Google, or the local
+/// provider that stands in for it).
+pub const GOOGLE_PROVIDER: &str = "GOOGLE";
+
+/// The key of a customer item.
+pub fn customer(id: domain::CustomerId) -> PrimaryKey {
+    PrimaryKey::same(format!("CUSTOMER#{id}"))
+}
+
+/// The item that maps an identity provider's subject to its one customer.
+pub fn customer_identity(provider: &str, subject: &str) -> PrimaryKey {
+    PrimaryKey::same(format!("IDENTITY#{provider}#{subject}"))
+}
+
+/// The item of a pending sign-in, keyed by its `state` parameter.
+pub fn sign_in_state(state: &str) -> PrimaryKey {
+    PrimaryKey::same(format!("SIGNIN_STATE#{state}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -316,5 +352,23 @@ mod tests {
             hand_off_due(now, id),
             format!("2026-11-25T10:00:00.000Z#{id}")
         );
+    }
+
+    #[test]
+    fn customer_and_sign_in_keys_have_the_documented_shapes() {
+        let id: domain::CustomerId = "01J0000000000000000000000C".parse().expect("customer id");
+        assert_eq!(
+            customer(id),
+            PrimaryKey {
+                pk: "CUSTOMER#01J0000000000000000000000C".into(),
+                sk: "CUSTOMER#01J0000000000000000000000C".into(),
+            }
+        );
+        let identity = customer_identity(GOOGLE_PROVIDER, "1234567890");
+        assert_eq!(identity.pk, "IDENTITY#GOOGLE#1234567890");
+        assert_eq!(identity.sk, identity.pk);
+        let state = sign_in_state("abc_DEF-123");
+        assert_eq!(state.pk, "SIGNIN_STATE#abc_DEF-123");
+        assert_eq!(state.sk, state.pk);
     }
 }

@@ -7,6 +7,7 @@
 
 mod categories;
 mod cursor;
+mod customers;
 mod expr;
 mod item;
 pub mod keys;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 
 use aws_sdk_dynamodb::Client;
 
+pub use customers::DynamoCustomers;
 pub use orders::DynamoOrders;
 
 /// Catalog storage on one DynamoDB table.

@@ -2,10 +2,13 @@
 //!
 //! ```text
 //! devkit bootstrap --table NAME --out DIR [--template FILE] [--issuer I] [--audience A]
+//!                  [--oidc-issuer URL] [--oidc-client-id ID] [--oidc-client-secret S]
+//!                  [--redirect-uri URI] [--admin-emails LIST]
 //!     create the table from template.yaml (if missing), the notifications queue and its
 //!     dead-letter queue, a local ES256 key pair (if missing), the demo catalog (if the
-//!     table is empty); write DIR/dev.env for
-//!     `cargo lambda watch` and print an admin and a customer token.
+//!     table is empty); write DIR/dev.env for `cargo lambda watch` (catalog, auth,
+//!     customer and orders functions: the local OpenID provider, the signing key, the
+//!     admin list, the queue, VAT) and print an admin and a customer token.
 //! devkit create-table --table NAME [--template FILE]
 //! ```
 //! `--template` defaults to the repository's template.yaml.
@@ -24,6 +27,12 @@ use storage::DynamoCatalog;
 const DEFAULT_ISSUER: &str = "order-system-local";
 const DEFAULT_AUDIENCE: &str = "order-system-api";
 const LOCAL_KID: &str = "local-1";
+const DEFAULT_OIDC_ISSUER: &str = "http://127.0.0.1:9400";
+const DEFAULT_OIDC_CLIENT_ID: &str = "order-system-local";
+/// The local provider accepts any secret; this one only exercises the code path.
+const DEFAULT_OIDC_CLIENT_SECRET: &str = "local-secret";
+const DEFAULT_REDIRECT_URI: &str = "http://127.0.0.1:9000/api/v1/auth/google/callback";
+const DEFAULT_ADMIN_EMAILS: &str = "admin@example.com";
 
 fn usage() -> DevkitError {
     DevkitError::Other(
@@ -124,10 +133,25 @@ async fn run(args: Vec<String>) -> Result<(), DevkitError> {
                 devkit::queues::QueueSettings::from_repository()?,
             )
             .await?;
-            let env = format!(
+            let option = |name: &str, default: &'static str| {
+                options.get(name).map_or(default, String::as_str).to_owned()
+            };
+            let mut env = format!(
                 "TABLE_NAME={table}\nJWT_ISSUER={issuer}\nJWT_AUDIENCE={audience}\nJWT_PUBLIC_JWKS='{}'\nAWS_ENDPOINT_URL={endpoint}\nAWS_REGION=us-east-1\nAWS_ACCESS_KEY_ID=test\nAWS_SECRET_ACCESS_KEY=test\nRUST_LOG=info\nVAT_RATE=0.16\nNOTIFICATIONS_QUEUE_URL={}\nNOTIFICATIONS_DLQ_URL={}\nHAND_OFF_GRACE_SECONDS=60\n",
                 pair.jwks, queues.notifications, queues.dead_letters
             );
+            // The auth function: our signing key (PEM with \n escapes on one line), the
+            // local OpenID provider standing in for Google, and the admin list.
+            env.push_str(&format!(
+                "JWT_KEY_ID={}\nJWT_PRIVATE_KEY='{}'\nOIDC_ISSUER_URL={}\nOIDC_CLIENT_ID={}\nOIDC_CLIENT_SECRET={}\nOIDC_REDIRECT_URIS={}\nADMIN_EMAILS={}\n",
+                pair.kid,
+                pair.private_pem.trim().replace('\n', "\\n"),
+                option("oidc-issuer", DEFAULT_OIDC_ISSUER),
+                option("oidc-client-id", DEFAULT_OIDC_CLIENT_ID),
+                option("oidc-client-secret", DEFAULT_OIDC_CLIENT_SECRET),
+                option("redirect-uri", DEFAULT_REDIRECT_URI),
+                option("admin-emails", DEFAULT_ADMIN_EMAILS),
+            ));
             write(&out.join("dev.env"), &env)?;
             let signer = pair.signer(issuer, audience)?;
             let admin = keys::token(&signer, &admin_identity())?;

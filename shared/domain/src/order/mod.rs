@@ -15,7 +15,8 @@ pub mod request;
 pub mod service;
 pub mod status;
 
-use crate::id::{CustomerId, OrderId};
+use crate::customer::CustomerId;
+use crate::id::OrderId;
 use crate::timestamp::Timestamp;
 
 pub use number::OrderNumber;

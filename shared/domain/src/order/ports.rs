@@ -4,8 +4,9 @@
 use std::error::Error as StdError;
 use std::future::Future;
 
+use crate::customer::CustomerId;
 use crate::error::ValidationErrors;
-use crate::id::{CustomerId, OrderId, ProductId};
+use crate::id::{OrderId, ProductId};
 use crate::order::request::{Fingerprint, IdempotencyKey};
 use crate::order::status::{IllegalTransition, OrderStatus, StatusChangeError};
 use crate::order::{Order, Quantity};

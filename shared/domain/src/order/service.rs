@@ -5,9 +5,10 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use crate::customer::CustomerId;
 use crate::error::ValidationErrors;
+use crate::id::OrderId;
 use crate::id::ProductId;
-use crate::id::{CustomerId, OrderId};
 use crate::order::ports::{
     IdempotencyRecord, NotificationQueue, OrderError, OrderListing, OrderStore, PlaceFailure,
     StatusChange, Unavailable,

@@ -1,0 +1,323 @@
+//! Customers: who signs in (one customer per identity-provider subject), their profile,
+//! the Kenyan mobile-number rule, and the ports for customers and pending sign-ins.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::future::Future;
+
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use ulid::Ulid;
+
+use crate::category::{InvalidName, parse_display_name};
+use crate::id::{InvalidId, ulid_id};
+use crate::timestamp::Timestamp;
+
+ulid_id!(
+    /// Identifies a customer (the `sub` of our access tokens).
+    CustomerId
+);
+
+/// Longest customer name, in characters.
+pub const MAX_NAME_CHARS: usize = 100;
+
+/// A customer's display name: trimmed, 1–100 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct CustomerName(String);
+
+impl CustomerName {
+    pub fn parse(raw: &str) -> Result<Self, InvalidName> {
+        parse_display_name(raw, MAX_NAME_CHARS).map(Self)
+    }
+
+    /// The name an identity provider gave, made to fit: control characters dropped,
+    /// cut to [`MAX_NAME_CHARS`]; `fallback` when nothing usable is left.
+    pub fn from_provider(raw: Option<&str>, fallback: &str) -> Self {
+        let cleaned: String = raw
+            .unwrap_or_default()
+            .chars()
+            .filter(|c| !c.is_control())
+            .collect::<String>()
+            .trim()
+            .chars()
+            .take(MAX_NAME_CHARS)
+            .collect();
+        Self::parse(&cleaned)
+            .or_else(|_| Self::parse(&fallback.chars().take(MAX_NAME_CHARS).collect::<String>()))
+            .unwrap_or_else(|_| Self("Customer".to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Why a string is not a phone number we accept.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "must be a Kenyan mobile number, e.g. 0712345678, 712345678, 254712345678 or +254 712 345 678"
+)]
+pub struct InvalidPhoneNumber;
+
+/// A Kenyan mobile number in E.164 form (`+254` and nine digits starting with 7, 10 or 11).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct PhoneNumber(String);
+
+impl PhoneNumber {
+    /// Normalises the usual ways of writing a Kenyan mobile number to E.164:
+    /// `07…`/`01…` (10 digits), `7…`/`1…` (9 digits), `254…` (12 digits) and `+254…`,
+    /// with spaces, hyphens, dots or parentheses between the digits.
+    pub fn parse(raw: &str) -> Result<Self, InvalidPhoneNumber> {
+        let raw = raw.trim();
+        let (plus, rest) = match raw.strip_prefix('+') {
+            Some(rest) => (true, rest),
+            None => (false, raw),
+        };
+        let mut digits = String::with_capacity(rest.len());
+        for c in rest.chars() {
+            match c {
+                '0'..='9' => digits.push(c),
+                ' ' | '-' | '.' | '(' | ')' => {}
+                _ => return Err(InvalidPhoneNumber),
+            }
+        }
+        let national = match (plus, digits.len()) {
+            (true, 12) | (false, 12) => digits.strip_prefix("254"),
+            (false, 10) => digits.strip_prefix('0'),
+            (false, 9) => Some(digits.as_str()),
+            _ => None,
+        }
+        .ok_or(InvalidPhoneNumber)?;
+        let mobile =
+            national.starts_with('7') || national.starts_with("10") || national.starts_with("11");
+        if national.len() != 9 || !mobile {
+            return Err(InvalidPhoneNumber);
+        }
+        Ok(Self(format!("+254{national}")))
+    }
+
+    /// The E.164 form, `+2547XXXXXXXX`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for PhoneNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A customer of the shop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Customer {
+    pub id: CustomerId,
+    /// The verified email the identity provider gave at the last sign-in.
+    pub email: String,
+    pub name: CustomerName,
+    /// `None` until the customer sets one; never made up.
+    pub phone_number: Option<PhoneNumber>,
+    /// Whether the email was in the admin list at the last sign-in.
+    pub is_admin: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// Who just signed in, as the identity provider vouched for them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignIn {
+    /// The provider's stable subject identifier (`sub`).
+    pub subject: String,
+    /// The provider-verified email.
+    pub email: String,
+    pub name: CustomerName,
+    pub is_admin: bool,
+}
+
+/// A change to a customer's own profile; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfileChange {
+    pub name: Option<CustomerName>,
+    /// `Some(None)` removes the phone number.
+    pub phone_number: Option<Option<PhoneNumber>>,
+}
+
+/// Why a customer operation did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum CustomerError {
+    #[error("customer not found")]
+    NotFound,
+    #[error("storage failed")]
+    Storage(#[source] Box<dyn StdError + Send + Sync>),
+}
+
+impl CustomerError {
+    /// Wraps an adapter's failure.
+    pub fn storage(err: impl StdError + Send + Sync + 'static) -> Self {
+        Self::Storage(Box::new(err))
+    }
+}
+
+/// Storage of customers.
+pub trait CustomerStore: Send + Sync {
+    /// The customer of `sign_in.subject`, created on the first sign-in; email, name and
+    /// admin flag are brought up to date on every sign-in.
+    fn sign_in(
+        &self,
+        sign_in: SignIn,
+    ) -> impl Future<Output = Result<Customer, CustomerError>> + Send;
+
+    /// One customer, if it exists.
+    fn customer(
+        &self,
+        id: CustomerId,
+    ) -> impl Future<Output = Result<Option<Customer>, CustomerError>> + Send;
+
+    /// Applies a change to a customer's profile.
+    fn update_profile(
+        &self,
+        id: CustomerId,
+        change: ProfileChange,
+    ) -> impl Future<Output = Result<Customer, CustomerError>> + Send;
+}
+
+/// A sign-in that was started (the authorization URL was handed out) and not yet
+/// completed: what the callback needs to finish it. Secret: never logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PendingSignIn {
+    /// The `state` parameter, the item's key.
+    pub state: String,
+    pub nonce: String,
+    pub pkce_verifier: String,
+    pub redirect_uri: String,
+    /// Unix seconds after which the sign-in can no longer be completed.
+    pub expires_at: i64,
+}
+
+impl fmt::Debug for PendingSignIn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingSignIn")
+            .field("redirect_uri", &self.redirect_uri)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Storage of pending sign-ins: each is used at most once, and never after it expires.
+pub trait SignInStateStore: Send + Sync {
+    /// Keeps a pending sign-in until it expires.
+    fn save_pending(
+        &self,
+        pending: PendingSignIn,
+    ) -> impl Future<Output = Result<(), CustomerError>> + Send;
+
+    /// Removes and returns the pending sign-in of `state` if it exists and has not
+    /// expired at `now` (Unix seconds); atomically, so a replay finds nothing.
+    fn take_pending(
+        &self,
+        state: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<PendingSignIn>, CustomerError>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kenyan_mobile_numbers_normalise_to_e164() {
+        let cases = [
+            ("0712345678", "+254712345678"),
+            ("712345678", "+254712345678"),
+            ("254712345678", "+254712345678"),
+            ("+254712345678", "+254712345678"),
+            ("+254 712 345 678", "+254712345678"),
+            ("0712-345-678", "+254712345678"),
+            (" 0712 345678 ", "+254712345678"),
+            ("(0712) 345.678", "+254712345678"),
+            ("0110123456", "+254110123456"),
+            ("0101234567", "+254101234567"),
+            ("110123456", "+254110123456"),
+            ("254110123456", "+254110123456"),
+            ("+254 110 123 456", "+254110123456"),
+            ("0799999999", "+254799999999"),
+        ];
+        for (raw, e164) in cases {
+            assert_eq!(
+                PhoneNumber::parse(raw).map(|p| p.as_str().to_owned()),
+                Ok(e164.to_owned()),
+                "{raw:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn anything_else_is_not_a_kenyan_mobile_number() {
+        let cases = [
+            "",
+            "+",
+            "abc",
+            "071234567",     // 9 digits with the trunk 0
+            "07123456789",   // 11 digits
+            "0812345678",    // not a mobile prefix
+            "0201234567",    // Nairobi landline
+            "0121234567",    // 012 is not a mobile range
+            "+255712345678", // Tanzania
+            "+1 415 555 0100",
+            "+0712345678", // + needs the country code
+            "+712345678",
+            "2547123456789", // 13 digits
+            "0712 345 67x",
+            "0712345678 ext 2",
+            "+254+712345678",
+            "254 0712345678", // trunk 0 after the country code
+        ];
+        for raw in cases {
+            assert_eq!(PhoneNumber::parse(raw), Err(InvalidPhoneNumber), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn provider_names_are_made_to_fit() {
+        assert_eq!(
+            CustomerName::from_provider(Some("  Wanjiku  "), "w@x").as_str(),
+            "Wanjiku"
+        );
+        assert_eq!(
+            CustomerName::from_provider(None, "w@example.com").as_str(),
+            "w@example.com"
+        );
+        assert_eq!(
+            CustomerName::from_provider(Some("A\u{7}B"), "x").as_str(),
+            "AB"
+        );
+        let long = "n".repeat(500);
+        assert_eq!(
+            CustomerName::from_provider(Some(&long), "x")
+                .as_str()
+                .chars()
+                .count(),
+            MAX_NAME_CHARS
+        );
+        assert_eq!(
+            CustomerName::from_provider(Some(" "), "").as_str(),
+            "Customer"
+        );
+    }
+
+    #[test]
+    fn pending_sign_ins_keep_their_secrets_out_of_debug_output() {
+        let pending = PendingSignIn {
+            state: "STATE-SECRET".into(),
+            nonce: "NONCE-SECRET".into(),
+            pkce_verifier: "VERIFIER-SECRET".into(),
+            redirect_uri: "http://127.0.0.1/cb".into(),
+            expires_at: 1,
+        };
+        let debug = format!("{pending:?}");
+        assert!(!debug.contains("SECRET"), "{debug}");
+    }
+}
