@@ -36,7 +36,7 @@ cleanup() {
   local rc=$?
   # Ignore further INT/TERM while cleaning up: make forwards its own TERM to us, so a
   # second signal would otherwise end the script before it stops what it started.
-  trap "" INT TERM
+  trap "" INT TERM HUP
   trap - EXIT
   if [[ -n "$WATCH_PID" ]] && kill -0 "$WATCH_PID" 2>/dev/null; then
     echo "==> stopping cargo lambda watch (process group $WATCH_PID)" >&2

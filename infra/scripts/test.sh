@@ -12,7 +12,7 @@ finish() {
   local rc=$?
   # Ignore further INT/TERM while cleaning up: make forwards its own TERM to us, so a
   # second signal would otherwise end the script before it stops what it started.
-  trap "" INT TERM
+  trap "" INT TERM HUP
   trap - EXIT
   if [[ -n "$MOTO_PID_FILE" ]]; then
     moto_stop "$MOTO_PID_FILE" || true
