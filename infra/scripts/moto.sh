@@ -18,6 +18,9 @@ MOTO_LOCAL_DIR="${MOTO_LOCAL_DIR:-$MOTO_REPO_ROOT/.local}"
 MOTO_SCRIPTS_DIR="$MOTO_REPO_ROOT/infra/scripts"
 MOTO_READY_TIMEOUT="${MOTO_READY_TIMEOUT:-30}"
 
+# shellcheck source=infra/scripts/background.sh
+source "$MOTO_SCRIPTS_DIR/background.sh"
+
 # Print a free TCP port on 127.0.0.1.
 moto_free_port() {
   local py="$MOTO_VENV/bin/python"
@@ -46,55 +49,13 @@ moto_start() {
     echo "moto: moto is not installed in $MOTO_VENV; run 'make venv' first" >&2
     return 1
   fi
-  if moto_ready "$port"; then
-    echo "moto: something already answers on 127.0.0.1:$port; refusing to start a second server (stop it or choose another MOTO_PORT)" >&2
-    return 1
-  fi
-  mkdir -p "$(dirname "$log")" "$(dirname "$pidfile")"
-  # Own session/process group so Ctrl-C in the caller's terminal is handled by our trap only.
-  if command -v setsid >/dev/null 2>&1; then
-    setsid "$python" "$server" 127.0.0.1 "$port" </dev/null >"$log" 2>&1 &
-  else
-    "$python" "$server" 127.0.0.1 "$port" </dev/null >"$log" 2>&1 &
-  fi
-  local pid=$!
-  echo "$pid" >"$pidfile"
-  local deadline=$((SECONDS + MOTO_READY_TIMEOUT))
-  until moto_ready "$port"; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      echo "moto: moto_server exited during startup (port $port). Last log lines from $log:" >&2
-      tail -n 20 "$log" >&2 || true
-      rm -f "$pidfile"
-      return 1
-    fi
-    if ((SECONDS >= deadline)); then
-      echo "moto: not ready on http://127.0.0.1:$port/moto-api/data.json after ${MOTO_READY_TIMEOUT}s; see $log" >&2
-      kill "$pid" 2>/dev/null || true
-      rm -f "$pidfile"
-      return 1
-    fi
-    sleep 0.2
-  done
-  echo "moto: ready at http://127.0.0.1:$port (pid $pid, log $log)" >&2
+  bg_start moto moto_ready "$port" "$log" "$pidfile" "$MOTO_READY_TIMEOUT" -- \
+    "$python" "$server" 127.0.0.1 "$port"
 }
 
 # moto_stop [PID_FILE]  -- stops only the server whose pid we recorded.
 moto_stop() {
-  local pidfile="${1:-$MOTO_LOCAL_DIR/moto.pid}"
-  [[ -f "$pidfile" ]] || return 0
-  local pid
-  pid="$(cat "$pidfile" 2>/dev/null || true)"
-  rm -f "$pidfile"
-  [[ -n "$pid" ]] || return 0
-  if kill -0 "$pid" 2>/dev/null; then
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -9 "$pid" 2>/dev/null || true
-    echo "moto: stopped (pid $pid)" >&2
-  fi
+  bg_stop moto "${1:-$MOTO_LOCAL_DIR/moto.pid}"
 }
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then

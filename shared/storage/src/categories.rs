@@ -50,7 +50,7 @@ impl DynamoCatalog {
             .add(counter, n(delta))
             .add(attr::REVISION, n(1))
             .when_exists(keys::PK);
-        txn::update(&self.table, key(&keys::category(id)), expr)
+        txn::update(&self.table, key(&keys::category(id)), expr).map_err(Into::into)
     }
 
     fn name_claim_put(
@@ -63,6 +63,7 @@ impl DynamoCatalog {
             encode_name_claim(parent, category),
             Expr::new().when_absent(keys::PK),
         )
+        .map_err(Into::into)
     }
 
     fn name_claim_delete(
@@ -77,6 +78,7 @@ impl DynamoCatalog {
             key(&keys::category_name_claim(parent, name)),
             owned,
         )
+        .map_err(Into::into)
     }
 
     async fn rename(

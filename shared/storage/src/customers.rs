@@ -12,15 +12,15 @@ use std::sync::Arc;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use domain::customer::{Customer, CustomerName, PendingSignIn, PhoneNumber, ProfileChange, SignIn};
 use domain::{CustomerError, CustomerId, CustomerStore, SignInStateStore, Timestamp};
 
 use crate::expr::Expr;
 use crate::item::{Fields, Item, MalformedItem, key, n, s};
 use crate::keys::{self, customer_entity};
+use crate::txn::{self, TxnError};
 
 /// Customers and pending sign-ins on one DynamoDB table.
 #[derive(Debug, Clone)]
@@ -125,18 +125,6 @@ fn encode_identity(subject: &str, customer: CustomerId) -> Item {
     item
 }
 
-fn put(table: &str, item: Item, condition: Expr) -> Result<TransactWriteItem, CustomerError> {
-    let put = aws_sdk_dynamodb::types::Put::builder()
-        .table_name(table)
-        .set_item(Some(item))
-        .set_condition_expression(condition.condition_expression())
-        .set_expression_attribute_names(condition.names())
-        .set_expression_attribute_values(condition.values())
-        .build()
-        .map_err(CustomerError::storage)?;
-    Ok(TransactWriteItem::builder().put(put).build())
-}
-
 /// How a first-sign-in transaction ended when it did not write.
 enum FirstSignIn {
     /// Another request registered this subject first.
@@ -206,44 +194,26 @@ impl DynamoCustomers {
         };
         let absent = || Expr::new().when_absent(keys::PK);
         let items = vec![
-            put(
+            txn::put(
                 &self.table,
                 encode_identity(&sign_in.subject, customer.id),
                 absent(),
             )
-            .map_err(FirstSignIn::Failed)?,
-            put(
+            .map_err(|e| FirstSignIn::Failed(e.into()))?,
+            txn::put(
                 &self.table,
                 encode_new_customer(&customer, &sign_in.subject),
                 absent(),
             )
-            .map_err(FirstSignIn::Failed)?,
+            .map_err(|e| FirstSignIn::Failed(e.into()))?,
         ];
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(customer),
-            Err(e) => match e.into_service_error() {
-                TransactWriteItemsError::TransactionCanceledException(cancelled) => {
-                    let identity_taken = cancelled
-                        .cancellation_reasons()
-                        .first()
-                        .and_then(|r| r.code())
-                        == Some("ConditionalCheckFailed");
-                    if identity_taken {
-                        Err(FirstSignIn::SubjectTaken)
-                    } else {
-                        Err(FirstSignIn::Failed(CustomerError::storage(
-                            TransactWriteItemsError::TransactionCanceledException(cancelled),
-                        )))
-                    }
-                }
-                other => Err(FirstSignIn::Failed(CustomerError::storage(other))),
-            },
+        match txn::execute(&self.client, items).await {
+            Ok(()) => Ok(customer),
+            Err(err) if err.condition_failed(0) => Err(FirstSignIn::SubjectTaken),
+            Err(TxnError::Cancelled(codes)) => Err(FirstSignIn::Failed(CustomerError::storage(
+                crate::txn::Cancelled(codes),
+            ))),
+            Err(TxnError::Failed(err)) => Err(FirstSignIn::Failed(CustomerError::Storage(err))),
         }
     }
 }

@@ -94,7 +94,7 @@ impl DynamoOrders {
             .when_eq(product_attr::IS_ACTIVE, AttributeValue::Bool(true))
             .when_eq(product_attr::PRICE, n(line.unit_price.as_decimal()))
             .when_at_least(product_attr::STOCK, n(quantity));
-        txn::update(self.name(), key(&keys::product(line.product_id)), expr).map_err(from_catalog)
+        txn::update(self.name(), key(&keys::product(line.product_id)), expr).map_err(Into::into)
     }
 
     /// The update of the order item for `change`, conditioned on its current status.
@@ -236,8 +236,8 @@ impl OrderStore for DynamoOrders {
     ) -> Result<(), PlaceFailure> {
         let new = || Expr::new().when_absent(keys::PK);
         let mut items = vec![
-            txn::put(self.name(), encode_order(order), new()).map_err(from_catalog)?,
-            txn::put(self.name(), encode_order_number_claim(order), new()).map_err(from_catalog)?,
+            txn::put(self.name(), encode_order(order), new())?,
+            txn::put(self.name(), encode_order_number_claim(order), new())?,
         ];
         if let Some(record) = idempotency {
             let free = Expr::new().when_absent_or_expired(
@@ -245,9 +245,7 @@ impl OrderStore for DynamoOrders {
                 idempotency_attr::EXPIRES_AT,
                 now.unix_seconds(),
             );
-            items.push(
-                txn::put(self.name(), encode_idempotency(record), free).map_err(from_catalog)?,
-            );
+            items.push(txn::put(self.name(), encode_idempotency(record), free)?);
         }
         let first_line = items.len();
         for line in &order.lines {
@@ -269,7 +267,7 @@ impl OrderStore for DynamoOrders {
                 tracing::warn!(?codes, "order transaction cancelled");
                 Err(PlaceFailure::Other(OrderError::ConcurrentChange))
             }
-            Err(TxnError::Failed(err)) => Err(PlaceFailure::Other(from_catalog(err))),
+            Err(TxnError::Failed(err)) => Err(PlaceFailure::Other(OrderError::Storage(err))),
         }
     }
 
@@ -290,15 +288,16 @@ impl OrderStore for DynamoOrders {
                 Err(other) => Err(storage(other)),
             };
         }
-        let mut items = vec![txn::update(self.name(), order_key, update).map_err(from_catalog)?];
+        let mut items = vec![txn::update(self.name(), order_key, update)?];
         for (product, quantity) in &change.restock {
             let restore = Expr::new()
                 .add(product_attr::STOCK, n(quantity.get()))
                 .when_exists(keys::PK);
-            items.push(
-                txn::update(self.name(), key(&keys::product(*product)), restore)
-                    .map_err(from_catalog)?,
-            );
+            items.push(txn::update(
+                self.name(),
+                key(&keys::product(*product)),
+                restore,
+            )?);
         }
         match execute_retrying_conflicts(self.client(), items).await {
             Ok(()) => Ok(()),

@@ -39,7 +39,7 @@ impl DynamoCatalog {
         owner: ProductId,
     ) -> Result<TransactWriteItem, CatalogError> {
         let owned = Expr::new().when_eq(attr::ID, s(owner.to_string()));
-        txn::delete(&self.table, key(&keys::sku_claim(sku)), owned)
+        txn::delete(&self.table, key(&keys::sku_claim(sku)), owned).map_err(Into::into)
     }
 
     /// Explains why the conditional update of product `id` did not apply.

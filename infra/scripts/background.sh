@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Background servers of the local stack (moto, the OpenID provider): start one in its own
+# process group, wait until it answers, and stop exactly the process that was started.
+#
+#   source infra/scripts/background.sh
+#   bg_start NAME READY_FN PORT LOG PID_FILE TIMEOUT -- COMMAND...
+#   bg_stop NAME PID_FILE
+
+# bg_start NAME READY_FN PORT LOG PID_FILE TIMEOUT -- COMMAND...
+# READY_FN PORT must succeed once the server answers. Refuses to start when something
+# already answers on PORT.
+bg_start() {
+  local name="$1" ready="$2" port="$3" log="$4" pidfile="$5" timeout="$6"
+  shift 6
+  [[ "${1:-}" == "--" ]] && shift
+  if "$ready" "$port"; then
+    echo "$name: something already answers on 127.0.0.1:$port; refusing to start a second one (stop it or choose another port)" >&2
+    return 1
+  fi
+  mkdir -p "$(dirname "$log")" "$(dirname "$pidfile")"
+  # Own session/process group so Ctrl-C in the caller's terminal is handled by its trap only.
+  if command -v setsid >/dev/null 2>&1; then
+    setsid "$@" </dev/null >"$log" 2>&1 &
+  else
+    "$@" </dev/null >"$log" 2>&1 &
+  fi
+  local pid=$!
+  echo "$pid" >"$pidfile"
+  local deadline=$((SECONDS + timeout))
+  until "$ready" "$port"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "$name: exited during startup (port $port). Last log lines from $log:" >&2
+      tail -n 20 "$log" >&2 || true
+      rm -f "$pidfile"
+      return 1
+    fi
+    if ((SECONDS >= deadline)); then
+      echo "$name: not ready on 127.0.0.1:$port after ${timeout}s; see $log" >&2
+      kill "$pid" 2>/dev/null || true
+      rm -f "$pidfile"
+      return 1
+    fi
+    sleep 0.2
+  done
+  echo "$name: ready at http://127.0.0.1:$port (pid $pid, log $log)" >&2
+}
+
+# bg_stop NAME PID_FILE -- stops only the process whose pid was recorded (TERM, then KILL
+# after 5 s).
+bg_stop() {
+  local name="$1" pidfile="$2"
+  [[ -f "$pidfile" ]] || return 0
+  local pid
+  pid="$(cat "$pidfile" 2>/dev/null || true)"
+  rm -f "$pidfile"
+  [[ -n "$pid" ]] || return 0
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -9 "$pid" 2>/dev/null || true
+    echo "$name: stopped (pid $pid)" >&2
+  fi
+}
