@@ -16,9 +16,15 @@
 //!
 //! No secret (code, token, verifier, client secret) is ever logged or put in an error.
 
+mod error;
+mod keys;
+
 use std::time::{Duration, Instant};
 
-use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, PublicKeyUse};
+pub use error::{IdTokenError, OidcError};
+use keys::{KeyCache, ProviderKey, provider_key};
+
+use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use oauth2::basic::{
     BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
@@ -54,49 +60,6 @@ impl std::fmt::Debug for ProviderConfig {
             .field("client_id", &self.client_id)
             .finish_non_exhaustive()
     }
-}
-
-/// Why an ID token was refused. The text is safe to show to the client.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum IdTokenError {
-    #[error("the ID token is malformed")]
-    Malformed,
-    #[error("the ID token must be signed with RS256 or ES256")]
-    UnsupportedAlgorithm,
-    #[error("the ID token is signed by a key the provider does not publish")]
-    UnknownKey,
-    #[error("the ID token's signature is invalid")]
-    BadSignature,
-    #[error("the ID token was issued by another issuer")]
-    WrongIssuer,
-    #[error("the ID token was issued for another client")]
-    WrongAudience,
-    #[error("the ID token has expired")]
-    Expired,
-    #[error("the ID token's nonce does not match this sign-in")]
-    NonceMismatch,
-    #[error("the email address is not verified by the provider")]
-    EmailNotVerified,
-    #[error("the ID token lacks the {0} claim")]
-    MissingClaim(&'static str),
-}
-
-/// Everything that can go wrong talking to the provider.
-#[derive(Debug, thiserror::Error)]
-pub enum OidcError {
-    /// The provider is unreachable, failed, or answered something unusable.
-    #[error("the identity provider failed: {0}")]
-    Provider(String),
-    /// The provider refused to exchange the authorization code (an OAuth error such as
-    /// `invalid_grant`): the client's fault, not the provider's.
-    #[error("the identity provider refused the authorization code ({0})")]
-    CodeRejected(String),
-    /// The ID token does not prove who the user is.
-    #[error(transparent)]
-    InvalidIdToken(#[from] IdTokenError),
-    /// Our configuration is unusable (e.g. a redirect URI that is not a URL).
-    #[error("OpenID Connect configuration: {0}")]
-    Config(String),
 }
 
 /// Who the provider vouches for.
@@ -157,33 +120,6 @@ type CodeFlowClient = oauth2::Client<
     EndpointSet,
 >;
 
-/// One usable provider key.
-#[derive(Clone)]
-struct ProviderKey {
-    kid: Option<String>,
-    algorithm: Algorithm,
-    key: DecodingKey,
-}
-
-#[derive(Default)]
-struct KeyCache {
-    keys: Vec<ProviderKey>,
-    fetched_at: Option<Instant>,
-}
-
-impl KeyCache {
-    /// The keys that may have signed a token with this header: the one with its `kid`, or
-    /// without a `kid` every key of the algorithm (a provider with one key may omit it).
-    fn candidates(&self, kid: Option<&str>, algorithm: Algorithm) -> Vec<DecodingKey> {
-        self.keys
-            .iter()
-            .filter(|k| k.algorithm == algorithm)
-            .filter(|k| kid.is_none() || k.kid.as_deref() == kid)
-            .map(|k| k.key.clone())
-            .collect()
-    }
-}
-
 /// The ID token claims we read.
 #[derive(Debug, Deserialize)]
 struct IdClaims {
@@ -236,25 +172,6 @@ fn accepted_issuers(issuer: &str) -> Vec<String> {
         issuers.push("accounts.google.com".to_owned());
     }
     issuers
-}
-
-fn provider_key(jwk: &jsonwebtoken::jwk::Jwk) -> Option<ProviderKey> {
-    if matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption)) {
-        return None;
-    }
-    let algorithm = match &jwk.algorithm {
-        AlgorithmParameters::RSA(_) => Algorithm::RS256,
-        AlgorithmParameters::EllipticCurve(ec) if ec.curve == EllipticCurve::P256 => {
-            Algorithm::ES256
-        }
-        _ => return None,
-    };
-    let key = DecodingKey::from_jwk(jwk).ok()?;
-    Some(ProviderKey {
-        kid: jwk.common.key_id.clone(),
-        algorithm,
-        key,
-    })
 }
 
 impl OidcClient {
