@@ -21,6 +21,7 @@ use crate::expr::Expr;
 use crate::item::{Fields, Item, MalformedItem, key, n, s};
 use crate::keys::{self, customer_entity};
 use crate::txn::{self, TxnError};
+use crate::update::update_item;
 
 /// Customers and pending sign-ins on one DynamoDB table.
 #[derive(Debug, Clone)]
@@ -160,24 +161,12 @@ impl DynamoCustomers {
     /// Applies `expr` to the customer item (which must exist) and returns it as written.
     async fn update_customer(&self, id: CustomerId, expr: Expr) -> Result<Customer, CustomerError> {
         let expr = expr.when_exists(keys::PK);
-        let output = self
-            .client
-            .update_item()
-            .table_name(self.table.as_ref())
-            .set_key(Some(key(&keys::customer(id))))
-            .set_update_expression(expr.update_expression())
-            .set_condition_expression(expr.condition_expression())
-            .set_expression_attribute_names(expr.names())
-            .set_expression_attribute_values(expr.values())
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match output {
-            Ok(output) => Ok(decode_customer(&output.attributes.unwrap_or_default())?),
-            Err(e) => match e.into_service_error() {
-                UpdateItemError::ConditionalCheckFailedException(_) => Err(CustomerError::NotFound),
-                other => Err(CustomerError::storage(other)),
-            },
+        match update_item(&self.client, &self.table, key(&keys::customer(id)), &expr).await {
+            Ok(item) => Ok(decode_customer(&item)?),
+            Err(UpdateItemError::ConditionalCheckFailedException(_)) => {
+                Err(CustomerError::NotFound)
+            }
+            Err(other) => Err(CustomerError::storage(other)),
         }
     }
 

@@ -16,6 +16,7 @@ mod orders;
 mod products;
 mod query;
 mod txn;
+mod update;
 
 use std::sync::Arc;
 

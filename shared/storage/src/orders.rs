@@ -133,18 +133,9 @@ impl DynamoOrders {
 
     /// One conditional `UpdateItem` of the item at `item_key`.
     async fn update_item(&self, item_key: Item, update: &Expr) -> Result<(), UpdateItemError> {
-        self.client()
-            .update_item()
-            .table_name(self.name())
-            .set_key(Some(item_key))
-            .set_update_expression(update.update_expression())
-            .set_condition_expression(update.condition_expression())
-            .set_expression_attribute_names(update.names())
-            .set_expression_attribute_values(update.values())
-            .send()
+        crate::update::update_item(self.client(), self.name(), item_key, update)
             .await
             .map(|_| ())
-            .map_err(|e| e.into_service_error())
     }
 
     async fn get(&self, key_of: &keys::PrimaryKey) -> Result<Option<Item>, OrderError> {

@@ -1,7 +1,7 @@
 //! [`ProductStore`] on DynamoDB.
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use domain::product::{
     NewProduct, PriceSummary, Product, ProductChange, ProductFilter, ProductRemoval, ProductScope,
     StockChange,
@@ -16,6 +16,7 @@ use crate::item::{
 };
 use crate::query::Listing;
 use crate::txn::{self, TxnError};
+use crate::update::update_item;
 use crate::{DynamoCatalog, keys};
 
 impl DynamoCatalog {
@@ -69,29 +70,12 @@ impl DynamoCatalog {
         expr: Expr,
         stock: Option<StockChange>,
     ) -> Result<Product, CatalogError> {
-        let output = self
-            .client
-            .update_item()
-            .table_name(self.table.as_ref())
-            .set_key(Some(key(&keys::product(id))))
-            .set_update_expression(expr.update_expression())
-            .set_condition_expression(expr.condition_expression())
-            .set_expression_attribute_names(expr.names())
-            .set_expression_attribute_values(expr.values())
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match output {
-            Ok(output) => {
-                let item = output.attributes.unwrap_or_default();
-                Ok(decode_product(&item)?.product)
+        match update_item(&self.client, &self.table, key(&keys::product(id)), &expr).await {
+            Ok(item) => Ok(decode_product(&item)?.product),
+            Err(UpdateItemError::ConditionalCheckFailedException(_)) => {
+                Err(self.explain_product_conflict(id, stock).await)
             }
-            Err(e) => match e.into_service_error() {
-                UpdateItemError::ConditionalCheckFailedException(_) => {
-                    Err(self.explain_product_conflict(id, stock).await)
-                }
-                other => Err(CatalogError::storage(other)),
-            },
+            Err(other) => Err(CatalogError::storage(other)),
         }
     }
 
