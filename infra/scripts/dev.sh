@@ -35,8 +35,11 @@ mkdir -p "$LOCAL_DIR"
 cleanup() {
   local rc=$?
   # Ignore further INT/TERM while cleaning up: make forwards its own TERM to us, so a
-  # second signal would otherwise end the script before it stops what it started.
-  trap "" INT TERM HUP
+  # second signal would otherwise end the script before it stops what it started. PIPE
+  # too, and no errexit: when the output goes through a pipe (`make dev | tee log`),
+  # Ctrl-C has already ended the reader, and a message written now must not end us.
+  set +e
+  trap "" INT TERM HUP PIPE
   trap - EXIT
   if [[ -n "$WATCH_PID" ]] && kill -0 "$WATCH_PID" 2>/dev/null; then
     echo "==> stopping cargo lambda watch (process group $WATCH_PID)" >&2
