@@ -5,6 +5,7 @@
 #   source infra/scripts/background.sh
 #   bg_start NAME READY_FN PORT LOG PID_FILE TIMEOUT -- COMMAND...
 #   bg_stop NAME PID_FILE
+#   bg_cleanup_guard            (first line of an EXIT-trap cleanup, after `local rc=$?`)
 
 # bg_start NAME READY_FN PORT LOG PID_FILE TIMEOUT -- COMMAND...
 # READY_FN PORT must succeed once the server answers. Refuses to start when something
@@ -63,4 +64,15 @@ bg_stop() {
     kill -9 "$pid" 2>/dev/null || true
     echo "$name: stopped (pid $pid)" >&2
   fi
+}
+
+# bg_cleanup_guard -- makes an EXIT-trap cleanup run to the end. Further INT/TERM/HUP are
+# ignored (make forwards its own TERM to us, which would otherwise end the script before it
+# stops what it started), and so are PIPE and errexit: when the output goes through a pipe
+# (`make dev | tee log`), Ctrl-C has already ended the reader, and a message written while
+# cleaning up must not end the cleanup.
+bg_cleanup_guard() {
+  set +e
+  trap "" INT TERM HUP PIPE
+  trap - EXIT
 }

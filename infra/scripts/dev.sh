@@ -12,6 +12,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
+# shellcheck source=infra/scripts/background.sh
+source "$ROOT/infra/scripts/background.sh"
 
 MOTO_PORT="${MOTO_PORT:-5050}"
 API_PORT="${API_PORT:-9000}"
@@ -34,13 +36,7 @@ mkdir -p "$LOCAL_DIR"
 # shellcheck disable=SC2317  # invoked via trap
 cleanup() {
   local rc=$?
-  # Ignore further INT/TERM while cleaning up: make forwards its own TERM to us, so a
-  # second signal would otherwise end the script before it stops what it started. PIPE
-  # too, and no errexit: when the output goes through a pipe (`make dev | tee log`),
-  # Ctrl-C has already ended the reader, and a message written now must not end us.
-  set +e
-  trap "" INT TERM HUP PIPE
-  trap - EXIT
+  bg_cleanup_guard
   if [[ -n "$WATCH_PID" ]] && kill -0 "$WATCH_PID" 2>/dev/null; then
     echo "==> stopping cargo lambda watch (process group $WATCH_PID)" >&2
     # The watcher forwards TERM to the function processes it spawned.

@@ -4,19 +4,15 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
+# shellcheck source=infra/scripts/background.sh
+source "$ROOT/infra/scripts/background.sh"
 
 STEP="setup"
 MOTO_PID_FILE=""
 OIDC_PID_FILE=""
 finish() {
   local rc=$?
-  # Ignore further INT/TERM while cleaning up: make forwards its own TERM to us, so a
-  # second signal would otherwise end the script before it stops what it started. PIPE
-  # too, and no errexit: when the output goes through a pipe (`make dev | tee log`),
-  # Ctrl-C has already ended the reader, and a message written now must not end us.
-  set +e
-  trap "" INT TERM HUP PIPE
-  trap - EXIT
+  bg_cleanup_guard
   if [[ -n "$MOTO_PID_FILE" ]]; then
     moto_stop "$MOTO_PID_FILE" || true
   fi
