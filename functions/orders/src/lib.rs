@@ -88,7 +88,7 @@ async fn place<S: OrderStore, Q: NotificationQueue>(
     let mut response = (
         StatusCode::CREATED,
         [(header::LOCATION, location)],
-        Json(OrderView::from(&placed.order)),
+        Json(OrderView::new(&placed.order, viewer.admin)),
     )
         .into_response();
     if placed.replayed {
@@ -104,9 +104,12 @@ async fn list<S: OrderStore, Q: NotificationQueue>(
     Customer(claims): Customer,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<ListBody<OrderView>>, ApiError> {
-    let (listing, page) = query.listing(viewer(&claims)?)?;
+    let viewer = viewer(&claims)?;
+    let (listing, page) = query.listing(viewer)?;
     let page = state.store.list(listing, page).await?;
-    Ok(Json(ListBody::from_page(page, |o| OrderView::from(&o))))
+    Ok(Json(ListBody::from_page(page, |o| {
+        OrderView::new(&o, viewer.admin)
+    })))
 }
 
 async fn show<S: OrderStore, Q: NotificationQueue>(
@@ -114,8 +117,9 @@ async fn show<S: OrderStore, Q: NotificationQueue>(
     Customer(claims): Customer,
     Path(id): Path<String>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let order = state.store.order(viewer(&claims)?, path_id(&id)?).await?;
-    Ok(Json(OrderView::from(&order)))
+    let viewer = viewer(&claims)?;
+    let order = state.store.order(viewer, path_id(&id)?).await?;
+    Ok(Json(OrderView::new(&order, viewer.admin)))
 }
 
 async fn move_to<S: OrderStore, Q: NotificationQueue>(
@@ -124,11 +128,9 @@ async fn move_to<S: OrderStore, Q: NotificationQueue>(
     id: &str,
     to: OrderStatus,
 ) -> Result<Json<OrderView>, ApiError> {
-    let order = state
-        .store
-        .change_status(viewer(claims)?, path_id(id)?, to)
-        .await?;
-    Ok(Json(OrderView::from(&order)))
+    let viewer = viewer(claims)?;
+    let order = state.store.change_status(viewer, path_id(id)?, to).await?;
+    Ok(Json(OrderView::new(&order, viewer.admin)))
 }
 
 async fn confirm<S: OrderStore, Q: NotificationQueue>(

@@ -1,5 +1,7 @@
-//! The order as the API shows it (shared/API.md, Orders).
+//! The order as the API shows it (shared/API.md, Orders). Admins also see where each
+//! notification channel stands; customers never do.
 
+use domain::notification::{ChannelState, Notifications};
 use domain::order::{Order, OrderLine};
 use domain::{CustomerId, Money, OrderId, ProductId, Timestamp};
 use serde::Serialize;
@@ -48,10 +50,53 @@ pub struct OrderView {
     pub updated_at: Timestamp,
     pub confirmed_at: Option<Timestamp>,
     pub cancelled_at: Option<Timestamp>,
+    /// Admins only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notifications: Option<NotificationsView>,
 }
 
-impl From<&Order> for OrderView {
-    fn from(order: &Order) -> Self {
+/// One notification channel, as admins see it.
+#[derive(Debug, Serialize)]
+pub struct ChannelView {
+    /// `pending`, `sent`, `skipped` or `failed`.
+    pub status: &'static str,
+    pub attempts: u32,
+    /// Class of the last failure (or why it was skipped), e.g. `http_5xx`.
+    pub last_error: Option<String>,
+    /// The provider's message id, once sent.
+    pub message_id: Option<String>,
+}
+
+impl From<&ChannelState> for ChannelView {
+    fn from(state: &ChannelState) -> Self {
+        Self {
+            status: state.status.as_str(),
+            attempts: state.attempts,
+            last_error: state.last_error.as_ref().map(|c| c.as_str().to_owned()),
+            message_id: state.message_id.clone(),
+        }
+    }
+}
+
+/// Both channels of an order.
+#[derive(Debug, Serialize)]
+pub struct NotificationsView {
+    pub sms: ChannelView,
+    pub email: ChannelView,
+}
+
+impl From<&Notifications> for NotificationsView {
+    fn from(n: &Notifications) -> Self {
+        Self {
+            sms: ChannelView::from(&n.sms),
+            email: ChannelView::from(&n.email),
+        }
+    }
+}
+
+impl OrderView {
+    /// `order` as `admin` (or its customer) sees it.
+    pub fn new(order: &Order, admin: bool) -> Self {
         Self {
             id: order.id,
             order_number: order.order_number.to_string(),
@@ -64,12 +109,13 @@ impl From<&Order> for OrderView {
             currency: domain::order::pricing::CURRENCY,
             delivery_address: order.delivery_address.as_str().to_owned(),
             notes: order.notes.as_ref().map(|n| n.as_str().to_owned()),
-            sms_sent: order.sms_sent,
-            email_sent: order.email_sent,
+            sms_sent: order.sms_sent(),
+            email_sent: order.email_sent(),
             created_at: order.created_at,
             updated_at: order.updated_at,
             confirmed_at: order.confirmed_at,
             cancelled_at: order.cancelled_at,
+            notifications: admin.then(|| NotificationsView::from(&order.notifications)),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod customer;
 pub mod error;
 pub mod id;
 pub mod money;
+pub mod notification;
 pub mod order;
 pub mod page;
 pub mod product;

@@ -66,6 +66,25 @@ impl Money {
         Money::from_decimal(self.0 * Decimal::from(quantity))
     }
 
+    /// The amount with two decimals and thousands separators, as people read it in
+    /// messages: `12,500.00`, `-1,000.50`, `0.05`.
+    pub fn grouped(&self) -> String {
+        let plain = self.to_string();
+        let (sign, digits) = match plain.strip_prefix('-') {
+            Some(rest) => ("-", rest),
+            None => ("", plain.as_str()),
+        };
+        let (whole, fraction) = digits.split_once('.').unwrap_or((digits, "00"));
+        let mut grouped = String::with_capacity(plain.len() + whole.len() / 3);
+        for (i, digit) in whole.chars().enumerate() {
+            if i > 0 && (whole.len() - i) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(digit);
+        }
+        format!("{sign}{grouped}.{fraction}")
+    }
+
     /// The mean of `count` amounts summing to `self`, or `None` when there are none.
     pub fn mean(self, count: u64) -> Option<Money> {
         (count > 0).then(|| Money::from_decimal(self.0 / Decimal::from(count)))
@@ -139,6 +158,25 @@ mod tests {
 
     fn dec(s: &str) -> Decimal {
         Decimal::from_str(s).expect("decimal")
+    }
+
+    #[test]
+    fn grouped_amounts_have_thousands_separators_and_two_decimals() {
+        for (input, grouped) in [
+            ("0.05", "0.05"),
+            ("999", "999.00"),
+            ("1000", "1,000.00"),
+            ("12500", "12,500.00"),
+            ("123456.7", "123,456.70"),
+            ("1000000000", "1,000,000,000.00"),
+            ("-1000.5", "-1,000.50"),
+        ] {
+            assert_eq!(
+                Money::from_decimal(dec(input)).grouped(),
+                grouped,
+                "{input}"
+            );
+        }
     }
 
     #[test]

@@ -21,10 +21,16 @@ impl Expr {
         Self::default()
     }
 
+    /// The placeholder of `attr`; a dotted `attr` (`notification_sms.version`) is a path
+    /// into maps, one placeholder per segment.
     fn name(&mut self, attr: &str) -> String {
-        let placeholder = format!("#{attr}");
-        self.names.insert(placeholder.clone(), attr.to_owned());
-        placeholder
+        let mut path = Vec::new();
+        for segment in attr.split('.') {
+            let placeholder = format!("#{segment}");
+            self.names.insert(placeholder.clone(), segment.to_owned());
+            path.push(placeholder);
+        }
+        path.join(".")
     }
 
     fn value(&mut self, value: AttributeValue) -> String {
@@ -172,6 +178,23 @@ mod tests {
         );
         assert_eq!(expr.names().map(|n| n.len()), Some(4));
         assert_eq!(expr.values().map(|v| v.len()), Some(3));
+    }
+
+    #[test]
+    fn dotted_names_are_paths_into_maps() {
+        let expr = Expr::new()
+            .set("notification_sms", AttributeValue::Bool(true))
+            .when_eq("notification_sms.version", AttributeValue::N("2".into()));
+        assert_eq!(
+            expr.condition_expression().as_deref(),
+            Some("#notification_sms.#version = :v1")
+        );
+        let names = expr.names().expect("names");
+        assert_eq!(names.get("#version").map(String::as_str), Some("version"));
+        assert_eq!(
+            names.get("#notification_sms").map(String::as_str),
+            Some("notification_sms")
+        );
     }
 
     #[test]

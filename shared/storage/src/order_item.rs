@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use domain::notification::{Channel, ChannelState, ErrorClass, Notifications};
 use domain::order::request::Fingerprint;
 use domain::order::{
     DeliveryAddress, IdempotencyRecord, Notes, Order, OrderLine, OrderNumber, OrderStatus,
@@ -30,8 +31,11 @@ pub(crate) mod order_attr {
     pub const CURRENCY: &str = "currency";
     pub const DELIVERY_ADDRESS: &str = "delivery_address";
     pub const NOTES: &str = "notes";
-    pub const SMS_SENT: &str = "sms_sent";
-    pub const EMAIL_SENT: &str = "email_sent";
+    /// The customer's SMS: a map of [`notification_attr`]s; absent until the notifier
+    /// first writes it (a pending channel at version 0).
+    pub const NOTIFICATION_SMS: &str = "notification_sms";
+    /// The admin's email, like [`NOTIFICATION_SMS`].
+    pub const NOTIFICATION_EMAIL: &str = "notification_email";
     pub const CREATED_AT: &str = "created_at";
     pub const UPDATED_AT: &str = "updated_at";
     pub const CONFIRMED_AT: &str = "confirmed_at";
@@ -51,6 +55,66 @@ mod line_attr {
     pub const UNIT_PRICE: &str = "unit_price";
     pub const QUANTITY: &str = "quantity";
     pub const LINE_TOTAL: &str = "line_total";
+}
+
+/// Attribute names inside a notification channel's map.
+pub(crate) mod notification_attr {
+    pub const STATUS: &str = "status";
+    pub const ATTEMPTS: &str = "attempts";
+    pub const LAST_ERROR: &str = "last_error";
+    pub const MESSAGE_ID: &str = "message_id";
+    pub const CLAIMED_AT: &str = "claimed_at";
+    /// Bumped by every write; writes are conditioned on it.
+    pub const VERSION: &str = "version";
+}
+
+/// The order attribute holding `channel`'s state.
+pub(crate) fn channel_attr(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Sms => order_attr::NOTIFICATION_SMS,
+        Channel::Email => order_attr::NOTIFICATION_EMAIL,
+    }
+}
+
+/// A channel's state as a map.
+pub(crate) fn encode_channel(state: &ChannelState) -> AttributeValue {
+    use notification_attr::*;
+    let mut map = HashMap::from([
+        (STATUS.to_owned(), s(state.status.as_str())),
+        (ATTEMPTS.to_owned(), n(state.attempts)),
+        (VERSION.to_owned(), n(state.version)),
+    ]);
+    let optional = [
+        (LAST_ERROR, state.last_error.as_ref().map(|c| s(c.as_str()))),
+        (MESSAGE_ID, state.message_id.as_deref().map(s)),
+        (CLAIMED_AT, state.claimed_at.map(|t| s(t.to_string()))),
+    ];
+    for (name, value) in optional {
+        if let Some(value) = value {
+            map.insert(name.to_owned(), value);
+        }
+    }
+    AttributeValue::M(map)
+}
+
+/// The state of `channel` on the order `item` (absent: pending, never written).
+fn decode_channel(item: &Item, channel: Channel) -> Result<ChannelState, MalformedItem> {
+    use notification_attr::*;
+    let attr = channel_attr(channel);
+    let map = match item.get(attr) {
+        None => return Ok(ChannelState::default()),
+        Some(AttributeValue::M(map)) => map,
+        Some(_) => return Err(MalformedItem(attr)),
+    };
+    let f = Fields(map);
+    Ok(ChannelState {
+        status: f.parse(STATUS)?,
+        attempts: f.number(ATTEMPTS)?,
+        last_error: f.opt_str(LAST_ERROR)?.map(ErrorClass::new),
+        message_id: f.opt_str(MESSAGE_ID)?.map(str::to_owned),
+        claimed_at: optional_timestamp(&f, CLAIMED_AT)?,
+        version: f.number(VERSION)?,
+    })
 }
 
 /// Idempotency record attribute names.
@@ -125,18 +189,17 @@ fn order_attributes(order: &Order) -> Item {
             DELIVERY_ADDRESS.to_owned(),
             s(order.delivery_address.as_str()),
         ),
-        (SMS_SENT.to_owned(), AttributeValue::Bool(order.sms_sent)),
-        (
-            EMAIL_SENT.to_owned(),
-            AttributeValue::Bool(order.email_sent),
-        ),
         (CREATED_AT.to_owned(), s(order.created_at.to_string())),
         (UPDATED_AT.to_owned(), s(order.updated_at.to_string())),
     ]);
+    let written =
+        |state: &ChannelState| (*state != ChannelState::default()).then(|| encode_channel(state));
     let optional = [
         (NOTES, order.notes.as_ref().map(|n| s(n.as_str()))),
         (CONFIRMED_AT, order.confirmed_at.map(|t| s(t.to_string()))),
         (CANCELLED_AT, order.cancelled_at.map(|t| s(t.to_string()))),
+        (NOTIFICATION_SMS, written(&order.notifications.sms)),
+        (NOTIFICATION_EMAIL, written(&order.notifications.email)),
     ];
     for (name, value) in optional {
         if let Some(value) = value {
@@ -219,8 +282,10 @@ pub(crate) fn decode_order(item: &Item) -> Result<Order, MalformedItem> {
             .map(Notes::parse)
             .transpose()
             .map_err(|_| MalformedItem(NOTES))?,
-        sms_sent: f.bool(SMS_SENT)?,
-        email_sent: f.bool(EMAIL_SENT)?,
+        notifications: Notifications {
+            sms: decode_channel(item, Channel::Sms)?,
+            email: decode_channel(item, Channel::Email)?,
+        },
         created_at: f.timestamp(CREATED_AT)?,
         updated_at: f.timestamp(UPDATED_AT)?,
         confirmed_at: optional_timestamp(&f, CONFIRMED_AT)?,
@@ -314,8 +379,7 @@ mod tests {
             lines,
             delivery_address: DeliveryAddress::parse("Moi Avenue 1").expect("address"),
             notes: Some(Notes::parse("ring twice").expect("notes")),
-            sms_sent: false,
-            email_sent: false,
+            notifications: Notifications::default(),
             created_at: now,
             updated_at: now,
             confirmed_at: Some(now),
@@ -336,6 +400,31 @@ mod tests {
             Some(&s(keys::hand_off_due(due, order.id)))
         );
         assert_eq!(decode_order(&item).expect("decodes"), order);
+    }
+
+    #[test]
+    fn notification_states_round_trip_and_a_fresh_order_writes_none() {
+        let mut order = order(None);
+        let fresh = encode_order(&order);
+        assert!(!fresh.contains_key(order_attr::NOTIFICATION_SMS));
+        assert!(!fresh.contains_key(order_attr::NOTIFICATION_EMAIL));
+        order.notifications.sms = ChannelState {
+            status: domain::notification::ChannelStatus::Sent,
+            attempts: 2,
+            last_error: Some(ErrorClass::new("http_5xx")),
+            message_id: Some("ATXid_1".into()),
+            claimed_at: None,
+            version: 4,
+        };
+        order.notifications.email = ChannelState {
+            attempts: 1,
+            claimed_at: Some(Timestamp::now()),
+            version: 1,
+            ..ChannelState::default()
+        };
+        let item = encode_order(&order);
+        assert_eq!(decode_order(&item).expect("decodes"), order);
+        assert!(order.sms_sent() && !order.email_sent());
     }
 
     #[test]

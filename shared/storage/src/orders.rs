@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem};
+use domain::notification::{Channel, ChannelState, NotificationStore};
 use domain::order::{
     IdempotencyKey, IdempotencyRecord, Order, OrderError, OrderListing, OrderStatus, OrderStore,
     PendingHandOff, PlaceFailure, StatusChange,
@@ -16,8 +17,9 @@ use domain::{CatalogError, CustomerId, OrderId, Page, PageRequest, ProductId, Ti
 use crate::expr::Expr;
 use crate::item::{Fields, Item, decode_product, key, n, product_attr, s};
 use crate::order_item::{
-    decode_idempotency, decode_order, encode_idempotency, encode_order, encode_order_number_claim,
-    hand_off_attributes, idempotency_attr, order_attr,
+    channel_attr, decode_idempotency, decode_order, encode_channel, encode_idempotency,
+    encode_order, encode_order_number_claim, hand_off_attributes, idempotency_attr,
+    notification_attr, order_attr,
 };
 use crate::query::Listing;
 use crate::txn::{self, TxnError};
@@ -55,6 +57,13 @@ impl From<crate::item::MalformedItem> for OrderError {
     fn from(err: crate::item::MalformedItem) -> Self {
         OrderError::storage(err)
     }
+}
+
+/// `expr` that also takes the order out of the reconciler's index (GSI4).
+fn without_hand_off(expr: Expr) -> Expr {
+    expr.remove(keys::GSI4PK)
+        .remove(keys::GSI4SK)
+        .remove(order_attr::HAND_OFF_DUE)
 }
 
 /// Runs a transaction, retrying (with a short, growing pause) while DynamoDB cancels it
@@ -120,12 +129,7 @@ impl DynamoOrders {
                 }
                 expr = expr.set(order_attr::HAND_OFF_RESENDS, n(0));
             }
-            Some(None) => {
-                expr = expr
-                    .remove(keys::GSI4PK)
-                    .remove(keys::GSI4SK)
-                    .remove(order_attr::HAND_OFF_DUE);
-            }
+            Some(None) => expr = without_hand_off(expr),
             None => {}
         }
         expr
@@ -380,6 +384,40 @@ impl OrderStore for DynamoOrders {
         match self.update_item(key(&keys::order(order_id)), &update).await {
             // Acknowledged by the notifier meanwhile: nothing left to schedule.
             Ok(_) | Err(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(()),
+            Err(other) => Err(storage(other)),
+        }
+    }
+}
+
+impl NotificationStore for DynamoOrders {
+    async fn save_channel(
+        &self,
+        order: OrderId,
+        channel: Channel,
+        expected_version: u32,
+        state: &ChannelState,
+    ) -> Result<bool, OrderError> {
+        let attr = channel_attr(channel);
+        let update = Expr::new()
+            .set(attr, encode_channel(state))
+            .when_exists(keys::PK);
+        let update = if expected_version == 0 {
+            update.when_absent(attr)
+        } else {
+            let version = format!("{attr}.{}", notification_attr::VERSION);
+            update.when_eq(&version, n(expected_version))
+        };
+        match self.update_item(key(&keys::order(order)), &update).await {
+            Ok(()) => Ok(true),
+            Err(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(false),
+            Err(other) => Err(storage(other)),
+        }
+    }
+
+    async fn acknowledge(&self, order: OrderId) -> Result<(), OrderError> {
+        let update = without_hand_off(Expr::new()).when_exists(keys::PK);
+        match self.update_item(key(&keys::order(order)), &update).await {
+            Ok(()) | Err(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(()),
             Err(other) => Err(storage(other)),
         }
     }

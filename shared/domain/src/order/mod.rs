@@ -17,6 +17,7 @@ pub mod status;
 
 use crate::customer::CustomerId;
 use crate::id::OrderId;
+use crate::notification::{ChannelStatus, Notifications};
 use crate::timestamp::Timestamp;
 
 pub use number::OrderNumber;
@@ -40,10 +41,8 @@ pub struct Order {
     pub totals: Totals,
     pub delivery_address: DeliveryAddress,
     pub notes: Option<Notes>,
-    /// Set by the notifier once the customer's SMS went out.
-    pub sms_sent: bool,
-    /// Set by the notifier once the admin's email went out.
-    pub email_sent: bool,
+    /// Where the customer's SMS and the admin's email stand (the notifier moves them).
+    pub notifications: Notifications,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub confirmed_at: Option<Timestamp>,
@@ -54,6 +53,16 @@ pub struct Order {
 }
 
 impl Order {
+    /// The customer's SMS went out (`sms_sent` in the API).
+    pub fn sms_sent(&self) -> bool {
+        self.notifications.sms.status == ChannelStatus::Sent
+    }
+
+    /// The admin's email went out (`email_sent` in the API).
+    pub fn email_sent(&self) -> bool {
+        self.notifications.email.status == ChannelStatus::Sent
+    }
+
     /// The order after `change` (which the caller has authorized).
     pub fn with_change(&self, change: &StatusChange) -> Order {
         let mut order = self.clone();

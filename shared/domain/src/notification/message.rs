@@ -1,0 +1,273 @@
+//! The texts the notifier sends (shared/API.md, Notifications): the customer's SMS and
+//! the admin's email, with amounts as `KES 12,500.00`.
+//!
+//! Invariant: everything that came from a person (names, addresses, notes, product
+//! names) is HTML-escaped in the HTML part; the plain-text part and the SMS carry it as is.
+
+use std::fmt::Write;
+
+use crate::customer::Customer;
+use crate::money::Money;
+use crate::order::Order;
+
+/// An amount as the messages write it: `KES 12,500.00`.
+pub fn kes(amount: Money) -> String {
+    format!("KES {}", amount.grouped())
+}
+
+/// The customer's SMS: `Hi <name>, your order <number> of KES <total> has been
+/// confirmed. Thank you for shopping with us.`
+pub fn sms_text(order: &Order, customer_name: &str) -> String {
+    format!(
+        "Hi {customer_name}, your order {} of {} has been confirmed. Thank you for shopping with us.",
+        order.order_number,
+        kes(order.totals.total_amount)
+    )
+}
+
+/// An email's content; the sender and recipient are the email adapter's configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailContent {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// The admin's email about a newly confirmed order. `customer` is `None` when the
+/// customer record is gone (the order is still worth reporting).
+pub fn admin_email(order: &Order, customer: Option<&Customer>) -> EmailContent {
+    let subject = format!(
+        "New Order: #{} - {}",
+        order.order_number,
+        kes(order.totals.total_amount)
+    );
+    let name = customer.map_or("(unknown customer)", |c| c.name.as_str());
+    let email = customer.map_or("-", |c| c.email.as_str());
+    let phone = customer
+        .and_then(|c| c.phone_number.as_ref())
+        .map_or("(none)", |p| p.as_str());
+    let notes = order.notes.as_ref().map(|n| n.as_str());
+    let totals = [
+        ("Subtotal", order.totals.subtotal),
+        ("VAT", order.totals.tax_amount),
+        ("Total", order.totals.total_amount),
+    ];
+
+    let mut text = format!(
+        "New order {} confirmed.\n\nCustomer: {name}\nEmail: {email}\nPhone: {phone}\nDelivery address: {}\n",
+        order.order_number,
+        order.delivery_address.as_str(),
+    );
+    if let Some(notes) = notes {
+        let _ = writeln!(text, "Notes: {notes}");
+    }
+    text.push_str("\nItems:\n");
+    for line in &order.lines {
+        let _ = writeln!(
+            text,
+            "- {} x {} @ {} = {}",
+            line.product_name.as_str(),
+            line.quantity.get(),
+            kes(line.unit_price),
+            kes(line.line_total)
+        );
+    }
+    text.push('\n');
+    for (label, amount) in totals {
+        let _ = writeln!(text, "{label}: {}", kes(amount));
+    }
+
+    let mut html = format!(
+        "<!DOCTYPE html>\n<html><body>\n<h1>New order {}</h1>\n<table>\n\
+         <tr><th align=\"left\">Customer</th><td>{}</td></tr>\n\
+         <tr><th align=\"left\">Email</th><td>{}</td></tr>\n\
+         <tr><th align=\"left\">Phone</th><td>{}</td></tr>\n\
+         <tr><th align=\"left\">Delivery address</th><td>{}</td></tr>\n",
+        escape(order.order_number.as_str()),
+        escape(name),
+        escape(email),
+        escape(phone),
+        escape(order.delivery_address.as_str()),
+    );
+    if let Some(notes) = notes {
+        let _ = writeln!(
+            html,
+            "<tr><th align=\"left\">Notes</th><td>{}</td></tr>",
+            escape(notes)
+        );
+    }
+    html.push_str(
+        "</table>\n<table border=\"1\" cellpadding=\"4\" cellspacing=\"0\">\n\
+         <tr><th>Product</th><th>Quantity</th><th>Unit price</th><th>Line total</th></tr>\n",
+    );
+    for line in &order.lines {
+        let _ = writeln!(
+            html,
+            "<tr><td>{}</td><td align=\"right\">{}</td><td align=\"right\">{}</td><td align=\"right\">{}</td></tr>",
+            escape(line.product_name.as_str()),
+            line.quantity.get(),
+            kes(line.unit_price),
+            kes(line.line_total)
+        );
+    }
+    for (label, amount) in totals {
+        let _ = writeln!(
+            html,
+            "<tr><th colspan=\"3\" align=\"right\">{label}</th><td align=\"right\">{}</td></tr>",
+            kes(amount)
+        );
+    }
+    html.push_str("</table>\n</body></html>\n");
+
+    EmailContent {
+        subject,
+        text,
+        html,
+    }
+}
+
+/// `s` with the five HTML-significant characters escaped.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::customer::{CustomerId, CustomerName, PhoneNumber};
+    use crate::notification::Notifications;
+    use crate::order::{
+        DeliveryAddress, Notes, OrderLine, OrderNumber, OrderStatus, Quantity, Totals, VatRate,
+    };
+    use crate::product::{ProductName, Sku};
+    use crate::timestamp::Timestamp;
+    use crate::{OrderId, ProductId};
+
+    fn order(notes: Option<&str>) -> Order {
+        let now = Timestamp::parse("2026-11-26T10:00:00.000Z").expect("now");
+        let lines = vec![
+            OrderLine::new(
+                ProductId::generate(),
+                ProductName::parse("Phone <Pro>").expect("name"),
+                Some(Sku::parse("PH-1").expect("sku")),
+                Money::parse_price("12500").expect("price"),
+                Quantity::new(2).expect("quantity"),
+            ),
+            OrderLine::new(
+                ProductId::generate(),
+                ProductName::parse("Case").expect("name"),
+                None,
+                Money::parse_price("0.05").expect("price"),
+                Quantity::new(1).expect("quantity"),
+            ),
+        ];
+        Order {
+            id: OrderId::generate(),
+            order_number: OrderNumber::parse("ORD-20261126-7KQ2MZ").expect("number"),
+            customer_id: CustomerId::generate(),
+            status: OrderStatus::Confirmed,
+            totals: Totals::of(&lines, VatRate::kenya_standard()),
+            lines,
+            delivery_address: DeliveryAddress::parse("Moi Ave & \"Kenyatta\" St").expect("address"),
+            notes: notes.map(|n| Notes::parse(n).expect("notes")),
+            notifications: Notifications::default(),
+            created_at: now,
+            updated_at: now,
+            confirmed_at: Some(now),
+            cancelled_at: None,
+            hand_off_due: None,
+        }
+    }
+
+    fn customer(phone: Option<&str>) -> Customer {
+        let now = Timestamp::now();
+        Customer {
+            id: CustomerId::generate(),
+            email: "wanjiku@example.com".into(),
+            name: CustomerName::parse("Wanjiku <Kamau>").expect("name"),
+            phone_number: phone.map(|p| PhoneNumber::parse(p).expect("phone")),
+            is_admin: false,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn the_sms_is_the_documented_sentence_with_a_grouped_total() {
+        // 2 × 12,500.00 + 0.05 = 25,000.05; VAT 16 % = 4,000.01 (half away from zero).
+        assert_eq!(
+            sms_text(&order(None), "Wanjiku"),
+            "Hi Wanjiku, your order ORD-20261126-7KQ2MZ of KES 29,000.06 has been confirmed. Thank you for shopping with us."
+        );
+    }
+
+    #[test]
+    fn the_email_lists_customer_lines_and_totals() {
+        let email = admin_email(
+            &order(Some("ring twice")),
+            Some(&customer(Some("0712345678"))),
+        );
+        assert_eq!(
+            email.subject,
+            "New Order: #ORD-20261126-7KQ2MZ - KES 29,000.06"
+        );
+        for expected in [
+            "Customer: Wanjiku <Kamau>",
+            "Email: wanjiku@example.com",
+            "Phone: +254712345678",
+            "Delivery address: Moi Ave & \"Kenyatta\" St",
+            "Notes: ring twice",
+            "- Phone <Pro> x 2 @ KES 12,500.00 = KES 25,000.00",
+            "- Case x 1 @ KES 0.05 = KES 0.05",
+            "Subtotal: KES 25,000.05",
+            "VAT: KES 4,000.01",
+            "Total: KES 29,000.06",
+        ] {
+            assert!(
+                email.text.contains(expected),
+                "{expected} in\n{}",
+                email.text
+            );
+        }
+    }
+
+    #[test]
+    fn the_html_part_escapes_everything_people_typed() {
+        let email = admin_email(&order(Some("<b>fragile</b>")), Some(&customer(None)));
+        for expected in [
+            "Wanjiku &lt;Kamau&gt;",
+            "Moi Ave &amp; &quot;Kenyatta&quot; St",
+            "&lt;b&gt;fragile&lt;/b&gt;",
+            "Phone &lt;Pro&gt;",
+            "<td align=\"right\">KES 25,000.00</td>",
+            "(none)",
+        ] {
+            assert!(
+                email.html.contains(expected),
+                "{expected} in\n{}",
+                email.html
+            );
+        }
+        for raw in ["<Kamau>", "<b>fragile", "<Pro>", "\"Kenyatta\""] {
+            assert!(!email.html.contains(raw), "{raw} unescaped");
+        }
+    }
+
+    #[test]
+    fn a_missing_customer_still_gives_a_complete_email() {
+        let email = admin_email(&order(None), None);
+        assert!(email.text.contains("Customer: (unknown customer)"));
+        assert!(!email.text.contains("Notes:"));
+    }
+}
