@@ -6,7 +6,9 @@
 //! The queue is a standard queue, so a message can arrive more than once (and the
 //! reconciler re-sends unacknowledged confirmations): the notifier is idempotent.
 
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use domain::OrderId;
 use domain::order::{NotificationQueue, QueueError};
@@ -57,6 +59,39 @@ impl NotificationQueue for SqsNotificationQueue {
             .send_message()
             .queue_url(self.queue_url.as_ref())
             .message_body(body)
+            .send()
+            .await
+            .map_err(|e| QueueError(Box::new(e.into_service_error())))?;
+        Ok(())
+    }
+}
+
+/// The longest visibility timeout SQS accepts: 12 hours.
+pub const MAX_VISIBILITY: Duration = Duration::from_secs(12 * 60 * 60);
+
+/// Delays the next delivery of a received message (its visibility timeout from now).
+pub trait Redelivery: Send + Sync {
+    /// The message with `receipt_handle` becomes visible again after `delay` (at most
+    /// [`MAX_VISIBILITY`]).
+    fn redeliver_after(
+        &self,
+        receipt_handle: &str,
+        delay: Duration,
+    ) -> impl Future<Output = Result<(), QueueError>> + Send;
+}
+
+impl Redelivery for SqsNotificationQueue {
+    async fn redeliver_after(
+        &self,
+        receipt_handle: &str,
+        delay: Duration,
+    ) -> Result<(), QueueError> {
+        let seconds = i32::try_from(delay.min(MAX_VISIBILITY).as_secs()).unwrap_or(i32::MAX);
+        self.client
+            .change_message_visibility()
+            .queue_url(self.queue_url.as_ref())
+            .receipt_handle(receipt_handle)
+            .visibility_timeout(seconds)
             .send()
             .await
             .map_err(|e| QueueError(Box::new(e.into_service_error())))?;

@@ -1,0 +1,167 @@
+//! The notifier's configuration, read once from the environment at cold start.
+//!
+//! | variable | meaning |
+//! |---|---|
+//! | `TABLE_NAME` | the DynamoDB table |
+//! | `NOTIFICATIONS_QUEUE_URL` | the queue the function consumes (for backoff) |
+//! | `AT_BASE_URL` | Africa's Talking API (default the live `https://api.africastalking.com`) |
+//! | `AT_USERNAME` | the Africa's Talking app's username (`sandbox` on the sandbox) |
+//! | `AT_SENDER_ID` | optional sender id or short code (`from`) |
+//! | `AT_API_KEY` | the API key (a secret: never logged) |
+//! | `ORDER_EMAIL_FROM` | the SES identity the admin's email is sent from |
+//! | `ORDER_EMAIL_TO` | the admin address that receives it |
+//! | `SES_CONFIGURATION_SET` | optional SES configuration set |
+//! | `CLAIM_LEASE_SECONDS` | how long a send in flight is protected (default 120; > the function timeout) |
+//! | `RETRY_BASE_SECONDS`, `RETRY_MAX_SECONDS` | backoff after a transient failure: base × 2^(receives−1), capped (defaults 60 and 900) |
+
+use std::fmt;
+use std::time::Duration;
+
+use domain::notification::DEFAULT_CLAIM_LEASE;
+use messaging::AfricasTalkingConfig;
+use messaging::africas_talking::LIVE_BASE_URL;
+use secrecy::SecretString;
+
+use crate::Backoff;
+
+/// Timeout of one call to Africa's Talking: well inside the function's 30 s.
+const SMS_TIMEOUT: Duration = Duration::from_secs(8);
+
+/// Why the environment does not configure the notifier.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("{0}: {1}")]
+    Invalid(&'static str, String),
+}
+
+/// Settings of the notifier.
+#[derive(Clone)]
+pub struct NotifierConfig {
+    pub table_name: String,
+    pub queue_url: String,
+    pub sms: AfricasTalkingConfig,
+    pub email_from: String,
+    pub email_to: String,
+    pub configuration_set: Option<String>,
+    pub claim_lease: Duration,
+    pub backoff: Backoff,
+}
+
+impl fmt::Debug for NotifierConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Addresses are personal data: left out of logs like the key.
+        f.debug_struct("NotifierConfig")
+            .field("table_name", &self.table_name)
+            .field("queue_url", &self.queue_url)
+            .field("sms_base_url", &self.sms.base_url.as_str())
+            .field("claim_lease", &self.claim_lease)
+            .field("backoff", &self.backoff)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NotifierConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let optional = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let required = |name: &'static str| optional(name).ok_or(ConfigError::Missing(name));
+        let seconds = |name: &'static str, default: Duration| match optional(name) {
+            None => Ok(default),
+            Some(raw) => raw
+                .trim()
+                .parse()
+                .map(Duration::from_secs)
+                .map_err(|_| ConfigError::Invalid(name, "must be whole seconds".into())),
+        };
+        let base_url = optional("AT_BASE_URL").unwrap_or_else(|| LIVE_BASE_URL.into());
+        let base_url = base_url
+            .parse()
+            .map_err(|e: url::ParseError| ConfigError::Invalid("AT_BASE_URL", e.to_string()))?;
+        let backoff = Backoff {
+            base: seconds("RETRY_BASE_SECONDS", Duration::from_secs(60))?,
+            max: seconds("RETRY_MAX_SECONDS", Duration::from_secs(900))?,
+        };
+        Ok(Self {
+            table_name: required("TABLE_NAME")?,
+            queue_url: required("NOTIFICATIONS_QUEUE_URL")?,
+            sms: AfricasTalkingConfig {
+                base_url,
+                username: required("AT_USERNAME")?,
+                sender_id: optional("AT_SENDER_ID"),
+                api_key: SecretString::from(required("AT_API_KEY")?),
+                timeout: SMS_TIMEOUT,
+            },
+            email_from: required("ORDER_EMAIL_FROM")?,
+            email_to: required("ORDER_EMAIL_TO")?,
+            configuration_set: optional("SES_CONFIGURATION_SET"),
+            claim_lease: seconds("CLAIM_LEASE_SECONDS", DEFAULT_CLAIM_LEASE)?,
+            backoff,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    const FULL: [(&str, &str); 6] = [
+        ("TABLE_NAME", "orders"),
+        ("NOTIFICATIONS_QUEUE_URL", "http://q"),
+        ("AT_USERNAME", "sandbox"),
+        ("AT_API_KEY", "key-123"),
+        ("ORDER_EMAIL_FROM", "shop@example.com"),
+        ("ORDER_EMAIL_TO", "admin@example.com"),
+    ];
+
+    fn config(pairs: &[(&str, &str)]) -> Result<NotifierConfig, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        NotifierConfig::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_to_the_live_api_and_the_documented_backoff() {
+        let c = config(&FULL).expect("valid");
+        assert_eq!(c.sms.base_url.as_str(), "https://api.africastalking.com/");
+        assert_eq!(c.sms.sender_id, None);
+        assert_eq!(c.backoff.base, Duration::from_secs(60));
+        assert_eq!(c.backoff.max, Duration::from_secs(900));
+        assert_eq!(c.claim_lease, DEFAULT_CLAIM_LEASE);
+    }
+
+    #[test]
+    fn every_required_setting_is_named_when_missing() {
+        for (i, (name, _)) in FULL.iter().enumerate() {
+            let mut pairs = FULL.to_vec();
+            pairs.remove(i);
+            match config(&pairs) {
+                Err(ConfigError::Missing(missing)) => assert_eq!(missing, *name),
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        let mut bad = FULL.to_vec();
+        bad.push(("RETRY_BASE_SECONDS", "soon"));
+        assert!(matches!(
+            config(&bad),
+            Err(ConfigError::Invalid("RETRY_BASE_SECONDS", _))
+        ));
+    }
+
+    #[test]
+    fn debug_output_holds_no_key_or_address() {
+        let printed = format!("{:?}", config(&FULL).expect("valid"));
+        for secret in ["key-123", "shop@example.com", "admin@example.com"] {
+            assert!(!printed.contains(secret), "{secret} in {printed}");
+        }
+    }
+}
