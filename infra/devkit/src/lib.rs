@@ -9,13 +9,19 @@
 //! - [`seed`]: a small demo catalog.
 //! - [`oidc`]: the local OpenID provider (a real one, started by the scripts) and a
 //!   scriptable stand-in for a misbehaving provider.
+//! - [`sms_sandbox`]: a local stand-in for Africa's Talking's SMS API that keeps what it
+//!   accepts.
+//! - [`bridge`]: the queue bridge, standing in for Lambda's SQS event source mapping
+//!   (with `ReportBatchItemFailures`) between the local queue and a function.
 
+pub mod bridge;
 pub mod events;
 pub mod keys;
 pub mod oidc;
 pub mod queues;
 pub mod routes;
 pub mod seed;
+pub mod sms_sandbox;
 pub mod table;
 pub mod testing;
 

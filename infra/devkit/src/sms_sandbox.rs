@@ -82,16 +82,25 @@ pub struct Outbox(Arc<Mutex<Vec<SentSms>>>);
 impl Outbox {
     /// Every accepted SMS, in arrival order.
     pub fn messages(&self) -> Vec<SentSms> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Forgets every accepted SMS.
     pub fn clear(&self) {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
     }
 
     fn push(&self, sms: SentSms) {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).push(sms);
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(sms);
     }
 }
 
@@ -129,7 +138,10 @@ pub fn router(config: SandboxConfig, outbox: Outbox) -> Router {
 }
 
 /// Serves the sandbox on `listener` until the task is dropped (or the listener fails).
-pub async fn serve(listener: tokio::net::TcpListener, config: SandboxConfig) -> std::io::Result<()> {
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    config: SandboxConfig,
+) -> std::io::Result<()> {
     axum::serve(listener, Sandbox::new(config).router).await
 }
 
@@ -467,7 +479,11 @@ mod tests {
         let response = post(
             &sandbox,
             Some(KEY),
-            &[("username", "someone-else"), ("to", "+254712345678"), ("message", "hi")],
+            &[
+                ("username", "someone-else"),
+                ("to", "+254712345678"),
+                ("message", "hi"),
+            ],
         )
         .await;
         assert_eq!(response.status(), 401);
@@ -633,8 +649,8 @@ mod tests {
         assert_eq!(response.status(), 201);
         let id = sandbox.outbox.messages()[0].message_id.clone();
 
-        let logs = String::from_utf8(capture.0.lock().expect("log buffer").clone())
-            .expect("UTF-8 logs");
+        let logs =
+            String::from_utf8(capture.0.lock().expect("log buffer").clone()).expect("UTF-8 logs");
         let accepted: Vec<&str> = logs
             .lines()
             .filter(|l| l.contains("sms sandbox: accepted"))

@@ -10,16 +10,27 @@
 //!     customer and orders functions: the local OpenID provider, the signing key, the
 //!     admin list, the queue, VAT) and print an admin and a customer token.
 //! devkit create-table --table NAME [--template FILE]
+//! devkit sms-sandbox --port P [--username sandbox] [--api-key KEY]
+//!     serve the local stand-in for Africa's Talking's SMS API on 127.0.0.1:P
+//!     (POST /version1/messaging; GET and DELETE /messages list and clear what it
+//!     accepted) until stopped.
+//! devkit queue-bridge --queue-url URL --invoke-url URL [--batch-size 10] [--wait-seconds 0]
+//!     feed the queue at URL to the function at --invoke-url (cargo lambda watch:
+//!     http://127.0.0.1:9000/2015-03-31/functions/<name>/invocations) as Lambda's SQS
+//!     event source mapping with ReportBatchItemFailures would, until stopped.
 //! ```
 //! `--template` defaults to the repository's template.yaml.
-//! It only ever talks to the endpoint in `AWS_ENDPOINT_URL`, and refuses to run without
-//! one, so it cannot touch a real AWS account.
+//! Every command but `sms-sandbox` only ever talks to the endpoint in `AWS_ENDPOINT_URL`,
+//! and refuses to run without one, so it cannot touch a real AWS account. The two servers
+//! log plain text lines to stderr (`RUST_LOG` filters, `info` by default).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use devkit::DevkitError;
+use devkit::bridge::{Bridge, BridgeOptions, DEFAULT_BATCH_SIZE, DEFAULT_WAIT_SECONDS};
 use devkit::keys::{self, KeyPair};
+use devkit::sms_sandbox::{self, MESSAGING_PATH, SandboxConfig};
 use devkit::table::{self, TableDefinition};
 use devkit::testing::{admin_identity, customer_identity, local_client};
 use storage::DynamoCatalog;
@@ -33,10 +44,13 @@ const DEFAULT_OIDC_CLIENT_ID: &str = "order-system-local";
 const DEFAULT_OIDC_CLIENT_SECRET: &str = "local-secret";
 const DEFAULT_REDIRECT_URI: &str = "http://127.0.0.1:9000/api/v1/auth/google/callback";
 const DEFAULT_ADMIN_EMAILS: &str = "admin@example.com";
+/// The SMS sandbox's account (Africa's Talking's own sandbox username is `sandbox`).
+const DEFAULT_SMS_USERNAME: &str = "sandbox";
+const DEFAULT_SMS_API_KEY: &str = "local-sandbox-key";
 
 fn usage() -> DevkitError {
     DevkitError::Other(
-        "usage: devkit bootstrap --table NAME --out DIR [--template FILE] [--issuer I] [--audience A] | devkit create-table --table NAME [--template FILE]".into(),
+        "usage: devkit bootstrap --table NAME --out DIR [--template FILE] [--issuer I] [--audience A] | devkit create-table --table NAME [--template FILE] | devkit sms-sandbox --port P [--username sandbox] [--api-key KEY] | devkit queue-bridge --queue-url URL --invoke-url URL [--batch-size 10] [--wait-seconds 0]".into(),
     )
 }
 
@@ -96,18 +110,83 @@ async fn ensure_table(
     Ok(true)
 }
 
+/// Plain text log lines on stderr, filtered by `RUST_LOG` (`info` by default).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn serve_sms_sandbox(options: &HashMap<String, String>) -> Result<(), DevkitError> {
+    let port = options.get("port").ok_or_else(usage)?;
+    let port: u16 = port
+        .parse()
+        .map_err(|_| DevkitError::Other(format!("--port {port}: not a port number")))?;
+    let option =
+        |name: &str, default: &str| options.get(name).map_or(default, String::as_str).to_owned();
+    let config = SandboxConfig {
+        username: option("username", DEFAULT_SMS_USERNAME),
+        api_key: option("api-key", DEFAULT_SMS_API_KEY),
+    };
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|e| DevkitError::Other(format!("127.0.0.1:{port}: {e}")))?;
+    init_logging();
+    tracing::info!(
+        url = %format!("http://127.0.0.1:{port}{MESSAGING_PATH}"),
+        username = %config.username,
+        "sms sandbox: listening"
+    );
+    sms_sandbox::serve(listener, config)
+        .await
+        .map_err(|e| DevkitError::Other(format!("sms sandbox: {e}")))
+}
+
+async fn run_queue_bridge(
+    endpoint: &str,
+    options: &HashMap<String, String>,
+) -> Result<(), DevkitError> {
+    let queue_url = options.get("queue-url").ok_or_else(usage)?;
+    let invoke_url = options.get("invoke-url").ok_or_else(usage)?;
+    let number = |name: &str, default: i32| match options.get(name) {
+        None => Ok(default),
+        Some(value) => value
+            .parse()
+            .map_err(|_| DevkitError::Other(format!("--{name} {value}: not a number"))),
+    };
+    let bridge = Bridge::new(
+        devkit::queues::local_sqs_client(endpoint),
+        queue_url.as_str(),
+        invoke_url.as_str(),
+        BridgeOptions {
+            batch_size: number("batch-size", DEFAULT_BATCH_SIZE)?,
+            wait_seconds: number("wait-seconds", DEFAULT_WAIT_SECONDS)?,
+        },
+    )?;
+    init_logging();
+    bridge.run().await;
+    Ok(())
+}
+
 async fn run(args: Vec<String>) -> Result<(), DevkitError> {
     let (command, rest) = args.split_first().ok_or_else(usage)?;
     let options = options(rest)?;
+    // The SMS sandbox talks to no AWS service.
+    if command == "sms-sandbox" {
+        return serve_sms_sandbox(&options).await;
+    }
     let endpoint = std::env::var("AWS_ENDPOINT_URL").map_err(|_| {
         DevkitError::Other(
             "AWS_ENDPOINT_URL is not set: devkit only talks to the local stack".into(),
         )
     })?;
     let client = local_client(&endpoint);
-    let table = options.get("table").ok_or_else(usage)?;
     match command.as_str() {
         "create-table" => {
+            let table = options.get("table").ok_or_else(usage)?;
             let created = ensure_table(&client, table, options.get("template")).await?;
             println!(
                 "table {table}: {}",
@@ -116,6 +195,7 @@ async fn run(args: Vec<String>) -> Result<(), DevkitError> {
             Ok(())
         }
         "bootstrap" => {
+            let table = options.get("table").ok_or_else(usage)?;
             let out = PathBuf::from(options.get("out").ok_or_else(usage)?);
             std::fs::create_dir_all(&out).map_err(|e| DevkitError::Other(e.to_string()))?;
             let issuer = options.get("issuer").map_or(DEFAULT_ISSUER, String::as_str);
@@ -172,6 +252,7 @@ async fn run(args: Vec<String>) -> Result<(), DevkitError> {
             );
             Ok(())
         }
+        "queue-bridge" => run_queue_bridge(&endpoint, &options).await,
         _ => Err(usage()),
     }
 }

@@ -1,0 +1,88 @@
+//! Batches: records are independent; only the ones worth retrying are reported failed,
+//! and bodies that can never succeed are acknowledged, never a poisoned batch.
+
+use domain::notification::ChannelStatus;
+use wiremock::matchers::{body_string_contains, method};
+use wiremock::{Mock, ResponseTemplate};
+
+use crate::support::World;
+
+#[tokio::test]
+async fn one_failing_message_never_re_delivers_its_neighbours() {
+    let world = World::new().await;
+    // This number's SMS always fails at the gateway; every other number's goes out.
+    Mock::given(method("POST"))
+        .and(body_string_contains("254799000999"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&world.at)
+        .await;
+    world.sms_accepted().await;
+    let good = world.customer("Good One", Some("0711000001")).await;
+    let other = world.customer("Good Two", Some("0711000002")).await;
+    let poison = world.customer("Unlucky", Some("0799000999")).await;
+    let first = world.place(good, true).await;
+    let second = world.place(other, true).await;
+    let stuck = world.place(poison, true).await;
+    let mut messages = world.receive().await;
+    assert_eq!(messages.len(), 3);
+    let stuck_message = messages
+        .iter()
+        .find(|m| m.body().is_some_and(|b| b.contains(&stuck.id.to_string())))
+        .and_then(|m| m.message_id())
+        .expect("the poison message")
+        .to_owned();
+    // Bodies no retry can fix ride along in the same batch.
+    messages.push(world.message("malformed", "{not json"));
+    messages.push(world.message("array", r#"["order.confirmed"]"#));
+    messages.push(world.message(
+        "other-event",
+        &format!(r#"{{"order_id":"{}","event":"order.shipped"}}"#, first.id),
+    ));
+    messages.push(world.message(
+        "unknown-order",
+        r#"{"order_id":"01JZZZZZZZZZZZZZZZZZZZZZZZ","event":"order.confirmed"}"#,
+    ));
+
+    let failed = world.deliver(&messages).await;
+
+    assert_eq!(failed, [stuck_message], "only the poison message");
+    for id in [first.id, second.id] {
+        let order = world.order(id).await;
+        assert!(order.sms_sent() && order.email_sent());
+    }
+    let stuck = world.order(stuck.id).await;
+    assert_eq!(stuck.notifications.sms.status, ChannelStatus::Pending);
+    assert!(stuck.email_sent());
+    assert_eq!(world.emails().await.len(), 3);
+}
+
+#[tokio::test]
+async fn orders_that_are_not_confirmed_are_acknowledged_without_a_notification() {
+    let world = World::new().await;
+    world.sms_accepted().await;
+    let customer = world.customer("Changed Mind", Some("0711000003")).await;
+    let pending = world.place(customer, false).await;
+    let confirmed = world.place(customer, true).await;
+    let viewer = domain::order::Viewer {
+        customer_id: customer,
+        admin: false,
+    };
+    world
+        .orders
+        .change_status(viewer, confirmed.id, domain::order::OrderStatus::Cancelled)
+        .await
+        .expect("cancelled before the notifier ran");
+    let mut messages = world.receive().await;
+    assert_eq!(messages.len(), 1, "the confirmation of the cancelled order");
+    messages.push(world.message(
+        "pending",
+        &format!(r#"{{"order_id":"{}","event":"order.confirmed"}}"#, pending.id),
+    ));
+
+    assert!(world.deliver(&messages).await.is_empty());
+    assert!(world.sms_requests().await.is_empty());
+    assert!(world.emails().await.is_empty());
+    let cancelled = world.order(confirmed.id).await;
+    assert_eq!(cancelled.notifications.sms.status, ChannelStatus::Pending);
+    assert_eq!(cancelled.hand_off_due, None);
+}

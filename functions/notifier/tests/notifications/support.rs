@@ -1,0 +1,415 @@
+//! One test's world: a table, a notifications queue and dead-letter queue on the local
+//! AWS emulator (DynamoDB, SQS, SES v2), Africa's Talking as a wiremock server, the
+//! orders service that places and confirms orders, and the notifier's batch handler.
+//!
+//! Messages are received from the real queue and handed to the handler as the SQS event
+//! Lambda would build (devkit's queue bridge builds it); acknowledged ones are deleted,
+//! as the event source mapping does.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName};
+use devkit::queues::Queues;
+use devkit::testing::{RequestCounter, TestEnv, counted_client, moto_endpoint};
+use domain::category::CategoryName;
+use domain::customer::{CustomerName, ProfileChange, SignIn};
+use domain::notification::{DEFAULT_CLAIM_LEASE, Notifier};
+use domain::order::{HandOffPolicy, Order, OrderRequest, OrderService, OrderStore, VatRate};
+use domain::product::{NewProduct, ProductName};
+use domain::{
+    CategoryStore, CustomerId, CustomerStore, Money, OrderId, PhoneNumber, ProductId,
+    ProductStore,
+};
+use messaging::{AfricasTalking, AfricasTalkingConfig, SesEmail};
+use notifier::{Backoff, BatchHandler};
+use domain::order::QueueError;
+use queue::{Redelivery, SqsNotificationQueue};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use storage::{DynamoCatalog, DynamoCustomers, DynamoOrders};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// Africa's Talking credentials of the tests.
+pub const AT_USERNAME: &str = "sandbox";
+pub const AT_API_KEY: &str = "at-test-key-0123456789";
+pub const AT_SENDER: &str = "SHOP";
+
+/// The notifier's batch handler as the tests wire it.
+pub type Handler =
+    BatchHandler<DynamoOrders, DynamoCustomers, AfricasTalking, SesEmail, RecordingRedelivery>;
+
+/// The real SQS redelivery, remembering every delay it set (a spy, not a fake).
+#[derive(Debug, Clone)]
+pub struct RecordingRedelivery {
+    inner: SqsNotificationQueue,
+    pub delays: Arc<Mutex<Vec<Duration>>>,
+}
+
+impl Redelivery for RecordingRedelivery {
+    async fn redeliver_after(&self, receipt: &str, delay: Duration) -> Result<(), QueueError> {
+        self.delays.lock().expect("lock").push(delay);
+        self.inner.redeliver_after(receipt, delay).await
+    }
+}
+
+/// Settings a test may change.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Whether the sender is a verified SES identity (unverified: SES refuses to send).
+    pub verified_sender: bool,
+    pub backoff: Backoff,
+    /// How long a confirmation waits for the notifier before the reconciler re-sends it.
+    pub grace: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            verified_sender: true,
+            backoff: Backoff {
+                base: Duration::from_secs(60),
+                max: Duration::from_secs(900),
+            },
+            grace: Duration::from_secs(300),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct World {
+    pub env: TestEnv,
+    pub queues: Queues,
+    queue_arn: String,
+    pub at: MockServer,
+    pub ses: aws_sdk_sesv2::Client,
+    pub sender: String,
+    pub admin: String,
+    pub orders: OrderService<DynamoOrders, SqsNotificationQueue>,
+    pub handler: Arc<Handler>,
+    pub delays: Arc<Mutex<Vec<Duration>>>,
+    /// Counts the notifier's DynamoDB requests.
+    pub requests: RequestCounter,
+    product: ProductId,
+}
+
+/// An SES v2 client on the local emulator.
+pub fn local_ses_client() -> aws_sdk_sesv2::Client {
+    use aws_sdk_sesv2::config::{BehaviorVersion, Credentials, Region};
+    let config = aws_sdk_sesv2::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(moto_endpoint())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .build();
+    aws_sdk_sesv2::Client::from_conf(config)
+}
+
+impl World {
+    pub async fn new() -> Self {
+        Self::with(Options::default()).await
+    }
+
+    pub async fn with(options: Options) -> Self {
+        let env = TestEnv::new().await;
+        let queues = env.queues().await;
+        let queue_arn = env
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&queues.notifications)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .expect("queue attributes")
+            .attributes
+            .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
+            .expect("queue ARN");
+        let at = MockServer::start().await;
+        let ses = local_ses_client();
+        let unique = env.table.trim_start_matches("test-");
+        let (sender, admin) = (
+            format!("shop-{unique}@example.com"),
+            format!("admin-{unique}@example.com"),
+        );
+        if options.verified_sender {
+            verify(&ses, &sender).await;
+        }
+        let queue = SqsNotificationQueue::new(env.sqs.clone(), queues.notifications.as_str());
+        let orders = OrderService::new(
+            DynamoOrders::new(env.catalog()),
+            queue.clone(),
+            VatRate::kenya_standard(),
+            HandOffPolicy {
+                grace: options.grace,
+                ..HandOffPolicy::default()
+            },
+        );
+        let requests = RequestCounter::default();
+        let client = counted_client(&moto_endpoint(), requests.clone());
+        let sms = AfricasTalking::new(AfricasTalkingConfig {
+            base_url: at.uri().parse().expect("url"),
+            username: AT_USERNAME.into(),
+            sender_id: Some(AT_SENDER.into()),
+            api_key: SecretString::from(AT_API_KEY),
+            timeout: Duration::from_secs(5),
+        })
+        .expect("AT client");
+        let notifier = Notifier::new(
+            DynamoOrders::new(DynamoCatalog::new(client.clone(), env.table.as_str())),
+            DynamoCustomers::new(client, env.table.as_str()),
+            sms,
+            SesEmail::new(ses.clone(), sender.as_str(), admin.as_str(), None),
+            DEFAULT_CLAIM_LEASE,
+        );
+        let delays = Arc::new(Mutex::new(Vec::new()));
+        let redelivery = RecordingRedelivery {
+            inner: queue,
+            delays: delays.clone(),
+        };
+        let handler = BatchHandler::new(notifier, redelivery, options.backoff);
+        let product = product(&env.catalog()).await;
+        Self {
+            env,
+            queues,
+            queue_arn,
+            at,
+            ses,
+            sender,
+            admin,
+            orders,
+            handler,
+            delays,
+            requests,
+            product,
+        }
+    }
+
+    /// A customer, signed in once, with `phone` on their profile.
+    pub async fn customer(&self, name: &str, phone: Option<&str>) -> CustomerId {
+        let customers = self.env.customers();
+        let unique = ulid::Ulid::new().to_string().to_lowercase();
+        let customer = customers
+            .sign_in(SignIn {
+                subject: format!("google-{unique}"),
+                email: format!("{unique}@example.com"),
+                name: CustomerName::parse(name).expect("name"),
+                is_admin: false,
+            })
+            .await
+            .expect("sign in");
+        if let Some(phone) = phone {
+            customers
+                .update_profile(
+                    customer.id,
+                    ProfileChange {
+                        name: None,
+                        phone_number: Some(Some(PhoneNumber::parse(phone).expect("phone"))),
+                    },
+                )
+                .await
+                .expect("phone");
+        }
+        customer.id
+    }
+
+    /// Places an order of one unit of the test product (KES 100.00, 116.00 with VAT);
+    /// a confirmed one is handed to the notifications queue.
+    pub async fn place(&self, customer: CustomerId, confirm: bool) -> Order {
+        self.orders
+            .place(customer, &request(self.product, confirm), None)
+            .await
+            .expect("placed")
+            .order
+    }
+
+    /// Every message now visible on the notifications queue, with its attributes (not
+    /// deleted).
+    pub async fn receive(&self) -> Vec<Message> {
+        self.receive_from(&self.queues.notifications).await
+    }
+
+    pub async fn receive_from(&self, queue_url: &str) -> Vec<Message> {
+        let mut messages = Vec::new();
+        loop {
+            let batch = self
+                .env
+                .sqs
+                .receive_message()
+                .queue_url(queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(0)
+                .message_system_attribute_names(MessageSystemAttributeName::All)
+                .send()
+                .await
+                .expect("receive")
+                .messages
+                .unwrap_or_default();
+            if batch.is_empty() {
+                return messages;
+            }
+            messages.extend(batch);
+        }
+    }
+
+    /// A message for `order`'s confirmation that was never on the queue (its receipt
+    /// handle is unknown to SQS), e.g. to deliver a body the queue would not hold.
+    pub fn message(&self, id: &str, body: &str) -> Message {
+        Message::builder()
+            .message_id(id)
+            .receipt_handle(format!("receipt-{id}"))
+            .body(body)
+            .attributes(MessageSystemAttributeName::ApproximateReceiveCount, "1")
+            .build()
+    }
+
+    /// Hands `messages` to the notifier as one SQS event and deletes those it did not
+    /// report failed. Returns the ids it reported failed.
+    pub async fn deliver(&self, messages: &[Message]) -> Vec<String> {
+        let event: SqsEvent =
+            serde_json::from_value(devkit::bridge::sqs_event(messages, &self.queue_arn))
+                .expect("an SQS event");
+        let response: SqsBatchResponse = self.handler.handle(event).await;
+        let failed: Vec<String> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.clone())
+            .collect();
+        for message in messages {
+            let id = message.message_id().unwrap_or_default();
+            if failed.iter().any(|f| f == id) {
+                continue;
+            }
+            if let Some(receipt) = message.receipt_handle().filter(|r| !r.starts_with("receipt-"))
+            {
+                self.env
+                    .sqs
+                    .delete_message()
+                    .queue_url(&self.queues.notifications)
+                    .receipt_handle(receipt)
+                    .send()
+                    .await
+                    .expect("delete");
+            }
+        }
+        failed
+    }
+
+    /// Receives what is on the queue and delivers it.
+    pub async fn deliver_queued(&self) -> (Vec<Message>, Vec<String>) {
+        let messages = self.receive().await;
+        let failed = self.deliver(&messages).await;
+        (messages, failed)
+    }
+
+    /// The order as stored.
+    pub async fn order(&self, id: OrderId) -> Order {
+        self.orders
+            .store()
+            .order(id)
+            .await
+            .expect("read")
+            .expect("order exists")
+    }
+
+    /// Africa's Talking accepts every SMS (recipient status 101).
+    pub async fn sms_accepted(&self) {
+        Mock::given(method("POST"))
+            .and(path("/version1/messaging"))
+            .respond_with(accepted())
+            .mount(&self.at)
+            .await;
+    }
+
+    /// The form fields of every request Africa's Talking received, in order.
+    pub async fn sms_requests(&self) -> Vec<HashMap<String, String>> {
+        self.at
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .map(|request| {
+                url::form_urlencoded::parse(&request.body)
+                    .into_owned()
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Every email SES accepted for this test's admin address (from the emulator's state).
+    pub async fn emails(&self) -> Vec<Value> {
+        let state: Value = reqwest::get(format!("{}/moto-api/data.json", moto_endpoint()))
+            .await
+            .expect("emulator state")
+            .json()
+            .await
+            .expect("json");
+        state["ses"]["Message"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| m["destinations"]["ToAddresses"] == json!([self.admin]))
+            .cloned()
+            .collect()
+    }
+
+    /// Verifies this test's sender with SES.
+    pub async fn verify_sender(&self) {
+        verify(&self.ses, &self.sender).await;
+    }
+}
+
+async fn verify(ses: &aws_sdk_sesv2::Client, identity: &str) {
+    ses.create_email_identity()
+        .email_identity(identity)
+        .send()
+        .await
+        .expect("SES identity");
+}
+
+/// Africa's Talking's answer for an accepted SMS.
+pub fn accepted() -> ResponseTemplate {
+    recipient_answer(101, "Success", "ATXid_4f1c1a2b")
+}
+
+/// Africa's Talking's 201 answer naming one recipient with `code` / `status`.
+pub fn recipient_answer(code: u16, status: &str, message_id: &str) -> ResponseTemplate {
+    ResponseTemplate::new(201).set_body_json(json!({"SMSMessageData": {
+        "Message": "Sent to 1/1 Total Cost: KES 0.8000",
+        "Recipients": [{"statusCode": code, "number": "+254712345678", "cost": "KES 0.8000",
+            "status": status, "messageId": message_id}]
+    }}))
+}
+
+async fn product(catalog: &DynamoCatalog) -> ProductId {
+    let category = catalog
+        .create_category(CategoryName::parse("Phones").expect("name"), None)
+        .await
+        .expect("category");
+    catalog
+        .create_product(NewProduct {
+            name: ProductName::parse("Phone").expect("name"),
+            description: None,
+            sku: None,
+            price: Money::parse_price("100.00").expect("price"),
+            stock_quantity: 1000,
+            category_id: category.id,
+        })
+        .await
+        .expect("product")
+        .id
+}
+
+fn request(product: ProductId, confirm: bool) -> OrderRequest {
+    let body = json!({
+        "items": [{"product_id": product.to_string(), "quantity": 1}],
+        "delivery_address": "Moi Avenue 1, Nairobi",
+        "confirm": confirm,
+    });
+    serde_json::from_value::<orders::body::PlaceBody>(body)
+        .expect("body")
+        .parse()
+        .expect("valid")
+}
