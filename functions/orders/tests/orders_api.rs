@@ -358,9 +358,22 @@ async fn customers_see_only_their_own_orders_admins_see_and_filter_all() {
     get(&app.other, &format!("/api/v1/orders/{}", mine[0]))
         .await
         .expect_problem(404);
-    get(&app.admin, &format!("/api/v1/orders/{}", mine[0]))
-        .await
-        .expect_status(200);
+    let as_admin = get(&app.admin, &format!("/api/v1/orders/{}", mine[0])).await;
+    as_admin.expect_status(200);
+    // Admins see where each notification stands; customers never do.
+    let pending_channel =
+        json!({"status": "pending", "attempts": 0, "last_error": null, "message_id": null});
+    assert_eq!(
+        as_admin.body["notifications"],
+        json!({"sms": pending_channel, "email": pending_channel})
+    );
+    let as_owner = get(&app.customer, &format!("/api/v1/orders/{}", mine[0])).await;
+    as_owner.expect_status(200);
+    assert!(
+        as_owner.body.get("notifications").is_none(),
+        "{}",
+        as_owner.body
+    );
     get(&app.customer, "/api/v1/orders/not-an-id")
         .await
         .expect_problem(404);

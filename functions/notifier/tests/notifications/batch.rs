@@ -76,7 +76,10 @@ async fn orders_that_are_not_confirmed_are_acknowledged_without_a_notification()
     assert_eq!(messages.len(), 1, "the confirmation of the cancelled order");
     messages.push(world.message(
         "pending",
-        &format!(r#"{{"order_id":"{}","event":"order.confirmed"}}"#, pending.id),
+        &format!(
+            r#"{{"order_id":"{}","event":"order.confirmed"}}"#,
+            pending.id
+        ),
     ));
 
     assert!(world.deliver(&messages).await.is_empty());

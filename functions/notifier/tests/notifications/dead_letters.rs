@@ -85,13 +85,28 @@ async fn a_message_that_keeps_failing_ends_in_the_dead_letter_queue() {
     }
 
     assert_eq!(dead.len(), 1, "moved to the dead-letter queue");
-    assert!(dead[0].body().expect("body").contains(&order.id.to_string()));
+    assert!(
+        dead[0]
+            .body()
+            .expect("body")
+            .contains(&order.id.to_string())
+    );
     let expected: Vec<String> = (1..=max_receives).map(|n| n.to_string()).collect();
-    assert_eq!(*counts.lock().expect("lock"), expected, "one invocation per receive");
+    assert_eq!(
+        *counts.lock().expect("lock"),
+        expected,
+        "one invocation per receive"
+    );
     assert!(world.receive().await.is_empty(), "gone from the queue");
     let stored = world.order(order.id).await;
     assert_eq!(stored.notifications.sms.attempts, max_receives);
-    assert!(!stored.sms_sent() && stored.email_sent(), "the email went out once");
+    assert!(
+        !stored.sms_sent() && stored.email_sent(),
+        "the email went out once"
+    );
     assert_eq!(world.emails().await.len(), 1);
-    assert!(stored.hand_off_due.is_some(), "the reconciler will re-send it");
+    assert!(
+        stored.hand_off_due.is_some(),
+        "the reconciler will re-send it"
+    );
 }

@@ -33,11 +33,25 @@ async fn the_reconciler_stops_re_sending_once_the_notifier_acknowledged() {
     assert_eq!(failed.len(), 1);
 
     let report = reconciler::run(&world.orders).await.expect("run");
-    assert_eq!((report.resent, report.failed), (1, 0), "only the unfinished one");
+    assert_eq!(
+        (report.resent, report.failed),
+        (1, 0),
+        "only the unfinished one"
+    );
     let resent = world.receive().await;
     assert_eq!(resent.len(), 1);
-    assert!(resent[0].body().expect("body").contains(&due.id.to_string()));
-    assert!(!resent[0].body().expect("body").contains(&done.id.to_string()));
+    assert!(
+        resent[0]
+            .body()
+            .expect("body")
+            .contains(&due.id.to_string())
+    );
+    assert!(
+        !resent[0]
+            .body()
+            .expect("body")
+            .contains(&done.id.to_string())
+    );
 
     // The re-sent confirmation finishes the job; the next run has nothing to send.
     assert!(world.deliver(&resent).await.is_empty());

@@ -17,15 +17,14 @@ use devkit::testing::{RequestCounter, TestEnv, counted_client, moto_endpoint};
 use domain::category::CategoryName;
 use domain::customer::{CustomerName, ProfileChange, SignIn};
 use domain::notification::{DEFAULT_CLAIM_LEASE, Notifier};
+use domain::order::QueueError;
 use domain::order::{HandOffPolicy, Order, OrderRequest, OrderService, OrderStore, VatRate};
 use domain::product::{NewProduct, ProductName};
 use domain::{
-    CategoryStore, CustomerId, CustomerStore, Money, OrderId, PhoneNumber, ProductId,
-    ProductStore,
+    CategoryStore, CustomerId, CustomerStore, Money, OrderId, PhoneNumber, ProductId, ProductStore,
 };
 use messaging::{AfricasTalking, AfricasTalkingConfig, SesEmail};
 use notifier::{Backoff, BatchHandler};
-use domain::order::QueueError;
 use queue::{Redelivery, SqsNotificationQueue};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -282,7 +281,9 @@ impl World {
             if failed.iter().any(|f| f == id) {
                 continue;
             }
-            if let Some(receipt) = message.receipt_handle().filter(|r| !r.starts_with("receipt-"))
+            if let Some(receipt) = message
+                .receipt_handle()
+                .filter(|r| !r.starts_with("receipt-"))
             {
                 self.env
                     .sqs
