@@ -1,6 +1,8 @@
 //! A local stand-in for Africa's Talking's SMS API (`POST /version1/messaging`), for
 //! `make dev` and the notifier's tests. Dev only: it sends nothing anywhere.
 //!
+//! Requests are form-encoded `username`, `to`, `message`, optional `from` (sender id) and
+//! `enqueue` (accepted, ignored), with the headers `apiKey` and `Accept: application/json`.
 //! It answers like the real API: HTTP 401 `The supplied authentication is invalid` for a
 //! wrong or missing `apiKey` header or `username`, HTTP 400 for a missing `to` or
 //! `message`, otherwise HTTP 201 with the `SMSMessageData` JSON, one recipient entry per

@@ -1,4 +1,5 @@
-//! `devkit`: sets up the local stack for `make dev`.
+//! `devkit`: sets up the local stack for `make dev` and runs its dev-only servers (the
+//! SMS sandbox, the queue bridge).
 //!
 //! ```text
 //! devkit bootstrap --table NAME --out DIR [--template FILE] [--issuer I] [--audience A]
@@ -117,6 +118,7 @@ fn init_logging() {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 }
 
