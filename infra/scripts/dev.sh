@@ -3,10 +3,13 @@
 #   1. moto (DynamoDB and SQS emulator) on 127.0.0.1:${MOTO_PORT:-5050}
 #   1b. the local OpenID provider (oidc-provider-mock, standing in for Google) on
 #      127.0.0.1:${OIDC_PORT:-9400}, with the users admin and customer predefined
-#   2. devkit bootstrap: table from template.yaml, notifications queue + DLQ, local ES256
-#      keys, demo catalog, .local/dev.env, admin/customer tokens
+#   2. devkit bootstrap: table from template.yaml, notifications queue + DLQ, SES sender
+#      identity, local ES256 keys, demo catalog, .local/dev.env, admin/customer tokens
+#   2b. the Africa's Talking stand-in (devkit sms-sandbox) on 127.0.0.1:${SMS_PORT:-9500}
 #   3. cargo lambda watch on 127.0.0.1:${API_PORT:-9000} (routes from
 #      [workspace.metadata.lambda.watch.router] in Cargo.toml), env from .local/dev.env
+#   4. the queue bridge (devkit queue-bridge): notifications queue -> notifier function,
+#      as Lambda's SQS event source mapping would
 # Ctrl-C (or TERM) stops everything this script started.
 set -euo pipefail
 
@@ -24,6 +27,10 @@ OIDC_PORT="${OIDC_PORT:-9400}"
 OIDC_PID_FILE="$LOCAL_DIR/oidc.pid"
 OIDC_ISSUER="http://127.0.0.1:$OIDC_PORT"
 ADMIN_EMAILS="${ADMIN_EMAILS:-admin@example.com}"
+SMS_PORT="${SMS_PORT:-9500}"
+SMS_PID_FILE="$LOCAL_DIR/sms.pid"
+BRIDGE_PID_FILE="$LOCAL_DIR/bridge.pid"
+DEVKIT="${CARGO_TARGET_DIR:-$ROOT/target}/debug/devkit"
 WATCH_PID=""
 
 make --no-print-directory venv
@@ -47,9 +54,19 @@ cleanup() {
     done
     kill -KILL -- "-$WATCH_PID" 2>/dev/null || true
   fi
+  bg_stop bridge "$BRIDGE_PID_FILE"
+  bg_stop sms-sandbox "$SMS_PID_FILE"
   moto_stop "$MOTO_PID_FILE"
   oidc_stop "$OIDC_PID_FILE"
   exit "$rc"
+}
+
+# The SMS stand-in answers GET /messages once it listens.
+sms_ready() {
+  "$ROOT/.venv/bin/python" - "$1" <<'PY' >/dev/null 2>&1
+import sys, urllib.request
+urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/messages", timeout=2).read()
+PY
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -76,12 +93,18 @@ unset AWS_PROFILE AWS_SESSION_TOKEN
 echo "==> bootstrapping table '$TABLE', keys and demo data" >&2
 cargo run --quiet -p devkit -- bootstrap --template template.yaml --table "$TABLE" --out .local \
   --oidc-issuer "$OIDC_ISSUER" --admin-emails "$ADMIN_EMAILS" \
-  --redirect-uri "http://127.0.0.1:$API_PORT/api/v1/auth/google/callback"
+  --redirect-uri "http://127.0.0.1:$API_PORT/api/v1/auth/google/callback" \
+  --sms-url "http://127.0.0.1:$SMS_PORT" --email-to "${ORDER_EMAIL_TO:-admin@example.com}"
 
 if [[ ! -s "$LOCAL_DIR/dev.env" ]]; then
   echo "dev: bootstrap did not write $LOCAL_DIR/dev.env" >&2
   exit 1
 fi
+
+# Africa's Talking stand-in (what it accepted: GET http://127.0.0.1:$SMS_PORT/messages).
+bg_stop sms-sandbox "$SMS_PID_FILE"
+bg_start sms-sandbox sms_ready "$SMS_PORT" "$LOCAL_DIR/sms.log" "$SMS_PID_FILE" 30 -- \
+  "$DEVKIT" sms-sandbox --port "$SMS_PORT"
 
 export PATH="$ROOT/.venv/bin:$PATH"
 # Own session => own process group: Ctrl-C reaches only this script, whose trap then
@@ -91,6 +114,15 @@ setsid cargo lambda watch \
   --invoke-port "$API_PORT" \
   --env-file .local/dev.env </dev/null &
 WATCH_PID=$!
+
+# The queue bridge: confirmed orders on the notifications queue -> the notifier, with
+# partial batch failures, as the event source mapping in AWS (log: .local/bridge.log).
+QUEUE_URL="$(grep '^NOTIFICATIONS_QUEUE_URL=' "$LOCAL_DIR/dev.env" | cut -d= -f2-)"
+bg_stop bridge "$BRIDGE_PID_FILE"
+setsid "$DEVKIT" queue-bridge --queue-url "$QUEUE_URL" \
+  --invoke-url "http://127.0.0.1:$API_PORT/2015-03-31/functions/notifier/invocations" \
+  </dev/null >"$LOCAL_DIR/bridge.log" 2>&1 &
+echo "$!" >"$BRIDGE_PID_FILE"
 
 cat >&2 <<MSG
 
@@ -104,7 +136,10 @@ cat >&2 <<MSG
             (functions compile on the first request; tokens were printed above)
     reconciler (scheduled in AWS; run it by hand here):
             curl -X POST http://127.0.0.1:$API_PORT/2015-03-31/functions/reconciler/invocations -d '{}'
-    queue:  \$NOTIFICATIONS_QUEUE_URL in .local/dev.env (order.confirmed messages)
+    queue:  \$NOTIFICATIONS_QUEUE_URL in .local/dev.env (order.confirmed messages), fed to
+            the notifier by the queue bridge (log: .local/bridge.log)
+    SMS:    curl http://127.0.0.1:$SMS_PORT/messages   (Africa's Talking stand-in; log: .local/sms.log)
+    email:  $AWS_ENDPOINT_URL/moto-api/data.json   (ses.Message; see README)
     OpenID: $OIDC_ISSUER   (users: admin, customer; log: .local/oidc.log)
     moto:   $AWS_ENDPOINT_URL   (dashboard: $AWS_ENDPOINT_URL/moto-api/, log: .local/moto.log)
     table:  $TABLE

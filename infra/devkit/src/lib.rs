@@ -5,6 +5,7 @@
 //! - [`keys`]: ES256 key pairs and access tokens for local use.
 //! - [`events`]: real API Gateway v2 (HTTP API) events sent through a function's router.
 //! - [`testing`]: a fresh table on the local moto server, with tokens, per test.
+//! - [`email`]: SES on the local emulator: the sender identity and the emails sent.
 //! - [`queues`]: the notifications queue and its dead-letter queue.
 //! - [`seed`]: a small demo catalog.
 //! - [`oidc`]: the local OpenID provider (a real one, started by the scripts) and a
@@ -15,6 +16,7 @@
 //!   (with `ReportBatchItemFailures`) between the local queue and a function.
 
 pub mod bridge;
+pub mod email;
 pub mod events;
 pub mod keys;
 pub mod oidc;

@@ -95,18 +95,6 @@ pub struct World {
     product: ProductId,
 }
 
-/// An SES v2 client on the local emulator.
-pub fn local_ses_client() -> aws_sdk_sesv2::Client {
-    use aws_sdk_sesv2::config::{BehaviorVersion, Credentials, Region};
-    let config = aws_sdk_sesv2::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(moto_endpoint())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-        .build();
-    aws_sdk_sesv2::Client::from_conf(config)
-}
-
 impl World {
     pub async fn new() -> Self {
         Self::with(Options::default()).await
@@ -127,7 +115,7 @@ impl World {
             .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
             .expect("queue ARN");
         let at = MockServer::start().await;
-        let ses = local_ses_client();
+        let ses = devkit::email::local_ses_client(&moto_endpoint());
         let unique = env.table.trim_start_matches("test-");
         let (sender, admin) = (
             format!("shop-{unique}@example.com"),
@@ -341,19 +329,9 @@ impl World {
 
     /// Every email SES accepted for this test's admin address (from the emulator's state).
     pub async fn emails(&self) -> Vec<Value> {
-        let state: Value = reqwest::get(format!("{}/moto-api/data.json", moto_endpoint()))
+        devkit::email::sent_to(&moto_endpoint(), &self.admin)
             .await
             .expect("emulator state")
-            .json()
-            .await
-            .expect("json");
-        state["ses"]["Message"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|m| m["destinations"]["ToAddresses"] == json!([self.admin]))
-            .cloned()
-            .collect()
     }
 
     /// Verifies this test's sender with SES.
@@ -363,9 +341,7 @@ impl World {
 }
 
 async fn verify(ses: &aws_sdk_sesv2::Client, identity: &str) {
-    ses.create_email_identity()
-        .email_identity(identity)
-        .send()
+    devkit::email::ensure_identity(ses, identity)
         .await
         .expect("SES identity");
 }

@@ -5,11 +5,13 @@
 //! devkit bootstrap --table NAME --out DIR [--template FILE] [--issuer I] [--audience A]
 //!                  [--oidc-issuer URL] [--oidc-client-id ID] [--oidc-client-secret S]
 //!                  [--redirect-uri URI] [--admin-emails LIST]
+//!                  [--sms-url URL] [--email-from ADDRESS] [--email-to ADDRESS]
 //!     create the table from template.yaml (if missing), the notifications queue and its
-//!     dead-letter queue, a local ES256 key pair (if missing), the demo catalog (if the
-//!     table is empty); write DIR/dev.env for `cargo lambda watch` (catalog, auth,
-//!     customer and orders functions: the local OpenID provider, the signing key, the
-//!     admin list, the queue, VAT) and print an admin and a customer token.
+//!     dead-letter queue, the SES sender identity, a local ES256 key pair (if missing),
+//!     the demo catalog (if the table is empty); write DIR/dev.env for `cargo lambda
+//!     watch` (every function: the local OpenID provider, the signing key, the admin
+//!     list, the queue, VAT, the SMS stand-in and the email addresses) and print an admin
+//!     and a customer token.
 //! devkit create-table --table NAME [--template FILE]
 //! devkit sms-sandbox --port P [--username sandbox] [--api-key KEY]
 //!     serve the local stand-in for Africa's Talking's SMS API on 127.0.0.1:P
@@ -48,6 +50,9 @@ const DEFAULT_ADMIN_EMAILS: &str = "admin@example.com";
 /// The SMS sandbox's account (Africa's Talking's own sandbox username is `sandbox`).
 const DEFAULT_SMS_USERNAME: &str = "sandbox";
 const DEFAULT_SMS_API_KEY: &str = "local-sandbox-key";
+const DEFAULT_SMS_URL: &str = "http://127.0.0.1:9500";
+const DEFAULT_EMAIL_FROM: &str = "orders@shop.example.com";
+const DEFAULT_EMAIL_TO: &str = "admin@example.com";
 
 fn usage() -> DevkitError {
     DevkitError::Other(
@@ -234,6 +239,19 @@ async fn run(args: Vec<String>) -> Result<(), DevkitError> {
                 option("redirect-uri", DEFAULT_REDIRECT_URI),
                 option("admin-emails", DEFAULT_ADMIN_EMAILS),
             ));
+            // The notifier: the local Africa's Talking stand-in, the SES sender (made a
+            // verified identity here) and the admin address; quicker retries than in AWS.
+            let sms_url = option("sms-url", DEFAULT_SMS_URL);
+            let email_from = option("email-from", DEFAULT_EMAIL_FROM);
+            let email_to = option("email-to", DEFAULT_EMAIL_TO);
+            devkit::email::ensure_identity(
+                &devkit::email::local_ses_client(&endpoint),
+                &email_from,
+            )
+            .await?;
+            env.push_str(&format!(
+                "AT_BASE_URL={sms_url}\nAT_USERNAME={DEFAULT_SMS_USERNAME}\nAT_API_KEY={DEFAULT_SMS_API_KEY}\nAT_SENDER_ID=\nORDER_EMAIL_FROM={email_from}\nORDER_EMAIL_TO={email_to}\nRETRY_BASE_SECONDS=10\nRETRY_MAX_SECONDS=120\n",
+            ));
             write(&out.join("dev.env"), &env)?;
             let signer = pair.signer(issuer, audience)?;
             let admin = keys::token(&signer, &admin_identity())?;
@@ -247,6 +265,7 @@ async fn run(args: Vec<String>) -> Result<(), DevkitError> {
             println!("demo catalog: {seeded} products loaded");
             println!("notifications queue: {}", queues.notifications);
             println!("dead-letter queue:   {}", queues.dead_letters);
+            println!("order emails:        {email_from} -> {email_to} (SES on the emulator)");
             println!("\nADMIN_TOKEN={admin}\n\nCUSTOMER_TOKEN={customer}\n");
             println!(
                 "(also in {0}/admin.token and {0}/customer.token; valid 24 h)",
