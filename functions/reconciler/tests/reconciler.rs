@@ -4,15 +4,13 @@
 use std::time::Duration;
 
 use devkit::testing::TestEnv;
-use domain::category::CategoryName;
 use domain::order::{
     HandOffPolicy, OrderRequest, OrderService, OrderStatus, OrderStore, VatRate, Viewer,
 };
-use domain::product::{NewProduct, ProductName};
-use domain::{CategoryStore, CustomerId, Money, ProductId, ProductStore};
+use domain::{CustomerId, ProductId};
 use queue::SqsNotificationQueue;
 use serde_json::json;
-use storage::{DynamoCatalog, DynamoOrders};
+use storage::DynamoOrders;
 
 type Service = OrderService<DynamoOrders, SqsNotificationQueue>;
 
@@ -26,25 +24,6 @@ fn service(env: &TestEnv, queue_url: &str, grace: Duration) -> Service {
             ..HandOffPolicy::default()
         },
     )
-}
-
-async fn product(catalog: &DynamoCatalog) -> ProductId {
-    let category = catalog
-        .create_category(CategoryName::parse("Phones").expect("name"), None)
-        .await
-        .expect("category");
-    catalog
-        .create_product(NewProduct {
-            name: ProductName::parse("Phone").expect("name"),
-            description: None,
-            sku: None,
-            price: Money::parse_price("100.00").expect("price"),
-            stock_quantity: 100,
-            category_id: category.id,
-        })
-        .await
-        .expect("product")
-        .id
 }
 
 fn request(product: ProductId, confirm: bool) -> OrderRequest {
@@ -77,7 +56,7 @@ fn broken_queue(env: &TestEnv) -> String {
 async fn a_confirmation_lost_after_commit_is_re_sent_by_the_reconciler() {
     let env = TestEnv::new().await;
     let queues = env.queues().await;
-    let phone = product(&env.catalog()).await;
+    let phone = env.product("Phone", "100.00", 100).await;
 
     // The orders function commits the order, then fails to send the message.
     let crashed = service(&env, &broken_queue(&env), Duration::ZERO);
@@ -117,7 +96,7 @@ async fn a_confirmation_lost_after_commit_is_re_sent_by_the_reconciler() {
 async fn only_confirmed_orders_past_their_grace_period_are_re_sent() {
     let env = TestEnv::new().await;
     let queues = env.queues().await;
-    let phone = product(&env.catalog()).await;
+    let phone = env.product("Phone", "100.00", 100).await;
     let now_due = service(&env, &queues.notifications, Duration::ZERO);
     let later = service(&env, &queues.notifications, Duration::from_secs(3600));
     let me = customer();
@@ -173,7 +152,7 @@ async fn only_confirmed_orders_past_their_grace_period_are_re_sent() {
 async fn a_failing_queue_leaves_confirmations_due_for_the_next_run() {
     let env = TestEnv::new().await;
     let queues = env.queues().await;
-    let phone = product(&env.catalog()).await;
+    let phone = env.product("Phone", "100.00", 100).await;
     let broken = service(&env, &broken_queue(&env), Duration::ZERO);
     let placed = broken
         .place(customer(), &request(phone, true), None)

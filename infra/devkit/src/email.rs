@@ -3,7 +3,6 @@
 //! the emulator's state (`GET /moto-api/data.json`, `ses.Message`).
 
 use aws_sdk_sesv2::Client;
-use aws_sdk_sesv2::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_sesv2::operation::create_email_identity::CreateEmailIdentityError;
 use serde_json::Value;
 
@@ -11,13 +10,7 @@ use crate::DevkitError;
 
 /// An SES v2 client for the moto server at `endpoint`, with static test credentials.
 pub fn local_ses_client(endpoint: &str) -> Client {
-    let config = aws_sdk_sesv2::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "devkit"))
-        .build();
-    Client::from_conf(config)
+    Client::new(&crate::local_aws_config(endpoint))
 }
 
 /// Makes `address` a (verified) sending identity; one that exists already is fine.

@@ -27,6 +27,23 @@ pub mod sms_sandbox;
 pub mod table;
 pub mod testing;
 
+/// The AWS configuration of the local emulator at `endpoint`: its URL, a fixed region and
+/// static test credentials. Every local client (DynamoDB, SQS, SES) is built from it, so
+/// none can reach a real AWS account.
+pub fn local_aws_config(endpoint: &str) -> aws_config::SdkConfig {
+    use aws_sdk_dynamodb::config::{
+        BehaviorVersion, Credentials, Region, SharedCredentialsProvider,
+    };
+    aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "test", "test", None, None, "devkit",
+        )))
+        .build()
+}
+
 /// Everything that can go wrong in the kit.
 #[derive(Debug, thiserror::Error)]
 pub enum DevkitError {

@@ -2,7 +2,6 @@
 //! redrive settings of template.yaml's `NotificationsQueue`.
 
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_yaml::Value;
 
@@ -11,13 +10,7 @@ use crate::table::template_path;
 
 /// An SQS client for the moto server at `endpoint`, with static test credentials.
 pub fn local_sqs_client(endpoint: &str) -> Client {
-    let config = aws_sdk_sqs::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "devkit"))
-        .build();
-    Client::from_conf(config)
+    Client::new(&crate::local_aws_config(endpoint))
 }
 
 /// Redrive settings of the notifications queue, as template.yaml declares them.

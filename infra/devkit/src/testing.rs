@@ -6,7 +6,6 @@
 use std::sync::{Arc, OnceLock};
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use http_api::auth::Identity;
 use http_api::{AppState, TokenSigner, TokenVerifier};
 use storage::{DynamoCatalog, DynamoCustomers};
@@ -21,13 +20,7 @@ pub const AUDIENCE: &str = "order-system-api";
 
 /// A DynamoDB client for the moto server at `endpoint`, with static test credentials.
 pub fn local_client(endpoint: &str) -> Client {
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "devkit"))
-        .build();
-    Client::from_conf(config)
+    Client::new(&crate::local_aws_config(endpoint))
 }
 
 /// The moto server of this test run (`MOTO_ENDPOINT`, set by `make test`).
@@ -109,6 +102,34 @@ impl TestEnv {
             .iter()
             .map(|body| serde_json::from_str(body).unwrap_or_else(|e| panic!("{body}: {e}")))
             .collect()
+    }
+
+    /// A product `name` at `price` with `stock` units, in a top-level category of its own.
+    pub async fn product(&self, name: &str, price: &str, stock: u32) -> domain::ProductId {
+        use domain::category::CategoryName;
+        use domain::product::{NewProduct, ProductName};
+        use domain::{CategoryStore, Money, ProductStore};
+        let catalog = self.catalog();
+        let unique = ulid::Ulid::new().to_string();
+        let category = catalog
+            .create_category(
+                CategoryName::parse(&format!("{name} {unique}")).expect("name"),
+                None,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("category: {e}"));
+        catalog
+            .create_product(NewProduct {
+                name: ProductName::parse(name).expect("name"),
+                description: None,
+                sku: None,
+                price: Money::parse_price(price).expect("price"),
+                stock_quantity: stock,
+                category_id: category.id,
+            })
+            .await
+            .unwrap_or_else(|e| panic!("product: {e}"))
+            .id
     }
 
     /// The customer store on this test's table.

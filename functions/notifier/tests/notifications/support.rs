@@ -14,15 +14,11 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName};
 use devkit::queues::Queues;
 use devkit::testing::{RequestCounter, TestEnv, counted_client, moto_endpoint};
-use domain::category::CategoryName;
 use domain::customer::{CustomerName, ProfileChange, SignIn};
 use domain::notification::{DEFAULT_CLAIM_LEASE, Notifier};
 use domain::order::QueueError;
 use domain::order::{HandOffPolicy, Order, OrderRequest, OrderService, OrderStore, VatRate};
-use domain::product::{NewProduct, ProductName};
-use domain::{
-    CategoryStore, CustomerId, CustomerStore, Money, OrderId, PhoneNumber, ProductId, ProductStore,
-};
+use domain::{CustomerId, CustomerStore, OrderId, PhoneNumber, ProductId};
 use messaging::{AfricasTalking, AfricasTalkingConfig, SesEmail};
 use notifier::{Backoff, BatchHandler};
 use queue::{Redelivery, SqsNotificationQueue};
@@ -157,7 +153,7 @@ impl World {
             delays: delays.clone(),
         };
         let handler = BatchHandler::new(notifier, redelivery, options.backoff);
-        let product = product(&env.catalog()).await;
+        let product = env.product("Phone", "100.00", 1000).await;
         Self {
             env,
             queues,
@@ -358,25 +354,6 @@ pub fn recipient_answer(code: u16, status: &str, message_id: &str) -> ResponseTe
         "Recipients": [{"statusCode": code, "number": "+254712345678", "cost": "KES 0.8000",
             "status": status, "messageId": message_id}]
     }}))
-}
-
-async fn product(catalog: &DynamoCatalog) -> ProductId {
-    let category = catalog
-        .create_category(CategoryName::parse("Phones").expect("name"), None)
-        .await
-        .expect("category");
-    catalog
-        .create_product(NewProduct {
-            name: ProductName::parse("Phone").expect("name"),
-            description: None,
-            sku: None,
-            price: Money::parse_price("100.00").expect("price"),
-            stock_quantity: 1000,
-            category_id: category.id,
-        })
-        .await
-        .expect("product")
-        .id
 }
 
 fn request(product: ProductId, confirm: bool) -> OrderRequest {
