@@ -63,6 +63,7 @@ where
     E: EmailSender,
     R: Redelivery,
 {
+    /// The handler, shared by every invocation of a warm function.
     pub fn new(notifier: Notifier<S, C, M, E>, redelivery: R, backoff: Backoff) -> Arc<Self> {
         Arc::new(Self {
             notifier,

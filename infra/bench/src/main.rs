@@ -6,6 +6,11 @@
 //! API request (exact, counted by an SDK interceptor) and p50/p95 latency. Latency here
 //! is dominated by moto (a Python server on loopback), so read it relatively; the round
 //! trips are what carries over to AWS. Run through `make bench`.
+//!
+//! The last rows are the notifier's ([`notifier`]): SQS events of confirmed orders handed to
+//! its batch handler, with the local SMS stand-in and SES on the emulator.
+
+mod notifier;
 
 use std::time::{Duration, Instant};
 
@@ -30,7 +35,7 @@ struct Scenario {
     request: Box<dyn Fn(usize) -> ApiRequest>,
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> f64 {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[index].as_secs_f64() * 1000.0
 }
@@ -288,5 +293,8 @@ async fn main() {
             percentile(&times, 0.5),
             percentile(&times, 0.95)
         );
+    }
+    for (name, calls, p50, p95) in notifier::rows(&env, &endpoint).await {
+        println!("| {name} | {calls:.1} per message | {p50:.1} | {p95:.1} |");
     }
 }

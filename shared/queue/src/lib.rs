@@ -1,6 +1,7 @@
 //! The notifications queue on SQS. The orders service sends one message per confirmed
 //! order; the notifier Lambda consumes them (with a dead-letter queue for messages that
-//! keep failing).
+//! keep failing) and, through [`Redelivery`], delays the next delivery of a message it
+//! could not finish (its backoff).
 //!
 //! The message is exactly shared/API.md's: `{"order_id": "...", "event": "order.confirmed"}`.
 //! The queue is a standard queue, so a message can arrive more than once (and the

@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use crate::customer::{Customer, CustomerError, CustomerStore};
+use crate::customer::{Customer, CustomerError, CustomerStore, PhoneNumber};
 use crate::id::OrderId;
 use crate::notification::channel::{Channel, ChannelState, ChannelStatus, Outcome, Step};
 use crate::notification::message::{admin_email, sms_text};
@@ -50,6 +50,14 @@ pub enum Handled {
     Retry,
     /// Nothing to do for this message.
     Ignored(Ignored),
+}
+
+/// Where a channel's message goes.
+enum Target<'a> {
+    /// The customer's phone, and the name to greet.
+    Sms(&'a PhoneNumber, &'a str),
+    /// The admin (the email adapter knows the address).
+    Email,
 }
 
 /// The notifier.
@@ -131,9 +139,13 @@ where
         channel: Channel,
         state: &ChannelState,
     ) -> Result<ChannelState, NotifyError> {
-        let phone = customer.and_then(|c| c.phone_number.as_ref());
-        let sendable = channel == Channel::Email || phone.is_some();
-        let claim = match state.next_step(Timestamp::now(), self.lease, sendable) {
+        let target = match channel {
+            Channel::Sms => customer
+                .and_then(|c| c.phone_number.as_ref())
+                .map(|phone| Target::Sms(phone, customer.map_or("", |c| c.name.as_str()))),
+            Channel::Email => Some(Target::Email),
+        };
+        let claim = match state.next_step(Timestamp::now(), self.lease, target.is_some()) {
             Step::Done => return Ok(state.clone()),
             Step::InFlight => {
                 tracing::info!(order_id = %order.id, %channel, "send in flight elsewhere");
@@ -142,16 +154,17 @@ where
             Step::Record(next) => return self.save(order.id, channel, state, next).await,
             Step::Claim(claim) => claim,
         };
+        // `next_step` claims only a channel with somewhere to send to.
+        let Some(target) = target else {
+            return Ok(state.clone());
+        };
         let claimed = self.save(order.id, channel, state, claim.clone()).await?;
         if claimed != claim {
             return Ok(claimed);
         }
-        let result = match (channel, phone) {
-            (Channel::Sms, Some(phone)) => {
-                let name = customer.map_or("", |c| c.name.as_str());
-                self.sms.send_sms(phone, &sms_text(order, name)).await
-            }
-            _ => self.email.send_email(&admin_email(order, customer)).await,
+        let result = match target {
+            Target::Sms(phone, name) => self.sms.send_sms(phone, &sms_text(order, name)).await,
+            Target::Email => self.email.send_email(&admin_email(order, customer)).await,
         };
         let outcome = match result {
             Ok(accepted) => Outcome::Accepted {
