@@ -32,6 +32,8 @@ pub type Row = (String, f64, f64, f64);
 /// Runs both scenarios on `env`'s table and a queue of its own.
 pub async fn rows(env: &TestEnv, endpoint: &str) -> Vec<Row> {
     let queues = env.queues().await;
+    // The order scenarios' confirmations are on this queue too: start from an empty one.
+    env.drain(&queues.notifications).await;
     let queue = SqsNotificationQueue::new(env.sqs.clone(), queues.notifications.as_str());
     let orders = OrderService::new(
         DynamoOrders::new(env.catalog()),
