@@ -111,3 +111,54 @@ fn classify(err: SdkError<SendEmailError>) -> SendError {
         SendError::transient(class, detail)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_sesv2::config::http::HttpResponse;
+    use aws_sdk_sesv2::types::error::{
+        BadRequestException, MessageRejected, TooManyRequestsException,
+    };
+    use aws_smithy_types::body::SdkBody;
+    use domain::notification::{ErrorClass, Outcome};
+
+    use super::*;
+
+    fn service(err: SendEmailError, status: u16) -> SdkError<SendEmailError> {
+        let status = status.try_into().expect("status");
+        SdkError::service_error(err, HttpResponse::new(status, SdkBody::empty()))
+    }
+
+    #[test]
+    fn only_a_bad_request_is_permanent() {
+        let bad = SendEmailError::BadRequestException(
+            BadRequestException::builder()
+                .message("Missing final '@domain'")
+                .build(),
+        );
+        assert_eq!(
+            classify(service(bad, 400)).outcome(),
+            Outcome::Permanent(ErrorClass::new("bad_request"))
+        );
+        let throttled =
+            SendEmailError::TooManyRequestsException(TooManyRequestsException::builder().build());
+        assert_eq!(
+            classify(service(throttled, 429)).outcome(),
+            Outcome::Transient(ErrorClass::new("throttled"))
+        );
+        let rejected = SendEmailError::MessageRejected(
+            MessageRejected::builder()
+                .message("Email address is not verified: shop@example.com")
+                .build(),
+        );
+        let err = classify(service(rejected, 400));
+        assert_eq!(
+            err.outcome(),
+            Outcome::Transient(ErrorClass::new("message_rejected"))
+        );
+        assert!(!err.to_string().contains("shop@example.com"), "{err}");
+        assert_eq!(
+            classify(SdkError::timeout_error("slow")).outcome(),
+            Outcome::Transient(ErrorClass::new("timeout"))
+        );
+    }
+}
