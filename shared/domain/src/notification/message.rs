@@ -127,7 +127,7 @@ pub fn admin_email(order: &Order, customer: Option<&Customer>) -> EmailContent {
 }
 
 /// `s` with the five HTML-significant characters escaped.
-pub fn escape(s: &str) -> String {
+fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -87,10 +87,6 @@ where
         }
     }
 
-    pub fn store(&self) -> &S {
-        &self.store
-    }
-
     /// Handles one `order.confirmed` message for `order_id`.
     pub async fn notify(&self, order_id: OrderId) -> Result<Handled, NotifyError> {
         let Some(order) = self.store.order(order_id).await? else {
