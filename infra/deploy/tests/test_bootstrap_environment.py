@@ -1,0 +1,507 @@
+"""bootstrap_environment.py against moto (in-process, on a free port of 127.0.0.1).
+
+Run from the repository root:
+    .venv/bin/python -m unittest discover -s infra/deploy/tests -t . -p 'test_bootstrap*'
+"""
+
+import base64
+import contextlib
+import importlib.util
+import io
+import json
+import logging
+import os
+import re
+import sys
+import unittest
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+from unittest import mock
+
+import boto3
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
+from moto.server import ThreadedMotoServer
+
+REPO = Path(__file__).resolve().parents[3]
+SCRIPT = REPO / "infra" / "deploy" / "bootstrap_environment.py"
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("bootstrap_environment", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+bootstrap = load_script()
+
+REGION = "af-south-1"
+GOOGLE_SECRET = "GOCSPX-test-google-secret-4f1c9a"
+AT_KEY = "atsk_test_africastalking_key_93b2e7"
+SECRET_NAMES = ("jwt-private-key", "google-client-secret", "africastalking-api-key")
+PARAM_NAMES = (
+    "jwt-key-id",
+    "jwt-public-jwks",
+    "google-client-id",
+    "auth-redirect-uris",
+    "admin-emails",
+    "order-email-from",
+    "order-email-to",
+    "alarm-email",
+    "africastalking-username",
+    "web-origin",
+)
+
+
+def init_args(stage="prod", **overrides):
+    values = {
+        "google-client-id": "1234-abc.apps.googleusercontent.com",
+        "auth-redirect-uris": "https://shop.example/api/v1/auth/google/callback,"
+        "https://admin.shop.example/callback",
+        "admin-emails": "Owner@shop.example, ops@shop.example",
+        "order-email-from": "orders@shop.example",
+        "order-email-to": "owner@shop.example",
+        "alarm-email": "alarms@shop.example",
+        "africastalking-username": "shopapp" if stage == "prod" else "sandbox",
+        "web-origin": "https://shop.example",
+    }
+    values.update(overrides)
+    args = ["--stage", stage, "--region", REGION, "init"]
+    for name, value in values.items():
+        args += [f"--{name}", value]
+    return args
+
+
+def b64url_int(text):
+    return int.from_bytes(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)), "big")
+
+
+def b64url(raw):
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def sign_es256(pem, kid, claims):
+    """A compact JWS (ES256) signed with a PKCS#8 PEM key."""
+    key = serialization.load_pem_private_key(pem.encode(), password=None)
+    header = {"alg": "ES256", "typ": "JWT", "kid": kid}
+    signing_input = ".".join(
+        b64url(json.dumps(part, separators=(",", ":")).encode()) for part in (header, claims)
+    )
+    r, s = decode_dss_signature(key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256())))
+    return f"{signing_input}.{b64url(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
+
+
+def verify_es256(token, jwks):
+    """True when a key of the JWK Set named by the token's kid verifies its signature."""
+    header_b64, payload_b64, sig_b64 = token.split(".")
+    header = json.loads(base64.urlsafe_b64decode(header_b64 + "=" * (-len(header_b64) % 4)))
+    jwk = next((k for k in jwks["keys"] if k["kid"] == header["kid"]), None)
+    if jwk is None:
+        return False
+    public = ec.EllipticCurvePublicNumbers(
+        b64url_int(jwk["x"]), b64url_int(jwk["y"]), ec.SECP256R1()
+    ).public_key()
+    raw = base64.urlsafe_b64decode(sig_b64 + "=" * (-len(sig_b64) % 4))
+    der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+    try:
+        public.verify(der, f"{header_b64}.{payload_b64}".encode(), ec.ECDSA(hashes.SHA256()))
+        return True
+    except InvalidSignature:
+        return False
+
+
+class BootstrapEnvironmentTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request
+        cls.server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        cls.server.start()
+        host, port = cls.server.get_host_and_port()
+        cls.endpoint = f"http://{host}:{port}"
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def setUp(self):
+        urllib.request.urlopen(
+            urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
+        ).read()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.pop("GOOGLE_CLIENT_SECRET", None)
+        env.pop("AFRICASTALKING_API_KEY", None)
+        env.update(
+            AWS_ENDPOINT_URL=self.endpoint,  # only through the environment, as users would
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",
+            AWS_CONFIG_FILE=os.devnull,
+            AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+            GOOGLE_CLIENT_SECRET=GOOGLE_SECRET,
+            AFRICASTALKING_API_KEY=AT_KEY,
+        )
+        patches = [
+            mock.patch.dict(os.environ, env, clear=True),
+            # Not a terminal: the script must never prompt during the tests.
+            mock.patch("sys.stdin", io.StringIO("")),
+        ]
+        for p in patches:
+            p.start()
+            self.addCleanup(p.stop)
+        self.ssm = boto3.client("ssm", region_name=REGION)
+        self.sm = boto3.client("secretsmanager", region_name=REGION)
+
+    # --- helpers ---
+
+    def run_script(self, *argv, now=None):
+        out, err = io.StringIO(), io.StringIO()
+        clock = mock.patch.object(bootstrap, "utc_now", return_value=now) if now else None
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            with clock or contextlib.nullcontext():
+                try:
+                    code = bootstrap.main(list(argv))
+                except SystemExit as exit:  # argparse
+                    code = exit.code
+        return code, out.getvalue(), err.getvalue()
+
+    def rotate(self, phase, stage="prod", *extra, now=None):
+        return self.run_script(
+            "--stage", stage, "--region", REGION, "rotate-jwt-key", "--phase", phase, *extra,
+            now=now,
+        )
+
+    def init_ok(self, stage="prod", **overrides):
+        code, out, err = self.run_script(*init_args(stage, **overrides))
+        self.assertEqual(code, 0, err)
+        return out
+
+    def param(self, stage, name):
+        return self.ssm.get_parameter(Name=f"/order-system/{stage}/{name}")["Parameter"]
+
+    def secret(self, stage, name):
+        return self.sm.get_secret_value(SecretId=f"order-system/{stage}/{name}")["SecretString"]
+
+    def secret_exists(self, stage, name):
+        try:
+            self.sm.describe_secret(SecretId=f"order-system/{stage}/{name}")
+            return True
+        except self.sm.exceptions.ResourceNotFoundException:
+            return False
+
+    def jwks(self, stage="prod"):
+        return json.loads(self.param(stage, "jwt-public-jwks")["Value"])
+
+    def kids(self, stage="prod"):
+        return [k["kid"] for k in self.jwks(stage)["keys"]]
+
+    def assert_nothing_written(self):
+        self.assertEqual(self.ssm.describe_parameters()["Parameters"], [])
+        self.assertEqual(self.sm.list_secrets()["SecretList"], [])
+
+    def assert_key_matches_jwk(self, pem, jwk):
+        key = serialization.load_pem_private_key(pem.encode(), password=None)
+        numbers = key.public_key().public_numbers()
+        self.assertEqual((b64url_int(jwk["x"]), b64url_int(jwk["y"])), (numbers.x, numbers.y))
+
+    # --- tests ---
+
+    def test_boto3_honours_aws_endpoint_url(self):
+        session = bootstrap.make_session(REGION)
+        self.assertEqual(session.client("ssm").meta.endpoint_url, self.endpoint)
+        self.assertEqual(session.client("secretsmanager").meta.endpoint_url, self.endpoint)
+
+    def test_init_creates_every_name_with_valid_values(self):
+        out = self.init_ok()
+
+        self.assertEqual(self.secret("prod", "google-client-secret"), GOOGLE_SECRET)
+        self.assertEqual(self.secret("prod", "africastalking-api-key"), AT_KEY)
+        pem = self.secret("prod", "jwt-private-key")
+        self.assertTrue(pem.startswith("-----BEGIN PRIVATE KEY-----\n"), "PKCS#8 PEM")
+        key = serialization.load_pem_private_key(pem.encode(), password=None)
+        self.assertIsInstance(key, ec.EllipticCurvePrivateKey)
+        self.assertEqual(key.curve.name, "secp256r1")
+        self.assertFalse(self.secret_exists("prod", "jwt-private-key-next"))
+
+        kid = self.param("prod", "jwt-key-id")["Value"]
+        self.assertRegex(kid, r"^prod-\d{14}$")
+        jwks_text = self.param("prod", "jwt-public-jwks")["Value"]
+        self.assertNotIn("\n", jwks_text)
+        jwks = json.loads(jwks_text)
+        self.assertEqual(len(jwks["keys"]), 1)
+        jwk = jwks["keys"][0]
+        self.assertEqual(
+            jwk, {**jwk, "kty": "EC", "crv": "P-256", "kid": kid, "use": "sig", "alg": "ES256"}
+        )
+        self.assertEqual(set(jwk), {"kty", "crv", "x", "y", "kid", "use", "alg"}, "public only")
+        for coordinate in ("x", "y"):
+            self.assertEqual(len(base64.urlsafe_b64decode(jwk[coordinate] + "=")), 32)
+        self.assert_key_matches_jwk(pem, jwk)
+
+        expected = {
+            "google-client-id": "1234-abc.apps.googleusercontent.com",
+            "auth-redirect-uris": "https://shop.example/api/v1/auth/google/callback,"
+            "https://admin.shop.example/callback",
+            "admin-emails": "Owner@shop.example,ops@shop.example",
+            "order-email-from": "orders@shop.example",
+            "order-email-to": "owner@shop.example",
+            "alarm-email": "alarms@shop.example",
+            "africastalking-username": "shopapp",
+            "web-origin": "https://shop.example",
+        }
+        for name, value in expected.items():
+            self.assertEqual(self.param("prod", name)["Value"], value, name)
+        for name in PARAM_NAMES:
+            expected_type = "String"
+            self.assertEqual(self.param("prod", name)["Type"], expected_type, name)
+            tags = self.ssm.list_tags_for_resource(
+                ResourceType="Parameter", ResourceId=f"/order-system/prod/{name}"
+            )["TagList"]
+            self.assertEqual(
+                {t["Key"]: t["Value"] for t in tags},
+                {"project": "order-system", "stage": "prod"},
+                name,
+            )
+        for name in SECRET_NAMES:
+            tags = self.sm.describe_secret(SecretId=f"order-system/prod/{name}")["Tags"]
+            self.assertEqual(
+                {t["Key"]: t["Value"] for t in tags},
+                {"project": "order-system", "stage": "prod"},
+                name,
+            )
+
+        for secret in (GOOGLE_SECRET, AT_KEY, pem.splitlines()[1], "PRIVATE KEY"):
+            self.assertNotIn(secret, out)
+
+    def test_a_token_signed_with_the_stored_key_verifies_with_the_jwks(self):
+        self.init_ok()
+        kid = self.param("prod", "jwt-key-id")["Value"]
+        token = sign_es256(self.secret("prod", "jwt-private-key"), kid, {"sub": "c1"})
+        self.assertTrue(verify_es256(token, self.jwks()))
+        other = bootstrap.generate_private_pem()
+        self.assertFalse(verify_es256(sign_es256(other, kid, {"sub": "c1"}), self.jwks()))
+
+    def test_dev_accepts_http_localhost_and_staging_does_not(self):
+        local = {
+            "auth-redirect-uris": "http://localhost:9000/api/v1/auth/google/callback",
+            "web-origin": "http://localhost:5173",
+        }
+        self.init_ok("dev", **local)
+        self.assertEqual(
+            self.param("dev", "web-origin")["Value"],
+            "http://localhost:5173",
+        )
+        code, _, err = self.run_script(*init_args("staging", **local))
+        self.assertEqual(code, 2)
+        self.assertIn("must use https on staging", err)
+        self.assertFalse(self.secret_exists("staging", "jwt-private-key"))
+
+    def test_bad_input_writes_nothing(self):
+        cases = {
+            "bad email": (init_args(**{"admin-emails": "owner@shop.example,not-an-email"}),
+                          "--admin-emails"),
+            "http redirect on prod": (
+                init_args(**{"auth-redirect-uris": "http://shop.example/callback"}),
+                "--auth-redirect-uris",
+            ),
+            "origin with a path": (
+                init_args(**{"web-origin": "https://shop.example/"}),
+                "--web-origin",
+            ),
+            "two origins": (
+                init_args(**{"web-origin": "https://shop.example,https://admin.shop.example"}),
+                "--web-origin",
+            ),
+            "sandbox on prod": (init_args(**{"africastalking-username": "sandbox"}),
+                                "--africastalking-username"),
+            "empty client id": (init_args(**{"google-client-id": " "}), "--google-client-id"),
+        }
+        for case, (argv, flag) in cases.items():
+            with self.subTest(case):
+                code, out, err = self.run_script(*argv)
+                self.assertEqual(code, 2, err)
+                self.assertIn(flag, err)
+                self.assertIn("nothing written", err)
+                self.assert_nothing_written()
+
+        for variable in ("GOOGLE_CLIENT_SECRET", "AFRICASTALKING_API_KEY"):
+            with self.subTest(f"{variable} missing, stdin not a terminal"):
+                with mock.patch.dict(os.environ):
+                    del os.environ[variable]
+                    with mock.patch("getpass.getpass", side_effect=AssertionError("prompted")):
+                        code, _, err = self.run_script(*init_args())
+                self.assertEqual(code, 2, err)
+                self.assertIn(f"{variable} is not set", err)
+                self.assert_nothing_written()
+
+        with self.subTest("secret with whitespace is refused without echoing it"):
+            with mock.patch.dict(os.environ, GOOGLE_CLIENT_SECRET="two words"):
+                code, out, err = self.run_script(*init_args())
+            self.assertEqual(code, 2)
+            self.assertNotIn("two words", out + err)
+            self.assert_nothing_written()
+
+    def test_second_init_refuses_without_overwrite_and_keeps_the_key(self):
+        self.init_ok()
+        kid = self.param("prod", "jwt-key-id")["Value"]
+        pem = self.secret("prod", "jwt-private-key")
+
+        code, _, err = self.run_script(*init_args(**{"admin-emails": "new@shop.example"}))
+        self.assertEqual(code, 1)
+        self.assertIn("--overwrite", err)
+        self.assertIn("order-system/prod/jwt-private-key", err)
+        self.assertEqual(self.param("prod", "jwt-key-id")["Value"], kid)
+        self.assertEqual(self.secret("prod", "jwt-private-key"), pem)
+        self.assertEqual(
+            self.param("prod", "admin-emails")["Value"], "Owner@shop.example,ops@shop.example"
+        )
+
+        # --overwrite replaces everything, the signing key included, and drops a rotation
+        # under way (its pending key would not be in the new JWK Set).
+        self.assertEqual(self.rotate("add")[0], 0)
+        argv = init_args(**{"admin-emails": "new@shop.example"})
+        code, _, err = self.run_script(*argv, "--overwrite")
+        self.assertEqual(code, 0, err)
+        self.assertFalse(self.secret_exists("prod", "jwt-private-key-next"))
+        self.assertEqual(self.param("prod", "admin-emails")["Value"], "new@shop.example")
+        new_pem = self.secret("prod", "jwt-private-key")
+        self.assertNotEqual(new_pem, pem)
+        self.assertEqual(self.kids(), [self.param("prod", "jwt-key-id")["Value"]])
+        self.assert_key_matches_jwk(new_pem, self.jwks()["keys"][0])
+        tags = self.ssm.list_tags_for_resource(
+            ResourceType="Parameter", ResourceId="/order-system/prod/admin-emails"
+        )["TagList"]
+        self.assertIn({"Key": "stage", "Value": "prod"}, tags)
+
+    def test_rotation_phases_in_order_and_refused_out_of_order(self):
+        self.init_ok()
+        old_kid = self.param("prod", "jwt-key-id")["Value"]
+        old_pem = self.secret("prod", "jwt-private-key")
+        old_token = sign_es256(old_pem, old_kid, {"sub": "c1"})
+
+        for phase in ("promote", "retire"):
+            with self.subTest(f"{phase} before add"):
+                code, _, err = self.rotate(phase)
+                self.assertEqual(code, 1, err)
+                self.assertIn("refused", err)
+        self.assertEqual(self.kids(), [old_kid])
+
+        # add: new public key published, current key untouched, private key pending.
+        code, out, err = self.rotate("add")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(self.param("prod", "jwt-key-id")["Value"], old_kid)
+        self.assertEqual(self.secret("prod", "jwt-private-key"), old_pem)
+        kids = self.kids()
+        self.assertEqual(kids[0], old_kid)
+        self.assertEqual(len(kids), 2)
+        new_kid = kids[1]
+        self.assertRegex(new_kid, r"^prod-\d{14}(-\d+)?$")
+        new_pem = self.secret("prod", "jwt-private-key-next")
+        self.assert_key_matches_jwk(new_pem, self.jwks()["keys"][1])
+        self.assertNotIn(new_pem.splitlines()[1], out)
+        for phase in ("add", "retire"):
+            with self.subTest(f"{phase} after add"):
+                code, _, err = self.rotate(phase)
+                self.assertEqual(code, 1, err)
+        self.assertEqual(self.kids(), kids)
+
+        # promote: the pending key becomes current; both stay published.
+        code, out, err = self.rotate("promote")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(self.param("prod", "jwt-key-id")["Value"], new_kid)
+        self.assertEqual(self.secret("prod", "jwt-private-key"), new_pem)
+        self.assertFalse(self.secret_exists("prod", "jwt-private-key-next"))
+        self.assertEqual(self.kids(), [new_kid, old_kid])
+        self.assertTrue(verify_es256(old_token, self.jwks()))
+        for phase in ("add", "promote"):
+            with self.subTest(f"{phase} after promote"):
+                code, _, err = self.rotate(phase)
+                self.assertEqual(code, 1, err)
+        self.assertEqual(self.kids(), [new_kid, old_kid])
+
+        # retire: refused within the token lifetime, done after it.
+        code, out, err = self.rotate("retire")
+        self.assertEqual(code, 1, err)
+        self.assertIn("86400 s", out)
+        self.assertIn("--force", err)
+        self.assertEqual(self.kids(), [new_kid, old_kid])
+        later = bootstrap.utc_now() + timedelta(hours=24, seconds=31)
+        code, out, err = self.rotate("retire", now=later)
+        self.assertEqual(code, 0, err)
+        jwks = self.jwks()
+        self.assertEqual([k["kid"] for k in jwks["keys"]], [new_kid])
+        self.assert_key_matches_jwk(self.secret("prod", "jwt-private-key"), jwks["keys"][0])
+        self.assertEqual(self.param("prod", "jwt-key-id")["Value"], new_kid)
+        self.assertFalse(verify_es256(old_token, jwks))
+        self.assertTrue(verify_es256(sign_es256(new_pem, new_kid, {"sub": "c1"}), jwks))
+        code, _, err = self.rotate("retire", now=later)
+        self.assertEqual(code, 1, err)
+
+        # A second rotation starts from the steady state again (pending name reusable).
+        code, _, err = self.rotate("add")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(len(self.kids()), 2)
+
+    def test_promote_resumes_after_a_partial_failure(self):
+        self.init_ok()
+        self.assertEqual(self.rotate("add")[0], 0)
+        new_pem = self.secret("prod", "jwt-private-key-next")
+        new_kid = self.kids()[1]
+        with mock.patch.object(bootstrap.Store, "delete_secret", side_effect=RuntimeError("x")):
+            with self.assertRaises(RuntimeError):
+                self.rotate("promote")
+        code, _, err = self.rotate("promote")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(self.param("prod", "jwt-key-id")["Value"], new_kid)
+        self.assertEqual(self.secret("prod", "jwt-private-key"), new_pem)
+        self.assertFalse(self.secret_exists("prod", "jwt-private-key-next"))
+
+    def test_show_never_prints_secret_values(self):
+        self.init_ok()
+        self.assertEqual(self.rotate("add")[0], 0)
+        code, out, err = self.run_script("--stage", "prod", "--region", REGION, "show")
+        self.assertEqual(code, 0, err)
+        secrets = [
+            GOOGLE_SECRET,
+            AT_KEY,
+            *self.secret("prod", "jwt-private-key").splitlines()[1:-1],
+            *self.secret("prod", "jwt-private-key-next").splitlines()[1:-1],
+            "PRIVATE KEY",
+        ]
+        for secret in secrets:
+            self.assertNotIn(secret, out + err)
+        for name in SECRET_NAMES + ("jwt-private-key-next",):
+            self.assertRegex(out, rf"order-system/prod/{name}: present")
+        for name in PARAM_NAMES:
+            self.assertIn(f"/order-system/prod/{name}: (", out)
+        self.assertIn("owner@shop.example", out)
+        self.assertIn("Signing key rotation: added", out)
+
+        code, out, _ = self.run_script("--stage", "staging", "--region", REGION, "show")
+        self.assertEqual(code, 0)
+        self.assertIn("order-system/staging/jwt-private-key: absent", out)
+
+    def test_token_lifetime_matches_the_rust_constant(self):
+        source = REPO / "shared" / "http-api" / "src" / "auth.rs"
+        if not source.exists():
+            self.skipTest(f"{source} not found")
+        text = source.read_text()
+        ttl = re.search(r"ACCESS_TOKEN_TTL_SECONDS: i64 = ([0-9 *]+);", text)
+        leeway = re.search(r"validation\.leeway = (\d+);", text)
+        self.assertIsNotNone(ttl)
+        self.assertIsNotNone(leeway)
+        seconds = 1
+        for factor in ttl.group(1).split("*"):
+            seconds *= int(factor)
+        self.assertEqual(bootstrap.ACCESS_TOKEN_LIFETIME.total_seconds(), seconds)
+        self.assertEqual(bootstrap.VERIFIER_LEEWAY.total_seconds(), int(leeway.group(1)))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,155 @@
+"""The deployed template holds exactly the resources the system needs, by name.
+
+Counted after the SAM transform (prod's parameters): the functions and their roles and
+log groups, one HTTP API with every route of every function wired to its function, the
+queue's event source mapping, the reconciler's schedule, the alarms, the table, the queues
+and the topic. A resource added or lost by an edit of template.yaml shows up here.
+"""
+
+from __future__ import annotations
+
+import collections
+import unittest
+from typing import Any
+
+from deploy_support import deployed, source_template
+
+FUNCTIONS = ["Categories", "Products", "Auth", "Customers", "Orders", "Notifier", "Reconciler"]
+HTTP_FUNCTIONS = ["Categories", "Products", "Auth", "Customers", "Orders"]
+
+EXPECTED_COUNTS = {
+    "AWS::Lambda::Function": 7,
+    "AWS::IAM::Role": 8,  # one per function + the scheduler's
+    "AWS::Logs::LogGroup": 8,  # one per function + the API's access log
+    "AWS::ApiGatewayV2::Api": 1,
+    "AWS::ApiGatewayV2::Stage": 1,
+    "AWS::Lambda::Permission": 42,  # one per route
+    "AWS::Lambda::EventSourceMapping": 1,
+    "AWS::Scheduler::Schedule": 1,
+    "AWS::CloudWatch::Alarm": 17,
+    "AWS::DynamoDB::Table": 1,
+    "AWS::SQS::Queue": 2,
+    "AWS::SNS::Topic": 1,
+    "AWS::SNS::Subscription": 1,
+}
+
+ALARMS = (
+    ["ApiServerErrorRateAlarm", "NotificationsDeadLetterAlarm", "ReconcilerOverdueHandOffsAlarm"]
+    + [f"{f}ErrorsAlarm" for f in FUNCTIONS]
+    + [f"{f}ThrottlesAlarm" for f in FUNCTIONS]
+)
+
+
+def of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: r for k, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def template_routes(source: dict[str, Any]) -> dict[tuple[str, str], str]:
+    """(METHOD, path) -> function, from the HttpApi events of template.yaml."""
+    routes = {}
+    for name, resource in source["Resources"].items():
+        for event in resource.get("Properties", {}).get("Events", {}).values():
+            if event["Type"] == "HttpApi":
+                key = (event["Properties"]["Method"].upper(), event["Properties"]["Path"])
+                routes[key] = name
+    return routes
+
+
+class InventoryTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.prod = deployed("prod")
+
+    def test_resource_counts(self) -> None:
+        counts = collections.Counter(r["Type"] for r in self.prod["Resources"].values())
+        self.assertEqual(dict(counts), EXPECTED_COUNTS)
+
+    def test_functions_roles_and_log_groups_by_name(self) -> None:
+        self.assertEqual(set(of_type(self.prod, "AWS::Lambda::Function")), {f"{f}Function" for f in FUNCTIONS})
+        self.assertEqual(
+            set(of_type(self.prod, "AWS::IAM::Role")),
+            {f"{f}Role" for f in FUNCTIONS} | {"ReconcilerFunctionEveryFiveMinutesRole"},
+        )
+        for f in FUNCTIONS:
+            with self.subTest(function=f):
+                props = self.prod["Resources"][f"{f}Function"]["Properties"]
+                self.assertEqual(props["Role"], {"Fn::GetAtt": [f"{f}Role", "Arn"]})
+                self.assertEqual(props["LoggingConfig"]["LogGroup"], {"Ref": f"{f}LogGroup"})
+                self.assertLessEqual(props["Timeout"], 60)
+                self.assertIn(props["MemorySize"], (128, 256, 512))
+
+    def test_every_route_reaches_its_function(self) -> None:
+        routes = template_routes(source_template())
+        self.assertEqual(len(routes), EXPECTED_COUNTS["AWS::Lambda::Permission"])
+        body = self.prod["Resources"]["HttpApi"]["Properties"]["Body"]
+        deployed_routes = {}
+        for path, methods in body["paths"].items():
+            for method, operation in methods.items():
+                verb = "ANY" if method == "x-amazon-apigateway-any-method" else method.upper()
+                uri = operation["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+                deployed_routes[(verb, path)] = next(f"{f}Function" for f in HTTP_FUNCTIONS if f"${{{f}Function.Arn}}" in uri)
+        self.assertEqual(deployed_routes, routes)
+        permissions = of_type(self.prod, "AWS::Lambda::Permission")
+        per_function = collections.Counter(p["Properties"]["FunctionName"]["Ref"] for p in permissions.values())
+        self.assertEqual(per_function, collections.Counter(routes.values()))
+
+    def test_api_stage_throttling_and_access_logs(self) -> None:
+        stage = next(iter(of_type(self.prod, "AWS::ApiGatewayV2::Stage").values()))["Properties"]
+        self.assertEqual(stage["StageName"], "$default")
+        self.assertEqual(stage["DefaultRouteSettings"]["ThrottlingBurstLimit"], {"Ref": "ApiThrottlingBurstLimit"})
+        self.assertEqual(stage["DefaultRouteSettings"]["ThrottlingRateLimit"], {"Ref": "ApiThrottlingRateLimit"})
+        self.assertEqual(stage["AccessLogSettings"]["DestinationArn"], {"Fn::GetAtt": ["HttpApiAccessLogGroup", "Arn"]})
+        self.assertIn('"status":"$context.status"', stage["AccessLogSettings"]["Format"])
+        cors = self.prod["Resources"]["HttpApi"]["Properties"]["Body"]["x-amazon-apigateway-cors"]
+        self.assertEqual(cors["allowOrigins"], [{"Fn::Sub": "{{resolve:ssm:/order-system/prod/web-origin}}"}])
+
+    def test_notifier_event_source(self) -> None:
+        mapping = next(iter(of_type(self.prod, "AWS::Lambda::EventSourceMapping").values()))["Properties"]
+        self.assertEqual(mapping["FunctionName"], {"Ref": "NotifierFunction"})
+        self.assertEqual(mapping["EventSourceArn"], {"Fn::GetAtt": ["NotificationsQueue", "Arn"]})
+        self.assertEqual(mapping["FunctionResponseTypes"], ["ReportBatchItemFailures"])
+        self.assertEqual(mapping["BatchSize"], 10)
+        self.assertEqual(mapping["ScalingConfig"], {"MaximumConcurrency": 5})
+        queue = self.prod["Resources"]["NotificationsQueue"]["Properties"]
+        timeout = self.prod["Resources"]["NotifierFunction"]["Properties"]["Timeout"]
+        self.assertGreaterEqual(queue["VisibilityTimeout"], 6 * timeout)
+
+    def test_reconciler_schedule_is_per_stack_and_single(self) -> None:
+        schedule = next(iter(of_type(self.prod, "AWS::Scheduler::Schedule").values()))["Properties"]
+        self.assertEqual(schedule["ScheduleExpression"], "rate(5 minutes)")
+        self.assertEqual(schedule["Name"], {"Fn::Sub": "${AWS::StackName}-reconciler"})
+        self.assertEqual(schedule["Target"]["Arn"], {"Fn::GetAtt": ["ReconcilerFunction", "Arn"]})
+        self.assertEqual(self.prod["Resources"]["ReconcilerFunction"]["Properties"]["ReservedConcurrentExecutions"], 1)
+
+    def test_alarms_by_name_all_notify_the_topic(self) -> None:
+        alarms = of_type(self.prod, "AWS::CloudWatch::Alarm")
+        self.assertEqual(sorted(alarms), sorted(ALARMS))
+        for name, alarm in alarms.items():
+            with self.subTest(alarm=name):
+                self.assertEqual(alarm["Properties"]["AlarmActions"], [{"Ref": "AlarmTopic"}])
+        for f in FUNCTIONS:
+            for metric in ("Errors", "Throttles"):
+                props = alarms[f"{f}{metric}Alarm"]["Properties"]
+                self.assertEqual((props["Namespace"], props["MetricName"]), ("AWS/Lambda", metric))
+                self.assertEqual(props["Dimensions"], [{"Name": "FunctionName", "Value": {"Ref": f"{f}Function"}}])
+        overdue = alarms["ReconcilerOverdueHandOffsAlarm"]["Properties"]
+        self.assertEqual((overdue["Namespace"], overdue["MetricName"]), ("OrderSystem", "OverdueHandOffs"))
+        subscription = next(iter(of_type(self.prod, "AWS::SNS::Subscription").values()))["Properties"]
+        self.assertEqual(subscription["Endpoint"], {"Ref": "AlarmEmailParameter"})
+
+    def test_outputs(self) -> None:
+        self.assertEqual(
+            sorted(self.prod["Outputs"]),
+            ["AlarmTopicArn", "ApiUrl", "NotificationsDeadLetterQueueUrl", "NotificationsQueueUrl", "TableName"],
+        )
+
+    def test_table_retention_follows_the_stage(self) -> None:
+        for env, policy, protected in [("prod", "Retain", True), ("staging", "Delete", False), ("default", "Delete", False)]:
+            with self.subTest(env=env):
+                table = deployed(env)["Resources"]["Table"]
+                self.assertEqual((table["DeletionPolicy"], table["UpdateReplacePolicy"]), (policy, policy))
+                self.assertEqual(table["Properties"]["DeletionProtectionEnabled"], protected)
+
+
+if __name__ == "__main__":
+    unittest.main()
