@@ -52,7 +52,10 @@ mod tests {
     #[test]
     fn a_run_is_one_emf_document_with_both_counts() {
         let at = UNIX_EPOCH + Duration::from_millis(1_764_000_000_123);
-        let report = RunReport { resent: 3, failed: 1 };
+        let report = RunReport {
+            resent: 3,
+            failed: 1,
+        };
         let line = emf_line("order-system-prod-ReconcilerFunction-abc", &report, at);
         assert!(!line.contains('\n'), "one log line");
         let doc: Value = serde_json::from_str(&line).expect("JSON");
@@ -67,8 +70,14 @@ mod tests {
                 { "Name": "ResendFailures", "Unit": "Count" },
             ])
         );
-        assert_eq!(doc["FunctionName"], "order-system-prod-ReconcilerFunction-abc");
-        assert_eq!(doc["OverdueHandOffs"], 4, "found overdue = re-sent + failed to re-send");
+        assert_eq!(
+            doc["FunctionName"],
+            "order-system-prod-ReconcilerFunction-abc"
+        );
+        assert_eq!(
+            doc["OverdueHandOffs"], 4,
+            "found overdue = re-sent + failed to re-send"
+        );
         assert_eq!(doc["ResendFailures"], 1);
     }
 
