@@ -7,7 +7,8 @@ non-zero when there is one; `make test` runs it through infra/deploy/tests/.
 
 Invariants checked per environment (`default` is the dev stage):
 - the environment is one of dev/staging/prod, with stack `order-system-<stage>` in the
-  chosen region, stage tags, AUTO_EXPAND + IAM capabilities, cached parallel builds,
+  chosen region, stage tags, AUTO_EXPAND + IAM capabilities, parallel builds without SAM's
+  cache (cargo's is the one that works for a workspace),
   `validate lint`, and prod confirms its change set;
 - every override names a declared parameter, and every parameter without a default is set;
 - each value satisfies the parameter's AllowedValues, AllowedPattern (whole value, as
@@ -105,8 +106,12 @@ def environment_problems(env: str, section: dict[str, Any], parameters: dict[str
         problems.append(f"tags must include stage={stage}")
     if stage == "prod" and deploy.get("confirm_changeset") is not True:
         problems.append("prod must confirm its change set (confirm_changeset = true)")
-    if not (build.get("cached") and build.get("parallel")):
-        problems.append("builds must be cached and parallel")
+    if build.get("parallel") is not True or build.get("beta_features") is not True:
+        problems.append("builds must be parallel with beta_features (rust-cargolambda)")
+    if build.get("cached") is not False:
+        problems.append(
+            "builds must not use SAM's cache (it hashes target/ while parallel builds write it)"
+        )
     if section.get("validate", {}).get("parameters", {}).get("lint") is not True:
         problems.append("validate must lint (lint = true)")
     try:

@@ -85,7 +85,8 @@ class SamconfigTest(unittest.TestCase):
             ("default", "global", "region", "us-east-1", "region"),
             ("prod", "deploy", "capabilities", "CAPABILITY_IAM", "AUTO_EXPAND"),
             ("prod", "deploy", "tags", "project=order-system", "stage=prod"),
-            ("staging", "build", "cached", False, "cached"),
+            ("staging", "build", "parallel", False, "parallel"),
+            ("prod", "build", "cached", True, "cache"),
         ]
         for env, section, key, value, expected in cases:
             with self.subTest(env=env, key=key):
