@@ -58,7 +58,7 @@ bench: ## DynamoDB round trips and latency per route against moto (figures for R
 lint: venv ## fmt check + clippy + cfn-lint + actionlint
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
-	$(VENV)/bin/cfn-lint template.yaml infra/deploy/pipeline-role.yaml
+	$(VENV)/bin/cfn-lint --regions af-south-1 -- template.yaml infra/deploy/pipeline-role.yaml
 	$(VENV)/bin/actionlint .github/workflows/pipeline.yaml
 
 fmt: ## Format all Rust code
