@@ -1,6 +1,7 @@
-//! The routes each function is reached by, as template.yaml (API Gateway) and the local
-//! emulator's router (`[workspace.metadata.lambda.watch.router]` in Cargo.toml) declare
-//! them, so tests can check both against the function's own route table.
+//! The routes each function is reached by, as template.yaml (API Gateway), the local
+//! emulator's router (`[workspace.metadata.lambda.watch.router]` in Cargo.toml) and the
+//! published contract (openapi.yaml) declare them, so tests can check all three against the
+//! function's own route table.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -46,6 +47,33 @@ pub fn template_routes(logical_id: &str) -> Result<(RouteSet, BTreeSet<String>),
     Ok((routes, any))
 }
 
+/// The operations of openapi.yaml: `(METHOD, path)` for every method of every path.
+pub fn openapi_routes() -> Result<RouteSet, DevkitError> {
+    const METHODS: [&str; 8] = [
+        "get", "put", "post", "delete", "options", "head", "patch", "trace",
+    ];
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../openapi.yaml");
+    let yaml = std::fs::read_to_string(&path)
+        .map_err(|e| DevkitError::Other(format!("{}: {e}", path.display())))?;
+    let document: Value =
+        serde_yaml::from_str(&yaml).map_err(|e| DevkitError::Other(e.to_string()))?;
+    let paths = document["paths"]
+        .as_mapping()
+        .ok_or_else(|| DevkitError::Other("openapi.yaml has no paths".into()))?;
+    let mut routes = RouteSet::new();
+    for (path, item) in paths {
+        let path = path.as_str().ok_or_else(|| {
+            DevkitError::Other("openapi.yaml: a path that is not a string".into())
+        })?;
+        for method in METHODS {
+            if item.get(method).is_some() {
+                routes.insert((method.to_ascii_uppercase(), path.to_owned()));
+            }
+        }
+    }
+    Ok(routes)
+}
+
 /// The paths the local emulator routes to `function` (for every method). Entries are
 /// plain `"path" = "function"` pairs, so a wrong method still reaches the function.
 pub fn watch_paths(function: &str) -> Result<BTreeSet<String>, DevkitError> {
@@ -82,8 +110,8 @@ pub fn watch_paths(function: &str) -> Result<BTreeSet<String>, DevkitError> {
 
 /// Panics unless `routes` (a function's own route table) are exactly the routes
 /// template.yaml gives the function `logical_id`, every path also has an `ANY` event (so a
-/// wrong method reaches the function and gets a 405), and the local emulator routes
-/// exactly those paths to `function`.
+/// wrong method reaches the function and gets a 405), the local emulator routes exactly
+/// those paths to `function`, and openapi.yaml documents exactly those operations on them.
 #[track_caller]
 pub fn assert_declared(logical_id: &str, function: &str, routes: &[(axum::http::Method, &str)]) {
     let ours: RouteSet = routes
@@ -105,4 +133,45 @@ pub fn assert_declared(logical_id: &str, function: &str, routes: &[(axum::http::
         watched, paths,
         "paths of {function} vs [workspace.metadata.lambda.watch.router]"
     );
+    let documented: RouteSet = openapi_routes()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .filter(|(_, path)| paths.contains(path))
+        .collect();
+    assert_eq!(
+        documented, ours,
+        "routes of {function} vs the operations openapi.yaml documents on its paths"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FUNCTIONS: [&str; 5] = [
+        "CategoriesFunction",
+        "ProductsFunction",
+        "AuthFunction",
+        "CustomersFunction",
+        "OrdersFunction",
+    ];
+
+    #[test]
+    fn openapi_documents_exactly_the_routes_of_template_yaml() {
+        let mut deployed = RouteSet::new();
+        for function in FUNCTIONS {
+            let (routes, _) = template_routes(function).expect("template routes");
+            deployed.extend(routes);
+        }
+        let documented = openapi_routes().expect("openapi routes");
+        assert_eq!(
+            documented, deployed,
+            "openapi.yaml vs template.yaml's HttpApi events"
+        );
+        assert_eq!(
+            documented.len(),
+            25,
+            "17 paths, 25 operations (the template adds 17 ANY routes)"
+        );
+    }
 }
