@@ -1,11 +1,10 @@
 //! A price that changes between the read and the transaction: the order is re-read and
 //! priced once more on the new figures, never at a price the catalog no longer has.
 
-mod support;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::support::{App, order_body};
 use domain::order::{
     HandOffPolicy, IdempotencyKey, IdempotencyRecord, Order, OrderError, OrderListing,
     OrderService, OrderStore, PendingHandOff, PlaceFailure, StatusChange, VatRate,
@@ -14,7 +13,6 @@ use domain::product::{Product, ProductChange};
 use domain::{CustomerId, Money, OrderId, Page, PageRequest, ProductId, ProductStore, Timestamp};
 use queue::SqsNotificationQueue;
 use storage::{DynamoCatalog, DynamoOrders};
-use support::{App, order_body};
 
 /// The real store, with an admin changing prices right after each of the first
 /// `changes` reads (as if the two requests raced).

@@ -1,12 +1,10 @@
 //! The orders Lambda, driven with real API Gateway v2 events against moto (DynamoDB and
 //! SQS).
 
-mod support;
-
+use crate::support::{App, order_body};
 use devkit::events::ApiRequest;
 use domain::ProductStore;
 use serde_json::{Value, json};
-use support::{App, order_body};
 
 fn id_of(order: &Value) -> String {
     order["id"].as_str().expect("id").to_owned()
@@ -433,7 +431,7 @@ async fn customers_see_only_their_own_orders_admins_see_and_filter_all() {
         &app.customer,
         &format!(
             "/api/v1/orders?customer_id={}",
-            support::other_identity().customer_id
+            crate::support::other_identity().customer_id
         ),
     )
     .await

@@ -1,13 +1,11 @@
 //! Concurrency proofs against the local stack: no oversell under contention, cancels
 //! restore stock exactly once, one order per idempotency key.
 
-mod support;
-
 use std::sync::Arc;
 
+use crate::support::{App, order_body};
 use futures::future::join_all;
 use serde_json::{Value, json};
-use support::{App, order_body};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn forty_concurrent_orders_for_the_last_ten_units_never_oversell() {

@@ -1,0 +1,8 @@
+//! The orders function's API, its concurrency proofs and price-change races against the local emulator:
+//! one test binary (linking the AWS SDK once), one module per concern.
+
+mod concurrency;
+mod orders_api;
+mod price_change;
+mod routes;
+mod support;
