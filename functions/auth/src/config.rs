@@ -14,22 +14,12 @@
 
 use std::sync::Arc;
 
-use http_api::auth::KeyConfigError;
+use bootstrap::{ConfigError, Env};
 use http_api::{TokenSigner, TokenVerifier};
 use p256::SecretKey;
 use p256::pkcs8::DecodePrivateKey;
+use secrecy::ExposeSecret;
 use serde_json::Value;
-
-/// Why the environment does not configure the function.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("environment variable {0} is not set")]
-    Missing(&'static str),
-    #[error("{0}: {1}")]
-    Invalid(&'static str, String),
-    #[error(transparent)]
-    Keys(#[from] KeyConfigError),
-}
 
 /// Our signing key and every public key that verifies our tokens.
 #[derive(Debug, Clone)]
@@ -73,8 +63,10 @@ impl SigningKeys {
             );
         }
         let jwks = serde_json::json!({ "keys": keys });
-        let verifier = TokenVerifier::from_jwks(&jwks.to_string(), issuer, audience)?;
-        let signer = TokenSigner::from_pem(kid, &pem, issuer, audience)?;
+        let verifier = TokenVerifier::from_jwks(&jwks.to_string(), issuer, audience)
+            .map_err(|e| ConfigError::Invalid("JWT_PUBLIC_JWKS", e.to_string()))?;
+        let signer = TokenSigner::from_pem(kid, &pem, issuer, audience)
+            .map_err(|e| ConfigError::Invalid("JWT_PRIVATE_KEY", e.to_string()))?;
         Ok(Self {
             signer,
             jwks,
@@ -93,50 +85,33 @@ pub struct AuthConfig {
     pub admin_emails: Vec<String>,
 }
 
-fn optional(name: &'static str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
-fn required(name: &'static str) -> Result<String, ConfigError> {
-    optional(name).ok_or(ConfigError::Missing(name))
-}
-
-/// The items of a comma-separated list, trimmed, empty ones dropped.
-pub fn list(raw: &str) -> Vec<String> {
-    raw.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
 impl AuthConfig {
-    /// Reads the configuration from the process environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
+    /// Reads the configuration from `env`.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let private_key = env.secret("JWT_PRIVATE_KEY")?;
         let keys = SigningKeys::new(
-            &required("JWT_PRIVATE_KEY")?,
-            &required("JWT_KEY_ID")?,
-            optional("JWT_PUBLIC_JWKS").as_deref(),
-            &required("JWT_ISSUER")?,
-            &required("JWT_AUDIENCE")?,
+            private_key.expose_secret(),
+            &env.required("JWT_KEY_ID")?,
+            env.optional("JWT_PUBLIC_JWKS").as_deref(),
+            &env.required("JWT_ISSUER")?,
+            &env.required("JWT_AUDIENCE")?,
         )?;
-        let redirect_uris = list(&required("OIDC_REDIRECT_URIS")?);
+        let redirect_uris = env.list("OIDC_REDIRECT_URIS");
         if redirect_uris.is_empty() {
             return Err(ConfigError::Missing("OIDC_REDIRECT_URIS"));
         }
         Ok(Self {
-            table_name: required("TABLE_NAME")?,
+            table_name: env.required("TABLE_NAME")?,
             keys,
             provider: oidc::ProviderConfig {
-                issuer_url: optional("OIDC_ISSUER_URL")
+                issuer_url: env
+                    .optional("OIDC_ISSUER_URL")
                     .unwrap_or_else(|| oidc::GOOGLE_ISSUER.to_owned()),
-                client_id: required("OIDC_CLIENT_ID")?,
-                client_secret: required("OIDC_CLIENT_SECRET")?,
+                client_id: env.required("OIDC_CLIENT_ID")?,
+                client_secret: env.secret("OIDC_CLIENT_SECRET")?,
             },
             redirect_uris,
-            admin_emails: optional("ADMIN_EMAILS")
-                .map(|raw| list(&raw))
-                .unwrap_or_default(),
+            admin_emails: env.list("ADMIN_EMAILS"),
         })
     }
 
@@ -217,11 +192,5 @@ mod tests {
             SigningKeys::new(&pem, "k", Some("{}"), "i", "a"),
             Err(ConfigError::Invalid("JWT_PUBLIC_JWKS", _))
         ));
-    }
-
-    #[test]
-    fn lists_are_comma_separated_and_trimmed() {
-        assert_eq!(list(" a@x.com, ,B@y.com "), ["a@x.com", "B@y.com"]);
-        assert!(list("").is_empty());
     }
 }

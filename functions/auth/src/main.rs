@@ -4,20 +4,18 @@ use std::sync::Arc;
 
 use auth::config::AuthConfig;
 use auth::{Auth, admin_list};
+use bootstrap::{Aws, Env};
 use http_api::AppState;
 use oidc::OidcClient;
 use storage::DynamoCustomers;
 
 #[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    http_api::logging::init();
-    let config = AuthConfig::from_env()?;
-    let store = DynamoCustomers::new(
-        http_api::config::dynamodb_client().await,
-        config.table_name.as_str(),
-    );
+async fn main() -> Result<(), bootstrap::Error> {
+    bootstrap::logging::init();
+    let config = AuthConfig::from_env(&Env::process())?;
+    let store = DynamoCustomers::new(Aws::load().await.dynamodb(), config.table_name.as_str());
     let verifier = config.verifier();
-    let app = auth::router(AppState {
+    bootstrap::run_http(auth::router(AppState {
         store: Auth {
             store,
             oidc: Arc::new(OidcClient::new(config.provider, oidc::http_client()?)),
@@ -27,6 +25,6 @@ async fn main() -> Result<(), lambda_http::Error> {
             admin_emails: admin_list(&config.admin_emails),
         },
         verifier,
-    });
-    lambda_http::run(app).await
+    }))
+    .await
 }

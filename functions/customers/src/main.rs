@@ -1,16 +1,17 @@
 //! Lambda entrypoint of the customer route area: wiring only.
 
-use http_api::{AppState, Config};
+use bootstrap::{Aws, Env};
+use http_api::{ApiConfig, AppState};
 use storage::DynamoCustomers;
 
 #[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    http_api::logging::init();
-    let config = Config::from_env()?;
-    let store = DynamoCustomers::new(http_api::config::dynamodb_client().await, config.table_name);
-    let app = customers::router(AppState {
+async fn main() -> Result<(), bootstrap::Error> {
+    bootstrap::logging::init();
+    let config = ApiConfig::from_env(&Env::process())?;
+    let store = DynamoCustomers::new(Aws::load().await.dynamodb(), config.table_name);
+    bootstrap::run_http(customers::router(AppState {
         store,
         verifier: config.verifier,
-    });
-    lambda_http::run(app).await
+    }))
+    .await
 }

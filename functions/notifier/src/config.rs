@@ -17,24 +17,15 @@
 use std::fmt;
 use std::time::Duration;
 
+use bootstrap::{ConfigError, Env};
 use domain::notification::DEFAULT_CLAIM_LEASE;
 use messaging::AfricasTalkingConfig;
 use messaging::africas_talking::LIVE_BASE_URL;
-use secrecy::SecretString;
 
 use crate::Backoff;
 
 /// Timeout of one call to Africa's Talking: well inside the function's 30 s.
 const SMS_TIMEOUT: Duration = Duration::from_secs(8);
-
-/// Why the environment does not configure the notifier.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("environment variable {0} is not set")]
-    Missing(&'static str),
-    #[error("{0}: {1}")]
-    Invalid(&'static str, String),
-}
 
 /// Settings of the notifier.
 #[derive(Clone)]
@@ -63,44 +54,31 @@ impl fmt::Debug for NotifierConfig {
 }
 
 impl NotifierConfig {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    /// Reads the settings through `lookup` (the environment, or a map in tests).
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let optional = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let required = |name: &'static str| optional(name).ok_or(ConfigError::Missing(name));
-        let seconds = |name: &'static str, default: Duration| match optional(name) {
-            None => Ok(default),
-            Some(raw) => raw
-                .trim()
-                .parse()
-                .map(Duration::from_secs)
-                .map_err(|_| ConfigError::Invalid(name, "must be whole seconds".into())),
-        };
-        let base_url = optional("AT_BASE_URL").unwrap_or_else(|| LIVE_BASE_URL.into());
-        let base_url = base_url
+    /// Reads the settings from `env`.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let base_url = env
+            .optional("AT_BASE_URL")
+            .unwrap_or_else(|| LIVE_BASE_URL.into())
             .parse()
             .map_err(|e: url::ParseError| ConfigError::Invalid("AT_BASE_URL", e.to_string()))?;
         let backoff = Backoff {
-            base: seconds("RETRY_BASE_SECONDS", Duration::from_secs(60))?,
-            max: seconds("RETRY_MAX_SECONDS", Duration::from_secs(900))?,
+            base: env.seconds("RETRY_BASE_SECONDS", Duration::from_secs(60))?,
+            max: env.seconds("RETRY_MAX_SECONDS", Duration::from_secs(900))?,
         };
         Ok(Self {
-            table_name: required("TABLE_NAME")?,
-            queue_url: required("NOTIFICATIONS_QUEUE_URL")?,
+            table_name: env.required("TABLE_NAME")?,
+            queue_url: env.required("NOTIFICATIONS_QUEUE_URL")?,
             sms: AfricasTalkingConfig {
                 base_url,
-                username: required("AT_USERNAME")?,
-                sender_id: optional("AT_SENDER_ID"),
-                api_key: SecretString::from(required("AT_API_KEY")?),
+                username: env.required("AT_USERNAME")?,
+                sender_id: env.optional("AT_SENDER_ID"),
+                api_key: env.secret("AT_API_KEY")?,
                 timeout: SMS_TIMEOUT,
             },
-            email_from: required("ORDER_EMAIL_FROM")?,
-            email_to: required("ORDER_EMAIL_TO")?,
-            configuration_set: optional("SES_CONFIGURATION_SET"),
-            claim_lease: seconds("CLAIM_LEASE_SECONDS", DEFAULT_CLAIM_LEASE)?,
+            email_from: env.required("ORDER_EMAIL_FROM")?,
+            email_to: env.required("ORDER_EMAIL_TO")?,
+            configuration_set: env.optional("SES_CONFIGURATION_SET"),
+            claim_lease: env.seconds("CLAIM_LEASE_SECONDS", DEFAULT_CLAIM_LEASE)?,
             backoff,
         })
     }
@@ -108,8 +86,6 @@ impl NotifierConfig {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use super::*;
 
     const FULL: [(&str, &str); 6] = [
@@ -122,11 +98,7 @@ mod tests {
     ];
 
     fn config(pairs: &[(&str, &str)]) -> Result<NotifierConfig, ConfigError> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        NotifierConfig::from_lookup(|name| map.get(name).cloned())
+        NotifierConfig::from_env(&Env::from_pairs(pairs.iter().copied()))
     }
 
     #[test]

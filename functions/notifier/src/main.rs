@@ -3,8 +3,8 @@
 //! `POST :9000/2015-03-31/functions/notifier/invocations`.
 
 use aws_lambda_events::event::sqs::SqsEvent;
+use bootstrap::{Aws, Env};
 use domain::notification::Notifier;
-use lambda_runtime::{LambdaEvent, service_fn};
 use messaging::{AfricasTalking, SesEmail};
 use notifier::BatchHandler;
 use notifier::config::NotifierConfig;
@@ -12,11 +12,11 @@ use queue::SqsNotificationQueue;
 use storage::{DynamoCatalog, DynamoCustomers, DynamoOrders};
 
 #[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    http_api::logging::init();
-    let config = NotifierConfig::from_env()?;
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
+async fn main() -> Result<(), bootstrap::Error> {
+    bootstrap::logging::init();
+    let config = NotifierConfig::from_env(&Env::process())?;
+    let aws = Aws::load().await;
+    let dynamodb = aws.dynamodb();
     let notifier = Notifier::new(
         DynamoOrders::new(DynamoCatalog::new(
             dynamodb.clone(),
@@ -25,18 +25,18 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         DynamoCustomers::new(dynamodb, config.table_name.as_str()),
         AfricasTalking::new(config.sms)?,
         SesEmail::new(
-            aws_sdk_sesv2::Client::new(&aws),
+            aws.ses(),
             config.email_from,
             config.email_to,
             config.configuration_set,
         ),
         config.claim_lease,
     );
-    let queue = SqsNotificationQueue::new(aws_sdk_sqs::Client::new(&aws), config.queue_url);
+    let queue = SqsNotificationQueue::new(aws.sqs(), config.queue_url);
     let handler = BatchHandler::new(notifier, queue, config.backoff);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+    bootstrap::run_events(move |event: SqsEvent| {
         let handler = handler.clone();
-        async move { Ok::<_, lambda_runtime::Error>(handler.handle(event.payload).await) }
-    }))
+        async move { Ok(handler.handle(event).await) }
+    })
     .await
 }

@@ -2,7 +2,6 @@
 //! orders; admins see every order and move it along the workflow.
 
 pub mod body;
-pub mod config;
 pub mod view;
 
 use std::sync::Arc;

@@ -2,27 +2,29 @@
 
 use std::sync::Arc;
 
+use bootstrap::orders::OrdersConfig;
+use bootstrap::{Aws, Env};
 use domain::order::OrderService;
-use http_api::{AppState, Config};
-use orders::config::{OrdersConfig, sqs_client};
+use http_api::{ApiConfig, AppState};
 use queue::SqsNotificationQueue;
 use storage::{DynamoCatalog, DynamoOrders};
 
 #[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    http_api::logging::init();
-    let config = Config::from_env()?;
-    let orders = OrdersConfig::from_env()?;
-    let table = DynamoCatalog::new(http_api::config::dynamodb_client().await, config.table_name);
+async fn main() -> Result<(), bootstrap::Error> {
+    bootstrap::logging::init();
+    let env = Env::process();
+    let config = ApiConfig::from_env(&env)?;
+    let orders = OrdersConfig::from_env(&env)?;
+    let aws = Aws::load().await;
     let service = OrderService::new(
-        DynamoOrders::new(table),
-        SqsNotificationQueue::new(sqs_client().await, orders.queue_url),
+        DynamoOrders::new(DynamoCatalog::new(aws.dynamodb(), config.table_name)),
+        SqsNotificationQueue::new(aws.sqs(), orders.queue_url),
         orders.vat,
         orders.hand_off,
     );
-    let app = orders::router(AppState {
+    bootstrap::run_http(orders::router(AppState {
         store: Arc::new(service),
         verifier: config.verifier,
-    });
-    lambda_http::run(app).await
+    }))
+    .await
 }

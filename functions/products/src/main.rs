@@ -1,16 +1,17 @@
 //! Lambda entrypoint of the products route area: wiring only.
 
-use http_api::{AppState, Config};
+use bootstrap::{Aws, Env};
+use http_api::{ApiConfig, AppState};
 use storage::DynamoCatalog;
 
 #[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    http_api::logging::init();
-    let config = Config::from_env()?;
-    let store = DynamoCatalog::new(http_api::config::dynamodb_client().await, config.table_name);
-    let app = products::router(AppState {
+async fn main() -> Result<(), bootstrap::Error> {
+    bootstrap::logging::init();
+    let config = ApiConfig::from_env(&Env::process())?;
+    let store = DynamoCatalog::new(Aws::load().await.dynamodb(), config.table_name);
+    bootstrap::run_http(products::router(AppState {
         store,
         verifier: config.verifier,
-    });
-    lambda_http::run(app).await
+    }))
+    .await
 }

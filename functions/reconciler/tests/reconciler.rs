@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use devkit::testing::TestEnv;
 use domain::order::{
-    HandOffPolicy, OrderRequest, OrderService, OrderStatus, OrderStore, VatRate, Viewer,
+    DeliveryAddress, HandOffPolicy, OrderRequest, OrderService, OrderStatus, OrderStore, Quantity,
+    RequestedLine, VatRate, Viewer,
 };
 use domain::{CustomerId, ProductId};
 use queue::SqsNotificationQueue;
@@ -27,15 +28,12 @@ fn service(env: &TestEnv, queue_url: &str, grace: Duration) -> Service {
 }
 
 fn request(product: ProductId, confirm: bool) -> OrderRequest {
-    let body = json!({
-        "items": [{"product_id": product.to_string(), "quantity": 1}],
-        "delivery_address": "Moi Avenue 1",
-        "confirm": confirm,
-    });
-    serde_json::from_value::<orders::body::PlaceBody>(body)
-        .expect("body")
-        .parse()
-        .expect("valid")
+    let line = RequestedLine {
+        product_id: product,
+        quantity: Quantity::new(1).expect("quantity"),
+    };
+    let address = DeliveryAddress::parse("Moi Avenue 1").expect("address");
+    OrderRequest::new(vec![line], address, None, confirm).expect("valid")
 }
 
 fn customer() -> CustomerId {

@@ -1,52 +1,56 @@
-//! Typed configuration, read once from the environment at cold start.
+//! What every API function reads at cold start besides its own settings: the table and the
+//! verifier of our access tokens.
 
 use std::sync::Arc;
 
-use crate::auth::{KeyConfigError, TokenVerifier};
+use bootstrap::{ConfigError, Env};
 
-/// Why the environment does not configure the function.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("environment variable {0} is not set")]
-    Missing(&'static str),
-    #[error("JWT_PUBLIC_JWKS: {0}")]
-    Keys(#[from] KeyConfigError),
-}
+use crate::auth::TokenVerifier;
 
-/// Configuration shared by the catalog functions.
+/// Configuration shared by the API functions.
 #[derive(Debug, Clone)]
-pub struct Config {
+pub struct ApiConfig {
     /// The DynamoDB table (`TABLE_NAME`).
     pub table_name: String,
     /// Verifier of access tokens (`JWT_PUBLIC_JWKS`, `JWT_ISSUER`, `JWT_AUDIENCE`).
     pub verifier: Arc<TokenVerifier>,
 }
 
-fn required(name: &'static str) -> Result<String, ConfigError> {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .ok_or(ConfigError::Missing(name))
-}
-
-impl Config {
-    /// Reads the configuration from the process environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
+impl ApiConfig {
+    /// Reads the configuration from `env`.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let verifier = TokenVerifier::from_jwks(
-            &required("JWT_PUBLIC_JWKS")?,
-            &required("JWT_ISSUER")?,
-            &required("JWT_AUDIENCE")?,
-        )?;
+            &env.required("JWT_PUBLIC_JWKS")?,
+            &env.required("JWT_ISSUER")?,
+            &env.required("JWT_AUDIENCE")?,
+        )
+        .map_err(|e| ConfigError::Invalid("JWT_PUBLIC_JWKS", e.to_string()))?;
         Ok(Self {
-            table_name: required("TABLE_NAME")?,
+            table_name: env.required("TABLE_NAME")?,
             verifier: Arc::new(verifier),
         })
     }
 }
 
-/// A DynamoDB client from the standard AWS configuration chain (region, credentials and,
-/// locally, `AWS_ENDPOINT_URL`).
-pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    aws_sdk_dynamodb::Client::new(&config)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_the_variable_that_is_missing_or_wrong() {
+        assert_eq!(
+            ApiConfig::from_env(&Env::from_pairs([("JWT_ISSUER", "i")])).expect_err("missing"),
+            ConfigError::Missing("JWT_PUBLIC_JWKS")
+        );
+        let not_a_set = Env::from_pairs([
+            ("JWT_PUBLIC_JWKS", "{}"),
+            ("JWT_ISSUER", "i"),
+            ("JWT_AUDIENCE", "a"),
+            ("TABLE_NAME", "t"),
+        ]);
+        assert!(matches!(
+            ApiConfig::from_env(&not_a_set),
+            Err(ConfigError::Invalid("JWT_PUBLIC_JWKS", _))
+        ));
+    }
 }

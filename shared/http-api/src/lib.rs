@@ -1,19 +1,19 @@
 //! HTTP plumbing shared by the API Lambdas: the one mapping from errors to
 //! `application/problem+json`, strict JSON and query extractors, access-token
-//! verification, typed configuration and logging set-up.
+//! verification, the route table, and the configuration every API function shares.
+//! (Cold start itself — environment, AWS clients, logs, the runtime — is `bootstrap`.)
 
 pub mod auth;
 pub mod catalog;
 pub mod config;
 pub mod customer;
 pub mod extract;
-pub mod logging;
 pub mod pagination;
 pub mod problem;
 pub mod routing;
 
 pub use auth::{Admin, Caller, Claims, Customer, Identity, TokenSigner, TokenVerifier};
-pub use config::Config;
+pub use config::ApiConfig;
 pub use extract::{ApiQuery, JsonBody};
 pub use pagination::{ListBody, page_request};
 pub use problem::ApiError;

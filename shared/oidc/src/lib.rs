@@ -19,6 +19,7 @@
 mod error;
 mod keys;
 
+use secrecy::{ExposeSecret, SecretString};
 use std::time::{Duration, Instant};
 
 pub use error::{IdTokenError, OidcError};
@@ -50,7 +51,8 @@ pub struct ProviderConfig {
     /// The issuer URL; discovery is at `<issuer>/.well-known/openid-configuration`.
     pub issuer_url: String,
     pub client_id: String,
-    pub client_secret: String,
+    /// Never printed: `Debug` leaves it out and `SecretString` redacts it anyway.
+    pub client_secret: SecretString,
 }
 
 impl std::fmt::Debug for ProviderConfig {
@@ -370,7 +372,9 @@ impl OidcClient {
         let config = |what: &str, e: url::ParseError| OidcError::Config(format!("{what}: {e}"));
         Ok(
             oauth2::Client::new(ClientId::new(self.config.client_id.clone()))
-                .set_client_secret(ClientSecret::new(self.config.client_secret.clone()))
+                .set_client_secret(ClientSecret::new(
+                    self.config.client_secret.expose_secret().to_owned(),
+                ))
                 .set_auth_uri(
                     AuthUrl::new(metadata.authorization_endpoint.clone())
                         .map_err(|e| OidcError::Provider(format!("authorization endpoint: {e}")))?,

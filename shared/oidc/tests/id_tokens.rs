@@ -16,7 +16,7 @@ fn client_of(issuer: &str) -> OidcClient {
         ProviderConfig {
             issuer_url: issuer.to_owned(),
             client_id: CLIENT.into(),
-            client_secret: "secret".into(),
+            client_secret: secrecy::SecretString::from("secret"),
         },
         oidc::http_client().expect("http client"),
     )

@@ -38,7 +38,7 @@ async fn world_at(issuer: &str) -> World {
         ProviderConfig {
             issuer_url: issuer.to_owned(),
             client_id: TEST_CLIENT_ID.into(),
-            client_secret: TEST_CLIENT_SECRET.into(),
+            client_secret: secrecy::SecretString::from(TEST_CLIENT_SECRET),
         },
         oidc::http_client().expect("http client"),
     )
