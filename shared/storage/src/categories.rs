@@ -13,7 +13,7 @@ use crate::item::{
     encode_name_claim, encode_new_category, key, n, path_list, product_attr, product_placement, s,
 };
 use crate::query::Listing;
-use crate::txn::{self, TxnError};
+use crate::txn::{self, Op, Transaction};
 use crate::{DynamoCatalog, MAX_MOVE_ITEMS, keys};
 
 /// Most keys one `BatchGetItem` takes.
@@ -102,19 +102,21 @@ impl DynamoCatalog {
             .set(attr::UPDATED_AT, s(renamed.updated_at.to_string()))
             .add(attr::REVISION, n(1))
             .when_eq(keys::GSI1SK, s(keys::path(&old.path)));
-        let mut items = vec![txn::update(
-            &self.table,
-            key(&keys::category(old.id)),
-            update,
-        )?];
+        let mut items = Transaction::new().with(
+            Op::Category,
+            txn::update(&self.table, key(&keys::category(old.id)), update)?,
+        );
         let claim_changes = renamed.name.unique_key() != old.name.unique_key();
         if claim_changes {
-            items.push(self.name_claim_delete(parent, &old.name, old.id)?);
-            items.push(self.name_claim_put(parent, &renamed)?);
+            items.push(
+                Op::NameRelease,
+                self.name_claim_delete(parent, &old.name, old.id)?,
+            );
+            items.push(Op::NameClaim, self.name_claim_put(parent, &renamed)?);
         }
         match txn::execute(&self.client, items).await {
             Ok(()) => Ok(renamed),
-            Err(e) if claim_changes && e.condition_failed(2) => Err(
+            Err(e) if e.condition_failed(Op::NameClaim) => Err(
                 CatalogError::DuplicateCategoryName(renamed.name.as_str().to_owned()),
             ),
             Err(e) => Err(e.into_catalog_error()),
@@ -184,7 +186,7 @@ impl DynamoCatalog {
             height,
         )?;
         let now = Timestamp::now();
-        let mut items = Vec::with_capacity(items_needed);
+        let mut items = Transaction::new();
 
         for member in &subtree {
             let category = &member.category;
@@ -205,11 +207,10 @@ impl DynamoCatalog {
                     .set(keys::GSI2PK, s(keys::category_children(new_parent)))
                     .set(keys::GSI2SK, s(keys::category_sibling_order(&name, old.id)));
             }
-            items.push(txn::update(
-                &self.table,
-                key(&keys::category(category.id)),
-                expr,
-            )?);
+            items.push(
+                Op::Category,
+                txn::update(&self.table, key(&keys::category(category.id)), expr)?,
+            );
         }
         for item in &products {
             let product = decode_product(item)?.product;
@@ -227,23 +228,23 @@ impl DynamoCatalog {
                 expr = expr.set(&attr_name, value);
             }
             expr = expr.set(product_attr::UPDATED_AT, s(now.to_string()));
-            items.push(txn::update(
-                &self.table,
-                key(&keys::product(product.id)),
-                expr,
-            )?);
+            items.push(
+                Op::Product,
+                txn::update(&self.table, key(&keys::product(product.id)), expr)?,
+            );
         }
         if let Some(old_parent) = old.parent_id() {
-            items.push(self.category_membership(old_parent, attr::CHILD_COUNT, -1, Expr::new())?);
+            items.push(
+                Op::Membership,
+                self.category_membership(old_parent, attr::CHILD_COUNT, -1, Expr::new())?,
+            );
         }
         if let Some(parent) = &parent_item {
             let unchanged = unmoved(&parent.category.path);
-            items.push(self.category_membership(
-                parent.category.id,
-                attr::CHILD_COUNT,
-                1,
-                unchanged,
-            )?);
+            items.push(
+                Op::Membership,
+                self.category_membership(parent.category.id, attr::CHILD_COUNT, 1, unchanged)?,
+            );
         }
         let moved = Category {
             id: old.id,
@@ -252,15 +253,18 @@ impl DynamoCatalog {
             created_at: old.created_at,
             updated_at: now,
         };
-        items.push(self.name_claim_delete(old.parent_id(), &old.name, old.id)?);
-        let claim_index = items.len();
-        items.push(self.name_claim_put(new_parent, &moved)?);
+        items.push(
+            Op::NameRelease,
+            self.name_claim_delete(old.parent_id(), &old.name, old.id)?,
+        );
+        items.push(Op::NameClaim, self.name_claim_put(new_parent, &moved)?);
+        debug_assert_eq!(items.len(), items_needed);
 
         match txn::execute(&self.client, items).await {
             Ok(()) => Ok(moved),
-            Err(e) if e.condition_failed(claim_index) => Err(CatalogError::DuplicateCategoryName(
-                moved.name.as_str().to_owned(),
-            )),
+            Err(e) if e.condition_failed(Op::NameClaim) => Err(
+                CatalogError::DuplicateCategoryName(moved.name.as_str().to_owned()),
+            ),
             Err(e) => Err(e.into_catalog_error()),
         }
     }
@@ -328,23 +332,28 @@ impl CategoryStore for DynamoCatalog {
             created_at: now,
             updated_at: now,
         };
-        let mut items = vec![
-            self.name_claim_put(parent, &category)?,
-            txn::put(
-                &self.table,
-                encode_new_category(&category),
-                Expr::new().when_absent(keys::PK),
-            )?,
-        ];
+        let mut items = Transaction::new()
+            .with(Op::NameClaim, self.name_claim_put(parent, &category)?)
+            .with(
+                Op::Category,
+                txn::put(
+                    &self.table,
+                    encode_new_category(&category),
+                    Expr::new().when_absent(keys::PK),
+                )?,
+            );
         if let (Some(pid), Some(parent_path)) = (parent, &parent_path) {
             let unchanged = unmoved(parent_path);
-            items.push(self.category_membership(pid, attr::CHILD_COUNT, 1, unchanged)?);
+            items.push(
+                Op::Membership,
+                self.category_membership(pid, attr::CHILD_COUNT, 1, unchanged)?,
+            );
         }
         match txn::execute(&self.client, items).await {
             Ok(()) => Ok(category),
-            Err(e) if e.condition_failed(0) => Err(CatalogError::DuplicateCategoryName(
-                category.name.as_str().to_owned(),
-            )),
+            Err(e) if e.condition_failed(Op::NameClaim) => Err(
+                CatalogError::DuplicateCategoryName(category.name.as_str().to_owned()),
+            ),
             Err(e) => Err(e.into_catalog_error()),
         }
     }
@@ -451,24 +460,30 @@ impl CategoryStore for DynamoCatalog {
             .when_eq(attr::REVISION, n(current.revision))
             .when_eq(attr::CHILD_COUNT, n(0))
             .when_eq(attr::PRODUCT_COUNT, n(0));
-        let mut items = vec![
-            txn::delete(&self.table, key(&keys::category(id)), empty_and_unchanged)?,
-            self.name_claim_delete(category.parent_id(), &category.name, id)?,
-        ];
+        let mut items = Transaction::new()
+            .with(
+                Op::Category,
+                txn::delete(&self.table, key(&keys::category(id)), empty_and_unchanged)?,
+            )
+            .with(
+                Op::NameRelease,
+                self.name_claim_delete(category.parent_id(), &category.name, id)?,
+            );
         if let Some(parent) = category.parent_id() {
-            items.push(self.category_membership(parent, attr::CHILD_COUNT, -1, Expr::new())?);
+            items.push(
+                Op::Membership,
+                self.category_membership(parent, attr::CHILD_COUNT, -1, Expr::new())?,
+            );
         }
         match txn::execute(&self.client, items).await {
             Ok(()) => Ok(()),
-            Err(e @ TxnError::Cancelled(_)) if e.condition_failed(0) => {
-                match self.stored_category(id).await? {
-                    None => Err(CatalogError::CategoryNotFound),
-                    Some(now) if now.child_count > 0 || now.product_count > 0 => {
-                        Err(CatalogError::CategoryNotEmpty)
-                    }
-                    Some(_) => Err(CatalogError::ConcurrentChange),
+            Err(e) if e.condition_failed(Op::Category) => match self.stored_category(id).await? {
+                None => Err(CatalogError::CategoryNotFound),
+                Some(now) if now.child_count > 0 || now.product_count > 0 => {
+                    Err(CatalogError::CategoryNotEmpty)
                 }
-            }
+                Some(_) => Err(CatalogError::ConcurrentChange),
+            },
             Err(e) => Err(e.into_catalog_error()),
         }
     }

@@ -20,7 +20,7 @@ use domain::{CustomerError, CustomerId, CustomerStore, SignInStateStore, Timesta
 use crate::expr::Expr;
 use crate::item::{Fields, Item, MalformedItem, key, n, s};
 use crate::keys::{self, customer_entity};
-use crate::txn::{self, TxnError};
+use crate::txn::{self, Op, Transaction, TxnError};
 use crate::update::update_item;
 
 /// Customers and pending sign-ins on one DynamoDB table.
@@ -182,23 +182,20 @@ impl DynamoCustomers {
             updated_at: now,
         };
         let absent = || Expr::new().when_absent(keys::PK);
-        let items = vec![
-            txn::put(
-                &self.table,
-                encode_identity(&sign_in.subject, customer.id),
-                absent(),
+        let put =
+            |item| txn::put(&self.table, item, absent()).map_err(|e| FirstSignIn::Failed(e.into()));
+        let items = Transaction::new()
+            .with(
+                Op::Identity,
+                put(encode_identity(&sign_in.subject, customer.id))?,
             )
-            .map_err(|e| FirstSignIn::Failed(e.into()))?,
-            txn::put(
-                &self.table,
-                encode_new_customer(&customer, &sign_in.subject),
-                absent(),
-            )
-            .map_err(|e| FirstSignIn::Failed(e.into()))?,
-        ];
+            .with(
+                Op::Customer,
+                put(encode_new_customer(&customer, &sign_in.subject))?,
+            );
         match txn::execute(&self.client, items).await {
             Ok(()) => Ok(customer),
-            Err(err) if err.condition_failed(0) => Err(FirstSignIn::SubjectTaken),
+            Err(err) if err.condition_failed(Op::Identity) => Err(FirstSignIn::SubjectTaken),
             Err(TxnError::Cancelled(codes)) => Err(FirstSignIn::Failed(CustomerError::storage(
                 crate::txn::Cancelled(codes),
             ))),

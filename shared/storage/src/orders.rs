@@ -22,7 +22,7 @@ use crate::order_item::{
     notification_attr, order_attr,
 };
 use crate::query::Listing;
-use crate::txn::{self, TxnError};
+use crate::txn::{self, Op, Transaction, TxnError};
 use crate::{DynamoCatalog, keys};
 
 /// Tries of a transaction that DynamoDB cancels for a conflicting concurrent
@@ -70,7 +70,7 @@ fn without_hand_off(expr: Expr) -> Expr {
 /// for conflicting with a concurrent transaction.
 async fn execute_retrying_conflicts(
     client: &aws_sdk_dynamodb::Client,
-    items: Vec<TransactWriteItem>,
+    items: Transaction,
 ) -> Result<(), TxnError> {
     let mut attempt = 0;
     loop {
@@ -230,34 +230,38 @@ impl OrderStore for DynamoOrders {
         now: Timestamp,
     ) -> Result<(), PlaceFailure> {
         let new = || Expr::new().when_absent(keys::PK);
-        let mut items = vec![
-            txn::put(self.name(), encode_order(order), new())?,
-            txn::put(self.name(), encode_order_number_claim(order), new())?,
-        ];
+        let mut items = Transaction::new()
+            .with(
+                Op::Order,
+                txn::put(self.name(), encode_order(order), new())?,
+            )
+            .with(
+                Op::OrderNumber,
+                txn::put(self.name(), encode_order_number_claim(order), new())?,
+            );
         if let Some(record) = idempotency {
             let free = Expr::new().when_absent_or_expired(
                 keys::PK,
                 idempotency_attr::EXPIRES_AT,
                 now.unix_seconds(),
             );
-            items.push(txn::put(self.name(), encode_idempotency(record), free)?);
+            items.push(
+                Op::Idempotency,
+                txn::put(self.name(), encode_idempotency(record), free)?,
+            );
         }
-        let first_line = items.len();
         for line in &order.lines {
-            items.push(self.reserve(line)?);
+            items.push(Op::Stock, self.reserve(line)?);
         }
         match execute_retrying_conflicts(self.client(), items).await {
             Ok(()) => Ok(()),
-            Err(err) if idempotency.is_some() && err.condition_failed(2) => {
+            Err(err) if err.condition_failed(Op::Idempotency) => {
                 Err(PlaceFailure::IdempotencyKeyTaken)
             }
-            Err(err) if err.condition_failed(1) => Err(PlaceFailure::OrderNumberTaken),
-            Err(err)
-                if (first_line..first_line + order.lines.len())
-                    .any(|i| err.condition_failed(i)) =>
-            {
-                Err(PlaceFailure::ProductsChanged)
+            Err(err) if err.condition_failed(Op::OrderNumber) => {
+                Err(PlaceFailure::OrderNumberTaken)
             }
+            Err(err) if err.condition_failed(Op::Stock) => Err(PlaceFailure::ProductsChanged),
             Err(TxnError::Cancelled(codes)) => {
                 tracing::warn!(?codes, "order transaction cancelled");
                 Err(PlaceFailure::Other(OrderError::ConcurrentChange))
@@ -283,20 +287,20 @@ impl OrderStore for DynamoOrders {
                 Err(other) => Err(storage(other)),
             };
         }
-        let mut items = vec![txn::update(self.name(), order_key, update)?];
+        let mut items =
+            Transaction::new().with(Op::Order, txn::update(self.name(), order_key, update)?);
         for (product, quantity) in &change.restock {
             let restore = Expr::new()
                 .add(product_attr::STOCK, n(quantity.get()))
                 .when_exists(keys::PK);
-            items.push(txn::update(
-                self.name(),
-                key(&keys::product(*product)),
-                restore,
-            )?);
+            items.push(
+                Op::Stock,
+                txn::update(self.name(), key(&keys::product(*product)), restore)?,
+            );
         }
         match execute_retrying_conflicts(self.client(), items).await {
             Ok(()) => Ok(()),
-            Err(err) if err.condition_failed(0) => Err(OrderError::ConcurrentChange),
+            Err(err) if err.condition_failed(Op::Order) => Err(OrderError::ConcurrentChange),
             Err(err) => Err(from_catalog(err.into_catalog_error())),
         }
     }

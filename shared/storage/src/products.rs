@@ -15,7 +15,7 @@ use crate::item::{
     product_attr as attr, product_placement, s,
 };
 use crate::query::Listing;
-use crate::txn::{self, TxnError};
+use crate::txn::{self, Op, Transaction};
 use crate::update::update_item;
 use crate::{DynamoCatalog, keys};
 
@@ -130,25 +130,30 @@ impl ProductStore for DynamoCatalog {
             updated_at: now,
         };
         let unchanged = unmoved(&category.category.path);
-        let mut items = vec![
-            self.category_membership(new.category_id, category_attr::PRODUCT_COUNT, 1, unchanged)?,
-            txn::put(
-                &self.table,
-                encode_new_product(&product),
-                Expr::new().when_absent(keys::PK),
-            )?,
-        ];
+        let count = category_attr::PRODUCT_COUNT;
+        let mut items = Transaction::new()
+            .with(
+                Op::Membership,
+                self.category_membership(new.category_id, count, 1, unchanged)?,
+            )
+            .with(
+                Op::Product,
+                txn::put(
+                    &self.table,
+                    encode_new_product(&product),
+                    Expr::new().when_absent(keys::PK),
+                )?,
+            );
         if let Some(sku) = &product.sku {
             let claim = encode_sku_claim(sku, product.id);
-            items.push(txn::put(
-                &self.table,
-                claim,
-                Expr::new().when_absent(keys::PK),
-            )?);
+            items.push(
+                Op::SkuClaim,
+                txn::put(&self.table, claim, Expr::new().when_absent(keys::PK))?,
+            );
         }
         match txn::execute(&self.client, items).await {
             Ok(()) => Ok(product),
-            Err(e) if e.condition_failed(2) => Err(CatalogError::DuplicateSku(
+            Err(e) if e.condition_failed(Op::SkuClaim) => Err(CatalogError::DuplicateSku(
                 product
                     .sku
                     .map(|s| s.as_str().to_owned())
@@ -238,8 +243,7 @@ impl ProductStore for DynamoCatalog {
             .await?
             .ok_or(CatalogError::ProductNotFound)?
             .product;
-        let mut others: Vec<TransactWriteItem> = Vec::new();
-        let mut sku_claim_index = None;
+        let mut others = Transaction::new();
 
         if let Some(new_sku) = &change.sku {
             expr = expr.set_or_remove(attr::SKU, new_sku.as_ref().map(|k| s(k.as_str())));
@@ -250,16 +254,14 @@ impl ProductStore for DynamoCatalog {
                     None => expr.when_absent(attr::SKU),
                 };
                 if let Some(sku) = &old.sku {
-                    others.push(self.sku_claim_delete(sku, id)?);
+                    others.push(Op::SkuRelease, self.sku_claim_delete(sku, id)?);
                 }
                 if let Some(sku) = new_sku {
-                    sku_claim_index = Some(1 + others.len());
                     let claim = encode_sku_claim(sku, id);
-                    others.push(txn::put(
-                        &self.table,
-                        claim,
-                        Expr::new().when_absent(keys::PK),
-                    )?);
+                    others.push(
+                        Op::SkuClaim,
+                        txn::put(&self.table, claim, Expr::new().when_absent(keys::PK))?,
+                    );
                 }
             }
         }
@@ -274,20 +276,29 @@ impl ProductStore for DynamoCatalog {
             let old_place = keys::product_in_category(&old.category_path, id);
             expr = expr.when_eq(keys::GSI1SK, s(old_place));
             let count = category_attr::PRODUCT_COUNT;
-            others.push(self.category_membership(old.category_id(), count, -1, Expr::new())?);
+            others.push(
+                Op::Membership,
+                self.category_membership(old.category_id(), count, -1, Expr::new())?,
+            );
             let unchanged = unmoved(&target.category.path);
-            others.push(self.category_membership(category_id, count, 1, unchanged)?);
+            others.push(
+                Op::Membership,
+                self.category_membership(category_id, count, 1, unchanged)?,
+            );
         }
 
         if others.is_empty() {
             return self.update_product_item(id, expr, change.stock).await;
         }
 
-        let mut items = vec![txn::update(&self.table, key(&keys::product(id)), expr)?];
-        items.extend(others);
+        let mut items = Transaction::new().with(
+            Op::Product,
+            txn::update(&self.table, key(&keys::product(id)), expr)?,
+        );
+        items.append(others);
         match txn::execute(&self.client, items).await {
             Ok(()) => {}
-            Err(e) if sku_claim_index.is_some_and(|i| e.condition_failed(i)) => {
+            Err(e) if e.condition_failed(Op::SkuClaim) => {
                 let sku = change
                     .sku
                     .flatten()
@@ -295,7 +306,7 @@ impl ProductStore for DynamoCatalog {
                     .unwrap_or_default();
                 return Err(CatalogError::DuplicateSku(sku));
             }
-            Err(e) if e.condition_failed(0) => {
+            Err(e) if e.condition_failed(Op::Product) => {
                 return Err(self.explain_product_conflict(id, change.stock).await);
             }
             Err(e) => return Err(e.into_catalog_error()),
@@ -320,26 +331,29 @@ impl ProductStore for DynamoCatalog {
             s(keys::product_in_category(&product.category_path, id)),
         );
         let count = category_attr::PRODUCT_COUNT;
-        let mut items = vec![
-            txn::delete(
-                &self.table,
-                key(&keys::product(id)),
-                never_ordered_and_in_place,
-            )?,
-            self.category_membership(product.category_id(), count, -1, Expr::new())?,
-        ];
+        let mut items = Transaction::new()
+            .with(
+                Op::Product,
+                txn::delete(
+                    &self.table,
+                    key(&keys::product(id)),
+                    never_ordered_and_in_place,
+                )?,
+            )
+            .with(
+                Op::Membership,
+                self.category_membership(product.category_id(), count, -1, Expr::new())?,
+            );
         if let Some(sku) = &product.sku {
-            items.push(self.sku_claim_delete(sku, id)?);
+            items.push(Op::SkuRelease, self.sku_claim_delete(sku, id)?);
         }
         match txn::execute(&self.client, items).await {
             Ok(()) => Ok(ProductRemoval::Deleted),
-            Err(e @ TxnError::Cancelled(_)) if e.condition_failed(0) => {
-                match self.stored_product(id).await? {
-                    None => Err(CatalogError::ProductNotFound),
-                    Some(now) if now.ever_ordered => self.deactivate(id).await,
-                    Some(_) => Err(CatalogError::ConcurrentChange),
-                }
-            }
+            Err(e) if e.condition_failed(Op::Product) => match self.stored_product(id).await? {
+                None => Err(CatalogError::ProductNotFound),
+                Some(now) if now.ever_ordered => self.deactivate(id).await,
+                Some(_) => Err(CatalogError::ConcurrentChange),
+            },
             Err(e) => Err(e.into_catalog_error()),
         }
     }

@@ -1,4 +1,8 @@
 //! `TransactWriteItems`: building its items and reading why it was cancelled.
+//!
+//! Invariant: every item of a [`Transaction`] carries the [`Op`] it performs, and
+//! cancellation reasons are read back by that name ([`TxnError::condition_failed`]), never
+//! by position — adding or reordering items cannot change which error a caller reports.
 
 use std::error::Error as StdError;
 
@@ -104,32 +108,99 @@ pub(crate) fn check(
     Ok(TransactWriteItem::builder().condition_check(check).build())
 }
 
+/// What one item of a transaction does. DynamoDB reports why it cancelled a transaction
+/// item by item; callers ask by this name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Op {
+    /// Writing a category item (create, rename, move, delete).
+    Category,
+    /// Writing a product item (create, update, move, delete).
+    Product,
+    /// A category's counters when a child or a product joins or leaves it.
+    Membership,
+    /// Taking a sibling-name claim.
+    NameClaim,
+    /// Releasing a sibling-name claim.
+    NameRelease,
+    /// Taking a SKU claim.
+    SkuClaim,
+    /// Releasing a SKU claim.
+    SkuRelease,
+    /// Writing an order item.
+    Order,
+    /// Claiming an order number.
+    OrderNumber,
+    /// Recording an idempotency key.
+    Idempotency,
+    /// Taking (placing) or returning (cancelling) one line's stock.
+    Stock,
+    /// Writing a customer item.
+    Customer,
+    /// Mapping the identity provider's subject to a customer.
+    Identity,
+}
+
+/// The items of one `TransactWriteItems`, each with the [`Op`] it performs.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Transaction(Vec<(Op, TransactWriteItem)>);
+
+impl Transaction {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `item`, performing `op`.
+    pub fn push(&mut self, op: Op, item: TransactWriteItem) {
+        self.0.push((op, item));
+    }
+
+    /// `self` with `item` added.
+    pub fn with(mut self, op: Op, item: TransactWriteItem) -> Self {
+        self.push(op, item);
+        self
+    }
+
+    /// Adds every item of `other`, after those of `self`.
+    pub fn append(&mut self, other: Transaction) {
+        self.0.extend(other.0);
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// A transaction DynamoDB cancelled for reasons the caller did not expect, as an error.
 #[derive(Debug, thiserror::Error)]
 #[error("transaction cancelled: {0:?}")]
-pub(crate) struct Cancelled(pub Vec<Option<String>>);
+pub(crate) struct Cancelled(pub Vec<(Op, Option<String>)>);
 
 /// Why a transaction did not commit.
 #[derive(Debug)]
 pub(crate) enum TxnError {
-    /// DynamoDB cancelled it; the reason code of each item, in order (`None` = no reason).
-    Cancelled(Vec<Option<String>>),
+    /// DynamoDB cancelled it: each item's operation and reason code (`None` = no reason).
+    Cancelled(Vec<(Op, Option<String>)>),
     /// Anything else (the request failed).
     Failed(Box<dyn StdError + Send + Sync>),
 }
 
 impl TxnError {
-    /// True when item `index` was cancelled because its condition did not hold.
-    pub fn condition_failed(&self, index: usize) -> bool {
-        matches!(self, TxnError::Cancelled(codes)
-            if codes.get(index).and_then(|c| c.as_deref()) == Some("ConditionalCheckFailed"))
+    /// True when an item performing `op` was cancelled because its condition did not hold.
+    pub fn condition_failed(&self, op: Op) -> bool {
+        matches!(self, TxnError::Cancelled(reasons)
+            if reasons.iter().any(|(o, code)| *o == op
+                && code.as_deref() == Some("ConditionalCheckFailed")))
     }
 
     /// True when DynamoDB cancelled it because another transaction was changing one of
     /// its items at the same time (worth retrying).
     pub fn conflicted(&self) -> bool {
-        matches!(self, TxnError::Cancelled(codes)
-            if codes.iter().flatten().any(|c| c == "TransactionConflict"))
+        matches!(self, TxnError::Cancelled(reasons)
+            if reasons.iter().any(|(_, code)| code.as_deref() == Some("TransactionConflict")))
     }
 
     /// The error to report when no item-specific meaning applies: a conflicting
@@ -143,10 +214,8 @@ impl TxnError {
 }
 
 /// Runs the items as one transaction.
-pub(crate) async fn execute(
-    client: &Client,
-    items: Vec<TransactWriteItem>,
-) -> Result<(), TxnError> {
+pub(crate) async fn execute(client: &Client, transaction: Transaction) -> Result<(), TxnError> {
+    let (ops, items): (Vec<Op>, Vec<TransactWriteItem>) = transaction.0.into_iter().unzip();
     let result = client
         .transact_write_items()
         .set_transact_items(Some(items))
@@ -159,11 +228,58 @@ pub(crate) async fn execute(
                 let codes = cancelled
                     .cancellation_reasons()
                     .iter()
-                    .map(|reason| reason.code().filter(|c| *c != "None").map(str::to_owned))
-                    .collect();
-                Err(TxnError::Cancelled(codes))
+                    .map(|reason| reason.code().filter(|c| *c != "None").map(str::to_owned));
+                Err(TxnError::Cancelled(name_reasons(&ops, codes)))
             }
             other => Err(TxnError::Failed(Box::new(other))),
         },
+    }
+}
+
+/// Pairs the reason DynamoDB gives for each item (in request order) with its operation.
+fn name_reasons(
+    ops: &[Op],
+    codes: impl Iterator<Item = Option<String>>,
+) -> Vec<(Op, Option<String>)> {
+    ops.iter().copied().zip(codes).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cancelled(ops: &[Op], codes: &[Option<&str>]) -> TxnError {
+        let codes = codes.iter().map(|c| c.map(str::to_owned));
+        TxnError::Cancelled(name_reasons(ops, codes))
+    }
+
+    #[test]
+    fn reasons_are_read_by_operation_whatever_the_order() {
+        let failed = Some("ConditionalCheckFailed");
+        let order_first = cancelled(
+            &[Op::Order, Op::OrderNumber, Op::Stock, Op::Stock],
+            &[None, None, None, failed],
+        );
+        let stock_first = cancelled(
+            &[Op::Stock, Op::Stock, Op::Order, Op::OrderNumber],
+            &[failed, None, None, None],
+        );
+        for err in [order_first, stock_first] {
+            assert!(err.condition_failed(Op::Stock));
+            assert!(!err.condition_failed(Op::Order));
+            assert!(!err.condition_failed(Op::OrderNumber));
+            assert!(!err.conflicted());
+        }
+    }
+
+    #[test]
+    fn a_conflict_is_not_a_failed_condition() {
+        let err = cancelled(
+            &[Op::Product, Op::SkuClaim],
+            &[Some("TransactionConflict"), None],
+        );
+        assert!(err.conflicted());
+        assert!(!err.condition_failed(Op::Product));
+        assert!(!TxnError::Failed("down".into()).condition_failed(Op::Product));
     }
 }
