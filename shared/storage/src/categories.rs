@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{KeysAndAttributes, TransactWriteItem};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 use domain::catalog::CategoryListing;
 use domain::category::{Category, CategoryChange, CategoryName, CategoryPath, moved_path};
 use domain::{CatalogError, CategoryId, CategoryStore, Page, PageRequest, Timestamp};
@@ -16,25 +16,14 @@ use crate::query::Listing;
 use crate::txn::{self, Op, Transaction};
 use crate::{DynamoCatalog, MAX_MOVE_ITEMS, keys};
 
-/// Most keys one `BatchGetItem` takes.
-const BATCH_GET_SIZE: usize = 100;
-
 impl DynamoCatalog {
     /// A category with its counters, read strongly consistently.
     pub(crate) async fn stored_category(
         &self,
         id: CategoryId,
     ) -> Result<Option<StoredCategory>, CatalogError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(self.table.as_ref())
-            .set_key(Some(key(&keys::category(id))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| CatalogError::storage(e.into_service_error()))?;
-        Ok(output.item.as_ref().map(decode_category).transpose()?)
+        let item = self.table.get(&keys::category(id)).await?;
+        Ok(item.as_ref().map(decode_category).transpose()?)
     }
 
     /// An update of a category's counters when a child or product joins (`+1`) or leaves
@@ -50,7 +39,7 @@ impl DynamoCatalog {
             .add(counter, n(delta))
             .add(attr::REVISION, n(1))
             .when_exists(keys::PK);
-        txn::update(&self.table, key(&keys::category(id)), expr).map_err(Into::into)
+        txn::update(self.table.name(), key(&keys::category(id)), expr).map_err(Into::into)
     }
 
     fn name_claim_put(
@@ -59,7 +48,7 @@ impl DynamoCatalog {
         category: &Category,
     ) -> Result<TransactWriteItem, CatalogError> {
         txn::put(
-            &self.table,
+            self.table.name(),
             encode_name_claim(parent, category),
             Expr::new().when_absent(keys::PK),
         )
@@ -74,7 +63,7 @@ impl DynamoCatalog {
     ) -> Result<TransactWriteItem, CatalogError> {
         let owned = Expr::new().when_eq(attr::ID, s(owner.to_string()));
         txn::delete(
-            &self.table,
+            self.table.name(),
             key(&keys::category_name_claim(parent, name)),
             owned,
         )
@@ -104,7 +93,7 @@ impl DynamoCatalog {
             .when_eq(keys::GSI1SK, s(keys::path(&old.path)));
         let mut items = Transaction::new().with(
             Op::Category,
-            txn::update(&self.table, key(&keys::category(old.id)), update)?,
+            txn::update(self.table.name(), key(&keys::category(old.id)), update)?,
         );
         let claim_changes = renamed.name.unique_key() != old.name.unique_key();
         if claim_changes {
@@ -114,7 +103,7 @@ impl DynamoCatalog {
             );
             items.push(Op::NameClaim, self.name_claim_put(parent, &renamed)?);
         }
-        match txn::execute(&self.client, items).await {
+        match self.table.transact(items).await {
             Ok(()) => Ok(renamed),
             Err(e) if e.condition_failed(Op::NameClaim) => Err(
                 CatalogError::DuplicateCategoryName(renamed.name.as_str().to_owned()),
@@ -209,7 +198,7 @@ impl DynamoCatalog {
             }
             items.push(
                 Op::Category,
-                txn::update(&self.table, key(&keys::category(category.id)), expr)?,
+                txn::update(self.table.name(), key(&keys::category(category.id)), expr)?,
             );
         }
         for item in &products {
@@ -230,7 +219,7 @@ impl DynamoCatalog {
             expr = expr.set(product_attr::UPDATED_AT, s(now.to_string()));
             items.push(
                 Op::Product,
-                txn::update(&self.table, key(&keys::product(product.id)), expr)?,
+                txn::update(self.table.name(), key(&keys::product(product.id)), expr)?,
             );
         }
         if let Some(old_parent) = old.parent_id() {
@@ -260,7 +249,7 @@ impl DynamoCatalog {
         items.push(Op::NameClaim, self.name_claim_put(new_parent, &moved)?);
         debug_assert_eq!(items.len(), items_needed);
 
-        match txn::execute(&self.client, items).await {
+        match self.table.transact(items).await {
             Ok(()) => Ok(moved),
             Err(e) if e.condition_failed(Op::NameClaim) => Err(
                 CatalogError::DuplicateCategoryName(moved.name.as_str().to_owned()),
@@ -337,7 +326,7 @@ impl CategoryStore for DynamoCatalog {
             .with(
                 Op::Category,
                 txn::put(
-                    &self.table,
+                    self.table.name(),
                     encode_new_category(&category),
                     Expr::new().when_absent(keys::PK),
                 )?,
@@ -349,7 +338,7 @@ impl CategoryStore for DynamoCatalog {
                 self.category_membership(pid, attr::CHILD_COUNT, 1, unchanged)?,
             );
         }
-        match txn::execute(&self.client, items).await {
+        match self.table.transact(items).await {
             Ok(()) => Ok(category),
             Err(e) if e.condition_failed(Op::NameClaim) => Err(
                 CatalogError::DuplicateCategoryName(category.name.as_str().to_owned()),
@@ -367,29 +356,10 @@ impl CategoryStore for DynamoCatalog {
         let mut unique: Vec<CategoryId> = ids.to_vec();
         unique.sort();
         unique.dedup();
-        for chunk in unique.chunks(BATCH_GET_SIZE) {
-            let keys_and_attrs = KeysAndAttributes::builder()
-                .set_keys(Some(
-                    chunk.iter().map(|id| key(&keys::category(*id))).collect(),
-                ))
-                .build()
-                .map_err(CatalogError::storage)?;
-            let mut request: HashMap<String, KeysAndAttributes> =
-                HashMap::from([(self.table.to_string(), keys_and_attrs)]);
-            while !request.is_empty() {
-                let output = self
-                    .client
-                    .batch_get_item()
-                    .set_request_items(Some(request))
-                    .send()
-                    .await
-                    .map_err(|e| CatalogError::storage(e.into_service_error()))?;
-                for item in output.responses.unwrap_or_default().into_values().flatten() {
-                    let category = decode_category(&item)?.category;
-                    found.insert(category.id, category);
-                }
-                request = output.unprocessed_keys.unwrap_or_default();
-            }
+        let wanted = unique.iter().map(|id| key(&keys::category(*id))).collect();
+        for item in self.table.batch_get(wanted, false).await? {
+            let category = decode_category(&item)?.category;
+            found.insert(category.id, category);
         }
         Ok(ids.iter().filter_map(|id| found.get(id).cloned()).collect())
     }
@@ -463,7 +433,11 @@ impl CategoryStore for DynamoCatalog {
         let mut items = Transaction::new()
             .with(
                 Op::Category,
-                txn::delete(&self.table, key(&keys::category(id)), empty_and_unchanged)?,
+                txn::delete(
+                    self.table.name(),
+                    key(&keys::category(id)),
+                    empty_and_unchanged,
+                )?,
             )
             .with(
                 Op::NameRelease,
@@ -475,7 +449,7 @@ impl CategoryStore for DynamoCatalog {
                 self.category_membership(parent, attr::CHILD_COUNT, -1, Expr::new())?,
             );
         }
-        match txn::execute(&self.client, items).await {
+        match self.table.transact(items).await {
             Ok(()) => Ok(()),
             Err(e) if e.condition_failed(Op::Category) => match self.stored_category(id).await? {
                 None => Err(CatalogError::CategoryNotFound),

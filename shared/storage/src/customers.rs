@@ -10,32 +10,27 @@
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::types::AttributeValue;
 use domain::customer::{Customer, CustomerName, PendingSignIn, PhoneNumber, ProfileChange, SignIn};
 use domain::{CustomerError, CustomerId, CustomerStore, SignInStateStore, Timestamp};
 
 use crate::expr::Expr;
 use crate::item::{Fields, Item, MalformedItem, key, n, s};
 use crate::keys::{self, customer_entity};
+use crate::table::{Table, TableError};
 use crate::txn::{self, Op, Transaction, TxnError};
-use crate::update::update_item;
 
 /// Customers and pending sign-ins on one DynamoDB table.
 #[derive(Debug, Clone)]
 pub struct DynamoCustomers {
-    client: Client,
-    table: Arc<str>,
+    table: Table,
 }
 
 impl DynamoCustomers {
     /// Customer storage on `table`, reached through `client`.
     pub fn new(client: Client, table: impl Into<Arc<str>>) -> Self {
         Self {
-            client,
-            table: table.into(),
+            table: Table::new(client, table),
         }
     }
 }
@@ -139,20 +134,11 @@ impl DynamoCustomers {
         &self,
         subject: &str,
     ) -> Result<Option<CustomerId>, CustomerError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(self.table.as_ref())
-            .set_key(Some(key(&keys::customer_identity(
-                keys::GOOGLE_PROVIDER,
-                subject,
-            ))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| CustomerError::storage(e.into_service_error()))?;
-        Ok(output
-            .item
+        let item = self
+            .table
+            .get(&keys::customer_identity(keys::GOOGLE_PROVIDER, subject))
+            .await?;
+        Ok(item
             .as_ref()
             .map(|item| Fields(item).parse::<CustomerId>(attr::CUSTOMER_ID))
             .transpose()?)
@@ -161,12 +147,10 @@ impl DynamoCustomers {
     /// Applies `expr` to the customer item (which must exist) and returns it as written.
     async fn update_customer(&self, id: CustomerId, expr: Expr) -> Result<Customer, CustomerError> {
         let expr = expr.when_exists(keys::PK);
-        match update_item(&self.client, &self.table, key(&keys::customer(id)), &expr).await {
+        match self.table.update(&keys::customer(id), &expr).await {
             Ok(item) => Ok(decode_customer(&item)?),
-            Err(UpdateItemError::ConditionalCheckFailedException(_)) => {
-                Err(CustomerError::NotFound)
-            }
-            Err(other) => Err(CustomerError::storage(other)),
+            Err(TableError::ConditionFailed) => Err(CustomerError::NotFound),
+            Err(other) => Err(other.into()),
         }
     }
 
@@ -182,8 +166,9 @@ impl DynamoCustomers {
             updated_at: now,
         };
         let absent = || Expr::new().when_absent(keys::PK);
-        let put =
-            |item| txn::put(&self.table, item, absent()).map_err(|e| FirstSignIn::Failed(e.into()));
+        let put = |item| {
+            txn::put(self.table.name(), item, absent()).map_err(|e| FirstSignIn::Failed(e.into()))
+        };
         let items = Transaction::new()
             .with(
                 Op::Identity,
@@ -193,7 +178,7 @@ impl DynamoCustomers {
                 Op::Customer,
                 put(encode_new_customer(&customer, &sign_in.subject))?,
             );
-        match txn::execute(&self.client, items).await {
+        match self.table.transact(items).await {
             Ok(()) => Ok(customer),
             Err(err) if err.condition_failed(Op::Identity) => Err(FirstSignIn::SubjectTaken),
             Err(TxnError::Cancelled(codes)) => Err(FirstSignIn::Failed(CustomerError::storage(
@@ -239,16 +224,8 @@ impl CustomerStore for DynamoCustomers {
     }
 
     async fn customer(&self, id: CustomerId) -> Result<Option<Customer>, CustomerError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(self.table.as_ref())
-            .set_key(Some(key(&keys::customer(id))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| CustomerError::storage(e.into_service_error()))?;
-        Ok(output.item.as_ref().map(decode_customer).transpose()?)
+        let item = self.table.get(&keys::customer(id)).await?;
+        Ok(item.as_ref().map(decode_customer).transpose()?)
     }
 
     async fn update_profile(
@@ -287,21 +264,13 @@ impl SignInStateStore for DynamoCustomers {
             (state_attr::EXPIRES_AT.to_owned(), n(pending.expires_at)),
         ]);
         let absent = Expr::new().when_absent(keys::PK);
-        self.client
-            .put_item()
-            .table_name(self.table.as_ref())
-            .set_item(Some(item))
-            .set_condition_expression(absent.condition_expression())
-            .set_expression_attribute_names(absent.names())
-            .send()
-            .await
-            .map_err(|e| match e.into_service_error() {
-                PutItemError::ConditionalCheckFailedException(_) => {
-                    CustomerError::storage(Inconsistent("sign-in state collision"))
-                }
-                other => CustomerError::storage(other),
-            })?;
-        Ok(())
+        match self.table.put(item, &absent).await {
+            Ok(()) => Ok(()),
+            Err(TableError::ConditionFailed) => Err(CustomerError::storage(Inconsistent(
+                "sign-in state collision",
+            ))),
+            Err(other) => Err(other.into()),
+        }
     }
 
     async fn take_pending(
@@ -312,25 +281,14 @@ impl SignInStateStore for DynamoCustomers {
         let live = Expr::new()
             .when_exists(keys::PK)
             .when_greater(state_attr::EXPIRES_AT, n(now));
-        let output = self
-            .client
-            .delete_item()
-            .table_name(self.table.as_ref())
-            .set_key(Some(key(&keys::sign_in_state(state))))
-            .set_condition_expression(live.condition_expression())
-            .set_expression_attribute_names(live.names())
-            .set_expression_attribute_values(live.values())
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await;
-        let item = match output {
-            Ok(output) => output.attributes.unwrap_or_default(),
-            Err(e) => {
-                return match e.into_service_error() {
-                    DeleteItemError::ConditionalCheckFailedException(_) => Ok(None),
-                    other => Err(CustomerError::storage(other)),
-                };
-            }
+        let item = match self
+            .table
+            .delete_returning(&keys::sign_in_state(state), &live)
+            .await
+        {
+            Ok(item) => item,
+            Err(TableError::ConditionFailed) => return Ok(None),
+            Err(other) => return Err(other.into()),
         };
         let f = Fields(&item);
         Ok(Some(PendingSignIn {

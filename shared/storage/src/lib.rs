@@ -1,9 +1,12 @@
-//! DynamoDB adapter of the catalog ports: one table, generic keys (`PK`, `SK`, `GSI1PK`,
-//! `GSI1SK`, `GSI2PK`, `GSI2SK`), every key built in [`keys`].
+//! DynamoDB adapters of the domain's ports on one table: generic keys (`PK`, `SK`,
+//! `GSI1PK`…`GSI4SK`), every key built in [`keys`].
 //!
-//! Reads that must see the latest write (before a transaction) are strongly consistent
-//! `GetItem`s; lists use `Query` on the indexes, never `Scan`. Multi-item changes are
-//! `TransactWriteItems` guarded by conditions, so a failed request changes nothing.
+//! Every adapter works through one [`Table`] handle (consistent single-item reads,
+//! conditional single-item writes, batch reads, transactions whose items name their
+//! operations — see `table` and `txn`). Reads that must see the latest write (before a
+//! transaction) are strongly consistent `GetItem`s; lists use `Query` on the indexes, never
+//! `Scan`. Multi-item changes are `TransactWriteItems` guarded by conditions, so a failed
+//! request changes nothing.
 
 mod categories;
 mod cursor;
@@ -15,8 +18,8 @@ mod order_item;
 mod orders;
 mod products;
 mod query;
+mod table;
 mod txn;
-mod update;
 
 use std::sync::Arc;
 
@@ -24,25 +27,20 @@ use aws_sdk_dynamodb::Client;
 
 pub use customers::DynamoCustomers;
 pub use orders::DynamoOrders;
+pub use table::Table;
 
 /// Catalog storage on one DynamoDB table.
 #[derive(Debug, Clone)]
 pub struct DynamoCatalog {
-    client: Client,
-    table: Arc<str>,
+    table: Table,
 }
 
 impl DynamoCatalog {
     /// A catalog on `table`, reached through `client`.
     pub fn new(client: Client, table: impl Into<Arc<str>>) -> Self {
         Self {
-            client,
-            table: table.into(),
+            table: Table::new(client, table),
         }
-    }
-
-    pub fn table_name(&self) -> &str {
-        &self.table
     }
 }
 

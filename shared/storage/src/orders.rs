@@ -4,8 +4,7 @@
 
 use std::time::Duration;
 
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use domain::notification::{Channel, ChannelState, NotificationStore};
 use domain::order::{
     IdempotencyKey, IdempotencyRecord, Order, OrderError, OrderListing, OrderStatus, OrderStore,
@@ -22,6 +21,7 @@ use crate::order_item::{
     notification_attr, order_attr,
 };
 use crate::query::Listing;
+use crate::table::{Table, TableError};
 use crate::txn::{self, Op, Transaction, TxnError};
 use crate::{DynamoCatalog, keys};
 
@@ -32,12 +32,18 @@ const CONFLICT_TRIES: u32 = 4;
 /// Order storage on the single table.
 #[derive(Debug, Clone)]
 pub struct DynamoOrders {
-    table: DynamoCatalog,
+    table: Table,
+    /// Listings (`Query` pages) go through the catalog's query code.
+    catalog: DynamoCatalog,
 }
 
 impl DynamoOrders {
-    pub fn new(table: DynamoCatalog) -> Self {
-        Self { table }
+    /// Order storage on the catalog's table.
+    pub fn new(catalog: DynamoCatalog) -> Self {
+        Self {
+            table: catalog.table.clone(),
+            catalog,
+        }
     }
 }
 
@@ -68,13 +74,10 @@ fn without_hand_off(expr: Expr) -> Expr {
 
 /// Runs a transaction, retrying (with a short, growing pause) while DynamoDB cancels it
 /// for conflicting with a concurrent transaction.
-async fn execute_retrying_conflicts(
-    client: &aws_sdk_dynamodb::Client,
-    items: Transaction,
-) -> Result<(), TxnError> {
+async fn execute_retrying_conflicts(table: &Table, items: Transaction) -> Result<(), TxnError> {
     let mut attempt = 0;
     loop {
-        match txn::execute(client, items.clone()).await {
+        match table.transact(items.clone()).await {
             Err(err) if err.conflicted() && attempt + 1 < CONFLICT_TRIES => {
                 attempt += 1;
                 tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;
@@ -85,12 +88,8 @@ async fn execute_retrying_conflicts(
 }
 
 impl DynamoOrders {
-    fn client(&self) -> &aws_sdk_dynamodb::Client {
-        &self.table.client
-    }
-
     fn name(&self) -> &str {
-        &self.table.table
+        self.table.name()
     }
 
     /// The decrement of one line's stock, conditioned on the product being as priced.
@@ -135,24 +134,8 @@ impl DynamoOrders {
         expr
     }
 
-    /// One conditional `UpdateItem` of the item at `item_key`.
-    async fn update_item(&self, item_key: Item, update: &Expr) -> Result<(), UpdateItemError> {
-        crate::update::update_item(self.client(), self.name(), item_key, update)
-            .await
-            .map(|_| ())
-    }
-
     async fn get(&self, key_of: &keys::PrimaryKey) -> Result<Option<Item>, OrderError> {
-        let output = self
-            .client()
-            .get_item()
-            .table_name(self.name())
-            .set_key(Some(key(key_of)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| storage(e.into_service_error()))?;
-        Ok(output.item)
+        Ok(self.table.get(key_of).await?)
     }
 }
 
@@ -168,31 +151,7 @@ impl OrderStore for DynamoOrders {
         if let Some(record_key) = &record_key {
             wanted.push(key(record_key));
         }
-        let mut found = Vec::new();
-        let mut request = Some(
-            KeysAndAttributes::builder()
-                .set_keys(Some(wanted))
-                .consistent_read(true)
-                .build()
-                .map_err(storage)?,
-        );
-        // One request; more only if DynamoDB leaves keys unprocessed (throttling).
-        while let Some(keys_and_attributes) = request.take() {
-            let output = self
-                .client()
-                .batch_get_item()
-                .request_items(self.name(), keys_and_attributes)
-                .send()
-                .await
-                .map_err(|e| storage(e.into_service_error()))?;
-            if let Some(items) = output.responses.and_then(|mut r| r.remove(self.name())) {
-                found.extend(items);
-            }
-            request = output
-                .unprocessed_keys
-                .and_then(|mut u| u.remove(self.name()))
-                .filter(|k| !k.keys().is_empty());
-        }
+        let found = self.table.batch_get(wanted, true).await?;
         let mut products = Vec::with_capacity(found.len());
         let mut record = None;
         for item in &found {
@@ -253,7 +212,7 @@ impl OrderStore for DynamoOrders {
         for line in &order.lines {
             items.push(Op::Stock, self.reserve(line)?);
         }
-        match execute_retrying_conflicts(self.client(), items).await {
+        match execute_retrying_conflicts(&self.table, items).await {
             Ok(()) => Ok(()),
             Err(err) if err.condition_failed(Op::Idempotency) => {
                 Err(PlaceFailure::IdempotencyKeyTaken)
@@ -276,19 +235,19 @@ impl OrderStore for DynamoOrders {
     }
 
     async fn change_status(&self, change: &StatusChange) -> Result<(), OrderError> {
-        let order_key = key(&keys::order(change.order_id));
+        let order_key = keys::order(change.order_id);
         let update = self.status_update(change);
         if change.restock.is_empty() {
-            return match self.update_item(order_key, &update).await {
+            return match self.table.update(&order_key, &update).await {
                 Ok(_) => Ok(()),
-                Err(UpdateItemError::ConditionalCheckFailedException(_)) => {
-                    Err(OrderError::ConcurrentChange)
-                }
-                Err(other) => Err(storage(other)),
+                Err(TableError::ConditionFailed) => Err(OrderError::ConcurrentChange),
+                Err(other) => Err(other.into()),
             };
         }
-        let mut items =
-            Transaction::new().with(Op::Order, txn::update(self.name(), order_key, update)?);
+        let mut items = Transaction::new().with(
+            Op::Order,
+            txn::update(self.name(), key(&order_key), update)?,
+        );
         for (product, quantity) in &change.restock {
             let restore = Expr::new()
                 .add(product_attr::STOCK, n(quantity.get()))
@@ -298,7 +257,7 @@ impl OrderStore for DynamoOrders {
                 txn::update(self.name(), key(&keys::product(*product)), restore)?,
             );
         }
-        match execute_retrying_conflicts(self.client(), items).await {
+        match execute_retrying_conflicts(&self.table, items).await {
             Ok(()) => Ok(()),
             Err(err) if err.condition_failed(Op::Order) => Err(OrderError::ConcurrentChange),
             Err(err) => Err(from_catalog(err.into_catalog_error())),
@@ -325,7 +284,7 @@ impl OrderStore for DynamoOrders {
         }
         .newest_first();
         let page = self
-            .table
+            .catalog
             .query_page(&listing, &page)
             .await
             .map_err(from_catalog)?;
@@ -346,6 +305,7 @@ impl OrderStore for DynamoOrders {
         limit: usize,
     ) -> Result<Vec<PendingHandOff>, OrderError> {
         let output = self
+            .table
             .client()
             .query()
             .table_name(self.name())
@@ -385,10 +345,10 @@ impl OrderStore for DynamoOrders {
             update = update.set(&attr, value);
         }
         update = update.set(order_attr::HAND_OFF_RESENDS, n(resends));
-        match self.update_item(key(&keys::order(order_id)), &update).await {
+        match self.table.update(&keys::order(order_id), &update).await {
             // Acknowledged by the notifier meanwhile: nothing left to schedule.
-            Ok(_) | Err(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(()),
-            Err(other) => Err(storage(other)),
+            Ok(_) | Err(TableError::ConditionFailed) => Ok(()),
+            Err(other) => Err(other.into()),
         }
     }
 }
@@ -411,18 +371,18 @@ impl NotificationStore for DynamoOrders {
             let version = format!("{attr}.{}", notification_attr::VERSION);
             update.when_eq(&version, n(expected_version))
         };
-        match self.update_item(key(&keys::order(order)), &update).await {
-            Ok(()) => Ok(true),
-            Err(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(false),
-            Err(other) => Err(storage(other)),
+        match self.table.update(&keys::order(order), &update).await {
+            Ok(_) => Ok(true),
+            Err(TableError::ConditionFailed) => Ok(false),
+            Err(other) => Err(other.into()),
         }
     }
 
     async fn acknowledge(&self, order: OrderId) -> Result<(), OrderError> {
         let update = without_hand_off(Expr::new()).when_exists(keys::PK);
-        match self.update_item(key(&keys::order(order)), &update).await {
-            Ok(()) | Err(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(()),
-            Err(other) => Err(storage(other)),
+        match self.table.update(&keys::order(order), &update).await {
+            Ok(_) | Err(TableError::ConditionFailed) => Ok(()),
+            Err(other) => Err(other.into()),
         }
     }
 }

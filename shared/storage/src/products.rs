@@ -1,6 +1,5 @@
 //! [`ProductStore`] on DynamoDB.
 
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use domain::product::{
     NewProduct, PriceSummary, Product, ProductChange, ProductFilter, ProductRemoval, ProductScope,
@@ -15,23 +14,15 @@ use crate::item::{
     product_attr as attr, product_placement, s,
 };
 use crate::query::Listing;
+use crate::table::TableError;
 use crate::txn::{self, Op, Transaction};
-use crate::update::update_item;
 use crate::{DynamoCatalog, keys};
 
 impl DynamoCatalog {
     /// A product and its order marker, read strongly consistently.
     async fn stored_product(&self, id: ProductId) -> Result<Option<StoredProduct>, CatalogError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(self.table.as_ref())
-            .set_key(Some(key(&keys::product(id))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| CatalogError::storage(e.into_service_error()))?;
-        Ok(output.item.as_ref().map(decode_product).transpose()?)
+        let item = self.table.get(&keys::product(id)).await?;
+        Ok(item.as_ref().map(decode_product).transpose()?)
     }
 
     fn sku_claim_delete(
@@ -40,7 +31,7 @@ impl DynamoCatalog {
         owner: ProductId,
     ) -> Result<TransactWriteItem, CatalogError> {
         let owned = Expr::new().when_eq(attr::ID, s(owner.to_string()));
-        txn::delete(&self.table, key(&keys::sku_claim(sku)), owned).map_err(Into::into)
+        txn::delete(self.table.name(), key(&keys::sku_claim(sku)), owned).map_err(Into::into)
     }
 
     /// Explains why the conditional update of product `id` did not apply.
@@ -70,12 +61,10 @@ impl DynamoCatalog {
         expr: Expr,
         stock: Option<StockChange>,
     ) -> Result<Product, CatalogError> {
-        match update_item(&self.client, &self.table, key(&keys::product(id)), &expr).await {
+        match self.table.update(&keys::product(id), &expr).await {
             Ok(item) => Ok(decode_product(&item)?.product),
-            Err(UpdateItemError::ConditionalCheckFailedException(_)) => {
-                Err(self.explain_product_conflict(id, stock).await)
-            }
-            Err(other) => Err(CatalogError::storage(other)),
+            Err(TableError::ConditionFailed) => Err(self.explain_product_conflict(id, stock).await),
+            Err(other) => Err(other.into()),
         }
     }
 
@@ -139,7 +128,7 @@ impl ProductStore for DynamoCatalog {
             .with(
                 Op::Product,
                 txn::put(
-                    &self.table,
+                    self.table.name(),
                     encode_new_product(&product),
                     Expr::new().when_absent(keys::PK),
                 )?,
@@ -148,10 +137,10 @@ impl ProductStore for DynamoCatalog {
             let claim = encode_sku_claim(sku, product.id);
             items.push(
                 Op::SkuClaim,
-                txn::put(&self.table, claim, Expr::new().when_absent(keys::PK))?,
+                txn::put(self.table.name(), claim, Expr::new().when_absent(keys::PK))?,
             );
         }
-        match txn::execute(&self.client, items).await {
+        match self.table.transact(items).await {
             Ok(()) => Ok(product),
             Err(e) if e.condition_failed(Op::SkuClaim) => Err(CatalogError::DuplicateSku(
                 product
@@ -260,7 +249,7 @@ impl ProductStore for DynamoCatalog {
                     let claim = encode_sku_claim(sku, id);
                     others.push(
                         Op::SkuClaim,
-                        txn::put(&self.table, claim, Expr::new().when_absent(keys::PK))?,
+                        txn::put(self.table.name(), claim, Expr::new().when_absent(keys::PK))?,
                     );
                 }
             }
@@ -293,10 +282,10 @@ impl ProductStore for DynamoCatalog {
 
         let mut items = Transaction::new().with(
             Op::Product,
-            txn::update(&self.table, key(&keys::product(id)), expr)?,
+            txn::update(self.table.name(), key(&keys::product(id)), expr)?,
         );
         items.append(others);
-        match txn::execute(&self.client, items).await {
+        match self.table.transact(items).await {
             Ok(()) => {}
             Err(e) if e.condition_failed(Op::SkuClaim) => {
                 let sku = change
@@ -335,7 +324,7 @@ impl ProductStore for DynamoCatalog {
             .with(
                 Op::Product,
                 txn::delete(
-                    &self.table,
+                    self.table.name(),
                     key(&keys::product(id)),
                     never_ordered_and_in_place,
                 )?,
@@ -347,7 +336,7 @@ impl ProductStore for DynamoCatalog {
         if let Some(sku) = &product.sku {
             items.push(Op::SkuRelease, self.sku_claim_delete(sku, id)?);
         }
-        match txn::execute(&self.client, items).await {
+        match self.table.transact(items).await {
             Ok(()) => Ok(ProductRemoval::Deleted),
             Err(e) if e.condition_failed(Op::Product) => match self.stored_product(id).await? {
                 None => Err(CatalogError::ProductNotFound),

@@ -109,9 +109,10 @@ impl DynamoCatalog {
     ) -> Result<(Vec<Item>, Option<Item>), CatalogError> {
         let mut key_condition = "#kp = :kp".to_owned();
         let mut request = self
-            .client
+            .table
+            .client()
             .query()
-            .table_name(self.table.as_ref())
+            .table_name(self.table.name())
             .index_name(listing.index)
             .expression_attribute_names("#kp", listing.partition_attr)
             .expression_attribute_values(":kp", AttributeValue::S(listing.partition.clone()))

@@ -1,0 +1,219 @@
+//! The one handle every adapter works through: the DynamoDB client and the table's name,
+//! with the few operations the adapters need.
+//!
+//! Invariants: a single-item read is strongly consistent (it precedes a conditional write);
+//! a single-item write carries its condition and reports a failed one as
+//! [`TableError::ConditionFailed`] (nothing changed); a batch read retries the keys
+//! DynamoDB leaves unprocessed until none is left; transactions go through
+//! [`crate::txn`], whose items name their operations.
+
+use std::error::Error as StdError;
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{KeysAndAttributes, ReturnValue};
+use domain::CatalogError;
+use domain::customer::CustomerError;
+use domain::order::OrderError;
+
+use crate::expr::Expr;
+use crate::item::{Item, key};
+use crate::keys::PrimaryKey;
+use crate::txn::{self, Transaction, TxnError};
+
+/// Most keys one `BatchGetItem` takes.
+const BATCH_GET_SIZE: usize = 100;
+
+/// Why an operation on one item (or a read) did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum TableError {
+    /// The write's condition did not hold: nothing changed.
+    #[error("the write's condition did not hold")]
+    ConditionFailed,
+    /// The request failed (throttled, rejected, unreachable, a key the SDK cannot build).
+    #[error(transparent)]
+    Request(Box<dyn StdError + Send + Sync>),
+}
+
+impl TableError {
+    fn request(err: impl StdError + Send + Sync + 'static) -> Self {
+        TableError::Request(Box::new(err))
+    }
+}
+
+impl From<TableError> for CatalogError {
+    fn from(err: TableError) -> Self {
+        CatalogError::storage(err)
+    }
+}
+
+impl From<TableError> for OrderError {
+    fn from(err: TableError) -> Self {
+        OrderError::storage(err)
+    }
+}
+
+impl From<TableError> for CustomerError {
+    fn from(err: TableError) -> Self {
+        CustomerError::storage(err)
+    }
+}
+
+/// One DynamoDB table.
+#[derive(Debug, Clone)]
+pub struct Table {
+    client: Client,
+    name: Arc<str>,
+}
+
+impl Table {
+    /// The table `name`, reached through `client`.
+    pub fn new(client: Client, name: impl Into<Arc<str>>) -> Self {
+        Self {
+            client,
+            name: name.into(),
+        }
+    }
+
+    /// The table's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The item at `key`, read strongly consistently.
+    pub(crate) async fn get(&self, at: &PrimaryKey) -> Result<Option<Item>, TableError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(self.name())
+            .set_key(Some(key(at)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| TableError::request(e.into_service_error()))?;
+        Ok(output.item)
+    }
+
+    /// The items at `keys` that exist, in no particular order, in as many `BatchGetItem`s
+    /// as 100-key chunks and unprocessed keys need.
+    pub(crate) async fn batch_get(
+        &self,
+        keys: Vec<Item>,
+        consistent: bool,
+    ) -> Result<Vec<Item>, TableError> {
+        let mut found = Vec::new();
+        for chunk in keys.chunks(BATCH_GET_SIZE) {
+            let mut request = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(chunk.to_vec()))
+                    .consistent_read(consistent)
+                    .build()
+                    .map_err(TableError::request)?,
+            );
+            while let Some(keys_and_attributes) = request.take() {
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(self.name(), keys_and_attributes)
+                    .send()
+                    .await
+                    .map_err(|e| TableError::request(e.into_service_error()))?;
+                if let Some(items) = output.responses.and_then(|mut r| r.remove(self.name())) {
+                    found.extend(items);
+                }
+                request = output
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(self.name()))
+                    .filter(|k| !k.keys().is_empty());
+            }
+        }
+        Ok(found)
+    }
+
+    /// Writes `item` if `condition` holds.
+    pub(crate) async fn put(&self, item: Item, condition: &Expr) -> Result<(), TableError> {
+        self.client
+            .put_item()
+            .table_name(self.name())
+            .set_item(Some(item))
+            .set_condition_expression(condition.condition_expression())
+            .set_expression_attribute_names(condition.names())
+            .set_expression_attribute_values(condition.values())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| match e {
+                SdkError::ServiceError(s)
+                    if matches!(s.err(), PutItemError::ConditionalCheckFailedException(_)) =>
+                {
+                    TableError::ConditionFailed
+                }
+                other => TableError::request(other.into_service_error()),
+            })
+    }
+
+    /// Applies `expr` (its update, under its condition) to the item at `at` and returns
+    /// the item as written.
+    pub(crate) async fn update(&self, at: &PrimaryKey, expr: &Expr) -> Result<Item, TableError> {
+        self.client
+            .update_item()
+            .table_name(self.name())
+            .set_key(Some(key(at)))
+            .set_update_expression(expr.update_expression())
+            .set_condition_expression(expr.condition_expression())
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await
+            .map(|output| output.attributes.unwrap_or_default())
+            .map_err(|e| match e {
+                SdkError::ServiceError(s)
+                    if matches!(s.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
+                {
+                    TableError::ConditionFailed
+                }
+                other => TableError::request(other.into_service_error()),
+            })
+    }
+
+    /// Deletes the item at `at` if `condition` holds, returning it as it was.
+    pub(crate) async fn delete_returning(
+        &self,
+        at: &PrimaryKey,
+        condition: &Expr,
+    ) -> Result<Item, TableError> {
+        self.client
+            .delete_item()
+            .table_name(self.name())
+            .set_key(Some(key(at)))
+            .set_condition_expression(condition.condition_expression())
+            .set_expression_attribute_names(condition.names())
+            .set_expression_attribute_values(condition.values())
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map(|output| output.attributes.unwrap_or_default())
+            .map_err(|e| match e {
+                SdkError::ServiceError(s)
+                    if matches!(s.err(), DeleteItemError::ConditionalCheckFailedException(_)) =>
+                {
+                    TableError::ConditionFailed
+                }
+                other => TableError::request(other.into_service_error()),
+            })
+    }
+
+    /// Commits `transaction` or changes nothing.
+    pub(crate) async fn transact(&self, transaction: Transaction) -> Result<(), TxnError> {
+        txn::execute(&self.client, transaction).await
+    }
+}
