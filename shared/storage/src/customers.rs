@@ -11,12 +11,14 @@ use std::sync::Arc;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
-use domain::customer::{Customer, CustomerName, PendingSignIn, PhoneNumber, ProfileChange, SignIn};
+use domain::customer::{Customer, PendingSignIn, ProfileChange, SignIn};
 use domain::{CustomerError, CustomerId, CustomerStore, SignInStateStore, Timestamp};
 
 use crate::expr::Expr;
-use crate::item::{Fields, Item, MalformedItem, key, n, s};
-use crate::keys::{self, customer_entity};
+use crate::item::{Item, n, s};
+use crate::keys;
+use crate::records::RecordError;
+use crate::records::customer::{CustomerRecord, IdentityRecord, SignInRecord, attr};
 use crate::table::{Table, TableError};
 use crate::txn::{self, Op, Transaction, TxnError};
 
@@ -35,90 +37,10 @@ impl DynamoCustomers {
     }
 }
 
-impl From<MalformedItem> for CustomerError {
-    fn from(err: MalformedItem) -> Self {
+impl From<RecordError> for CustomerError {
+    fn from(err: RecordError) -> Self {
         CustomerError::storage(err)
     }
-}
-
-/// Customer attribute names.
-mod attr {
-    pub const ID: &str = "id";
-    pub const EMAIL: &str = "email";
-    pub const NAME: &str = "name";
-    pub const PHONE_NUMBER: &str = "phone_number";
-    pub const IS_ADMIN: &str = "is_admin";
-    /// The identity provider's subject the customer signs in as.
-    pub const SUBJECT: &str = "provider_subject";
-    pub const CREATED_AT: &str = "created_at";
-    pub const UPDATED_AT: &str = "updated_at";
-    /// Identity item: the customer it belongs to.
-    pub const CUSTOMER_ID: &str = "customer_id";
-}
-
-/// Pending sign-in attribute names.
-mod state_attr {
-    pub const NONCE: &str = "nonce";
-    pub const PKCE_VERIFIER: &str = "pkce_verifier";
-    pub const REDIRECT_URI: &str = "redirect_uri";
-    /// The table's TTL attribute (Unix seconds).
-    pub const EXPIRES_AT: &str = "expires_at";
-}
-
-fn decode_customer(item: &Item) -> Result<Customer, MalformedItem> {
-    let f = Fields(item);
-    Ok(Customer {
-        id: f.parse(attr::ID)?,
-        email: f.str(attr::EMAIL)?.to_owned(),
-        name: CustomerName::parse(f.str(attr::NAME)?).map_err(|_| MalformedItem(attr::NAME))?,
-        phone_number: f
-            .opt_str(attr::PHONE_NUMBER)?
-            .map(PhoneNumber::parse)
-            .transpose()
-            .map_err(|_| MalformedItem(attr::PHONE_NUMBER))?,
-        is_admin: f.bool(attr::IS_ADMIN)?,
-        created_at: f.timestamp(attr::CREATED_AT)?,
-        updated_at: f.timestamp(attr::UPDATED_AT)?,
-    })
-}
-
-fn encode_new_customer(customer: &Customer, subject: &str) -> Item {
-    let mut item = key(&keys::customer(customer.id));
-    item.extend([
-        (keys::ENTITY_TYPE.to_owned(), s(customer_entity::CUSTOMER)),
-        (attr::ID.to_owned(), s(customer.id.to_string())),
-        (attr::EMAIL.to_owned(), s(&customer.email)),
-        (attr::NAME.to_owned(), s(customer.name.as_str())),
-        (
-            attr::IS_ADMIN.to_owned(),
-            AttributeValue::Bool(customer.is_admin),
-        ),
-        (attr::SUBJECT.to_owned(), s(subject)),
-        (
-            attr::CREATED_AT.to_owned(),
-            s(customer.created_at.to_string()),
-        ),
-        (
-            attr::UPDATED_AT.to_owned(),
-            s(customer.updated_at.to_string()),
-        ),
-    ]);
-    if let Some(phone) = &customer.phone_number {
-        item.insert(attr::PHONE_NUMBER.to_owned(), s(phone.as_str()));
-    }
-    item
-}
-
-fn encode_identity(subject: &str, customer: CustomerId) -> Item {
-    let mut item = key(&keys::customer_identity(keys::GOOGLE_PROVIDER, subject));
-    item.extend([
-        (
-            keys::ENTITY_TYPE.to_owned(),
-            s(customer_entity::CUSTOMER_IDENTITY),
-        ),
-        (attr::CUSTOMER_ID.to_owned(), s(customer.to_string())),
-    ]);
-    item
 }
 
 /// How a first-sign-in transaction ended when it did not write.
@@ -138,17 +60,14 @@ impl DynamoCustomers {
             .table
             .get(&keys::customer_identity(keys::GOOGLE_PROVIDER, subject))
             .await?;
-        Ok(item
-            .as_ref()
-            .map(|item| Fields(item).parse::<CustomerId>(attr::CUSTOMER_ID))
-            .transpose()?)
+        Ok(item.map(IdentityRecord::decode).transpose()?)
     }
 
     /// Applies `expr` to the customer item (which must exist) and returns it as written.
     async fn update_customer(&self, id: CustomerId, expr: Expr) -> Result<Customer, CustomerError> {
         let expr = expr.when_exists(keys::PK);
         match self.table.update(&keys::customer(id), &expr).await {
-            Ok(item) => Ok(decode_customer(&item)?),
+            Ok(item) => Ok(CustomerRecord::decode(item)?),
             Err(TableError::ConditionFailed) => Err(CustomerError::NotFound),
             Err(other) => Err(other.into()),
         }
@@ -166,17 +85,18 @@ impl DynamoCustomers {
             updated_at: now,
         };
         let absent = || Expr::new().when_absent(keys::PK);
-        let put = |item| {
+        let put = |item: Result<Item, RecordError>| {
+            let item = item.map_err(|e| FirstSignIn::Failed(e.into()))?;
             txn::put(self.table.name(), item, absent()).map_err(|e| FirstSignIn::Failed(e.into()))
         };
         let items = Transaction::new()
             .with(
                 Op::Identity,
-                put(encode_identity(&sign_in.subject, customer.id))?,
+                put(IdentityRecord::encode(&sign_in.subject, customer.id))?,
             )
             .with(
                 Op::Customer,
-                put(encode_new_customer(&customer, &sign_in.subject))?,
+                put(CustomerRecord::encode_new(&customer, &sign_in.subject))?,
             );
         match self.table.transact(items).await {
             Ok(()) => Ok(customer),
@@ -225,7 +145,7 @@ impl CustomerStore for DynamoCustomers {
 
     async fn customer(&self, id: CustomerId) -> Result<Option<Customer>, CustomerError> {
         let item = self.table.get(&keys::customer(id)).await?;
-        Ok(item.as_ref().map(decode_customer).transpose()?)
+        Ok(item.map(CustomerRecord::decode).transpose()?)
     }
 
     async fn update_profile(
@@ -246,23 +166,7 @@ impl CustomerStore for DynamoCustomers {
 
 impl SignInStateStore for DynamoCustomers {
     async fn save_pending(&self, pending: PendingSignIn) -> Result<(), CustomerError> {
-        let mut item = key(&keys::sign_in_state(&pending.state));
-        item.extend([
-            (
-                keys::ENTITY_TYPE.to_owned(),
-                s(customer_entity::SIGN_IN_STATE),
-            ),
-            (state_attr::NONCE.to_owned(), s(&pending.nonce)),
-            (
-                state_attr::PKCE_VERIFIER.to_owned(),
-                s(&pending.pkce_verifier),
-            ),
-            (
-                state_attr::REDIRECT_URI.to_owned(),
-                s(&pending.redirect_uri),
-            ),
-            (state_attr::EXPIRES_AT.to_owned(), n(pending.expires_at)),
-        ]);
+        let item = SignInRecord::encode(&pending)?;
         let absent = Expr::new().when_absent(keys::PK);
         match self.table.put(item, &absent).await {
             Ok(()) => Ok(()),
@@ -280,7 +184,7 @@ impl SignInStateStore for DynamoCustomers {
     ) -> Result<Option<PendingSignIn>, CustomerError> {
         let live = Expr::new()
             .when_exists(keys::PK)
-            .when_greater(state_attr::EXPIRES_AT, n(now));
+            .when_greater(attr::EXPIRES_AT, n(now));
         let item = match self
             .table
             .delete_returning(&keys::sign_in_state(state), &live)
@@ -290,46 +194,6 @@ impl SignInStateStore for DynamoCustomers {
             Err(TableError::ConditionFailed) => return Ok(None),
             Err(other) => return Err(other.into()),
         };
-        let f = Fields(&item);
-        Ok(Some(PendingSignIn {
-            state: state.to_owned(),
-            nonce: f.str(state_attr::NONCE)?.to_owned(),
-            pkce_verifier: f.str(state_attr::PKCE_VERIFIER)?.to_owned(),
-            redirect_uri: f.str(state_attr::REDIRECT_URI)?.to_owned(),
-            expires_at: f.number(state_attr::EXPIRES_AT)?,
-        }))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn customers_round_trip_through_items() {
-        let now = Timestamp::now();
-        let customer = Customer {
-            id: CustomerId::generate(),
-            email: "w@example.com".into(),
-            name: CustomerName::parse("Wanjiku").expect("name"),
-            phone_number: Some(PhoneNumber::parse("0712345678").expect("phone")),
-            is_admin: false,
-            created_at: now,
-            updated_at: now,
-        };
-        let item = encode_new_customer(&customer, "sub-1");
-        assert_eq!(item.get(keys::ENTITY_TYPE), Some(&s("Customer")));
-        assert_eq!(item.get(attr::SUBJECT), Some(&s("sub-1")));
-        assert_eq!(decode_customer(&item).expect("decodes"), customer);
-        let without_phone = Customer {
-            phone_number: None,
-            ..customer
-        };
-        let item = encode_new_customer(&without_phone, "sub-1");
-        assert!(
-            !item.contains_key(attr::PHONE_NUMBER),
-            "no made-up phone number"
-        );
-        assert_eq!(decode_customer(&item).expect("decodes"), without_phone);
+        Ok(Some(SignInRecord::decode(state, item)?))
     }
 }

@@ -18,6 +18,7 @@ mod order_item;
 mod orders;
 mod products;
 mod query;
+mod records;
 mod table;
 mod txn;
 

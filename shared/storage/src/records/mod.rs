@@ -1,0 +1,49 @@
+//! Stored item shapes: each entity's item as a serde struct, encoded and decoded with
+//! `serde_dynamo` (`to_item` / `from_item`).
+//!
+//! Invariants: a record holds plain attribute values (strings, numbers, booleans) and
+//! converts to and from the domain type in one place, validating on the way in, so a
+//! malformed stored item is an error naming the record, never a panic or a made-up value;
+//! keys come from [`crate::keys`]; attribute names are the serde field names, and the
+//! update expressions of the adapters use the same names (tests check both).
+
+pub(crate) mod customer;
+
+use crate::item::Item;
+
+/// A stored item that does not decode into its record, or a record that does not encode.
+#[derive(Debug, thiserror::Error)]
+#[error("{record} item: {source}")]
+pub(crate) struct RecordError {
+    pub record: &'static str,
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl RecordError {
+    pub fn new(
+        record: &'static str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self {
+            record,
+            source: source.into(),
+        }
+    }
+}
+
+/// `record` as an item.
+pub(crate) fn encode<T: serde::Serialize>(
+    name: &'static str,
+    record: &T,
+) -> Result<Item, RecordError> {
+    serde_dynamo::to_item(record).map_err(|e| RecordError::new(name, e))
+}
+
+/// `item` as a `T`.
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(
+    name: &'static str,
+    item: Item,
+) -> Result<T, RecordError> {
+    serde_dynamo::from_item(item).map_err(|e| RecordError::new(name, e))
+}
