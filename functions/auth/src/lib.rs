@@ -126,7 +126,7 @@ async fn login<S: Store>(
     State(state): State<AuthState<S>>,
     ApiQuery(query): ApiQuery<LoginQuery>,
 ) -> Result<Response, ApiError> {
-    let auth = &state.store;
+    let auth = &state.services;
     let redirect_uri = match query.redirect_uri {
         None => auth
             .redirect_uris
@@ -184,7 +184,7 @@ async fn callback<S: Store>(
     State(state): State<AuthState<S>>,
     ApiQuery(query): ApiQuery<CallbackQuery>,
 ) -> Result<Response, ApiError> {
-    let auth = &state.store;
+    let auth = &state.services;
     let bad_state = || ApiError::BadRequest("unknown, expired or already used state".into());
     let raw_state = query
         .state
@@ -233,7 +233,7 @@ async fn id_token<S: Store>(
     State(state): State<AuthState<S>>,
     JsonBody(body): JsonBody<IdTokenRequest>,
 ) -> Result<Response, ApiError> {
-    let auth = &state.store;
+    let auth = &state.services;
     let identity = auth
         .oidc
         .verify_id_token(&body.id_token, None)
@@ -279,7 +279,7 @@ async fn finish_sign_in<S: Store>(
 }
 
 async fn jwks<S: Store>(State(state): State<AuthState<S>>) -> Response {
-    let mut response = Json(state.store.jwks.as_ref().clone()).into_response();
+    let mut response = Json(state.services.jwks.as_ref().clone()).into_response();
     response.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),

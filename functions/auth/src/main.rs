@@ -16,7 +16,7 @@ async fn main() -> Result<(), bootstrap::Error> {
     let store = DynamoCustomers::new(Aws::load().await.dynamodb(), config.table_name.as_str());
     let verifier = config.verifier();
     bootstrap::run_http(auth::router(AppState {
-        store: Auth {
+        services: Auth {
             store,
             oidc: Arc::new(OidcClient::new(config.provider, oidc::http_client()?)),
             signer: Arc::new(config.keys.signer),

@@ -79,7 +79,7 @@ async fn list<S: Store>(
         Some(raw) => CategoryListing::ChildrenOf(category_id_param("parent_id", raw)?),
     };
     let page = page_request(query.limit.as_deref(), query.cursor.as_deref())?;
-    let page = state.store.list_categories(listing, page).await?;
+    let page = state.services.list_categories(listing, page).await?;
     Ok(Json(ListBody::from_page(page, CategoryView::from)))
 }
 
@@ -94,9 +94,12 @@ async fn tree<S: Store>(
 ) -> Result<impl IntoResponse, ApiError> {
     let root = match query.root_id.as_deref() {
         None => None,
-        Some(raw) => Some(found(&state.store, category_id_param("root_id", raw)?).await?),
+        Some(raw) => Some(found(&state.services, category_id_param("root_id", raw)?).await?),
     };
-    let categories = state.store.subtree(root.as_ref().map(|c| &c.path)).await?;
+    let categories = state
+        .services
+        .subtree(root.as_ref().map(|c| &c.path))
+        .await?;
     Ok(Json(build_forest(categories)))
 }
 
@@ -118,8 +121,8 @@ async fn show<S: Store>(
     State(state): State<AppState<S>>,
     Path(id): Path<String>,
 ) -> Result<Json<CategoryWithAncestors>, ApiError> {
-    let category = found(&state.store, path_id(&id)?).await?;
-    let ancestors = state.store.categories(category.path.ancestors()).await?;
+    let category = found(&state.services, path_id(&id)?).await?;
+    let ancestors = state.services.categories(category.path.ancestors()).await?;
     let ancestors = ancestors
         .into_iter()
         .map(|a| Ancestor {
@@ -163,7 +166,7 @@ async fn create<S: Store>(
         (Some(name), true) => name,
         _ => return Err(errors.into()),
     };
-    let category = state.store.create_category(name, parent).await?;
+    let category = state.services.create_category(name, parent).await?;
     let location = format!("/api/v1/categories/{}", category.id);
     Ok((
         StatusCode::CREATED,
@@ -198,7 +201,7 @@ async fn update<S: Store>(
         Some(Some(raw)) => parse_parent(Some(&raw), &mut errors).map(Some),
     };
     let change = errors.into_result(|| CategoryChange { name, parent_id })?;
-    let category = state.store.update_category(id, change).await?;
+    let category = state.services.update_category(id, change).await?;
     Ok(Json(category.into()))
 }
 
@@ -207,7 +210,7 @@ async fn remove<S: Store>(
     _admin: Admin,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.store.delete_category(path_id(&id)?).await?;
+    state.services.delete_category(path_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -219,12 +222,12 @@ async fn products<S: Store>(
 ) -> Result<Json<ListBody<ProductView>>, ApiError> {
     let (filter, page) = query.filter_and_page(&caller)?;
     let direct_only = !query.include_descendants()?;
-    let category = found(&state.store, path_id(&id)?).await?;
+    let category = found(&state.services, path_id(&id)?).await?;
     let scope = ProductScope::Category {
         path: category.path,
         direct_only,
     };
-    let page = state.store.list_products(scope, filter, page).await?;
+    let page = state.services.list_products(scope, filter, page).await?;
     Ok(Json(ListBody::from_page(page, ProductView::from)))
 }
 
@@ -239,8 +242,8 @@ async fn average_price<S: Store>(
     State(state): State<AppState<S>>,
     Path(id): Path<String>,
 ) -> Result<Json<AveragePrice>, ApiError> {
-    let category = found(&state.store, path_id(&id)?).await?;
-    let summary = state.store.price_summary(&category.path).await?;
+    let category = found(&state.services, path_id(&id)?).await?;
+    let summary = state.services.price_summary(&category.path).await?;
     Ok(Json(AveragePrice {
         category_id: category.id,
         product_count: summary.product_count,

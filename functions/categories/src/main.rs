@@ -10,7 +10,7 @@ async fn main() -> Result<(), bootstrap::Error> {
     let config = ApiConfig::from_env(&Env::process())?;
     let store = DynamoCatalog::new(Aws::load().await.dynamodb(), config.table_name);
     bootstrap::run_http(categories::router(AppState {
-        store,
+        services: store,
         verifier: config.verifier,
     }))
     .await

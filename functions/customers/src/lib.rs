@@ -40,7 +40,7 @@ async fn me<S: Store>(
     caller: Customer,
 ) -> Result<Json<CustomerView>, ApiError> {
     let customer = state
-        .store
+        .services
         .customer(caller_id(&caller)?)
         .await?
         .ok_or_else(not_found)?;
@@ -86,9 +86,9 @@ async fn update_me<S: Store>(
     let id = caller_id(&caller)?;
     let change = body.into_change()?;
     let customer = if change == ProfileChange::default() {
-        state.store.customer(id).await?.ok_or_else(not_found)?
+        state.services.customer(id).await?.ok_or_else(not_found)?
     } else {
-        state.store.update_profile(id, change).await?
+        state.services.update_profile(id, change).await?
     };
     Ok(Json(customer.into()))
 }

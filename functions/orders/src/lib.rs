@@ -22,10 +22,11 @@ use crate::view::OrderView;
 /// The orders service the handlers run on.
 pub type Orders<S, Q> = Arc<OrderService<S, Q>>;
 
-type State_<S, Q> = AppState<Orders<S, Q>>;
+/// The router's state: the order service and the token verifier.
+type OrdersState<S, Q> = AppState<Orders<S, Q>>;
 
 /// Every route of the function.
-pub fn routes<S, Q>() -> RouteTable<State_<S, Q>>
+pub fn routes<S, Q>() -> RouteTable<OrdersState<S, Q>>
 where
     S: OrderStore + 'static,
     Q: NotificationQueue + 'static,
@@ -44,7 +45,7 @@ where
 }
 
 /// The function's router, ready for `lambda_http::run` or an in-process test.
-pub fn router<S, Q>(state: State_<S, Q>) -> Router
+pub fn router<S, Q>(state: OrdersState<S, Q>) -> Router
 where
     S: OrderStore + 'static,
     Q: NotificationQueue + 'static,
@@ -71,7 +72,7 @@ fn path_id(raw: &str) -> Result<OrderId, ApiError> {
 }
 
 async fn place<S: OrderStore, Q: NotificationQueue>(
-    State(state): State<State_<S, Q>>,
+    State(state): State<OrdersState<S, Q>>,
     Customer(claims): Customer,
     headers: HeaderMap,
     JsonBody(body): JsonBody<PlaceBody>,
@@ -80,7 +81,7 @@ async fn place<S: OrderStore, Q: NotificationQueue>(
     let key = idempotency_key(&headers)?;
     let request = body.parse()?;
     let placed = state
-        .store
+        .services
         .place(viewer.customer_id, &request, key.as_ref())
         .await?;
     let location = format!("/api/v1/orders/{}", placed.order.id);
@@ -99,41 +100,44 @@ async fn place<S: OrderStore, Q: NotificationQueue>(
 }
 
 async fn list<S: OrderStore, Q: NotificationQueue>(
-    State(state): State<State_<S, Q>>,
+    State(state): State<OrdersState<S, Q>>,
     Customer(claims): Customer,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<ListBody<OrderView>>, ApiError> {
     let viewer = viewer(&claims)?;
     let (listing, page) = query.listing(viewer)?;
-    let page = state.store.list(listing, page).await?;
+    let page = state.services.list(listing, page).await?;
     Ok(Json(ListBody::from_page(page, |o| {
         OrderView::new(&o, viewer.admin)
     })))
 }
 
 async fn show<S: OrderStore, Q: NotificationQueue>(
-    State(state): State<State_<S, Q>>,
+    State(state): State<OrdersState<S, Q>>,
     Customer(claims): Customer,
     Path(id): Path<String>,
 ) -> Result<Json<OrderView>, ApiError> {
     let viewer = viewer(&claims)?;
-    let order = state.store.order(viewer, path_id(&id)?).await?;
+    let order = state.services.order(viewer, path_id(&id)?).await?;
     Ok(Json(OrderView::new(&order, viewer.admin)))
 }
 
 async fn move_to<S: OrderStore, Q: NotificationQueue>(
-    state: &State_<S, Q>,
+    state: &OrdersState<S, Q>,
     claims: &Claims,
     id: &str,
     to: OrderStatus,
 ) -> Result<Json<OrderView>, ApiError> {
     let viewer = viewer(claims)?;
-    let order = state.store.change_status(viewer, path_id(id)?, to).await?;
+    let order = state
+        .services
+        .change_status(viewer, path_id(id)?, to)
+        .await?;
     Ok(Json(OrderView::new(&order, viewer.admin)))
 }
 
 async fn confirm<S: OrderStore, Q: NotificationQueue>(
-    State(state): State<State_<S, Q>>,
+    State(state): State<OrdersState<S, Q>>,
     Customer(claims): Customer,
     Path(id): Path<String>,
 ) -> Result<Json<OrderView>, ApiError> {
@@ -141,7 +145,7 @@ async fn confirm<S: OrderStore, Q: NotificationQueue>(
 }
 
 async fn cancel<S: OrderStore, Q: NotificationQueue>(
-    State(state): State<State_<S, Q>>,
+    State(state): State<OrdersState<S, Q>>,
     Customer(claims): Customer,
     Path(id): Path<String>,
 ) -> Result<Json<OrderView>, ApiError> {
@@ -149,7 +153,7 @@ async fn cancel<S: OrderStore, Q: NotificationQueue>(
 }
 
 async fn set_status<S: OrderStore, Q: NotificationQueue>(
-    State(state): State<State_<S, Q>>,
+    State(state): State<OrdersState<S, Q>>,
     Admin(claims): Admin,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<StatusBody>,

@@ -23,7 +23,7 @@ async fn main() -> Result<(), bootstrap::Error> {
         orders.hand_off,
     );
     bootstrap::run_http(orders::router(AppState {
-        store: Arc::new(service),
+        services: Arc::new(service),
         verifier: config.verifier,
     }))
     .await

@@ -53,7 +53,7 @@ async fn list<S: Store>(
     let scope = match query.category_id.as_deref() {
         None => ProductScope::All,
         Some(raw) => match state
-            .store
+            .services
             .category(category_id_param("category_id", raw)?)
             .await?
         {
@@ -70,7 +70,7 @@ async fn list<S: Store>(
             }
         },
     };
-    let page = state.store.list_products(scope, filter, page).await?;
+    let page = state.services.list_products(scope, filter, page).await?;
     Ok(Json(ListBody::from_page(page, ProductView::from)))
 }
 
@@ -80,7 +80,7 @@ async fn show<S: Store>(
     Path(id): Path<String>,
 ) -> Result<Json<ProductView>, ApiError> {
     let product = state
-        .store
+        .services
         .product(path_id(&id)?)
         .await?
         .ok_or_else(not_found)?;
@@ -155,7 +155,7 @@ async fn create<S: Store>(
     JsonBody(body): JsonBody<CreateBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let new = parse_new_product(body)?;
-    let product: Product = state.store.create_product(new).await?;
+    let product: Product = state.services.create_product(new).await?;
     let location = format!("/api/v1/products/{}", product.id);
     Ok((
         StatusCode::CREATED,
@@ -230,9 +230,9 @@ async fn update<S: Store>(
     let id = path_id(&id)?;
     let change = parse_change(body)?;
     let product = if change.is_empty() {
-        state.store.product(id).await?.ok_or_else(not_found)?
+        state.services.product(id).await?.ok_or_else(not_found)?
     } else {
-        state.store.update_product(id, change).await?
+        state.services.update_product(id, change).await?
     };
     Ok(Json(product.into()))
 }
@@ -242,7 +242,7 @@ async fn remove<S: Store>(
     _admin: Admin,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.store.remove_product(path_id(&id)?).await?;
+    state.services.remove_product(path_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -96,7 +96,7 @@ async fn main() {
     }
 
     let state = AppState {
-        store: store.clone(),
+        services: store.clone(),
         verifier: env.verifier.clone(),
     };
     let categories = categories::router(state.clone());
@@ -120,7 +120,7 @@ async fn main() {
         domain::order::HandOffPolicy::default(),
     ));
     let orders = orders::router(AppState {
-        store: service,
+        services: service,
         verifier: env.verifier.clone(),
     });
     let customer = env.customer_token();

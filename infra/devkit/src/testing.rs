@@ -140,7 +140,7 @@ impl TestEnv {
     /// Router state with the customer store and the test verifier.
     pub fn customers_state(&self) -> AppState<DynamoCustomers> {
         AppState {
-            store: self.customers(),
+            services: self.customers(),
             verifier: self.verifier.clone(),
         }
     }
@@ -148,7 +148,7 @@ impl TestEnv {
     /// Router state with the catalog store and the test verifier.
     pub fn catalog_state(&self) -> AppState<DynamoCatalog> {
         AppState {
-            store: self.catalog(),
+            services: self.catalog(),
             verifier: self.verifier.clone(),
         }
     }

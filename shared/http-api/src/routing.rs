@@ -17,7 +17,9 @@ use crate::problem::ApiError;
 /// What every handler of a function can reach: its store and the token verifier.
 #[derive(Debug, Clone)]
 pub struct AppState<S> {
-    pub store: S,
+    /// What the handlers run on: the function's use cases (or its store, where the route
+    /// area has no use-case layer yet).
+    pub services: S,
     pub verifier: Arc<TokenVerifier>,
 }
 
@@ -198,7 +200,7 @@ mod tests {
         let app = serve(
             RouteTable::new().route(Method::GET, "/items/{id}", item),
             AppState {
-                store: (),
+                services: (),
                 verifier: verifier(),
             },
         );

@@ -1,14 +1,18 @@
-//! Every key of the table, in one place.
+//! Every key of the table, in one place — and the one key table of the project (README.md
+//! and docs/table-design.md link here).
 //!
-//! | entity | PK / SK | GSI1PK / GSI1SK | GSI2PK / GSI2SK |
+//! | entity (`entity_type`) | PK = SK | GSI1PK / GSI1SK | GSI2PK / GSI2SK |
 //! |---|---|---|---|
 //! | Category | `CATEGORY#<id>` | `CATEGORY_TREE` / `<path>` | `CATEGORY_CHILDREN#<parent id or ROOT>` / `<name key>#<id>` |
 //! | CategoryName (uniqueness) | `CATEGORY_NAME#<parent id or ROOT>#<name key>` | – | – |
 //! | Product | `PRODUCT#<id>` | `CATEGORY_PRODUCTS#<root id>` / `<path>#<id>` | `PRODUCTS` / `<id>` |
 //! | Sku (uniqueness) | `SKU#<SKU upper-cased>` | – | – |
-//! | Order | `ORDER#<id>` | `CUSTOMER_ORDERS#<customer id>` / `<order id>` | `ORDERS` / `<order id>` |
+//! | Customer | `CUSTOMER#<id>` | – | – |
+//! | CustomerIdentity (one customer per provider subject) | `IDENTITY#GOOGLE#<sub>` → `customer_id` | – | – |
+//! | SignInState (pending sign-in, TTL `expires_at`, single use) | `SIGNIN_STATE#<state>` | – | – |
+//! | Order (lines inside) | `ORDER#<id>` | `CUSTOMER_ORDERS#<customer id>` / `<order id>` | `ORDERS` / `<order id>` |
 //! | OrderNumber (uniqueness) | `ORDER_NUMBER#<order number>` | – | – |
-//! | Idempotency (24 h TTL) | `IDEMPOTENCY#<customer id>#<key>` | – | – |
+//! | Idempotency (TTL 24 h) | `IDEMPOTENCY#<customer id>#<key>` | – | – |
 //!
 //! Orders also use GSI3 (`ORDER_STATUS#<status>` / `<order id>`: the orders in one status)
 //! and, while a confirmation is not yet acknowledged by the notifier, the sparse GSI4

@@ -15,7 +15,7 @@ use domain::{CatalogError, CustomerId, OrderId, Page, PageRequest, ProductId, Ti
 
 use crate::expr::Expr;
 use crate::item::{Fields, Item, decode_product, key, n, product_attr, s};
-use crate::order_item::{
+use crate::order_codec::{
     channel_attr, decode_idempotency, decode_order, encode_channel, encode_idempotency,
     encode_order, encode_order_number_claim, hand_off_attributes, idempotency_attr,
     notification_attr, order_attr,

@@ -45,7 +45,7 @@ async fn world_at(issuer: &str) -> World {
     .with_min_key_refresh_interval(Duration::ZERO);
     let jwks: Value = serde_json::from_str(&env.keys.jwks).expect("jwks");
     let auth = auth::router(AppState {
-        store: Auth {
+        services: Auth {
             store: env.customers(),
             oidc: Arc::new(oidc),
             signer: Arc::new(env.signer.clone()),

@@ -68,7 +68,7 @@ impl App {
             hand_off,
         ));
         let router = orders::router(AppState {
-            store: service.clone(),
+            services: service.clone(),
             verifier: env.verifier.clone(),
         });
         let category = env
