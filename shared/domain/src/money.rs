@@ -61,6 +61,19 @@ impl Money {
         self.0
     }
 
+    /// The amount in minor units (cents: hundredths of a shilling), exactly: an amount
+    /// always has two decimal places.
+    pub fn minor_units(&self) -> i128 {
+        let mut cents = self.0;
+        cents.rescale(2);
+        cents.mantissa()
+    }
+
+    /// The amount of `cents` hundredths of a shilling.
+    pub fn from_minor_units(cents: i64) -> Self {
+        Money(Decimal::new(cents, 2))
+    }
+
     /// This amount times a whole quantity.
     pub fn times(self, quantity: u32) -> Money {
         Money::from_decimal(self.0 * Decimal::from(quantity))
@@ -154,6 +167,26 @@ impl<'de> Deserialize<'de> for Money {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn minor_units_round_trip_exactly() {
+        for raw in ["0.01", "0.10", "1", "1499.99", "1000000000.00", "12500.5"] {
+            let money = Money::parse_price(raw).expect("price");
+            let cents = i64::try_from(money.minor_units()).expect("fits");
+            assert_eq!(Money::from_minor_units(cents), money, "{raw}");
+            assert_eq!(
+                Money::from_minor_units(cents).to_string(),
+                money.to_string()
+            );
+        }
+        assert_eq!(
+            Money::parse_price("1499.99").expect("p").minor_units(),
+            149_999
+        );
+        assert_eq!(Money::ZERO.minor_units(), 0);
+        assert_eq!(Money::from_decimal(Decimal::new(-5, 3)).minor_units(), -1);
+        assert_eq!(Money::from_minor_units(-1_050).to_string(), "-10.50");
+    }
+
     use super::*;
 
     fn dec(s: &str) -> Decimal {

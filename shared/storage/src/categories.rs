@@ -8,11 +8,12 @@ use domain::category::{Category, CategoryChange, CategoryName, CategoryPath, mov
 use domain::{CatalogError, CategoryId, CategoryStore, Page, PageRequest, Timestamp};
 
 use crate::expr::Expr;
-use crate::item::{
-    Item, StoredCategory, category_attr as attr, decode_category, decode_product,
-    encode_name_claim, encode_new_category, key, n, path_list, product_attr, product_placement, s,
-};
+use crate::item::{Item, key, n, path_list, s};
 use crate::query::Listing;
+use crate::records::catalog::{
+    CategoryRecord, Placement, ProductRecord, StoredCategory, category_attr as attr,
+    encode_name_claim, product_attr,
+};
 use crate::txn::{self, Op, Transaction};
 use crate::{DynamoCatalog, MAX_MOVE_ITEMS, keys};
 
@@ -23,7 +24,7 @@ impl DynamoCatalog {
         id: CategoryId,
     ) -> Result<Option<StoredCategory>, CatalogError> {
         let item = self.table.get(&keys::category(id)).await?;
-        Ok(item.as_ref().map(decode_category).transpose()?)
+        Ok(item.as_ref().map(CategoryRecord::decode).transpose()?)
     }
 
     /// An update of a category's counters when a child or product joins (`+1`) or leaves
@@ -49,7 +50,7 @@ impl DynamoCatalog {
     ) -> Result<TransactWriteItem, CatalogError> {
         txn::put(
             self.table.name(),
-            encode_name_claim(parent, category),
+            encode_name_claim(parent, category)?,
             Expr::new().when_absent(keys::PK),
         )
         .map_err(Into::into)
@@ -146,7 +147,7 @@ impl DynamoCatalog {
             )
             .await?
             .iter()
-            .map(decode_category)
+            .map(CategoryRecord::decode)
             .collect::<Result<_, _>>()?;
         let products_listing = Listing::gsi1(
             keys::category_products(old.path.root_id()),
@@ -202,7 +203,7 @@ impl DynamoCatalog {
             );
         }
         for item in &products {
-            let product = decode_product(item)?.product;
+            let product = ProductRecord::decode(item)?.product;
             let Some(path) = product.category_path.rebased(&old.path, &new_path) else {
                 return Err(CatalogError::ConcurrentChange);
             };
@@ -213,7 +214,7 @@ impl DynamoCatalog {
                     product.id,
                 )),
             );
-            for (attr_name, value) in product_placement(&path, product.id) {
+            for (attr_name, value) in Placement::of(&path, product.id).into_item()? {
                 expr = expr.set(&attr_name, value);
             }
             expr = expr.set(product_attr::UPDATED_AT, s(now.to_string()));
@@ -278,7 +279,7 @@ fn check_counts(subtree: &[StoredCategory], products: &[Item]) -> Result<(), Cat
         }
     }
     for item in products {
-        let product = decode_product(item)?.product;
+        let product = ProductRecord::decode(item)?.product;
         *direct_products.entry(product.category_id()).or_default() += 1;
     }
     let complete = subtree.iter().all(|member| {
@@ -327,7 +328,7 @@ impl CategoryStore for DynamoCatalog {
                 Op::Category,
                 txn::put(
                     self.table.name(),
-                    encode_new_category(&category),
+                    CategoryRecord::encode_new(&category)?,
                     Expr::new().when_absent(keys::PK),
                 )?,
             );
@@ -358,7 +359,7 @@ impl CategoryStore for DynamoCatalog {
         unique.dedup();
         let wanted = unique.iter().map(|id| key(&keys::category(*id))).collect();
         for item in self.table.batch_get(wanted, false).await? {
-            let category = decode_category(&item)?.category;
+            let category = CategoryRecord::decode(&item)?.category;
             found.insert(category.id, category);
         }
         Ok(ids.iter().filter_map(|id| found.get(id).cloned()).collect())
@@ -378,7 +379,7 @@ impl CategoryStore for DynamoCatalog {
         let items = page
             .items
             .iter()
-            .map(|item| decode_category(item).map(|c| c.category))
+            .map(|item| CategoryRecord::decode(item).map(|c| c.category))
             .collect::<Result<_, _>>()?;
         Ok(Page {
             items,
@@ -393,7 +394,7 @@ impl CategoryStore for DynamoCatalog {
             .await?;
         Ok(items
             .iter()
-            .map(|i| decode_category(i).map(|c| c.category))
+            .map(|i| CategoryRecord::decode(i).map(|c| c.category))
             .collect::<Result<_, _>>()?)
     }
 

@@ -14,13 +14,14 @@ use domain::product::Product;
 use domain::{CatalogError, CustomerId, OrderId, Page, PageRequest, ProductId, Timestamp};
 
 use crate::expr::Expr;
-use crate::item::{Fields, Item, decode_product, key, n, product_attr, s};
+use crate::item::{Fields, Item, key, n, s};
 use crate::order_codec::{
     channel_attr, decode_idempotency, decode_order, encode_channel, encode_idempotency,
     encode_order, encode_order_number_claim, hand_off_attributes, idempotency_attr,
     notification_attr, order_attr,
 };
 use crate::query::Listing;
+use crate::records::catalog::{ProductRecord, product_attr};
 use crate::table::{Table, TableError};
 use crate::txn::{self, Op, Transaction, TxnError};
 use crate::{DynamoCatalog, keys};
@@ -100,7 +101,7 @@ impl DynamoOrders {
             .set(product_attr::EVER_ORDERED, AttributeValue::Bool(true))
             .when_exists(keys::PK)
             .when_eq(product_attr::IS_ACTIVE, AttributeValue::Bool(true))
-            .when_eq(product_attr::PRICE, n(line.unit_price.as_decimal()))
+            .when_eq(product_attr::PRICE, n(line.unit_price.minor_units()))
             .when_at_least(product_attr::STOCK, n(quantity));
         txn::update(self.name(), key(&keys::product(line.product_id)), expr).map_err(Into::into)
     }
@@ -161,7 +162,7 @@ impl OrderStore for DynamoOrders {
             if is_record {
                 record = decode_idempotency(item, now)?;
             } else {
-                products.push(decode_product(item)?.product);
+                products.push(ProductRecord::decode(item)?.product);
             }
         }
         Ok((products, record))

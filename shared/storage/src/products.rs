@@ -9,11 +9,11 @@ use domain::{CatalogError, Money, Page, PageRequest, ProductId, ProductStore, Ti
 
 use crate::categories::unmoved;
 use crate::expr::Expr;
-use crate::item::{
-    StoredProduct, category_attr, decode_product, encode_new_product, encode_sku_claim, key, n,
-    product_attr as attr, product_placement, s,
-};
+use crate::item::{key, n, s};
 use crate::query::Listing;
+use crate::records::catalog::{
+    Placement, ProductRecord, StoredProduct, category_attr, encode_sku_claim, product_attr as attr,
+};
 use crate::table::TableError;
 use crate::txn::{self, Op, Transaction};
 use crate::{DynamoCatalog, keys};
@@ -22,7 +22,7 @@ impl DynamoCatalog {
     /// A product and its order marker, read strongly consistently.
     async fn stored_product(&self, id: ProductId) -> Result<Option<StoredProduct>, CatalogError> {
         let item = self.table.get(&keys::product(id)).await?;
-        Ok(item.as_ref().map(decode_product).transpose()?)
+        Ok(item.as_ref().map(ProductRecord::decode).transpose()?)
     }
 
     fn sku_claim_delete(
@@ -62,7 +62,7 @@ impl DynamoCatalog {
         stock: Option<StockChange>,
     ) -> Result<Product, CatalogError> {
         match self.table.update(&keys::product(id), &expr).await {
-            Ok(item) => Ok(decode_product(&item)?.product),
+            Ok(item) => Ok(ProductRecord::decode(&item)?.product),
             Err(TableError::ConditionFailed) => Err(self.explain_product_conflict(id, stock).await),
             Err(other) => Err(other.into()),
         }
@@ -85,10 +85,10 @@ fn product_filter(filter: &ProductFilter) -> Expr {
         expr = expr.when_eq(attr::IS_ACTIVE, AttributeValue::Bool(true));
     }
     if let Some(min) = filter.min_price {
-        expr = expr.when_at_least(attr::PRICE, n(min.as_decimal()));
+        expr = expr.when_at_least(attr::PRICE, n(min.minor_units()));
     }
     if let Some(max) = filter.max_price {
-        expr = expr.when_at_most(attr::PRICE, n(max.as_decimal()));
+        expr = expr.when_at_most(attr::PRICE, n(max.minor_units()));
     }
     if let Some(text) = &filter.name_contains {
         expr = expr.when_contains(attr::NAME_SEARCH, s(text.to_lowercase()));
@@ -129,12 +129,12 @@ impl ProductStore for DynamoCatalog {
                 Op::Product,
                 txn::put(
                     self.table.name(),
-                    encode_new_product(&product),
+                    ProductRecord::encode_new(&product)?,
                     Expr::new().when_absent(keys::PK),
                 )?,
             );
         if let Some(sku) = &product.sku {
-            let claim = encode_sku_claim(sku, product.id);
+            let claim = encode_sku_claim(sku, product.id)?;
             items.push(
                 Op::SkuClaim,
                 txn::put(self.table.name(), claim, Expr::new().when_absent(keys::PK))?,
@@ -179,7 +179,7 @@ impl ProductStore for DynamoCatalog {
         let items = page
             .items
             .iter()
-            .map(|item| decode_product(item).map(|p| p.product))
+            .map(|item| ProductRecord::decode(item).map(|p| p.product))
             .collect::<Result<_, _>>()?;
         Ok(Page {
             items,
@@ -208,7 +208,7 @@ impl ProductStore for DynamoCatalog {
             );
         }
         if let Some(price) = change.price {
-            expr = expr.set(attr::PRICE, n(price.as_decimal()));
+            expr = expr.set(attr::PRICE, n(price.minor_units()));
         }
         if let Some(active) = change.is_active {
             expr = expr.set(attr::IS_ACTIVE, AttributeValue::Bool(active));
@@ -246,7 +246,7 @@ impl ProductStore for DynamoCatalog {
                     others.push(Op::SkuRelease, self.sku_claim_delete(sku, id)?);
                 }
                 if let Some(sku) = new_sku {
-                    let claim = encode_sku_claim(sku, id);
+                    let claim = encode_sku_claim(sku, id)?;
                     others.push(
                         Op::SkuClaim,
                         txn::put(self.table.name(), claim, Expr::new().when_absent(keys::PK))?,
@@ -259,7 +259,7 @@ impl ProductStore for DynamoCatalog {
                 .stored_category(category_id)
                 .await?
                 .ok_or(CatalogError::UnknownCategory)?;
-            for (name, value) in product_placement(&target.category.path, id) {
+            for (name, value) in Placement::of(&target.category.path, id).into_item()? {
                 expr = expr.set(&name, value);
             }
             let old_place = keys::product_in_category(&old.category_path, id);
@@ -360,7 +360,7 @@ impl ProductStore for DynamoCatalog {
         let mut summary = PriceSummary::default();
         let mut total = Money::ZERO;
         for item in self.query_all(&listing, None).await? {
-            total = total + decode_product(&item)?.product.price;
+            total = total + ProductRecord::decode(&item)?.product.price;
             summary.product_count += 1;
         }
         summary.price_total = total;

@@ -7,6 +7,7 @@
 //! keys come from [`crate::keys`]; attribute names are the serde field names, and the
 //! update expressions of the adapters use the same names (tests check both).
 
+pub(crate) mod catalog;
 pub(crate) mod customer;
 
 use crate::item::Item;
@@ -29,6 +30,18 @@ impl RecordError {
             record,
             source: source.into(),
         }
+    }
+}
+
+impl From<RecordError> for domain::CatalogError {
+    fn from(err: RecordError) -> Self {
+        domain::CatalogError::storage(err)
+    }
+}
+
+impl From<RecordError> for domain::order::OrderError {
+    fn from(err: RecordError) -> Self {
+        domain::order::OrderError::storage(err)
     }
 }
 

@@ -1,0 +1,484 @@
+//! The catalog's items: a category (`CATEGORY#<id>`) with its counters, the claim of a name
+//! among siblings (`CATEGORY_NAME#…`), a product (`PRODUCT#<id>`) and the claim of a SKU
+//! (`SKU#…`).
+//!
+//! A product's price is stored as an integer number of cents (`price_cents`): exact, and
+//! still a DynamoDB number, so price filters and the orders' price condition compare
+//! numerically.
+
+use domain::category::{Category, CategoryName, CategoryPath};
+use domain::product::{Description, Product, ProductName, Sku};
+use domain::{CategoryId, Money, ProductId, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use super::{RecordError, decode, encode};
+use crate::item::Item;
+use crate::keys;
+
+/// Attribute names the adapters' update and filter expressions use: fields below.
+pub(crate) mod category_attr {
+    pub const ID: &str = "id";
+    pub const NAME: &str = "name";
+    pub const PATH: &str = "path";
+    pub const PARENT_ID: &str = "parent_id";
+    pub const LEVEL: &str = "level";
+    /// Number of direct subcategories.
+    pub const CHILD_COUNT: &str = "child_count";
+    /// Number of products directly in the category (active or not).
+    pub const PRODUCT_COUNT: &str = "product_count";
+    /// Incremented by every change to the category or to the set of its children and
+    /// products; moves condition on it, so they never work from a stale view.
+    pub const REVISION: &str = "revision";
+    pub const UPDATED_AT: &str = "updated_at";
+}
+
+/// Attribute names of a product item.
+pub(crate) mod product_attr {
+    pub const ID: &str = "id";
+    pub const NAME: &str = "name";
+    /// Lower-cased name that `?q=` searches.
+    pub const NAME_SEARCH: &str = "name_lc";
+    pub const DESCRIPTION: &str = "description";
+    pub const SKU: &str = "sku";
+    /// The price in cents (an exact integer).
+    pub const PRICE: &str = "price_cents";
+    pub const STOCK: &str = "stock_quantity";
+    pub const IS_ACTIVE: &str = "is_active";
+    /// Set (by the orders service, in the order's transaction) once a product appears in
+    /// an order; such a product is deactivated instead of deleted.
+    pub const EVER_ORDERED: &str = "ever_ordered";
+    pub const UPDATED_AT: &str = "updated_at";
+}
+
+const CATEGORY: &str = "category";
+const PRODUCT: &str = "product";
+const CLAIM: &str = "uniqueness claim";
+
+fn ids(path: &CategoryPath) -> Vec<String> {
+    path.ids().iter().map(ToString::to_string).collect()
+}
+
+fn path_of(record: &'static str, ids: &[String]) -> Result<CategoryPath, RecordError> {
+    let ids = ids
+        .iter()
+        .map(|id| id.parse::<CategoryId>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| RecordError::new(record, "invalid path id"))?;
+    CategoryPath::from_ids(ids).map_err(|e| RecordError::new(record, format!("path: {e}")))
+}
+
+fn timestamp(record: &'static str, raw: &str) -> Result<Timestamp, RecordError> {
+    Timestamp::parse(raw).map_err(|_| RecordError::new(record, "invalid timestamp"))
+}
+
+/// A category with the counters its item also holds.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredCategory {
+    pub category: Category,
+    pub child_count: u64,
+    pub product_count: u64,
+    pub revision: u64,
+}
+
+/// A category as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct CategoryRecord {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    entity_type: String,
+    #[serde(rename = "GSI1PK")]
+    gsi1pk: String,
+    #[serde(rename = "GSI1SK")]
+    gsi1sk: String,
+    #[serde(rename = "GSI2PK")]
+    gsi2pk: String,
+    #[serde(rename = "GSI2SK")]
+    gsi2sk: String,
+    id: String,
+    name: String,
+    path: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    parent_id: Option<String>,
+    level: usize,
+    child_count: u64,
+    product_count: u64,
+    revision: u64,
+    created_at: String,
+    updated_at: String,
+}
+
+impl CategoryRecord {
+    /// The item of a new category (no children, no products, revision 0).
+    pub fn encode_new(category: &Category) -> Result<Item, RecordError> {
+        let key = keys::category(category.id);
+        let parent = category.parent_id();
+        encode(
+            CATEGORY,
+            &CategoryRecord {
+                pk: key.pk,
+                sk: key.sk,
+                entity_type: keys::entity::CATEGORY.to_owned(),
+                gsi1pk: keys::CATEGORY_TREE.to_owned(),
+                gsi1sk: keys::path(&category.path),
+                gsi2pk: keys::category_children(parent),
+                gsi2sk: keys::category_sibling_order(&category.name, category.id),
+                id: category.id.to_string(),
+                name: category.name.as_str().to_owned(),
+                path: ids(&category.path),
+                parent_id: parent.map(|p| p.to_string()),
+                level: category.level(),
+                child_count: 0,
+                product_count: 0,
+                revision: 0,
+                created_at: category.created_at.to_string(),
+                updated_at: category.updated_at.to_string(),
+            },
+        )
+    }
+
+    /// The category (and counters) a stored item holds.
+    pub fn decode(item: &Item) -> Result<StoredCategory, RecordError> {
+        let r: CategoryRecord = decode(CATEGORY, item.clone())?;
+        let id: CategoryId =
+            r.id.parse()
+                .map_err(|_| RecordError::new(CATEGORY, "invalid id"))?;
+        let path = path_of(CATEGORY, &r.path)?;
+        if path.leaf() != id {
+            return Err(RecordError::new(
+                CATEGORY,
+                "path does not end at the category",
+            ));
+        }
+        Ok(StoredCategory {
+            category: Category {
+                id,
+                name: CategoryName::parse(&r.name)
+                    .map_err(|_| RecordError::new(CATEGORY, "invalid name"))?,
+                path,
+                created_at: timestamp(CATEGORY, &r.created_at)?,
+                updated_at: timestamp(CATEGORY, &r.updated_at)?,
+            },
+            child_count: r.child_count,
+            product_count: r.product_count,
+            revision: r.revision,
+        })
+    }
+}
+
+/// The item that makes a name (or a SKU) unique: it holds the owner's id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct ClaimRecord {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    entity_type: String,
+    id: String,
+}
+
+/// The item that claims a category's name among its siblings.
+pub(crate) fn encode_name_claim(
+    parent: Option<CategoryId>,
+    category: &Category,
+) -> Result<Item, RecordError> {
+    let key = keys::category_name_claim(parent, &category.name);
+    encode(
+        CLAIM,
+        &ClaimRecord {
+            pk: key.pk,
+            sk: key.sk,
+            entity_type: keys::entity::CATEGORY_NAME.to_owned(),
+            id: category.id.to_string(),
+        },
+    )
+}
+
+/// The item that claims a SKU for a product.
+pub(crate) fn encode_sku_claim(sku: &Sku, product: ProductId) -> Result<Item, RecordError> {
+    let key = keys::sku_claim(sku);
+    encode(
+        CLAIM,
+        &ClaimRecord {
+            pk: key.pk,
+            sk: key.sk,
+            entity_type: keys::entity::SKU.to_owned(),
+            id: product.to_string(),
+        },
+    )
+}
+
+/// A product and whether it has ever been ordered.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredProduct {
+    pub product: Product,
+    pub ever_ordered: bool,
+}
+
+/// The index attributes that place a product at `path` in the category listings, as the
+/// new item holds them and as a move rewrites them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Placement {
+    #[serde(rename = "GSI1PK")]
+    gsi1pk: String,
+    #[serde(rename = "GSI1SK")]
+    gsi1sk: String,
+    category_id: String,
+    category_path: Vec<String>,
+}
+
+impl Placement {
+    pub fn of(path: &CategoryPath, id: ProductId) -> Self {
+        Self {
+            gsi1pk: keys::category_products(path.root_id()),
+            gsi1sk: keys::product_in_category(path, id),
+            category_id: path.leaf().to_string(),
+            category_path: ids(path),
+        }
+    }
+
+    /// Its attributes, to set in an update.
+    pub fn into_item(self) -> Result<Item, RecordError> {
+        encode(PRODUCT, &self)
+    }
+}
+
+/// A product as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ProductRecord {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    entity_type: String,
+    #[serde(flatten)]
+    placement: Placement,
+    #[serde(rename = "GSI2PK")]
+    gsi2pk: String,
+    #[serde(rename = "GSI2SK")]
+    gsi2sk: String,
+    id: String,
+    name: String,
+    name_lc: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sku: Option<String>,
+    price_cents: i64,
+    stock_quantity: u32,
+    #[serde(default)]
+    is_active: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    ever_ordered: bool,
+    created_at: String,
+    updated_at: String,
+}
+
+/// A product's price in cents, as stored.
+pub(crate) fn price_cents(price: Money) -> Result<i64, RecordError> {
+    i64::try_from(price.minor_units()).map_err(|_| RecordError::new(PRODUCT, "price out of range"))
+}
+
+impl ProductRecord {
+    /// The item of a new product.
+    pub fn encode_new(product: &Product) -> Result<Item, RecordError> {
+        let key = keys::product(product.id);
+        encode(
+            PRODUCT,
+            &ProductRecord {
+                pk: key.pk,
+                sk: key.sk,
+                entity_type: keys::entity::PRODUCT.to_owned(),
+                placement: Placement::of(&product.category_path, product.id),
+                gsi2pk: keys::PRODUCT_LIST.to_owned(),
+                gsi2sk: keys::product_list_order(product.id),
+                id: product.id.to_string(),
+                name: product.name.as_str().to_owned(),
+                name_lc: product.name.search_key(),
+                description: product.description.as_ref().map(|d| d.as_str().to_owned()),
+                sku: product.sku.as_ref().map(|s| s.as_str().to_owned()),
+                price_cents: price_cents(product.price)?,
+                stock_quantity: product.stock_quantity,
+                is_active: product.is_active,
+                ever_ordered: false,
+                created_at: product.created_at.to_string(),
+                updated_at: product.updated_at.to_string(),
+            },
+        )
+    }
+
+    /// The product (and its order marker) a stored item holds.
+    pub fn decode(item: &Item) -> Result<StoredProduct, RecordError> {
+        let r: ProductRecord = decode(PRODUCT, item.clone())?;
+        let invalid = |what: &'static str| RecordError::new(PRODUCT, format!("invalid {what}"));
+        Ok(StoredProduct {
+            product: Product {
+                id: r.id.parse().map_err(|_| invalid("id"))?,
+                name: ProductName::parse(&r.name).map_err(|_| invalid("name"))?,
+                description: r
+                    .description
+                    .as_deref()
+                    .map(Description::parse)
+                    .transpose()
+                    .map_err(|_| invalid("description"))?,
+                sku: r
+                    .sku
+                    .as_deref()
+                    .map(Sku::parse)
+                    .transpose()
+                    .map_err(|_| invalid("sku"))?,
+                price: Money::from_minor_units(r.price_cents),
+                stock_quantity: r.stock_quantity,
+                category_path: path_of(PRODUCT, &r.placement.category_path)?,
+                is_active: r.is_active,
+                created_at: timestamp(PRODUCT, &r.created_at)?,
+                updated_at: timestamp(PRODUCT, &r.updated_at)?,
+            },
+            ever_ordered: r.ever_ordered,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::types::AttributeValue;
+
+    use super::*;
+
+    fn s(v: &str) -> AttributeValue {
+        AttributeValue::S(v.to_owned())
+    }
+
+    fn product(price: &str) -> Product {
+        let now = Timestamp::now();
+        Product {
+            id: ProductId::generate(),
+            name: ProductName::parse("Phone X").expect("name"),
+            description: None,
+            sku: Some(Sku::parse("PX-1").expect("sku")),
+            price: Money::parse_price(price).expect("price"),
+            stock_quantity: 7,
+            category_path: CategoryPath::root(CategoryId::generate()),
+            is_active: true,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn categories_round_trip_with_their_keys() {
+        let now = Timestamp::now();
+        let root = CategoryId::generate();
+        let id = CategoryId::generate();
+        let category = Category {
+            id,
+            name: CategoryName::parse("Phones").expect("name"),
+            path: CategoryPath::root(root).child(id),
+            created_at: now,
+            updated_at: now,
+        };
+        let item = CategoryRecord::encode_new(&category).expect("encodes");
+        assert_eq!(item.get(keys::ENTITY_TYPE), Some(&s("Category")));
+        assert_eq!(
+            item.get(keys::GSI1SK),
+            Some(&s(&keys::path(&category.path)))
+        );
+        assert_eq!(
+            item.get(category_attr::PARENT_ID),
+            Some(&s(&root.to_string()))
+        );
+        assert_eq!(
+            item.get(category_attr::LEVEL),
+            Some(&AttributeValue::N("1".into()))
+        );
+        let stored = CategoryRecord::decode(&item).expect("decodes");
+        assert_eq!(stored.category, category);
+        assert_eq!(
+            (stored.child_count, stored.product_count, stored.revision),
+            (0, 0, 0)
+        );
+    }
+
+    #[test]
+    fn prices_are_exact_integer_cents_on_awkward_values() {
+        for price in [
+            "0.01",
+            "0.10",
+            "0.3",
+            "1499.99",
+            "999999999.99",
+            "1000000000",
+        ] {
+            let product = product(price);
+            let item = ProductRecord::encode_new(&product).expect("encodes");
+            let cents = i64::try_from(product.price.minor_units()).expect("fits");
+            assert_eq!(
+                item.get(product_attr::PRICE),
+                Some(&AttributeValue::N(cents.to_string())),
+                "{price}"
+            );
+            let stored = ProductRecord::decode(&item).expect("decodes");
+            assert_eq!(stored.product, product, "{price}");
+            assert_eq!(stored.product.price.to_string(), product.price.to_string());
+            assert!(!stored.ever_ordered);
+        }
+    }
+
+    #[test]
+    fn products_carry_the_attributes_expressions_use() {
+        let product = product("1499.99");
+        let item = ProductRecord::encode_new(&product).expect("encodes");
+        for attr in [
+            product_attr::ID,
+            product_attr::NAME,
+            product_attr::NAME_SEARCH,
+            product_attr::SKU,
+            product_attr::PRICE,
+            product_attr::STOCK,
+            product_attr::IS_ACTIVE,
+            product_attr::UPDATED_AT,
+            keys::GSI1PK,
+            keys::GSI1SK,
+            keys::GSI2PK,
+            keys::GSI2SK,
+        ] {
+            assert!(item.contains_key(attr), "{attr}");
+        }
+        assert_eq!(item.get(product_attr::NAME_SEARCH), Some(&s("phone x")));
+        assert!(
+            !item.contains_key(product_attr::EVER_ORDERED),
+            "absent until ordered"
+        );
+        assert!(
+            !item.contains_key(product_attr::DESCRIPTION),
+            "no made-up description"
+        );
+        let placement = Placement::of(&product.category_path, product.id)
+            .into_item()
+            .expect("encodes");
+        for (name, value) in placement {
+            assert_eq!(item.get(&name), Some(&value), "{name}");
+        }
+    }
+
+    #[test]
+    fn malformed_items_are_errors_naming_the_record() {
+        let mut item = ProductRecord::encode_new(&product("1")).expect("encodes");
+        item.insert(product_attr::ID.to_owned(), s("not-an-id"));
+        let err = ProductRecord::decode(&item).expect_err("bad id");
+        assert!(err.to_string().starts_with("product item"), "{err}");
+        item.remove(product_attr::PRICE);
+        assert!(ProductRecord::decode(&item).is_err(), "missing price");
+    }
+
+    #[test]
+    fn claims_hold_their_owner() {
+        let id = ProductId::generate();
+        let sku = Sku::parse("px-1").expect("sku");
+        let item = encode_sku_claim(&sku, id).expect("encodes");
+        assert_eq!(item.get(keys::PK), Some(&s(&keys::sku_claim(&sku).pk)));
+        assert_eq!(item.get("id"), Some(&s(&id.to_string())));
+        assert_eq!(item.get(keys::ENTITY_TYPE), Some(&s("Sku")));
+    }
+}
