@@ -1,5 +1,6 @@
-//! Plain attribute values and typed reads of items the hand-written codecs still use
-//! (orders: `order_codec`); entity shapes are serde records in `records`.
+//! Attribute values for expressions (`s`, `n`, `path_list`), keys as items (`key`), and
+//! typed reads of the few attributes read without a whole record (a query's projection, a
+//! cursor). Entity shapes are serde records in `records`.
 
 use std::collections::HashMap;
 use std::str::FromStr;

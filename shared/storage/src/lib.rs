@@ -14,7 +14,6 @@ mod customers;
 mod expr;
 mod item;
 pub mod keys;
-mod order_codec;
 mod orders;
 mod products;
 mod query;

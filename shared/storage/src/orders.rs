@@ -15,13 +15,12 @@ use domain::{CatalogError, CustomerId, OrderId, Page, PageRequest, ProductId, Ti
 
 use crate::expr::Expr;
 use crate::item::{Fields, Item, key, n, s};
-use crate::order_codec::{
-    channel_attr, decode_idempotency, decode_order, encode_channel, encode_idempotency,
-    encode_order, encode_order_number_claim, hand_off_attributes, idempotency_attr,
-    notification_attr, order_attr,
-};
 use crate::query::Listing;
 use crate::records::catalog::{ProductRecord, product_attr};
+use crate::records::order::{
+    ChannelRecord, HandOff, IdempotencyItem, OrderRecord, channel_attr, encode_number_claim,
+    idempotency_attr, notification_attr, order_attr,
+};
 use crate::table::{Table, TableError};
 use crate::txn::{self, Op, Transaction, TxnError};
 use crate::{DynamoCatalog, keys};
@@ -124,8 +123,8 @@ impl DynamoOrders {
         }
         match change.hand_off_due {
             Some(Some(due)) => {
-                for (attr, value) in hand_off_attributes(change.order_id, due) {
-                    expr = expr.set(&attr, value);
+                for (attr, value) in HandOff::of(change.order_id, due).into_attributes() {
+                    expr = expr.set(attr, value);
                 }
                 expr = expr.set(order_attr::HAND_OFF_RESENDS, n(0));
             }
@@ -160,7 +159,7 @@ impl OrderStore for DynamoOrders {
                 .as_ref()
                 .is_some_and(|k| Fields(item).str(keys::PK).ok() == Some(k.pk.as_str()));
             if is_record {
-                record = decode_idempotency(item, now)?;
+                record = IdempotencyItem::decode(item, now)?;
             } else {
                 products.push(ProductRecord::decode(item)?.product);
             }
@@ -178,7 +177,7 @@ impl OrderStore for DynamoOrders {
             .get(&keys::idempotency(customer, idempotency_key))
             .await?;
         Ok(item
-            .map(|i| decode_idempotency(&i, now))
+            .map(|i| IdempotencyItem::decode(&i, now))
             .transpose()?
             .flatten())
     }
@@ -193,11 +192,11 @@ impl OrderStore for DynamoOrders {
         let mut items = Transaction::new()
             .with(
                 Op::Order,
-                txn::put(self.name(), encode_order(order), new())?,
+                txn::put(self.name(), OrderRecord::encode_new(order)?, new())?,
             )
             .with(
                 Op::OrderNumber,
-                txn::put(self.name(), encode_order_number_claim(order), new())?,
+                txn::put(self.name(), encode_number_claim(order)?, new())?,
             );
         if let Some(record) = idempotency {
             let free = Expr::new().when_absent_or_expired(
@@ -207,7 +206,7 @@ impl OrderStore for DynamoOrders {
             );
             items.push(
                 Op::Idempotency,
-                txn::put(self.name(), encode_idempotency(record), free)?,
+                txn::put(self.name(), IdempotencyItem::encode(record)?, free)?,
             );
         }
         for line in &order.lines {
@@ -232,7 +231,7 @@ impl OrderStore for DynamoOrders {
 
     async fn order(&self, id: OrderId) -> Result<Option<Order>, OrderError> {
         let item = self.get(&keys::order(id)).await?;
-        Ok(item.as_ref().map(decode_order).transpose()?)
+        Ok(item.as_ref().map(OrderRecord::decode).transpose()?)
     }
 
     async fn change_status(&self, change: &StatusChange) -> Result<(), OrderError> {
@@ -292,7 +291,7 @@ impl OrderStore for DynamoOrders {
         let items = page
             .items
             .iter()
-            .map(decode_order)
+            .map(OrderRecord::decode)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Page {
             items,
@@ -342,8 +341,8 @@ impl OrderStore for DynamoOrders {
         resends: u32,
     ) -> Result<(), OrderError> {
         let mut update = Expr::new().when_exists(keys::GSI4PK);
-        for (attr, value) in hand_off_attributes(order_id, next_due) {
-            update = update.set(&attr, value);
+        for (attr, value) in HandOff::of(order_id, next_due).into_attributes() {
+            update = update.set(attr, value);
         }
         update = update.set(order_attr::HAND_OFF_RESENDS, n(resends));
         match self.table.update(&keys::order(order_id), &update).await {
@@ -364,7 +363,7 @@ impl NotificationStore for DynamoOrders {
     ) -> Result<bool, OrderError> {
         let attr = channel_attr(channel);
         let update = Expr::new()
-            .set(attr, encode_channel(state))
+            .set(attr, ChannelRecord::encode(state)?)
             .when_exists(keys::PK);
         let update = if expected_version == 0 {
             update.when_absent(attr)

@@ -11,7 +11,7 @@ use domain::product::{Description, Product, ProductName, Sku};
 use domain::{CategoryId, Money, ProductId, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::{RecordError, decode, encode};
+use super::{RecordError, claim, decode, encode};
 use crate::item::Item;
 use crate::keys;
 
@@ -52,7 +52,6 @@ pub(crate) mod product_attr {
 
 const CATEGORY: &str = "category";
 const PRODUCT: &str = "product";
-const CLAIM: &str = "uniqueness claim";
 
 fn ids(path: &CategoryPath) -> Vec<String> {
     path.ids().iter().map(ToString::to_string).collect()
@@ -167,46 +166,21 @@ impl CategoryRecord {
     }
 }
 
-/// The item that makes a name (or a SKU) unique: it holds the owner's id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct ClaimRecord {
-    #[serde(rename = "PK")]
-    pk: String,
-    #[serde(rename = "SK")]
-    sk: String,
-    entity_type: String,
-    id: String,
-}
-
 /// The item that claims a category's name among its siblings.
 pub(crate) fn encode_name_claim(
     parent: Option<CategoryId>,
     category: &Category,
 ) -> Result<Item, RecordError> {
-    let key = keys::category_name_claim(parent, &category.name);
-    encode(
-        CLAIM,
-        &ClaimRecord {
-            pk: key.pk,
-            sk: key.sk,
-            entity_type: keys::entity::CATEGORY_NAME.to_owned(),
-            id: category.id.to_string(),
-        },
+    claim(
+        keys::category_name_claim(parent, &category.name),
+        keys::entity::CATEGORY_NAME,
+        category.id.to_string(),
     )
 }
 
 /// The item that claims a SKU for a product.
 pub(crate) fn encode_sku_claim(sku: &Sku, product: ProductId) -> Result<Item, RecordError> {
-    let key = keys::sku_claim(sku);
-    encode(
-        CLAIM,
-        &ClaimRecord {
-            pk: key.pk,
-            sk: key.sk,
-            entity_type: keys::entity::SKU.to_owned(),
-            id: product.to_string(),
-        },
-    )
+    claim(keys::sku_claim(sku), keys::entity::SKU, product.to_string())
 }
 
 /// A product and whether it has ever been ordered.

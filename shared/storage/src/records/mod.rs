@@ -9,8 +9,12 @@
 
 pub(crate) mod catalog;
 pub(crate) mod customer;
+pub(crate) mod order;
+
+use serde::{Deserialize, Serialize};
 
 use crate::item::Item;
+use crate::keys::PrimaryKey;
 
 /// A stored item that does not decode into its record, or a record that does not encode.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +49,12 @@ impl From<RecordError> for domain::order::OrderError {
     }
 }
 
+impl From<RecordError> for domain::order::PlaceFailure {
+    fn from(err: RecordError) -> Self {
+        domain::order::PlaceFailure::Other(err.into())
+    }
+}
+
 /// `record` as an item.
 pub(crate) fn encode<T: serde::Serialize>(
     name: &'static str,
@@ -59,4 +69,33 @@ pub(crate) fn decode<T: serde::de::DeserializeOwned>(
     item: Item,
 ) -> Result<T, RecordError> {
     serde_dynamo::from_item(item).map_err(|e| RecordError::new(name, e))
+}
+
+/// The item that makes something unique (a category name among siblings, a SKU, an order
+/// number): it holds its owner's id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct ClaimRecord {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    entity_type: String,
+    id: String,
+}
+
+/// The claim item at `key`, of `entity_type`, owned by `owner`.
+pub(crate) fn claim(
+    key: PrimaryKey,
+    entity_type: &str,
+    owner: String,
+) -> Result<Item, RecordError> {
+    encode(
+        "uniqueness claim",
+        &ClaimRecord {
+            pk: key.pk,
+            sk: key.sk,
+            entity_type: entity_type.to_owned(),
+            id: owner,
+        },
+    )
 }

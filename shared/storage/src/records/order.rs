@@ -1,0 +1,566 @@
+//! The order's items: the order (`ORDER#<id>`, its lines and its notification channels
+//! inside: one read shows the whole order), the claim of its number
+//! (`ORDER_NUMBER#<number>`) and the idempotency record of the request that placed it
+//! (`IDEMPOTENCY#<customer>#<key>`, TTL `expires_at`), which keeps the order as first
+//! returned.
+//!
+//! Amounts are stored as whole cents (`…_cents`, exact integers).
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use domain::notification::{Channel, ChannelState, ErrorClass, Notifications};
+use domain::order::request::Fingerprint;
+use domain::order::{
+    DeliveryAddress, IdempotencyKey, IdempotencyRecord, Notes, Order, OrderLine, OrderNumber,
+    Quantity, Totals,
+};
+use domain::product::{ProductName, Sku};
+use domain::{Money, OrderId, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use super::{RecordError, claim, decode, encode};
+use crate::item::{Item, s};
+use crate::keys;
+
+/// Attribute names the adapter's update and filter expressions use: fields below.
+pub(crate) mod order_attr {
+    pub const ID: &str = "id";
+    pub const STATUS: &str = "status";
+    pub const UPDATED_AT: &str = "updated_at";
+    pub const CONFIRMED_AT: &str = "confirmed_at";
+    pub const CANCELLED_AT: &str = "cancelled_at";
+    /// The customer's SMS: a [`super::ChannelRecord`] map; absent until the notifier first
+    /// writes it (a pending channel at version 0).
+    pub const NOTIFICATION_SMS: &str = "notification_sms";
+    /// The admin's email, like [`NOTIFICATION_SMS`].
+    pub const NOTIFICATION_EMAIL: &str = "notification_email";
+    /// When the reconciler should (re-)send the confirmation; present only while the
+    /// notifier has not acknowledged it (with the GSI4 keys).
+    pub const HAND_OFF_DUE: &str = "hand_off_due";
+    /// Re-sends of the confirmation so far.
+    pub const HAND_OFF_RESENDS: &str = "hand_off_resends";
+}
+
+/// Attribute names inside a notification channel's map.
+pub(crate) mod notification_attr {
+    /// Bumped by every write; writes are conditioned on it.
+    pub const VERSION: &str = "version";
+}
+
+/// Idempotency record attribute names.
+pub(crate) mod idempotency_attr {
+    /// Epoch seconds; the table's TTL attribute.
+    pub const EXPIRES_AT: &str = "expires_at";
+}
+
+const ORDER: &str = "order";
+const IDEMPOTENCY: &str = "idempotency record";
+
+fn cents(record: &'static str, amount: Money) -> Result<i64, RecordError> {
+    i64::try_from(amount.minor_units()).map_err(|_| RecordError::new(record, "amount out of range"))
+}
+
+fn timestamp(raw: &str) -> Result<Timestamp, RecordError> {
+    Timestamp::parse(raw).map_err(|_| RecordError::new(ORDER, "invalid timestamp"))
+}
+
+fn optional_timestamp(raw: Option<&str>) -> Result<Option<Timestamp>, RecordError> {
+    raw.map(timestamp).transpose()
+}
+
+/// One line of an order, inside its `lines` list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct LineRecord {
+    product_id: String,
+    product_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sku: Option<String>,
+    unit_price_cents: i64,
+    quantity: u32,
+    line_total_cents: i64,
+}
+
+impl LineRecord {
+    fn of(line: &OrderLine) -> Result<Self, RecordError> {
+        Ok(Self {
+            product_id: line.product_id.to_string(),
+            product_name: line.product_name.as_str().to_owned(),
+            sku: line.sku.as_ref().map(|s| s.as_str().to_owned()),
+            unit_price_cents: cents(ORDER, line.unit_price)?,
+            quantity: line.quantity.get(),
+            line_total_cents: cents(ORDER, line.line_total)?,
+        })
+    }
+
+    fn into_line(self) -> Result<OrderLine, RecordError> {
+        let invalid = |what: &'static str| RecordError::new(ORDER, format!("invalid line {what}"));
+        Ok(OrderLine {
+            product_id: self.product_id.parse().map_err(|_| invalid("product_id"))?,
+            product_name: ProductName::parse(&self.product_name)
+                .map_err(|_| invalid("product_name"))?,
+            sku: self
+                .sku
+                .as_deref()
+                .map(Sku::parse)
+                .transpose()
+                .map_err(|_| invalid("sku"))?,
+            unit_price: Money::from_minor_units(self.unit_price_cents),
+            quantity: Quantity::new(i64::from(self.quantity)).map_err(|_| invalid("quantity"))?,
+            line_total: Money::from_minor_units(self.line_total_cents),
+        })
+    }
+}
+
+/// A notification channel's state, as the notifier writes it on the order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ChannelRecord {
+    status: String,
+    attempts: u32,
+    version: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    message_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    claimed_at: Option<String>,
+}
+
+impl ChannelRecord {
+    fn of(state: &ChannelState) -> Self {
+        Self {
+            status: state.status.as_str().to_owned(),
+            attempts: state.attempts,
+            version: state.version,
+            last_error: state.last_error.as_ref().map(|c| c.as_str().to_owned()),
+            message_id: state.message_id.clone(),
+            claimed_at: state.claimed_at.map(|t| t.to_string()),
+        }
+    }
+
+    /// `state` as the map an update sets.
+    pub fn encode(state: &ChannelState) -> Result<AttributeValue, RecordError> {
+        serde_dynamo::to_attribute_value(Self::of(state)).map_err(|e| RecordError::new(ORDER, e))
+    }
+
+    fn into_state(self) -> Result<ChannelState, RecordError> {
+        Ok(ChannelState {
+            status: self
+                .status
+                .parse()
+                .map_err(|_| RecordError::new(ORDER, "invalid channel status"))?,
+            attempts: self.attempts,
+            last_error: self.last_error.as_deref().map(ErrorClass::new),
+            message_id: self.message_id,
+            claimed_at: optional_timestamp(self.claimed_at.as_deref())?,
+            version: self.version,
+        })
+    }
+}
+
+/// The order attribute holding `channel`'s state.
+pub(crate) fn channel_attr(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Sms => order_attr::NOTIFICATION_SMS,
+        Channel::Email => order_attr::NOTIFICATION_EMAIL,
+    }
+}
+
+/// The order's own attributes: in the order item, and as the idempotency record's copy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct OrderFields {
+    id: String,
+    order_number: String,
+    customer_id: String,
+    status: String,
+    lines: Vec<LineRecord>,
+    subtotal_cents: i64,
+    tax_amount_cents: i64,
+    total_amount_cents: i64,
+    currency: String,
+    delivery_address: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    notes: Option<String>,
+    /// Absent while the channel has never been written (pending, version 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    notification_sms: Option<ChannelRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    notification_email: Option<ChannelRecord>,
+    created_at: String,
+    updated_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    confirmed_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cancelled_at: Option<String>,
+}
+
+impl OrderFields {
+    fn of(order: &Order) -> Result<Self, RecordError> {
+        let written = |state: &ChannelState| {
+            (*state != ChannelState::default()).then(|| ChannelRecord::of(state))
+        };
+        Ok(Self {
+            id: order.id.to_string(),
+            order_number: order.order_number.as_str().to_owned(),
+            customer_id: order.customer_id.to_string(),
+            status: order.status.as_str().to_owned(),
+            lines: order
+                .lines
+                .iter()
+                .map(LineRecord::of)
+                .collect::<Result<_, _>>()?,
+            subtotal_cents: cents(ORDER, order.totals.subtotal)?,
+            tax_amount_cents: cents(ORDER, order.totals.tax_amount)?,
+            total_amount_cents: cents(ORDER, order.totals.total_amount)?,
+            currency: domain::order::pricing::CURRENCY.to_owned(),
+            delivery_address: order.delivery_address.as_str().to_owned(),
+            notes: order.notes.as_ref().map(|n| n.as_str().to_owned()),
+            notification_sms: written(&order.notifications.sms),
+            notification_email: written(&order.notifications.email),
+            created_at: order.created_at.to_string(),
+            updated_at: order.updated_at.to_string(),
+            confirmed_at: order.confirmed_at.map(|t| t.to_string()),
+            cancelled_at: order.cancelled_at.map(|t| t.to_string()),
+        })
+    }
+
+    fn into_order(self, hand_off_due: Option<&str>) -> Result<Order, RecordError> {
+        let invalid = |what: &'static str| RecordError::new(ORDER, format!("invalid {what}"));
+        let channel = |c: Option<ChannelRecord>| {
+            c.map(ChannelRecord::into_state)
+                .transpose()
+                .map(Option::unwrap_or_default)
+        };
+        Ok(Order {
+            id: self.id.parse().map_err(|_| invalid("id"))?,
+            order_number: OrderNumber::parse(&self.order_number)
+                .map_err(|_| invalid("order_number"))?,
+            customer_id: self
+                .customer_id
+                .parse()
+                .map_err(|_| invalid("customer_id"))?,
+            status: self.status.parse().map_err(|_| invalid("status"))?,
+            lines: self
+                .lines
+                .into_iter()
+                .map(LineRecord::into_line)
+                .collect::<Result<_, _>>()?,
+            totals: Totals {
+                subtotal: Money::from_minor_units(self.subtotal_cents),
+                tax_amount: Money::from_minor_units(self.tax_amount_cents),
+                total_amount: Money::from_minor_units(self.total_amount_cents),
+            },
+            delivery_address: DeliveryAddress::parse(&self.delivery_address)
+                .map_err(|_| invalid("delivery_address"))?,
+            notes: self
+                .notes
+                .as_deref()
+                .map(Notes::parse)
+                .transpose()
+                .map_err(|_| invalid("notes"))?,
+            notifications: Notifications {
+                sms: channel(self.notification_sms)?,
+                email: channel(self.notification_email)?,
+            },
+            created_at: timestamp(&self.created_at)?,
+            updated_at: timestamp(&self.updated_at)?,
+            confirmed_at: optional_timestamp(self.confirmed_at.as_deref())?,
+            cancelled_at: optional_timestamp(self.cancelled_at.as_deref())?,
+            hand_off_due: optional_timestamp(hand_off_due)?,
+        })
+    }
+}
+
+/// An order as stored, with the keys of every list it appears in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct OrderRecord {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    entity_type: String,
+    #[serde(rename = "GSI1PK")]
+    gsi1pk: String,
+    #[serde(rename = "GSI1SK")]
+    gsi1sk: String,
+    #[serde(rename = "GSI2PK")]
+    gsi2pk: String,
+    #[serde(rename = "GSI2SK")]
+    gsi2sk: String,
+    #[serde(rename = "GSI3PK")]
+    gsi3pk: String,
+    #[serde(rename = "GSI3SK")]
+    gsi3sk: String,
+    #[serde(flatten)]
+    fields: OrderFields,
+    #[serde(default)]
+    hand_off_resends: u32,
+    #[serde(flatten)]
+    hand_off: Option<HandOff>,
+}
+
+/// The sparse GSI4 attributes that put an order in the reconciler's queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct HandOff {
+    #[serde(rename = "GSI4PK")]
+    gsi4pk: String,
+    #[serde(rename = "GSI4SK")]
+    gsi4sk: String,
+    hand_off_due: String,
+}
+
+impl HandOff {
+    /// The hand-off of `order`, due at `due`.
+    pub fn of(order: OrderId, due: Timestamp) -> Self {
+        Self {
+            gsi4pk: keys::HAND_OFF_DUE.to_owned(),
+            gsi4sk: keys::hand_off_due(due, order),
+            hand_off_due: due.to_string(),
+        }
+    }
+
+    /// Its attributes, to set in an update.
+    pub fn into_attributes(self) -> [(&'static str, AttributeValue); 3] {
+        [
+            (keys::GSI4PK, s(self.gsi4pk)),
+            (keys::GSI4SK, s(self.gsi4sk)),
+            (order_attr::HAND_OFF_DUE, s(self.hand_off_due)),
+        ]
+    }
+}
+
+impl OrderRecord {
+    /// The full item of a new order.
+    pub fn encode_new(order: &Order) -> Result<Item, RecordError> {
+        let key = keys::order(order.id);
+        let listed = keys::order_list_order(order.id);
+        encode(
+            ORDER,
+            &OrderRecord {
+                pk: key.pk,
+                sk: key.sk,
+                entity_type: keys::entity::ORDER.to_owned(),
+                gsi1pk: keys::customer_orders(order.customer_id),
+                gsi1sk: listed.clone(),
+                gsi2pk: keys::ORDER_LIST.to_owned(),
+                gsi2sk: listed.clone(),
+                gsi3pk: keys::orders_in_status(order.status),
+                gsi3sk: listed,
+                fields: OrderFields::of(order)?,
+                hand_off_resends: 0,
+                hand_off: order.hand_off_due.map(|due| HandOff::of(order.id, due)),
+            },
+        )
+    }
+
+    /// The order a stored item holds.
+    pub fn decode(item: &Item) -> Result<Order, RecordError> {
+        let r: OrderRecord = decode(ORDER, item.clone())?;
+        let due = r.hand_off.as_ref().map(|h| h.hand_off_due.clone());
+        r.fields.into_order(due.as_deref())
+    }
+}
+
+/// The item that claims an order number.
+pub(crate) fn encode_number_claim(order: &Order) -> Result<Item, RecordError> {
+    claim(
+        keys::order_number_claim(&order.order_number),
+        keys::entity::ORDER_NUMBER,
+        order.id.to_string(),
+    )
+}
+
+/// An idempotency record as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct IdempotencyItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    entity_type: String,
+    customer_id: String,
+    idempotency_key: String,
+    request_hash: String,
+    /// The order as the first response returned it.
+    order: OrderFields,
+    /// Epoch seconds; the table's TTL attribute.
+    expires_at: i64,
+}
+
+impl IdempotencyItem {
+    /// The item of `record`.
+    pub fn encode(record: &IdempotencyRecord) -> Result<Item, RecordError> {
+        let key = keys::idempotency(record.customer_id, &record.key);
+        encode(
+            IDEMPOTENCY,
+            &IdempotencyItem {
+                pk: key.pk,
+                sk: key.sk,
+                entity_type: keys::entity::IDEMPOTENCY.to_owned(),
+                customer_id: record.customer_id.to_string(),
+                idempotency_key: record.key.as_str().to_owned(),
+                request_hash: record.fingerprint.0.clone(),
+                order: OrderFields::of(&record.order)?,
+                expires_at: record.expires_at.unix_seconds(),
+            },
+        )
+    }
+
+    /// The record in `item`, or `None` when it has expired (DynamoDB deletes expired items
+    /// only eventually).
+    pub fn decode(item: &Item, now: Timestamp) -> Result<Option<IdempotencyRecord>, RecordError> {
+        let r: IdempotencyItem = decode(IDEMPOTENCY, item.clone())?;
+        if r.expires_at <= now.unix_seconds() {
+            return Ok(None);
+        }
+        let invalid = |what: &'static str| RecordError::new(IDEMPOTENCY, format!("invalid {what}"));
+        let expires_at = time::OffsetDateTime::from_unix_timestamp(r.expires_at)
+            .map(Timestamp::from_datetime)
+            .map_err(|_| invalid("expires_at"))?;
+        Ok(Some(IdempotencyRecord {
+            customer_id: r.customer_id.parse().map_err(|_| invalid("customer_id"))?,
+            key: IdempotencyKey::parse(&r.idempotency_key).map_err(|_| invalid("key"))?,
+            fingerprint: Fingerprint(r.request_hash),
+            order: r.order.into_order(None)?,
+            expires_at,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::order::{OrderStatus, VatRate};
+    use domain::{CustomerId, ProductId};
+
+    use super::*;
+
+    fn n(v: &str) -> AttributeValue {
+        AttributeValue::N(v.to_owned())
+    }
+
+    fn order(hand_off_due: Option<Timestamp>) -> Order {
+        let now = Timestamp::now();
+        let lines = vec![
+            OrderLine::new(
+                ProductId::generate(),
+                ProductName::parse("Phone").expect("name"),
+                Some(Sku::parse("PH-1").expect("sku")),
+                Money::parse_price("1499.99").expect("price"),
+                Quantity::new(3).expect("quantity"),
+            ),
+            OrderLine::new(
+                ProductId::generate(),
+                ProductName::parse("Case").expect("name"),
+                None,
+                Money::parse_price("0.05").expect("price"),
+                Quantity::new(1).expect("quantity"),
+            ),
+        ];
+        Order {
+            id: OrderId::generate(),
+            order_number: OrderNumber::generate(now),
+            customer_id: CustomerId::generate(),
+            status: OrderStatus::Confirmed,
+            totals: Totals::of(&lines, VatRate::kenya_standard()),
+            lines,
+            delivery_address: DeliveryAddress::parse("Moi Avenue 1").expect("address"),
+            notes: Some(Notes::parse("ring twice").expect("notes")),
+            notifications: Notifications::default(),
+            created_at: now,
+            updated_at: now,
+            confirmed_at: Some(now),
+            cancelled_at: None,
+            hand_off_due,
+        }
+    }
+
+    #[test]
+    fn orders_round_trip_with_exact_cents_and_their_list_keys() {
+        let due = Timestamp::now();
+        let order = order(Some(due));
+        let item = OrderRecord::encode_new(&order).expect("encodes");
+        assert_eq!(item.get("subtotal_cents"), Some(&n("450002")));
+        assert_eq!(item.get(keys::GSI3PK), Some(&s("ORDER_STATUS#CONFIRMED")));
+        assert_eq!(
+            item.get(keys::GSI4SK),
+            Some(&s(keys::hand_off_due(due, order.id)))
+        );
+        assert_eq!(item.get(order_attr::HAND_OFF_RESENDS), Some(&n("0")));
+        assert_eq!(item.get(order_attr::STATUS), Some(&s("CONFIRMED")));
+        assert_eq!(OrderRecord::decode(&item).expect("decodes"), order);
+    }
+
+    #[test]
+    fn notification_states_round_trip_and_a_fresh_order_writes_none() {
+        let mut order = order(None);
+        let fresh = OrderRecord::encode_new(&order).expect("encodes");
+        assert!(!fresh.contains_key(order_attr::NOTIFICATION_SMS));
+        assert!(!fresh.contains_key(order_attr::NOTIFICATION_EMAIL));
+        order.notifications.sms = ChannelState {
+            status: domain::notification::ChannelStatus::Sent,
+            attempts: 2,
+            last_error: Some(ErrorClass::new("http_5xx")),
+            message_id: Some("ATXid_1".into()),
+            claimed_at: None,
+            version: 4,
+        };
+        order.notifications.email = ChannelState {
+            attempts: 1,
+            claimed_at: Some(Timestamp::now()),
+            version: 1,
+            ..ChannelState::default()
+        };
+        let item = OrderRecord::encode_new(&order).expect("encodes");
+        let Some(AttributeValue::M(sms)) = item.get(order_attr::NOTIFICATION_SMS) else {
+            panic!("sms channel map");
+        };
+        assert_eq!(sms.get(notification_attr::VERSION), Some(&n("4")));
+        assert_eq!(OrderRecord::decode(&item).expect("decodes"), order);
+        assert!(order.sms_sent() && !order.email_sent());
+        assert_eq!(
+            ChannelRecord::encode(&order.notifications.sms).expect("encodes"),
+            AttributeValue::M(sms.clone()),
+            "an update writes the map the order item holds"
+        );
+    }
+
+    #[test]
+    fn orders_without_a_pending_hand_off_stay_out_of_the_sparse_index() {
+        let item = OrderRecord::encode_new(&order(None)).expect("encodes");
+        assert!(!item.contains_key(keys::GSI4PK));
+        assert!(!item.contains_key(keys::GSI4SK));
+        assert!(!item.contains_key(order_attr::HAND_OFF_DUE));
+    }
+
+    #[test]
+    fn idempotency_records_round_trip_until_they_expire() {
+        let now = Timestamp::parse("2026-11-25T10:00:00.000Z").expect("now");
+        let record = IdempotencyRecord {
+            customer_id: CustomerId::generate(),
+            key: IdempotencyKey::parse("k-1").expect("key"),
+            fingerprint: Fingerprint("ab".repeat(32)),
+            order: order(None),
+            expires_at: now.after(std::time::Duration::from_secs(86_400)),
+        };
+        let item = IdempotencyItem::encode(&record).expect("encodes");
+        assert!(matches!(
+            item.get(idempotency_attr::EXPIRES_AT),
+            Some(AttributeValue::N(_))
+        ));
+        assert_eq!(
+            IdempotencyItem::decode(&item, now).expect("decodes"),
+            Some(record.clone())
+        );
+        let later = now.after(std::time::Duration::from_secs(86_400));
+        assert_eq!(
+            IdempotencyItem::decode(&item, later).expect("decodes"),
+            None
+        );
+    }
+
+    #[test]
+    fn a_malformed_order_is_an_error_naming_the_record() {
+        let mut item = OrderRecord::encode_new(&order(None)).expect("encodes");
+        item.insert(order_attr::STATUS.into(), s("LOST"));
+        let err = OrderRecord::decode(&item).expect_err("bad status");
+        assert!(err.to_string().starts_with("order item"), "{err}");
+    }
+}
