@@ -6,6 +6,7 @@
 
 pub mod catalog;
 pub mod category;
+pub mod category_move;
 pub mod customer;
 pub mod error;
 pub mod id;

@@ -4,11 +4,12 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use domain::catalog::CategoryListing;
-use domain::category::{Category, CategoryChange, CategoryName, CategoryPath, moved_path};
+use domain::category::{Category, CategoryChange, CategoryName, CategoryPath};
+use domain::category_move::{plan_move, refuse_cycle};
 use domain::{CatalogError, CategoryId, CategoryStore, Page, PageRequest, Timestamp};
 
 use crate::expr::Expr;
-use crate::item::{Item, key, n, path_list, s};
+use crate::item::{key, n, path_list, s};
 use crate::query::Listing;
 use crate::records::catalog::{
     CategoryRecord, Placement, ProductRecord, StoredCategory, category_attr as attr,
@@ -130,12 +131,9 @@ impl DynamoCatalog {
             ),
             None => None,
         };
+        let parent_path = parent_item.as_ref().map(|p| &p.category.path);
         // Refuse a cycle before reading the subtree.
-        if let Some(parent) = &parent_item
-            && parent.category.path.is_within(&old.path)
-        {
-            return Err(domain::category::IllegalMove::IntoOwnSubtree.into());
-        }
+        refuse_cycle(&old.path, parent_path)?;
 
         // The subtree as the indexes show it; the revision conditions below make the
         // transaction fail rather than act on a stale view.
@@ -153,44 +151,27 @@ impl DynamoCatalog {
             keys::category_products(old.path.root_id()),
             keys::products_in_subtree(&old.path),
         );
-        let products = self.query_all(&products_listing, Some(budget)).await?;
-        let overhead =
-            2 + usize::from(old.parent_id().is_some()) + usize::from(new_parent.is_some());
-        let items_needed = subtree.len() + products.len() + overhead;
-        if items_needed > MAX_MOVE_ITEMS {
-            return Err(CatalogError::MoveTooLarge {
-                items: items_needed,
-                limit: MAX_MOVE_ITEMS,
-            });
-        }
-        check_counts(&subtree, &products)?;
-
-        let height = subtree
+        let products = self
+            .query_all(&products_listing, Some(budget))
+            .await?
             .iter()
-            .map(|c| c.category.path.level() - old.path.level())
-            .max()
-            .unwrap_or(0);
-        let new_path = moved_path(
-            &old.path,
-            parent_item.as_ref().map(|p| &p.category.path),
-            height,
-        )?;
+            .map(|item| {
+                ProductRecord::decode(item).map(|p| (p.product.id, p.product.category_path))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let plan = plan_move(&old, parent_path, &subtree, &products, MAX_MOVE_ITEMS)?;
+
         let now = Timestamp::now();
         let mut items = Transaction::new();
-
-        for member in &subtree {
-            let category = &member.category;
-            let Some(path) = category.path.rebased(&old.path, &new_path) else {
-                return Err(CatalogError::ConcurrentChange);
-            };
+        for member in &plan.categories {
             let mut expr = Expr::new()
-                .set(attr::PATH, path_list(&path))
-                .set(attr::LEVEL, n(path.level()))
-                .set(keys::GSI1SK, s(keys::path(&path)))
+                .set(attr::PATH, path_list(&member.path))
+                .set(attr::LEVEL, n(member.path.level()))
+                .set(keys::GSI1SK, s(keys::path(&member.path)))
                 .set(attr::UPDATED_AT, s(now.to_string()))
                 .add(attr::REVISION, n(1))
                 .when_eq(attr::REVISION, n(member.revision));
-            if category.id == old.id {
+            if member.id == old.id {
                 expr = expr
                     .set_or_remove(attr::PARENT_ID, new_parent.map(|p| s(p.to_string())))
                     .set(attr::NAME, s(name.as_str()))
@@ -199,22 +180,15 @@ impl DynamoCatalog {
             }
             items.push(
                 Op::Category,
-                txn::update(self.table.name(), key(&keys::category(category.id)), expr)?,
+                txn::update(self.table.name(), key(&keys::category(member.id)), expr)?,
             );
         }
-        for item in &products {
-            let product = ProductRecord::decode(item)?.product;
-            let Some(path) = product.category_path.rebased(&old.path, &new_path) else {
-                return Err(CatalogError::ConcurrentChange);
-            };
+        for product in &plan.products {
             let mut expr = Expr::new().when_eq(
                 keys::GSI1SK,
-                s(keys::product_in_category(
-                    &product.category_path,
-                    product.id,
-                )),
+                s(keys::product_in_category(&product.from, product.id)),
             );
-            for (attr_name, value) in Placement::of(&path, product.id).into_item()? {
+            for (attr_name, value) in Placement::of(&product.to, product.id).into_item()? {
                 expr = expr.set(&attr_name, value);
             }
             expr = expr.set(product_attr::UPDATED_AT, s(now.to_string()));
@@ -239,7 +213,7 @@ impl DynamoCatalog {
         let moved = Category {
             id: old.id,
             name,
-            path: new_path,
+            path: plan.path,
             created_at: old.created_at,
             updated_at: now,
         };
@@ -248,7 +222,7 @@ impl DynamoCatalog {
             self.name_claim_delete(old.parent_id(), &old.name, old.id)?,
         );
         items.push(Op::NameClaim, self.name_claim_put(new_parent, &moved)?);
-        debug_assert_eq!(items.len(), items_needed);
+        debug_assert_eq!(items.len(), plan.items);
 
         match self.table.transact(items).await {
             Ok(()) => Ok(moved),
@@ -265,33 +239,6 @@ impl DynamoCatalog {
 /// while their revision bump still makes a concurrent move of that category fail.
 pub(crate) fn unmoved(path: &CategoryPath) -> Expr {
     Expr::new().when_eq(keys::GSI1SK, s(keys::path(path)))
-}
-
-/// Checks that the subtree read from the indexes is complete: every category's counters
-/// match the children and products seen. An index lagging behind a recent write shows up
-/// here as a mismatch, and the move is refused as a concurrent change.
-fn check_counts(subtree: &[StoredCategory], products: &[Item]) -> Result<(), CatalogError> {
-    let mut children: HashMap<CategoryId, u64> = HashMap::new();
-    let mut direct_products: HashMap<CategoryId, u64> = HashMap::new();
-    for member in subtree {
-        if let Some(parent) = member.category.parent_id() {
-            *children.entry(parent).or_default() += 1;
-        }
-    }
-    for item in products {
-        let product = ProductRecord::decode(item)?.product;
-        *direct_products.entry(product.category_id()).or_default() += 1;
-    }
-    let complete = subtree.iter().all(|member| {
-        let id = member.category.id;
-        children.get(&id).copied().unwrap_or(0) == member.child_count
-            && direct_products.get(&id).copied().unwrap_or(0) == member.product_count
-    });
-    if complete {
-        Ok(())
-    } else {
-        Err(CatalogError::ConcurrentChange)
-    }
 }
 
 impl CategoryStore for DynamoCatalog {

@@ -71,13 +71,7 @@ fn timestamp(record: &'static str, raw: &str) -> Result<Timestamp, RecordError> 
 }
 
 /// A category with the counters its item also holds.
-#[derive(Debug, Clone)]
-pub(crate) struct StoredCategory {
-    pub category: Category,
-    pub child_count: u64,
-    pub product_count: u64,
-    pub revision: u64,
-}
+pub(crate) type StoredCategory = domain::category_move::CategoryState;
 
 /// A category as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
