@@ -37,12 +37,6 @@ impl DynamoCustomers {
     }
 }
 
-impl From<RecordError> for CustomerError {
-    fn from(err: RecordError) -> Self {
-        CustomerError::storage(err)
-    }
-}
-
 /// How a first-sign-in transaction ended when it did not write.
 enum FirstSignIn {
     /// Another request registered this subject first.

@@ -156,6 +156,19 @@ impl Expr {
     }
 }
 
+/// `$builder` with `$expr`'s condition and its attribute names and values set: every SDK
+/// builder of a conditional write (`PutItem`, `UpdateItem`, `DeleteItem` and their
+/// transaction forms) takes the same three.
+macro_rules! conditioned {
+    ($builder:expr, $expr:expr) => {
+        $builder
+            .set_condition_expression($expr.condition_expression())
+            .set_expression_attribute_names($expr.names())
+            .set_expression_attribute_values($expr.values())
+    };
+}
+pub(crate) use conditioned;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::str::FromStr;
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use domain::Timestamp;
 use domain::category::CategoryPath;
-use domain::{CatalogError, Timestamp};
 
 use crate::keys::{self, PrimaryKey};
 
@@ -17,12 +17,6 @@ pub(crate) type Item = HashMap<String, AttributeValue>;
 #[derive(Debug, thiserror::Error)]
 #[error("stored item has a missing or malformed attribute {0:?}")]
 pub(crate) struct MalformedItem(pub &'static str);
-
-impl From<MalformedItem> for CatalogError {
-    fn from(err: MalformedItem) -> Self {
-        CatalogError::storage(err)
-    }
-}
 
 pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())

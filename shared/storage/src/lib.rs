@@ -12,6 +12,7 @@ mod categories;
 mod cursor;
 mod customers;
 mod expr;
+mod failure;
 mod item;
 pub mod keys;
 mod orders;

@@ -59,12 +59,6 @@ fn from_catalog(err: CatalogError) -> OrderError {
     }
 }
 
-impl From<crate::item::MalformedItem> for OrderError {
-    fn from(err: crate::item::MalformedItem) -> Self {
-        OrderError::storage(err)
-    }
-}
-
 /// `expr` that also takes the order out of the reconciler's index (GSI4).
 fn without_hand_off(expr: Expr) -> Expr {
     expr.remove(keys::GSI4PK)

@@ -16,11 +16,8 @@ use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{KeysAndAttributes, ReturnValue};
-use domain::CatalogError;
-use domain::customer::CustomerError;
-use domain::order::OrderError;
 
-use crate::expr::Expr;
+use crate::expr::{Expr, conditioned};
 use crate::item::{Item, key};
 use crate::keys::PrimaryKey;
 use crate::txn::{self, Transaction, TxnError};
@@ -42,24 +39,6 @@ pub(crate) enum TableError {
 impl TableError {
     fn request(err: impl StdError + Send + Sync + 'static) -> Self {
         TableError::Request(Box::new(err))
-    }
-}
-
-impl From<TableError> for CatalogError {
-    fn from(err: TableError) -> Self {
-        CatalogError::storage(err)
-    }
-}
-
-impl From<TableError> for OrderError {
-    fn from(err: TableError) -> Self {
-        OrderError::storage(err)
-    }
-}
-
-impl From<TableError> for CustomerError {
-    fn from(err: TableError) -> Self {
-        CustomerError::storage(err)
     }
 }
 
@@ -140,13 +119,8 @@ impl Table {
 
     /// Writes `item` if `condition` holds.
     pub(crate) async fn put(&self, item: Item, condition: &Expr) -> Result<(), TableError> {
-        self.client
-            .put_item()
-            .table_name(self.name())
-            .set_item(Some(item))
-            .set_condition_expression(condition.condition_expression())
-            .set_expression_attribute_names(condition.names())
-            .set_expression_attribute_values(condition.values())
+        let put = self.client.put_item().table_name(self.name());
+        conditioned!(put.set_item(Some(item)), condition)
             .send()
             .await
             .map(|_| ())
@@ -163,14 +137,11 @@ impl Table {
     /// Applies `expr` (its update, under its condition) to the item at `at` and returns
     /// the item as written.
     pub(crate) async fn update(&self, at: &PrimaryKey, expr: &Expr) -> Result<Item, TableError> {
-        self.client
-            .update_item()
-            .table_name(self.name())
+        let update = self.client.update_item().table_name(self.name());
+        let update = update
             .set_key(Some(key(at)))
-            .set_update_expression(expr.update_expression())
-            .set_condition_expression(expr.condition_expression())
-            .set_expression_attribute_names(expr.names())
-            .set_expression_attribute_values(expr.values())
+            .set_update_expression(expr.update_expression());
+        conditioned!(update, expr)
             .return_values(ReturnValue::AllNew)
             .send()
             .await
@@ -191,13 +162,8 @@ impl Table {
         at: &PrimaryKey,
         condition: &Expr,
     ) -> Result<Item, TableError> {
-        self.client
-            .delete_item()
-            .table_name(self.name())
-            .set_key(Some(key(at)))
-            .set_condition_expression(condition.condition_expression())
-            .set_expression_attribute_names(condition.names())
-            .set_expression_attribute_values(condition.values())
+        let delete = self.client.delete_item().table_name(self.name());
+        conditioned!(delete.set_key(Some(key(at))), condition)
             .return_values(ReturnValue::AllOld)
             .send()
             .await

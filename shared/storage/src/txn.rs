@@ -11,10 +11,8 @@ use aws_sdk_dynamodb::error::BuildError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem, Update};
 use domain::CatalogError;
-use domain::customer::CustomerError;
-use domain::order::{OrderError, PlaceFailure};
 
-use crate::expr::Expr;
+use crate::expr::{Expr, conditioned};
 use crate::item::Item;
 
 /// A transaction item the SDK could not build (a bug of ours: a required field unset).
@@ -22,43 +20,17 @@ use crate::item::Item;
 #[error("building a transaction item: {0}")]
 pub(crate) struct BuildFailed(#[from] BuildError);
 
-impl From<BuildFailed> for CatalogError {
-    fn from(err: BuildFailed) -> Self {
-        CatalogError::storage(err)
-    }
-}
-
-impl From<BuildFailed> for OrderError {
-    fn from(err: BuildFailed) -> Self {
-        OrderError::storage(err)
-    }
-}
-
-impl From<BuildFailed> for PlaceFailure {
-    fn from(err: BuildFailed) -> Self {
-        PlaceFailure::Other(err.into())
-    }
-}
-
-impl From<BuildFailed> for CustomerError {
-    fn from(err: BuildFailed) -> Self {
-        CustomerError::storage(err)
-    }
-}
-
 /// A `Put` of `item`, under the conditions of `condition`.
 pub(crate) fn put(
     table: &str,
     item: Item,
     condition: Expr,
 ) -> Result<TransactWriteItem, BuildFailed> {
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(item))
-        .set_condition_expression(condition.condition_expression())
-        .set_expression_attribute_names(condition.names())
-        .set_expression_attribute_values(condition.values())
-        .build()?;
+    let put = conditioned!(
+        Put::builder().table_name(table).set_item(Some(item)),
+        condition
+    )
+    .build()?;
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
@@ -67,11 +39,8 @@ pub(crate) fn update(table: &str, key: Item, expr: Expr) -> Result<TransactWrite
     let update = Update::builder()
         .table_name(table)
         .set_key(Some(key))
-        .set_update_expression(expr.update_expression())
-        .set_condition_expression(expr.condition_expression())
-        .set_expression_attribute_names(expr.names())
-        .set_expression_attribute_values(expr.values())
-        .build()?;
+        .set_update_expression(expr.update_expression());
+    let update = conditioned!(update, expr).build()?;
     Ok(TransactWriteItem::builder().update(update).build())
 }
 
@@ -81,13 +50,11 @@ pub(crate) fn delete(
     key: Item,
     condition: Expr,
 ) -> Result<TransactWriteItem, BuildFailed> {
-    let delete = Delete::builder()
-        .table_name(table)
-        .set_key(Some(key))
-        .set_condition_expression(condition.condition_expression())
-        .set_expression_attribute_names(condition.names())
-        .set_expression_attribute_values(condition.values())
-        .build()?;
+    let delete = conditioned!(
+        Delete::builder().table_name(table).set_key(Some(key)),
+        condition
+    )
+    .build()?;
     Ok(TransactWriteItem::builder().delete(delete).build())
 }
 
@@ -100,11 +67,8 @@ pub(crate) fn check(
 ) -> Result<TransactWriteItem, BuildFailed> {
     let check = ConditionCheck::builder()
         .table_name(table)
-        .set_key(Some(key))
-        .set_condition_expression(condition.condition_expression())
-        .set_expression_attribute_names(condition.names())
-        .set_expression_attribute_values(condition.values())
-        .build()?;
+        .set_key(Some(key));
+    let check = conditioned!(check, condition).build()?;
     Ok(TransactWriteItem::builder().condition_check(check).build())
 }
 

@@ -37,24 +37,6 @@ impl RecordError {
     }
 }
 
-impl From<RecordError> for domain::CatalogError {
-    fn from(err: RecordError) -> Self {
-        domain::CatalogError::storage(err)
-    }
-}
-
-impl From<RecordError> for domain::order::OrderError {
-    fn from(err: RecordError) -> Self {
-        domain::order::OrderError::storage(err)
-    }
-}
-
-impl From<RecordError> for domain::order::PlaceFailure {
-    fn from(err: RecordError) -> Self {
-        domain::order::PlaceFailure::Other(err.into())
-    }
-}
-
 /// `record` as an item.
 pub(crate) fn encode<T: serde::Serialize>(
     name: &'static str,
