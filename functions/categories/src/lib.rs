@@ -6,8 +6,8 @@ use axum::http::{Method, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::{Json, Router};
 use domain::catalog::CategoryListing;
-use domain::category::{CategoryChange, CategoryName, build_forest};
-use domain::product::ProductScope;
+use domain::catalog_use_cases::Catalog;
+use domain::category::{CategoryChange, CategoryName};
 use domain::{CategoryId, CategoryStore, ProductStore, ValidationErrors};
 use http_api::catalog::{CategoryView, ProductListQuery, ProductView, category_id_param};
 use http_api::extract::nullable;
@@ -52,16 +52,6 @@ fn path_id(raw: &str) -> Result<CategoryId, ApiError> {
         .map_err(|_| ApiError::NotFound("category not found".into()))
 }
 
-async fn found<S: Store>(
-    store: &S,
-    id: CategoryId,
-) -> Result<domain::category::Category, ApiError> {
-    store
-        .category(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("category not found".into()))
-}
-
 #[derive(Debug, Deserialize)]
 struct ListQuery {
     parent_id: Option<String>,
@@ -92,15 +82,12 @@ async fn tree<S: Store>(
     State(state): State<AppState<S>>,
     ApiQuery(query): ApiQuery<TreeQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let root = match query.root_id.as_deref() {
-        None => None,
-        Some(raw) => Some(found(&state.services, category_id_param("root_id", raw)?).await?),
-    };
-    let categories = state
-        .services
-        .subtree(root.as_ref().map(|c| &c.path))
-        .await?;
-    Ok(Json(build_forest(categories)))
+    let root = query
+        .root_id
+        .as_deref()
+        .map(|raw| category_id_param("root_id", raw))
+        .transpose()?;
+    Ok(Json(Catalog::new(&state.services).tree(root).await?))
 }
 
 #[derive(Debug, Serialize)]
@@ -121,8 +108,9 @@ async fn show<S: Store>(
     State(state): State<AppState<S>>,
     Path(id): Path<String>,
 ) -> Result<Json<CategoryWithAncestors>, ApiError> {
-    let category = found(&state.services, path_id(&id)?).await?;
-    let ancestors = state.services.categories(category.path.ancestors()).await?;
+    let (category, ancestors) = Catalog::new(&state.services)
+        .with_ancestors(path_id(&id)?)
+        .await?;
     let ancestors = ancestors
         .into_iter()
         .map(|a| Ancestor {
@@ -222,12 +210,9 @@ async fn products<S: Store>(
 ) -> Result<Json<ListBody<ProductView>>, ApiError> {
     let (filter, page) = query.filter_and_page(&caller)?;
     let direct_only = !query.include_descendants()?;
-    let category = found(&state.services, path_id(&id)?).await?;
-    let scope = ProductScope::Category {
-        path: category.path,
-        direct_only,
-    };
-    let page = state.services.list_products(scope, filter, page).await?;
+    let page = Catalog::new(&state.services)
+        .products(path_id(&id)?, direct_only, filter, page)
+        .await?;
     Ok(Json(ListBody::from_page(page, ProductView::from)))
 }
 
@@ -242,8 +227,9 @@ async fn average_price<S: Store>(
     State(state): State<AppState<S>>,
     Path(id): Path<String>,
 ) -> Result<Json<AveragePrice>, ApiError> {
-    let category = found(&state.services, path_id(&id)?).await?;
-    let summary = state.services.price_summary(&category.path).await?;
+    let (category, summary) = Catalog::new(&state.services)
+        .price_summary(path_id(&id)?)
+        .await?;
     Ok(Json(AveragePrice {
         category_id: category.id,
         product_count: summary.product_count,

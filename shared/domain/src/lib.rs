@@ -5,6 +5,7 @@
 //! at the edges ("parse, don't validate") and are valid for as long as they exist.
 
 pub mod catalog;
+pub mod catalog_use_cases;
 pub mod category;
 pub mod category_move;
 pub mod customer;
