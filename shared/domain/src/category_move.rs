@@ -1,5 +1,7 @@
-//! Planning a category move (with its whole subtree, and the category paths of their
-//! products): pure, from what storage read; storage turns the plan into one transaction.
+//! Changing and deleting categories: what a change does (nothing, a rename, a move), when a
+//! category may be deleted, and the plan of a move (with its whole subtree, and the
+//! category paths of their products) — pure, from what storage read; storage turns each
+//! decision into one transaction.
 //!
 //! Invariants: a category never moves into its own subtree; the plan fits one transaction
 //! (`max_items`); the subtree read must be complete — every category's counters match
@@ -10,7 +12,9 @@
 use std::collections::HashMap;
 
 use crate::catalog::CatalogError;
-use crate::category::{Category, CategoryPath, IllegalMove, moved_path};
+use crate::category::{
+    Category, CategoryChange, CategoryName, CategoryPath, IllegalMove, moved_path,
+};
 use crate::{CategoryId, ProductId};
 
 /// A category with the counters and revision its item holds.
@@ -23,6 +27,40 @@ pub struct CategoryState {
     pub product_count: u64,
     /// Bumped by every change; a move is conditioned on the revision it read.
     pub revision: u64,
+}
+
+/// What a change does to the category it is applied to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeEffect {
+    /// Nothing: the same name and the same parent.
+    Unchanged,
+    /// A new name, under the same parent.
+    Rename(CategoryName),
+    /// Another parent (`None`: the top level), with the name it will have there.
+    Move {
+        parent: Option<CategoryId>,
+        name: CategoryName,
+    },
+}
+
+/// What `change` does to `current`: a move when it names another parent, else a rename
+/// when it names another name (a different spelling counts), else nothing.
+pub fn effect_of(change: CategoryChange, current: &Category) -> ChangeEffect {
+    let name = change.name.unwrap_or_else(|| current.name.clone());
+    match change.parent_id {
+        Some(parent) if parent != current.parent_id() => ChangeEffect::Move { parent, name },
+        _ if name == current.name => ChangeEffect::Unchanged,
+        _ => ChangeEffect::Rename(name),
+    }
+}
+
+/// Refuses to delete a category that still has subcategories or products.
+pub fn ensure_deletable(current: &CategoryState) -> Result<(), CatalogError> {
+    if current.child_count > 0 || current.product_count > 0 {
+        Err(CatalogError::CategoryNotEmpty)
+    } else {
+        Ok(())
+    }
 }
 
 /// Items a move writes besides the subtree's categories and products: the old name claim
@@ -265,6 +303,59 @@ mod tests {
         // B itself is missing.
         let missing_child = plan_move(&subtree[0].category, Some(&w.s), &subtree[..1], &[], 100);
         assert!(matches!(missing_child, Err(CatalogError::ConcurrentChange)));
+    }
+
+    #[test]
+    fn a_change_is_a_move_a_rename_or_nothing() {
+        let w = world();
+        let current = state(&w.b, "Phones", 0, 0).category;
+        let name = |n: &str| CategoryName::parse(n).expect("name");
+        let change = |name: Option<&str>, parent: Option<Option<CategoryId>>| CategoryChange {
+            name: name.map(|n| CategoryName::parse(n).expect("name")),
+            parent_id: parent,
+        };
+        assert_eq!(
+            effect_of(change(None, None), &current),
+            ChangeEffect::Unchanged
+        );
+        assert_eq!(
+            effect_of(change(Some("Phones"), Some(current.parent_id())), &current),
+            ChangeEffect::Unchanged,
+            "the same parent is not a move"
+        );
+        assert_eq!(
+            effect_of(change(Some("phones"), None), &current),
+            ChangeEffect::Rename(name("phones")),
+            "a different spelling is a rename"
+        );
+        assert_eq!(
+            effect_of(change(None, Some(None)), &current),
+            ChangeEffect::Move {
+                parent: None,
+                name: name("Phones")
+            }
+        );
+        assert_eq!(
+            effect_of(change(Some("Mobiles"), Some(Some(w.s.leaf()))), &current),
+            ChangeEffect::Move {
+                parent: Some(w.s.leaf()),
+                name: name("Mobiles")
+            }
+        );
+    }
+
+    #[test]
+    fn only_an_empty_category_can_be_deleted() {
+        let w = world();
+        assert!(ensure_deletable(&state(&w.b, "B", 0, 0)).is_ok());
+        assert!(matches!(
+            ensure_deletable(&state(&w.b, "B", 1, 0)),
+            Err(CatalogError::CategoryNotEmpty)
+        ));
+        assert!(matches!(
+            ensure_deletable(&state(&w.b, "B", 0, 3)),
+            Err(CatalogError::CategoryNotEmpty)
+        ));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use domain::catalog::CategoryListing;
 use domain::category::{Category, CategoryChange, CategoryName, CategoryPath};
-use domain::category_move::{plan_move, refuse_cycle};
+use domain::category_move::{ChangeEffect, effect_of, ensure_deletable, plan_move, refuse_cycle};
 use domain::{CatalogError, CategoryId, CategoryStore, Page, PageRequest, Timestamp};
 
 use crate::expr::Expr;
@@ -354,14 +354,10 @@ impl CategoryStore for DynamoCatalog {
             .stored_category(id)
             .await?
             .ok_or(CatalogError::CategoryNotFound)?;
-        let parent = current.category.parent_id();
-        let name = change.name.unwrap_or_else(|| current.category.name.clone());
-        match change.parent_id {
-            Some(new_parent) if new_parent != parent => {
-                self.relocate(current, new_parent, name).await
-            }
-            _ if name == current.category.name => Ok(current.category),
-            _ => self.rename(current, name).await,
+        match effect_of(change, &current.category) {
+            ChangeEffect::Unchanged => Ok(current.category),
+            ChangeEffect::Rename(name) => self.rename(current, name).await,
+            ChangeEffect::Move { parent, name } => self.relocate(current, parent, name).await,
         }
     }
 
@@ -370,9 +366,7 @@ impl CategoryStore for DynamoCatalog {
             .stored_category(id)
             .await?
             .ok_or(CatalogError::CategoryNotFound)?;
-        if current.child_count > 0 || current.product_count > 0 {
-            return Err(CatalogError::CategoryNotEmpty);
-        }
+        ensure_deletable(&current)?;
         let category = &current.category;
         let empty_and_unchanged = Expr::new()
             .when_eq(attr::REVISION, n(current.revision))
@@ -401,10 +395,8 @@ impl CategoryStore for DynamoCatalog {
             Ok(()) => Ok(()),
             Err(e) if e.condition_failed(Op::Category) => match self.stored_category(id).await? {
                 None => Err(CatalogError::CategoryNotFound),
-                Some(now) if now.child_count > 0 || now.product_count > 0 => {
-                    Err(CatalogError::CategoryNotEmpty)
-                }
-                Some(_) => Err(CatalogError::ConcurrentChange),
+                // Not empty (any more): say so; otherwise someone changed it meanwhile.
+                Some(now) => ensure_deletable(&now).and(Err(CatalogError::ConcurrentChange)),
             },
             Err(e) => Err(e.into_catalog_error()),
         }
