@@ -155,6 +155,24 @@ pub enum StockChange {
     Adjust(i64),
 }
 
+impl StockChange {
+    /// Why a conditional update carrying this stock change was refused, given the product as
+    /// it is now (`None`: gone): too little stock for the adjustment, no such product, or
+    /// a concurrent change of the product.
+    pub fn refusal(change: Option<StockChange>, now: Option<&Product>) -> crate::CatalogError {
+        use crate::CatalogError;
+        match (now, change) {
+            (None, _) => CatalogError::ProductNotFound,
+            (Some(product), Some(StockChange::Adjust(delta)))
+                if i64::from(product.stock_quantity) + delta < 0 =>
+            {
+                CatalogError::InsufficientStock
+            }
+            (Some(_), _) => CatalogError::ConcurrentChange,
+        }
+    }
+}
+
 /// A change to some of a product's writable fields. `Some(None)` clears an optional one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProductChange {
@@ -222,6 +240,39 @@ impl PriceSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::category::CategoryPath;
+    use crate::{CatalogError, CategoryId, Timestamp};
+
+    #[test]
+    fn a_refused_update_is_explained_by_the_product_as_it_is_now() {
+        let now = Timestamp::now();
+        let product = Product {
+            id: ProductId::generate(),
+            name: ProductName::parse("Phone").expect("name"),
+            description: None,
+            sku: None,
+            price: Money::parse_price("10").expect("price"),
+            stock_quantity: 2,
+            category_path: CategoryPath::root(CategoryId::generate()),
+            is_active: true,
+            created_at: now,
+            updated_at: now,
+        };
+        let refusal = |change, now| StockChange::refusal(change, now);
+        assert!(matches!(
+            refusal(Some(StockChange::Adjust(-3)), Some(&product)),
+            CatalogError::InsufficientStock
+        ));
+        assert!(matches!(
+            refusal(Some(StockChange::Adjust(-2)), Some(&product)),
+            CatalogError::ConcurrentChange
+        ));
+        assert!(matches!(
+            refusal(Some(StockChange::Set(0)), Some(&product)),
+            CatalogError::ConcurrentChange
+        ));
+        assert!(matches!(refusal(None, None), CatalogError::ProductNotFound));
+    }
 
     #[test]
     fn skus_are_checked_and_unique_regardless_of_case() {

@@ -41,15 +41,7 @@ impl DynamoCatalog {
         stock: Option<StockChange>,
     ) -> CatalogError {
         match self.stored_product(id).await {
-            Ok(None) => CatalogError::ProductNotFound,
-            Ok(Some(current)) => match stock {
-                Some(StockChange::Adjust(delta))
-                    if i64::from(current.product.stock_quantity) + delta < 0 =>
-                {
-                    CatalogError::InsufficientStock
-                }
-                _ => CatalogError::ConcurrentChange,
-            },
+            Ok(now) => StockChange::refusal(stock, now.as_ref().map(|p| &p.product)),
             Err(err) => err,
         }
     }
