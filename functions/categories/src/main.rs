@@ -1,17 +1,12 @@
 //! Lambda entrypoint of the categories route area: wiring only.
 
-use bootstrap::{Aws, Env};
-use http_api::{ApiConfig, AppState};
 use storage::DynamoCatalog;
 
 #[tokio::main]
 async fn main() -> Result<(), bootstrap::Error> {
-    bootstrap::logging::init();
-    let config = ApiConfig::from_env(&Env::process())?;
-    let store = DynamoCatalog::new(Aws::load().await.dynamodb(), config.table_name);
-    bootstrap::run_http(categories::router(AppState {
-        services: store,
-        verifier: config.verifier,
-    }))
+    http_api::run_api(
+        |aws, table| DynamoCatalog::new(aws.dynamodb(), table),
+        categories::router,
+    )
     .await
 }

@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
-use bootstrap::{ConfigError, Env};
+use bootstrap::{Aws, ConfigError, Env};
 
 use crate::auth::TokenVerifier;
+use crate::routing::AppState;
 
 /// Configuration shared by the API functions.
 #[derive(Debug, Clone)]
@@ -30,6 +31,23 @@ impl ApiConfig {
             verifier: Arc::new(verifier),
         })
     }
+}
+
+/// The whole cold start of an API function whose handlers need only a store on the table:
+/// JSON logs, [`ApiConfig`] from the environment, the store built by `store` from the AWS
+/// configuration and the table's name, and `router` served until the runtime stops.
+pub async fn run_api<S>(
+    store: impl FnOnce(&Aws, String) -> S,
+    router: impl FnOnce(AppState<S>) -> axum::Router,
+) -> Result<(), bootstrap::Error> {
+    bootstrap::logging::init();
+    let config = ApiConfig::from_env(&Env::process())?;
+    let services = store(&Aws::load().await, config.table_name);
+    bootstrap::run_http(router(AppState {
+        services,
+        verifier: config.verifier,
+    }))
+    .await
 }
 
 #[cfg(test)]

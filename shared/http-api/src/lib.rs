@@ -13,7 +13,7 @@ pub mod problem;
 pub mod routing;
 
 pub use auth::{Admin, Caller, Claims, Customer, Identity, TokenSigner, TokenVerifier};
-pub use config::ApiConfig;
+pub use config::{ApiConfig, run_api};
 pub use extract::{ApiQuery, JsonBody};
 pub use pagination::{ListBody, page_request};
 pub use problem::ApiError;
