@@ -11,7 +11,7 @@ use domain::product::{Description, Product, ProductName, Sku};
 use domain::{CategoryId, Money, ProductId, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::{RecordError, claim, decode, encode};
+use super::{ItemHead, RecordError, claim, decode, encode};
 use crate::item::Item;
 use crate::keys;
 
@@ -76,11 +76,8 @@ pub(crate) type StoredCategory = domain::category_move::CategoryState;
 /// A category as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct CategoryRecord {
-    #[serde(rename = "PK")]
-    pk: String,
-    #[serde(rename = "SK")]
-    sk: String,
-    entity_type: String,
+    #[serde(flatten)]
+    head: ItemHead,
     #[serde(rename = "GSI1PK")]
     gsi1pk: String,
     #[serde(rename = "GSI1SK")]
@@ -110,9 +107,7 @@ impl CategoryRecord {
         encode(
             CATEGORY,
             &CategoryRecord {
-                pk: key.pk,
-                sk: key.sk,
-                entity_type: keys::entity::CATEGORY.to_owned(),
+                head: ItemHead::new(key, keys::entity::CATEGORY),
                 gsi1pk: keys::CATEGORY_TREE.to_owned(),
                 gsi1sk: keys::path(&category.path),
                 gsi2pk: keys::category_children(parent),
@@ -215,11 +210,8 @@ impl Placement {
 /// A product as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct ProductRecord {
-    #[serde(rename = "PK")]
-    pk: String,
-    #[serde(rename = "SK")]
-    sk: String,
-    entity_type: String,
+    #[serde(flatten)]
+    head: ItemHead,
     #[serde(flatten)]
     placement: Placement,
     #[serde(rename = "GSI2PK")]
@@ -255,9 +247,7 @@ impl ProductRecord {
         encode(
             PRODUCT,
             &ProductRecord {
-                pk: key.pk,
-                sk: key.sk,
-                entity_type: keys::entity::PRODUCT.to_owned(),
+                head: ItemHead::new(key, keys::entity::PRODUCT),
                 placement: Placement::of(&product.category_path, product.id),
                 gsi2pk: keys::PRODUCT_LIST.to_owned(),
                 gsi2sk: keys::product_list_order(product.id),

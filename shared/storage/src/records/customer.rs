@@ -6,7 +6,7 @@ use domain::customer::{Customer, CustomerName, PendingSignIn, PhoneNumber};
 use domain::{CustomerId, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::{RecordError, decode, encode};
+use super::{ItemHead, RecordError, decode, encode};
 use crate::item::Item;
 use crate::keys::{self, customer_entity};
 
@@ -28,11 +28,8 @@ const SIGN_IN: &str = "sign-in state";
 /// A customer as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct CustomerRecord {
-    #[serde(rename = "PK")]
-    pk: String,
-    #[serde(rename = "SK")]
-    sk: String,
-    entity_type: String,
+    #[serde(flatten)]
+    head: ItemHead,
     id: String,
     email: String,
     name: String,
@@ -54,9 +51,7 @@ impl CustomerRecord {
         encode(
             CUSTOMER,
             &CustomerRecord {
-                pk: key.pk,
-                sk: key.sk,
-                entity_type: customer_entity::CUSTOMER.to_owned(),
+                head: ItemHead::new(key, customer_entity::CUSTOMER),
                 id: customer.id.to_string(),
                 email: customer.email.clone(),
                 name: customer.name.as_str().to_owned(),
@@ -96,11 +91,8 @@ impl CustomerRecord {
 /// The item that maps a provider's subject to its one customer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct IdentityRecord {
-    #[serde(rename = "PK")]
-    pk: String,
-    #[serde(rename = "SK")]
-    sk: String,
-    entity_type: String,
+    #[serde(flatten)]
+    head: ItemHead,
     customer_id: String,
 }
 
@@ -111,9 +103,7 @@ impl IdentityRecord {
         encode(
             IDENTITY,
             &IdentityRecord {
-                pk: key.pk,
-                sk: key.sk,
-                entity_type: customer_entity::CUSTOMER_IDENTITY.to_owned(),
+                head: ItemHead::new(key, customer_entity::CUSTOMER_IDENTITY),
                 customer_id: customer.to_string(),
             },
         )
@@ -131,11 +121,8 @@ impl IdentityRecord {
 /// A sign-in waiting for the provider's callback.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct SignInRecord {
-    #[serde(rename = "PK")]
-    pk: String,
-    #[serde(rename = "SK")]
-    sk: String,
-    entity_type: String,
+    #[serde(flatten)]
+    head: ItemHead,
     nonce: String,
     pkce_verifier: String,
     redirect_uri: String,
@@ -150,9 +137,7 @@ impl SignInRecord {
         encode(
             SIGN_IN,
             &SignInRecord {
-                pk: key.pk,
-                sk: key.sk,
-                entity_type: customer_entity::SIGN_IN_STATE.to_owned(),
+                head: ItemHead::new(key, customer_entity::SIGN_IN_STATE),
                 nonce: pending.nonce.clone(),
                 pkce_verifier: pending.pkce_verifier.clone(),
                 redirect_uri: pending.redirect_uri.clone(),

@@ -53,15 +53,33 @@ pub(crate) fn decode<T: serde::de::DeserializeOwned>(
     serde_dynamo::from_item(item).map_err(|e| RecordError::new(name, e))
 }
 
-/// The item that makes something unique (a category name among siblings, a SKU, an order
-/// number): it holds its owner's id.
+/// The attributes every item starts with: its key and its `entity_type`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct ClaimRecord {
+pub(crate) struct ItemHead {
     #[serde(rename = "PK")]
     pk: String,
     #[serde(rename = "SK")]
     sk: String,
     entity_type: String,
+}
+
+impl ItemHead {
+    /// The head of the item at `key`, of `entity_type`.
+    pub fn new(key: PrimaryKey, entity_type: &str) -> Self {
+        Self {
+            pk: key.pk,
+            sk: key.sk,
+            entity_type: entity_type.to_owned(),
+        }
+    }
+}
+
+/// The item that makes something unique (a category name among siblings, a SKU, an order
+/// number): it holds its owner's id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct ClaimRecord {
+    #[serde(flatten)]
+    head: ItemHead,
     id: String,
 }
 
@@ -74,9 +92,7 @@ pub(crate) fn claim(
     encode(
         "uniqueness claim",
         &ClaimRecord {
-            pk: key.pk,
-            sk: key.sk,
-            entity_type: entity_type.to_owned(),
+            head: ItemHead::new(key, entity_type),
             id: owner,
         },
     )

@@ -17,7 +17,7 @@ use domain::product::{ProductName, Sku};
 use domain::{Money, OrderId, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::{RecordError, claim, decode, encode};
+use super::{ItemHead, RecordError, claim, decode, encode};
 use crate::item::{Item, s};
 use crate::keys;
 
@@ -272,11 +272,8 @@ impl OrderFields {
 /// An order as stored, with the keys of every list it appears in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct OrderRecord {
-    #[serde(rename = "PK")]
-    pk: String,
-    #[serde(rename = "SK")]
-    sk: String,
-    entity_type: String,
+    #[serde(flatten)]
+    head: ItemHead,
     #[serde(rename = "GSI1PK")]
     gsi1pk: String,
     #[serde(rename = "GSI1SK")]
@@ -335,9 +332,7 @@ impl OrderRecord {
         encode(
             ORDER,
             &OrderRecord {
-                pk: key.pk,
-                sk: key.sk,
-                entity_type: keys::entity::ORDER.to_owned(),
+                head: ItemHead::new(key, keys::entity::ORDER),
                 gsi1pk: keys::customer_orders(order.customer_id),
                 gsi1sk: listed.clone(),
                 gsi2pk: keys::ORDER_LIST.to_owned(),
@@ -371,11 +366,8 @@ pub(crate) fn encode_number_claim(order: &Order) -> Result<Item, RecordError> {
 /// An idempotency record as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct IdempotencyItem {
-    #[serde(rename = "PK")]
-    pk: String,
-    #[serde(rename = "SK")]
-    sk: String,
-    entity_type: String,
+    #[serde(flatten)]
+    head: ItemHead,
     customer_id: String,
     idempotency_key: String,
     request_hash: String,
@@ -392,9 +384,7 @@ impl IdempotencyItem {
         encode(
             IDEMPOTENCY,
             &IdempotencyItem {
-                pk: key.pk,
-                sk: key.sk,
-                entity_type: keys::entity::IDEMPOTENCY.to_owned(),
+                head: ItemHead::new(key, keys::entity::IDEMPOTENCY),
                 customer_id: record.customer_id.to_string(),
                 idempotency_key: record.key.as_str().to_owned(),
                 request_hash: record.fingerprint.0.clone(),
