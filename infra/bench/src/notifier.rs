@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use aws_sdk_sqs::types::MessageSystemAttributeName;
 use devkit::sms_sandbox::{self, SandboxConfig};
 use devkit::testing::{RequestCounter, TestEnv, counted_client};
 use domain::customer::{CustomerName, ProfileChange, SignIn};
@@ -110,16 +110,8 @@ pub async fn rows(env: &TestEnv, endpoint: &str) -> Vec<Row> {
             max: Duration::from_secs(900),
         },
     );
-    let arn = env
-        .sqs
-        .get_queue_attributes()
-        .queue_url(&queues.notifications)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
+    let arn = devkit::queues::queue_arn(&env.sqs, &queues.notifications)
         .await
-        .expect("queue")
-        .attributes
-        .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
         .expect("queue ARN");
 
     let mut rows = Vec::new();

@@ -26,7 +26,6 @@ use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::{
     DeleteMessageBatchRequestEntry, Message, MessageAttributeValue, MessageSystemAttributeName,
-    QueueAttributeName,
 };
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -128,18 +127,7 @@ impl Bridge {
     /// The queue's ARN, asked of SQS once.
     async fn queue_arn(&self) -> Result<&str, DevkitError> {
         self.queue_arn
-            .get_or_try_init(|| async {
-                self.sqs
-                    .get_queue_attributes()
-                    .queue_url(&self.queue_url)
-                    .attribute_names(QueueAttributeName::QueueArn)
-                    .send()
-                    .await
-                    .map_err(sqs_err)?
-                    .attributes
-                    .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
-                    .ok_or_else(|| DevkitError::Other("SQS: the queue has no ARN".into()))
-            })
+            .get_or_try_init(|| crate::queues::queue_arn(&self.sqs, &self.queue_url))
             .await
             .map(String::as_str)
     }

@@ -57,6 +57,20 @@ fn sqs_err(err: impl std::error::Error) -> DevkitError {
 }
 
 /// Creates (or finds) `<name>` and `<name>-dlq`, the first redriving to the second.
+/// The ARN of the queue at `url`.
+pub async fn queue_arn(client: &Client, url: &str) -> Result<String, DevkitError> {
+    client
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| sqs_err(e.into_service_error()))?
+        .attributes
+        .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
+        .ok_or_else(|| DevkitError::Other(format!("SQS: queue {url} has no ARN")))
+}
+
 pub async fn ensure_queues(
     client: &Client,
     name: &str,
@@ -70,16 +84,7 @@ pub async fn ensure_queues(
         .map_err(|e| sqs_err(e.into_service_error()))?
         .queue_url
         .ok_or_else(|| DevkitError::Other("SQS: no dead-letter queue URL".into()))?;
-    let dlq_arn = client
-        .get_queue_attributes()
-        .queue_url(&dlq)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .map_err(|e| sqs_err(e.into_service_error()))?
-        .attributes
-        .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
-        .ok_or_else(|| DevkitError::Other("SQS: no dead-letter queue ARN".into()))?;
+    let dlq_arn = queue_arn(client, &dlq).await?;
     let redrive = serde_json::json!({
         "deadLetterTargetArn": dlq_arn,
         "maxReceiveCount": settings.max_receive_count,

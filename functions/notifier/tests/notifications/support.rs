@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName};
+use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use devkit::queues::Queues;
 use devkit::testing::{RequestCounter, TestEnv, counted_client, moto_endpoint};
 use domain::customer::{CustomerName, ProfileChange, SignIn};
@@ -99,16 +99,8 @@ impl World {
     pub async fn with(options: Options) -> Self {
         let env = TestEnv::new().await;
         let queues = env.queues().await;
-        let queue_arn = env
-            .sqs
-            .get_queue_attributes()
-            .queue_url(&queues.notifications)
-            .attribute_names(QueueAttributeName::QueueArn)
-            .send()
+        let queue_arn = devkit::queues::queue_arn(&env.sqs, &queues.notifications)
             .await
-            .expect("queue attributes")
-            .attributes
-            .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
             .expect("queue ARN");
         let at = MockServer::start().await;
         let ses = devkit::email::local_ses_client(&moto_endpoint());
