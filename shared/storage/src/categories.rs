@@ -25,7 +25,7 @@ impl DynamoCatalog {
         id: CategoryId,
     ) -> Result<Option<StoredCategory>, CatalogError> {
         let item = self.table.get(&keys::category(id)).await?;
-        Ok(item.as_ref().map(CategoryRecord::decode).transpose()?)
+        Ok(item.map(CategoryRecord::decode).transpose()?)
     }
 
     /// An update of a category's counters when a child or product joins (`+1`) or leaves
@@ -144,7 +144,7 @@ impl DynamoCatalog {
                 Some(budget),
             )
             .await?
-            .iter()
+            .into_iter()
             .map(CategoryRecord::decode)
             .collect::<Result<_, _>>()?;
         let products_listing = Listing::gsi1(
@@ -154,7 +154,7 @@ impl DynamoCatalog {
         let products = self
             .query_all(&products_listing, Some(budget))
             .await?
-            .iter()
+            .into_iter()
             .map(|item| {
                 ProductRecord::decode(item).map(|p| (p.product.id, p.product.category_path))
             })
@@ -306,7 +306,7 @@ impl CategoryStore for DynamoCatalog {
         unique.dedup();
         let wanted = unique.iter().map(|id| key(&keys::category(*id))).collect();
         for item in self.table.batch_get(wanted, false).await? {
-            let category = CategoryRecord::decode(&item)?.category;
+            let category = CategoryRecord::decode(item)?.category;
             found.insert(category.id, category);
         }
         Ok(ids.iter().filter_map(|id| found.get(id).cloned()).collect())
@@ -325,7 +325,7 @@ impl CategoryStore for DynamoCatalog {
         let page = self.query_page(&listing, &page).await?;
         let items = page
             .items
-            .iter()
+            .into_iter()
             .map(|item| CategoryRecord::decode(item).map(|c| c.category))
             .collect::<Result<_, _>>()?;
         Ok(Page {
@@ -340,7 +340,7 @@ impl CategoryStore for DynamoCatalog {
             .query_all(&Listing::gsi1(keys::CATEGORY_TREE, prefix), None)
             .await?;
         Ok(items
-            .iter()
+            .into_iter()
             .map(|i| CategoryRecord::decode(i).map(|c| c.category))
             .collect::<Result<_, _>>()?)
     }

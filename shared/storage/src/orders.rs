@@ -148,10 +148,10 @@ impl OrderStore for DynamoOrders {
         let found = self.table.batch_get(wanted, true).await?;
         let mut products = Vec::with_capacity(found.len());
         let mut record = None;
-        for item in &found {
+        for item in found {
             let is_record = record_key
                 .as_ref()
-                .is_some_and(|k| Fields(item).str(keys::PK).ok() == Some(k.pk.as_str()));
+                .is_some_and(|k| Fields(&item).str(keys::PK).ok() == Some(k.pk.as_str()));
             if is_record {
                 record = IdempotencyItem::decode(item, now)?;
             } else {
@@ -171,7 +171,7 @@ impl OrderStore for DynamoOrders {
             .get(&keys::idempotency(customer, idempotency_key))
             .await?;
         Ok(item
-            .map(|i| IdempotencyItem::decode(&i, now))
+            .map(|i| IdempotencyItem::decode(i, now))
             .transpose()?
             .flatten())
     }
@@ -225,7 +225,7 @@ impl OrderStore for DynamoOrders {
 
     async fn order(&self, id: OrderId) -> Result<Option<Order>, OrderError> {
         let item = self.get(&keys::order(id)).await?;
-        Ok(item.as_ref().map(OrderRecord::decode).transpose()?)
+        Ok(item.map(OrderRecord::decode).transpose()?)
     }
 
     async fn change_status(&self, change: &StatusChange) -> Result<(), OrderError> {
@@ -284,7 +284,7 @@ impl OrderStore for DynamoOrders {
             .map_err(from_catalog)?;
         let items = page
             .items
-            .iter()
+            .into_iter()
             .map(OrderRecord::decode)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Page {

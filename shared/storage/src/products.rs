@@ -22,7 +22,7 @@ impl DynamoCatalog {
     /// A product and its order marker, read strongly consistently.
     async fn stored_product(&self, id: ProductId) -> Result<Option<StoredProduct>, CatalogError> {
         let item = self.table.get(&keys::product(id)).await?;
-        Ok(item.as_ref().map(ProductRecord::decode).transpose()?)
+        Ok(item.map(ProductRecord::decode).transpose()?)
     }
 
     fn sku_claim_delete(
@@ -54,7 +54,7 @@ impl DynamoCatalog {
         stock: Option<StockChange>,
     ) -> Result<Product, CatalogError> {
         match self.table.update(&keys::product(id), &expr).await {
-            Ok(item) => Ok(ProductRecord::decode(&item)?.product),
+            Ok(item) => Ok(ProductRecord::decode(item)?.product),
             Err(TableError::ConditionFailed) => Err(self.explain_product_conflict(id, stock).await),
             Err(other) => Err(other.into()),
         }
@@ -170,7 +170,7 @@ impl ProductStore for DynamoCatalog {
             .await?;
         let items = page
             .items
-            .iter()
+            .into_iter()
             .map(|item| ProductRecord::decode(item).map(|p| p.product))
             .collect::<Result<_, _>>()?;
         Ok(Page {
@@ -352,7 +352,7 @@ impl ProductStore for DynamoCatalog {
         let mut summary = PriceSummary::default();
         let mut total = Money::ZERO;
         for item in self.query_all(&listing, None).await? {
-            total = total + ProductRecord::decode(&item)?.product.price;
+            total = total + ProductRecord::decode(item)?.product.price;
             summary.product_count += 1;
         }
         summary.price_total = total;

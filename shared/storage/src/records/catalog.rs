@@ -127,8 +127,8 @@ impl CategoryRecord {
     }
 
     /// The category (and counters) a stored item holds.
-    pub fn decode(item: &Item) -> Result<StoredCategory, RecordError> {
-        let r: CategoryRecord = decode(CATEGORY, item.clone())?;
+    pub fn decode(item: Item) -> Result<StoredCategory, RecordError> {
+        let r: CategoryRecord = decode(CATEGORY, item)?;
         let id: CategoryId =
             r.id.parse()
                 .map_err(|_| RecordError::new(CATEGORY, "invalid id"))?;
@@ -267,8 +267,8 @@ impl ProductRecord {
     }
 
     /// The product (and its order marker) a stored item holds.
-    pub fn decode(item: &Item) -> Result<StoredProduct, RecordError> {
-        let r: ProductRecord = decode(PRODUCT, item.clone())?;
+    pub fn decode(item: Item) -> Result<StoredProduct, RecordError> {
+        let r: ProductRecord = decode(PRODUCT, item)?;
         let invalid = |what: &'static str| RecordError::new(PRODUCT, format!("invalid {what}"));
         Ok(StoredProduct {
             product: Product {
@@ -350,7 +350,7 @@ mod tests {
             item.get(category_attr::LEVEL),
             Some(&AttributeValue::N("1".into()))
         );
-        let stored = CategoryRecord::decode(&item).expect("decodes");
+        let stored = CategoryRecord::decode(item.clone()).expect("decodes");
         assert_eq!(stored.category, category);
         assert_eq!(
             (stored.child_count, stored.product_count, stored.revision),
@@ -376,7 +376,7 @@ mod tests {
                 Some(&AttributeValue::N(cents.to_string())),
                 "{price}"
             );
-            let stored = ProductRecord::decode(&item).expect("decodes");
+            let stored = ProductRecord::decode(item.clone()).expect("decodes");
             assert_eq!(stored.product, product, "{price}");
             assert_eq!(stored.product.price.to_string(), product.price.to_string());
             assert!(!stored.ever_ordered);
@@ -424,10 +424,13 @@ mod tests {
     fn malformed_items_are_errors_naming_the_record() {
         let mut item = ProductRecord::encode_new(&product("1")).expect("encodes");
         item.insert(product_attr::ID.to_owned(), s("not-an-id"));
-        let err = ProductRecord::decode(&item).expect_err("bad id");
+        let err = ProductRecord::decode(item.clone()).expect_err("bad id");
         assert!(err.to_string().starts_with("product item"), "{err}");
         item.remove(product_attr::PRICE);
-        assert!(ProductRecord::decode(&item).is_err(), "missing price");
+        assert!(
+            ProductRecord::decode(item.clone()).is_err(),
+            "missing price"
+        );
     }
 
     #[test]

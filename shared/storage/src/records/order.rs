@@ -347,8 +347,8 @@ impl OrderRecord {
     }
 
     /// The order a stored item holds.
-    pub fn decode(item: &Item) -> Result<Order, RecordError> {
-        let r: OrderRecord = decode(ORDER, item.clone())?;
+    pub fn decode(item: Item) -> Result<Order, RecordError> {
+        let r: OrderRecord = decode(ORDER, item)?;
         let due = r.hand_off.as_ref().map(|h| h.hand_off_due.clone());
         r.fields.into_order(due.as_deref())
     }
@@ -396,8 +396,8 @@ impl IdempotencyItem {
 
     /// The record in `item`, or `None` when it has expired (DynamoDB deletes expired items
     /// only eventually).
-    pub fn decode(item: &Item, now: Timestamp) -> Result<Option<IdempotencyRecord>, RecordError> {
-        let r: IdempotencyItem = decode(IDEMPOTENCY, item.clone())?;
+    pub fn decode(item: Item, now: Timestamp) -> Result<Option<IdempotencyRecord>, RecordError> {
+        let r: IdempotencyItem = decode(IDEMPOTENCY, item)?;
         if r.expires_at <= now.unix_seconds() {
             return Ok(None);
         }
@@ -475,7 +475,7 @@ mod tests {
         );
         assert_eq!(item.get(order_attr::HAND_OFF_RESENDS), Some(&n("0")));
         assert_eq!(item.get(order_attr::STATUS), Some(&s("CONFIRMED")));
-        assert_eq!(OrderRecord::decode(&item).expect("decodes"), order);
+        assert_eq!(OrderRecord::decode(item.clone()).expect("decodes"), order);
     }
 
     #[test]
@@ -503,7 +503,7 @@ mod tests {
             panic!("sms channel map");
         };
         assert_eq!(sms.get(notification_attr::VERSION), Some(&n("4")));
-        assert_eq!(OrderRecord::decode(&item).expect("decodes"), order);
+        assert_eq!(OrderRecord::decode(item.clone()).expect("decodes"), order);
         assert!(order.sms_sent() && !order.email_sent());
         assert_eq!(
             ChannelRecord::encode(&order.notifications.sms).expect("encodes"),
@@ -536,12 +536,12 @@ mod tests {
             Some(AttributeValue::N(_))
         ));
         assert_eq!(
-            IdempotencyItem::decode(&item, now).expect("decodes"),
+            IdempotencyItem::decode(item.clone(), now).expect("decodes"),
             Some(record.clone())
         );
         let later = now.after(std::time::Duration::from_secs(86_400));
         assert_eq!(
-            IdempotencyItem::decode(&item, later).expect("decodes"),
+            IdempotencyItem::decode(item.clone(), later).expect("decodes"),
             None
         );
     }
@@ -550,7 +550,7 @@ mod tests {
     fn a_malformed_order_is_an_error_naming_the_record() {
         let mut item = OrderRecord::encode_new(&order(None)).expect("encodes");
         item.insert(order_attr::STATUS.into(), s("LOST"));
-        let err = OrderRecord::decode(&item).expect_err("bad status");
+        let err = OrderRecord::decode(item.clone()).expect_err("bad status");
         assert!(err.to_string().starts_with("order item"), "{err}");
     }
 }
