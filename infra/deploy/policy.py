@@ -8,8 +8,8 @@ Invariants:
 - A rule that fails is reported with its name and the environment; a rule that is skipped
   (its `when` is false, e.g. prod-only rules on dev) is not a failure.
 - The template checked is the one CloudFormation would deploy: after the SAM transform and
-  with the stage's conditions resolved (transform.py), stamped with the stage in
-  `Metadata.Deployment` for stage-specific rules.
+  with the stage's conditions resolved and the stage stamped in `Metadata.Deployment`
+  (transform.py), for stage-specific rules.
 """
 
 from __future__ import annotations
@@ -51,21 +51,9 @@ def environments(samconfig: Path = ROOT / "samconfig.toml") -> list[str]:
     return [name for name, section in config.items() if isinstance(section, dict)]
 
 
-def stage_of(env: str, template: dict[str, Any], samconfig: Path = ROOT / "samconfig.toml") -> str:
-    """The `Stage` parameter an environment deploys with."""
-    _, overrides = transform.environment(samconfig, env)
-    return transform.parameter_values(template, overrides)["Stage"]
-
-
 def deployed(env: str, samconfig: Path = ROOT / "samconfig.toml") -> dict[str, Any]:
     """The template `env` deploys, stamped with its environment and stage."""
-    from samtranslator.yaml_helper import yaml_parse
-
-    template_path = ROOT / "template.yaml"
-    result = transform.deployed_template(template_path, samconfig, env)
-    stage = stage_of(env, yaml_parse(template_path.read_text()), samconfig)
-    result.setdefault("Metadata", {})["Deployment"] = {"Environment": env, "Stage": stage}
-    return result
+    return transform.deployed_template(ROOT / "template.yaml", samconfig, env)
 
 
 def guard(template_file: Path, rules: Path = RULES) -> Verdicts:

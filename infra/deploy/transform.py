@@ -151,7 +151,8 @@ def resolve(node: Any, truth: dict[str, bool]) -> Any:
 
 
 def deployed_template(template_path: Path, samconfig: Path, env: str) -> dict[str, Any]:
-    """The CloudFormation template `env` deploys, with its conditions resolved."""
+    """The CloudFormation template `env` deploys, with its conditions resolved and stamped
+    with the environment and its stage in `Metadata.Deployment` (for stage-specific rules)."""
     from samtranslator.yaml_helper import yaml_parse
 
     template = yaml_parse(template_path.read_text())
@@ -170,6 +171,10 @@ def deployed_template(template_path: Path, samconfig: Path, env: str) -> dict[st
     resolved.pop("Conditions", None)
     for resource in resolved["Resources"].values():
         resource.pop("Condition", None)
+    resolved.setdefault("Metadata", {})["Deployment"] = {
+        "Environment": env,
+        "Stage": values.get("Stage"),
+    }
     return resolved
 
 
