@@ -32,18 +32,18 @@ const CONFLICT_TRIES: u32 = 4;
 /// Order storage on the single table.
 #[derive(Debug, Clone)]
 pub struct DynamoOrders {
-    table: Table,
-    /// Listings (`Query` pages) go through the catalog's query code.
+    /// The catalog's table (listings go through the catalog's query code).
     catalog: DynamoCatalog,
 }
 
 impl DynamoOrders {
     /// Order storage on the catalog's table.
     pub fn new(catalog: DynamoCatalog) -> Self {
-        Self {
-            table: catalog.table.clone(),
-            catalog,
-        }
+        Self { catalog }
+    }
+
+    fn table(&self) -> &Table {
+        &self.catalog.table
     }
 }
 
@@ -83,7 +83,7 @@ async fn execute_retrying_conflicts(table: &Table, items: Transaction) -> Result
 
 impl DynamoOrders {
     fn name(&self) -> &str {
-        self.table.name()
+        self.table().name()
     }
 
     /// The decrement of one line's stock, conditioned on the product being as priced.
@@ -129,7 +129,7 @@ impl DynamoOrders {
     }
 
     async fn get(&self, key_of: &keys::PrimaryKey) -> Result<Option<Item>, OrderError> {
-        Ok(self.table.get(key_of).await?)
+        Ok(self.table().get(key_of).await?)
     }
 }
 
@@ -145,7 +145,7 @@ impl OrderStore for DynamoOrders {
         if let Some(record_key) = &record_key {
             wanted.push(key(record_key));
         }
-        let found = self.table.batch_get(wanted, true).await?;
+        let found = self.table().batch_get(wanted, true).await?;
         let mut products = Vec::with_capacity(found.len());
         let mut record = None;
         for item in found {
@@ -206,7 +206,7 @@ impl OrderStore for DynamoOrders {
         for line in &order.lines {
             items.push(Op::Stock, self.reserve(line)?);
         }
-        match execute_retrying_conflicts(&self.table, items).await {
+        match execute_retrying_conflicts(self.table(), items).await {
             Ok(()) => Ok(()),
             Err(err) if err.condition_failed(Op::Idempotency) => {
                 Err(PlaceFailure::IdempotencyKeyTaken)
@@ -232,7 +232,7 @@ impl OrderStore for DynamoOrders {
         let order_key = keys::order(change.order_id);
         let update = self.status_update(change);
         if change.restock.is_empty() {
-            return match self.table.update(&order_key, &update).await {
+            return match self.table().update(&order_key, &update).await {
                 Ok(_) => Ok(()),
                 Err(TableError::ConditionFailed) => Err(OrderError::ConcurrentChange),
                 Err(other) => Err(other.into()),
@@ -251,7 +251,7 @@ impl OrderStore for DynamoOrders {
                 txn::update(self.name(), key(&keys::product(*product)), restore)?,
             );
         }
-        match execute_retrying_conflicts(&self.table, items).await {
+        match execute_retrying_conflicts(self.table(), items).await {
             Ok(()) => Ok(()),
             Err(err) if err.condition_failed(Op::Order) => Err(OrderError::ConcurrentChange),
             Err(err) => Err(from_catalog(err.into_catalog_error())),
@@ -299,7 +299,7 @@ impl OrderStore for DynamoOrders {
         limit: usize,
     ) -> Result<Vec<PendingHandOff>, OrderError> {
         let output = self
-            .table
+            .table()
             .client()
             .query()
             .table_name(self.name())
@@ -339,7 +339,7 @@ impl OrderStore for DynamoOrders {
             update = update.set(attr, value);
         }
         update = update.set(order_attr::HAND_OFF_RESENDS, n(resends));
-        match self.table.update(&keys::order(order_id), &update).await {
+        match self.table().update(&keys::order(order_id), &update).await {
             // Acknowledged by the notifier meanwhile: nothing left to schedule.
             Ok(_) | Err(TableError::ConditionFailed) => Ok(()),
             Err(other) => Err(other.into()),
@@ -365,7 +365,7 @@ impl NotificationStore for DynamoOrders {
             let version = format!("{attr}.{}", notification_attr::VERSION);
             update.when_eq(&version, n(expected_version))
         };
-        match self.table.update(&keys::order(order), &update).await {
+        match self.table().update(&keys::order(order), &update).await {
             Ok(_) => Ok(true),
             Err(TableError::ConditionFailed) => Ok(false),
             Err(other) => Err(other.into()),
@@ -374,7 +374,7 @@ impl NotificationStore for DynamoOrders {
 
     async fn acknowledge(&self, order: OrderId) -> Result<(), OrderError> {
         let update = without_hand_off(Expr::new()).when_exists(keys::PK);
-        match self.table.update(&keys::order(order), &update).await {
+        match self.table().update(&keys::order(order), &update).await {
             Ok(_) | Err(TableError::ConditionFailed) => Ok(()),
             Err(other) => Err(other.into()),
         }
