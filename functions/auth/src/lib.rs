@@ -19,6 +19,7 @@ use axum::http::{HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use domain::customer::{CustomerName, PendingSignIn, SignIn};
+use domain::customer_use_cases::Accounts;
 use domain::{CustomerStore, SignInStateStore};
 use http_api::auth::{ACCESS_TOKEN_TTL_SECONDS, Identity};
 use http_api::customer::CustomerView;
@@ -253,7 +254,7 @@ async fn finish_sign_in<S: Store>(
         subject: identity.subject,
         email: identity.email,
     };
-    let customer = auth.store.sign_in(sign_in).await?;
+    let customer = Accounts::new(&auth.store).sign_in(sign_in).await?;
     let access_token = auth
         .signer
         .sign(

@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::http::Method;
 use axum::{Json, Router};
 use domain::customer::{CustomerName, PhoneNumber, ProfileChange};
+use domain::customer_use_cases::Accounts;
 use domain::{CustomerId, CustomerStore, ValidationErrors};
 use http_api::customer::CustomerView;
 use http_api::extract::nullable;
@@ -39,11 +40,9 @@ async fn me<S: Store>(
     State(state): State<AppState<S>>,
     caller: Customer,
 ) -> Result<Json<CustomerView>, ApiError> {
-    let customer = state
-        .services
-        .customer(caller_id(&caller)?)
-        .await?
-        .ok_or_else(not_found)?;
+    let customer = Accounts::new(&state.services)
+        .profile(caller_id(&caller)?)
+        .await?;
     Ok(Json(customer.into()))
 }
 
@@ -85,10 +84,8 @@ async fn update_me<S: Store>(
 ) -> Result<Json<CustomerView>, ApiError> {
     let id = caller_id(&caller)?;
     let change = body.into_change()?;
-    let customer = if change == ProfileChange::default() {
-        state.services.customer(id).await?.ok_or_else(not_found)?
-    } else {
-        state.services.update_profile(id, change).await?
-    };
+    let customer = Accounts::new(&state.services)
+        .update_profile(id, change)
+        .await?;
     Ok(Json(customer.into()))
 }

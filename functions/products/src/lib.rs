@@ -4,6 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::{Json, Router};
+use domain::catalog_use_cases::Catalog;
 use domain::product::{
     Description, NewProduct, Product, ProductChange, ProductName, ProductScope, Sku, StockChange,
     parse_stock, parse_stock_delta,
@@ -155,7 +156,7 @@ async fn create<S: Store>(
     JsonBody(body): JsonBody<CreateBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let new = parse_new_product(body)?;
-    let product: Product = state.services.create_product(new).await?;
+    let product: Product = Catalog::new(&state.services).create_product(new).await?;
     let location = format!("/api/v1/products/{}", product.id);
     Ok((
         StatusCode::CREATED,
@@ -229,11 +230,9 @@ async fn update<S: Store>(
 ) -> Result<Json<ProductView>, ApiError> {
     let id = path_id(&id)?;
     let change = parse_change(body)?;
-    let product = if change.is_empty() {
-        state.services.product(id).await?.ok_or_else(not_found)?
-    } else {
-        state.services.update_product(id, change).await?
-    };
+    let product = Catalog::new(&state.services)
+        .update_product(id, change)
+        .await?;
     Ok(Json(product.into()))
 }
 
@@ -242,7 +241,9 @@ async fn remove<S: Store>(
     _admin: Admin,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.services.remove_product(path_id(&id)?).await?;
+    Catalog::new(&state.services)
+        .remove_product(path_id(&id)?)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

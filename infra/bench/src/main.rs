@@ -17,9 +17,10 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use devkit::events::ApiRequest;
 use devkit::testing::{RequestCounter, TestEnv, counted_client};
+use domain::catalog_use_cases::Catalog;
 use domain::category::CategoryName;
 use domain::product::{NewProduct, ProductName};
-use domain::{CategoryId, CategoryStore, Money, ProductStore};
+use domain::{CategoryId, CategoryStore, Money};
 use http_api::AppState;
 use serde_json::json;
 use storage::DynamoCatalog;
@@ -92,7 +93,13 @@ async fn main() {
             stock_quantity: 1_000_000,
             category_id: leaves[i % leaves.len()],
         };
-        product_ids.push(store.create_product(product).await.expect("product").id);
+        product_ids.push(
+            Catalog::new(&store)
+                .create_product(product)
+                .await
+                .expect("product")
+                .id,
+        );
     }
 
     let state = AppState {

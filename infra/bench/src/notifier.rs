@@ -10,6 +10,7 @@ use aws_sdk_sqs::types::MessageSystemAttributeName;
 use devkit::sms_sandbox::{self, SandboxConfig};
 use devkit::testing::{RequestCounter, TestEnv, counted_client};
 use domain::customer::{CustomerName, ProfileChange, SignIn};
+use domain::customer_use_cases::Accounts;
 use domain::notification::{DEFAULT_CLAIM_LEASE, Notifier};
 use domain::order::{HandOffPolicy, OrderService, VatRate};
 use domain::{CustomerStore, PhoneNumber};
@@ -42,7 +43,7 @@ pub async fn rows(env: &TestEnv, endpoint: &str) -> Vec<Row> {
         HandOffPolicy::default(),
     );
     let customers = env.customers();
-    let customer = customers
+    let customer = Accounts::new(&customers)
         .sign_in(SignIn {
             subject: "bench-notified".into(),
             email: "notified@example.com".into(),

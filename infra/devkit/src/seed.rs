@@ -1,8 +1,9 @@
 //! A small demo catalog for `make dev`: three levels of categories and a dozen products.
 
+use domain::catalog_use_cases::Catalog;
 use domain::category::CategoryName;
 use domain::product::{Description, NewProduct, ProductName, Sku};
-use domain::{CategoryId, CategoryStore, Money, ProductStore};
+use domain::{CategoryId, CategoryStore, Money};
 use storage::DynamoCatalog;
 
 use crate::DevkitError;
@@ -135,7 +136,10 @@ pub async fn demo_catalog(store: &DynamoCatalog) -> Result<usize, DevkitError> {
             stock_quantity: *stock,
             category_id: parent.ok_or_else(|| DevkitError::Other("empty category path".into()))?,
         };
-        store.create_product(product).await.map_err(fail)?;
+        Catalog::new(store)
+            .create_product(product)
+            .await
+            .map_err(fail)?;
     }
     Ok(PRODUCTS.len())
 }

@@ -106,9 +106,10 @@ impl TestEnv {
 
     /// A product `name` at `price` with `stock` units, in a top-level category of its own.
     pub async fn product(&self, name: &str, price: &str, stock: u32) -> domain::ProductId {
+        use domain::catalog_use_cases::Catalog;
         use domain::category::CategoryName;
         use domain::product::{NewProduct, ProductName};
-        use domain::{CategoryStore, Money, ProductStore};
+        use domain::{CategoryStore, Money};
         let catalog = self.catalog();
         let unique = ulid::Ulid::new().to_string();
         let category = catalog
@@ -118,7 +119,7 @@ impl TestEnv {
             )
             .await
             .unwrap_or_else(|e| panic!("category: {e}"));
-        catalog
+        Catalog::new(&catalog)
             .create_product(NewProduct {
                 name: ProductName::parse(name).expect("name"),
                 description: None,

@@ -8,7 +8,7 @@ use crate::category::{Category, CategoryChange, CategoryName, CategoryPath, Ille
 use crate::id::{CategoryId, ProductId};
 use crate::page::{Page, PageRequest};
 use crate::product::{
-    NewProduct, PriceSummary, Product, ProductChange, ProductFilter, ProductRemoval, ProductScope,
+    PriceSummary, Product, ProductChange, ProductDeletion, ProductFilter, ProductScope,
 };
 
 /// Why a catalog operation did not happen. Every variant but `Storage` is the client's
@@ -114,11 +114,12 @@ pub trait CategoryStore: Send + Sync {
 
 /// Storage of products.
 pub trait ProductStore: Send + Sync {
-    /// Creates a product in an existing category; SKUs are unique.
-    fn create_product(
+    /// Stores a new product. Its category must still be at `product.category_path`
+    /// ([`CatalogError::ConcurrentChange`] otherwise) and its SKU unclaimed.
+    fn insert_product(
         &self,
-        product: NewProduct,
-    ) -> impl Future<Output = Result<Product, CatalogError>> + Send;
+        product: &Product,
+    ) -> impl Future<Output = Result<(), CatalogError>> + Send;
 
     /// One product, if it exists (active or not).
     fn product(
@@ -141,11 +142,11 @@ pub trait ProductStore: Send + Sync {
         change: ProductChange,
     ) -> impl Future<Output = Result<Product, CatalogError>> + Send;
 
-    /// Deletes a product, or deactivates it when it appears in orders.
-    fn remove_product(
+    /// Deletes a product unless it appears in orders, atomically with that check.
+    fn delete_unordered_product(
         &self,
         id: ProductId,
-    ) -> impl Future<Output = Result<ProductRemoval, CatalogError>> + Send;
+    ) -> impl Future<Output = Result<ProductDeletion, CatalogError>> + Send;
 
     /// Count and price total of the active products in the subtree at `path`.
     fn price_summary(

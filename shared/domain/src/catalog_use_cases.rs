@@ -1,14 +1,19 @@
-//! The catalog's read use cases that combine several store calls: a category with its
-//! ancestors, a (sub)tree, the products and the average price of a category's subtree.
-//! Handlers parse and present; the steps between live here, over the store ports.
+//! The catalog's use cases that combine several store calls or decide something: a
+//! category with its ancestors, a (sub)tree, the products and the average price of a
+//! category's subtree, creating a product and removing one. Handlers parse and present;
+//! the steps between live here, over the store ports.
 //!
-//! Invariant: an unknown category is [`CatalogError::CategoryNotFound`], whichever step
-//! asked for it (the category itself or the root of a tree).
+//! Invariants: an unknown category is [`CatalogError::CategoryNotFound`] when it is the
+//! subject of the request and [`CatalogError::UnknownCategory`] when a new product names
+//! it; a product that appears in orders is never deleted, only deactivated.
 
 use crate::catalog::{CatalogError, CategoryStore, ProductStore};
 use crate::category::{Category, CategoryNode, build_forest};
-use crate::product::{PriceSummary, Product, ProductFilter, ProductScope};
-use crate::{CategoryId, Page, PageRequest};
+use crate::product::{
+    NewProduct, PriceSummary, Product, ProductChange, ProductDeletion, ProductFilter,
+    ProductRemoval, ProductScope,
+};
+use crate::{CategoryId, Page, PageRequest, ProductId, Timestamp};
 
 /// The catalog's use cases on `store`.
 #[derive(Debug, Clone, Copy)]
@@ -71,5 +76,46 @@ impl<'s, S: CategoryStore + ProductStore> Catalog<'s, S> {
         let category = self.category(id).await?;
         let summary = self.0.price_summary(&category.path).await?;
         Ok((category, summary))
+    }
+
+    /// Creates a product, active, in the existing category `new.category_id`.
+    pub async fn create_product(&self, new: NewProduct) -> Result<Product, CatalogError> {
+        let category = self
+            .0
+            .category(new.category_id)
+            .await?
+            .ok_or(CatalogError::UnknownCategory)?;
+        let product = new.into_product(category.path, Timestamp::now());
+        self.0.insert_product(&product).await?;
+        Ok(product)
+    }
+
+    /// Applies `change` to product `id`; an empty change only reads it.
+    pub async fn update_product(
+        &self,
+        id: ProductId,
+        change: ProductChange,
+    ) -> Result<Product, CatalogError> {
+        if change.is_empty() {
+            self.0
+                .product(id)
+                .await?
+                .ok_or(CatalogError::ProductNotFound)
+        } else {
+            self.0.update_product(id, change).await
+        }
+    }
+
+    /// Deletes product `id`, or deactivates it when orders refer to it.
+    pub async fn remove_product(&self, id: ProductId) -> Result<ProductRemoval, CatalogError> {
+        match self.0.delete_unordered_product(id).await? {
+            ProductDeletion::Deleted => Ok(ProductRemoval::Deleted),
+            ProductDeletion::Ordered => {
+                self.0
+                    .update_product(id, ProductChange::deactivate())
+                    .await?;
+                Ok(ProductRemoval::Deactivated)
+            }
+        }
     }
 }

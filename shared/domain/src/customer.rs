@@ -161,13 +161,52 @@ impl CustomerError {
     }
 }
 
+/// What storing a first-time customer found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registration {
+    /// The customer and its identity mapping were written.
+    Registered,
+    /// Another customer already holds the subject (a concurrent first sign-in won).
+    SubjectTaken,
+}
+
+impl SignIn {
+    /// The customer a first sign-in creates: fresh id, no phone number yet.
+    pub fn new_customer(&self, now: Timestamp) -> Customer {
+        Customer {
+            id: CustomerId::generate(),
+            email: self.email.clone(),
+            name: self.name.clone(),
+            phone_number: None,
+            is_admin: self.is_admin,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// Storage of customers.
 pub trait CustomerStore: Send + Sync {
-    /// The customer of `sign_in.subject`, created on the first sign-in; email, name and
-    /// admin flag are brought up to date on every sign-in.
-    fn sign_in(
+    /// The customer registered for the identity provider's `subject`, read strongly
+    /// consistently.
+    fn customer_of_subject(
         &self,
-        sign_in: SignIn,
+        subject: &str,
+    ) -> impl Future<Output = Result<Option<CustomerId>, CustomerError>> + Send;
+
+    /// Stores `customer` and the mapping of `subject` to it, atomically; neither may exist.
+    fn register(
+        &self,
+        customer: &Customer,
+        subject: &str,
+    ) -> impl Future<Output = Result<Registration, CustomerError>> + Send;
+
+    /// Brings the provider's view of customer `id` (email, name, admin flag) up to date
+    /// ([`CustomerError::NotFound`] if there is no such customer).
+    fn refresh(
+        &self,
+        id: CustomerId,
+        sign_in: &SignIn,
     ) -> impl Future<Output = Result<Customer, CustomerError>> + Send;
 
     /// One customer, if it exists.

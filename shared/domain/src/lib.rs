@@ -9,6 +9,7 @@ pub mod catalog_use_cases;
 pub mod category;
 pub mod category_move;
 pub mod customer;
+pub mod customer_use_cases;
 pub mod error;
 pub mod id;
 pub mod money;

@@ -146,6 +146,26 @@ pub struct NewProduct {
     pub category_id: CategoryId,
 }
 
+impl NewProduct {
+    /// The active product this describes, with a fresh id, in the category at `path`
+    /// (which must be `category_id`'s), created `now`.
+    pub fn into_product(self, path: CategoryPath, now: Timestamp) -> Product {
+        debug_assert_eq!(path.leaf(), self.category_id);
+        Product {
+            id: ProductId::generate(),
+            name: self.name,
+            description: self.description,
+            sku: self.sku,
+            price: self.price,
+            stock_quantity: self.stock_quantity,
+            category_path: path,
+            is_active: true,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// How a product's stock changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StockChange {
@@ -189,6 +209,14 @@ impl ProductChange {
     pub fn is_empty(&self) -> bool {
         *self == ProductChange::default()
     }
+
+    /// Taking the product off sale, and nothing else.
+    pub fn deactivate() -> Self {
+        Self {
+            is_active: Some(false),
+            ..Self::default()
+        }
+    }
 }
 
 /// Which products a listing covers.
@@ -215,7 +243,17 @@ pub struct ProductFilter {
     pub include_inactive: bool,
 }
 
-/// What deleting a product did.
+/// What the store's delete of a never-ordered product found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProductDeletion {
+    /// The product was never ordered and is gone.
+    Deleted,
+    /// The product appears in orders, so the store kept it.
+    Ordered,
+}
+
+/// What removing a product did: orders keep referring to an ordered product, so it is
+/// deactivated instead of deleted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProductRemoval {
     /// The product was never ordered and is gone.

@@ -2,8 +2,7 @@
 
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use domain::product::{
-    NewProduct, PriceSummary, Product, ProductChange, ProductFilter, ProductRemoval, ProductScope,
-    StockChange,
+    PriceSummary, Product, ProductChange, ProductDeletion, ProductFilter, ProductScope, StockChange,
 };
 use domain::{CatalogError, Money, Page, PageRequest, ProductId, ProductStore, Timestamp};
 
@@ -59,16 +58,6 @@ impl DynamoCatalog {
             Err(other) => Err(other.into()),
         }
     }
-
-    /// Deactivates a product that must be kept because orders refer to it.
-    async fn deactivate(&self, id: ProductId) -> Result<ProductRemoval, CatalogError> {
-        let expr = Expr::new()
-            .set(attr::IS_ACTIVE, AttributeValue::Bool(false))
-            .set(attr::UPDATED_AT, s(Timestamp::now().to_string()))
-            .when_exists(keys::PK);
-        self.update_product_item(id, expr, None).await?;
-        Ok(ProductRemoval::Deactivated)
-    }
 }
 
 fn product_filter(filter: &ProductFilter) -> Expr {
@@ -92,36 +81,19 @@ fn product_filter(filter: &ProductFilter) -> Expr {
 }
 
 impl ProductStore for DynamoCatalog {
-    async fn create_product(&self, new: NewProduct) -> Result<Product, CatalogError> {
-        let category = self
-            .stored_category(new.category_id)
-            .await?
-            .ok_or(CatalogError::UnknownCategory)?;
-        let now = Timestamp::now();
-        let product = Product {
-            id: ProductId::generate(),
-            name: new.name,
-            description: new.description,
-            sku: new.sku,
-            price: new.price,
-            stock_quantity: new.stock_quantity,
-            category_path: category.category.path.clone(),
-            is_active: true,
-            created_at: now,
-            updated_at: now,
-        };
-        let unchanged = unmoved(&category.category.path);
+    async fn insert_product(&self, product: &Product) -> Result<(), CatalogError> {
+        let unchanged = unmoved(&product.category_path);
         let count = category_attr::PRODUCT_COUNT;
         let mut items = Transaction::new()
             .with(
                 Op::Membership,
-                self.category_membership(new.category_id, count, 1, unchanged)?,
+                self.category_membership(product.category_id(), count, 1, unchanged)?,
             )
             .with(
                 Op::Product,
                 txn::put(
                     self.table.name(),
-                    ProductRecord::encode_new(&product)?,
+                    ProductRecord::encode_new(product)?,
                     Expr::new().when_absent(keys::PK),
                 )?,
             );
@@ -133,10 +105,11 @@ impl ProductStore for DynamoCatalog {
             );
         }
         match self.table.transact(items).await {
-            Ok(()) => Ok(product),
+            Ok(()) => Ok(()),
             Err(e) if e.condition_failed(Op::SkuClaim) => Err(CatalogError::DuplicateSku(
                 product
                     .sku
+                    .as_ref()
                     .map(|s| s.as_str().to_owned())
                     .unwrap_or_default(),
             )),
@@ -298,13 +271,16 @@ impl ProductStore for DynamoCatalog {
             .ok_or(CatalogError::ConcurrentChange)
     }
 
-    async fn remove_product(&self, id: ProductId) -> Result<ProductRemoval, CatalogError> {
+    async fn delete_unordered_product(
+        &self,
+        id: ProductId,
+    ) -> Result<ProductDeletion, CatalogError> {
         let current = self
             .stored_product(id)
             .await?
             .ok_or(CatalogError::ProductNotFound)?;
         if current.ever_ordered {
-            return self.deactivate(id).await;
+            return Ok(ProductDeletion::Ordered);
         }
         let product = &current.product;
         let never_ordered_and_in_place = Expr::new().when_absent(attr::EVER_ORDERED).when_eq(
@@ -329,10 +305,10 @@ impl ProductStore for DynamoCatalog {
             items.push(Op::SkuRelease, self.sku_claim_delete(sku, id)?);
         }
         match self.table.transact(items).await {
-            Ok(()) => Ok(ProductRemoval::Deleted),
+            Ok(()) => Ok(ProductDeletion::Deleted),
             Err(e) if e.condition_failed(Op::Product) => match self.stored_product(id).await? {
                 None => Err(CatalogError::ProductNotFound),
-                Some(now) if now.ever_ordered => self.deactivate(id).await,
+                Some(now) if now.ever_ordered => Ok(ProductDeletion::Ordered),
                 Some(_) => Err(CatalogError::ConcurrentChange),
             },
             Err(e) => Err(e.into_catalog_error()),

@@ -2,8 +2,9 @@
 
 use devkit::events::ApiRequest;
 use devkit::testing::TestApp as App;
+use domain::catalog_use_cases::Catalog as UseCases;
 use domain::product::{NewProduct, ProductName};
-use domain::{CategoryId, Money, ProductStore};
+use domain::{CategoryId, Money};
 use serde_json::{Value, json};
 
 /// Category helpers on the test app.
@@ -51,8 +52,7 @@ impl Catalog for App {
             stock_quantity: 5,
             category_id: category.parse::<CategoryId>().expect("id"),
         };
-        self.env
-            .catalog()
+        UseCases::new(&self.env.catalog())
             .create_product(new)
             .await
             .expect("product")

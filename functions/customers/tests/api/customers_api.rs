@@ -5,8 +5,8 @@ use devkit::events::ApiRequest;
 use devkit::keys;
 use devkit::oidc::unsigned_token;
 use devkit::testing::{AUDIENCE, ISSUER, TestEnv};
-use domain::CustomerStore;
 use domain::customer::{CustomerName, SignIn};
+use domain::customer_use_cases::Accounts;
 use http_api::auth::{ACCESS_TOKEN_TTL_SECONDS, Identity};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use p256::SecretKey;
@@ -26,8 +26,7 @@ struct App {
 async fn app() -> App {
     let env = TestEnv::new().await;
     let router = customers::router(env.customers_state());
-    let customer = env
-        .customers()
+    let customer = Accounts::new(&env.customers())
         .sign_in(SignIn {
             subject: format!("sub-{}", ulid::Ulid::new()),
             email: "wanjiku@example.com".into(),

@@ -15,6 +15,7 @@ use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use devkit::queues::Queues;
 use devkit::testing::{RequestCounter, TestEnv, counted_client, moto_endpoint};
 use domain::customer::{CustomerName, ProfileChange, SignIn};
+use domain::customer_use_cases::Accounts;
 use domain::notification::{DEFAULT_CLAIM_LEASE, Notifier};
 use domain::order::QueueError;
 use domain::order::{HandOffPolicy, Order, OrderRequest, OrderService, OrderStore, VatRate};
@@ -166,7 +167,7 @@ impl World {
     pub async fn customer(&self, name: &str, phone: Option<&str>) -> CustomerId {
         let customers = self.env.customers();
         let unique = ulid::Ulid::new().to_string().to_lowercase();
-        let customer = customers
+        let customer = Accounts::new(&customers)
             .sign_in(SignIn {
                 subject: format!("google-{unique}"),
                 email: format!("{unique}@example.com"),

@@ -9,6 +9,7 @@ use std::time::Duration;
 use devkit::events::{ApiRequest, ApiResponse};
 use devkit::queues::Queues;
 use devkit::testing::{RequestCounter, TestEnv, counted_client, customer_identity, moto_endpoint};
+use domain::catalog_use_cases::Catalog;
 use domain::category::CategoryName;
 use domain::order::{HandOffPolicy, OrderService, VatRate};
 use domain::product::{NewProduct, ProductName, Sku};
@@ -96,8 +97,7 @@ impl App {
 
     /// A product in the catalog.
     pub async fn product(&self, name: &str, price: &str, stock: u32) -> ProductId {
-        self.env
-            .catalog()
+        Catalog::new(&self.env.catalog())
             .create_product(NewProduct {
                 name: ProductName::parse(name).expect("name"),
                 description: None,

@@ -1,0 +1,69 @@
+//! The customers' use cases: signing in (the first sign-in registers the customer) and
+//! the customer's own profile, over the [`CustomerStore`] port.
+//!
+//! Invariants: one identity-provider subject is one customer, even when two first
+//! sign-ins of the same person race (the loser finds the winner's customer); an empty
+//! profile change writes nothing.
+
+use crate::Timestamp;
+use crate::customer::{
+    Customer, CustomerError, CustomerId, CustomerStore, ProfileChange, Registration, SignIn,
+};
+
+/// The customers' use cases on `store`.
+#[derive(Debug, Clone, Copy)]
+pub struct Accounts<'s, S>(&'s S);
+
+/// The store contradicts itself (a bug or a manual edit of the table).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Inconsistent(&'static str);
+
+impl<'s, S: CustomerStore> Accounts<'s, S> {
+    pub fn new(store: &'s S) -> Self {
+        Self(store)
+    }
+
+    /// The customer of `sign_in.subject`, created on the first sign-in; email, name and
+    /// admin flag are brought up to date on every later one.
+    pub async fn sign_in(&self, sign_in: SignIn) -> Result<Customer, CustomerError> {
+        // Two rounds cover a concurrent first sign-in of the same subject: the loser
+        // finds the winner's identity on its second read.
+        for _ in 0..2 {
+            if let Some(id) = self.0.customer_of_subject(&sign_in.subject).await? {
+                return match self.0.refresh(id, &sign_in).await {
+                    Err(CustomerError::NotFound) => Err(CustomerError::storage(Inconsistent(
+                        "identity item refers to a missing customer",
+                    ))),
+                    other => other,
+                };
+            }
+            let customer = sign_in.new_customer(Timestamp::now());
+            match self.0.register(&customer, &sign_in.subject).await? {
+                Registration::Registered => return Ok(customer),
+                Registration::SubjectTaken => continue,
+            }
+        }
+        Err(CustomerError::storage(Inconsistent(
+            "identity item neither readable nor writable",
+        )))
+    }
+
+    /// Customer `id`'s profile.
+    pub async fn profile(&self, id: CustomerId) -> Result<Customer, CustomerError> {
+        self.0.customer(id).await?.ok_or(CustomerError::NotFound)
+    }
+
+    /// Applies `change` to customer `id`'s profile; an empty change only reads it.
+    pub async fn update_profile(
+        &self,
+        id: CustomerId,
+        change: ProfileChange,
+    ) -> Result<Customer, CustomerError> {
+        if change == ProfileChange::default() {
+            self.profile(id).await
+        } else {
+            self.0.update_profile(id, change).await
+        }
+    }
+}
