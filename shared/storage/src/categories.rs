@@ -11,9 +11,9 @@ use domain::{CatalogError, CategoryId, CategoryStore, Page, PageRequest, Timesta
 use crate::expr::Expr;
 use crate::item::{key, n, path_list, s};
 use crate::query::Listing;
+use crate::records::attr;
 use crate::records::catalog::{
-    CategoryRecord, Placement, ProductRecord, StoredCategory, category_attr as attr,
-    encode_name_claim, product_attr,
+    CategoryRecord, Placement, ProductRecord, StoredCategory, encode_name_claim,
 };
 use crate::txn::{self, Op, Transaction};
 use crate::{DynamoCatalog, MAX_MOVE_ITEMS, keys};
@@ -191,7 +191,7 @@ impl DynamoCatalog {
             for (attr_name, value) in Placement::of(&product.to, product.id).into_item()? {
                 expr = expr.set(&attr_name, value);
             }
-            expr = expr.set(product_attr::UPDATED_AT, s(now.to_string()));
+            expr = expr.set(attr::UPDATED_AT, s(now.to_string()));
             items.push(
                 Op::Product,
                 txn::update(self.table.name(), key(&keys::product(product.id)), expr)?,

@@ -18,7 +18,8 @@ use domain::{CustomerError, CustomerId, CustomerStore, SignInStateStore, Timesta
 use crate::expr::Expr;
 use crate::item::{n, s};
 use crate::keys;
-use crate::records::customer::{CustomerRecord, IdentityRecord, SignInRecord, attr};
+use crate::records::attr;
+use crate::records::customer::{CustomerRecord, IdentityRecord, SignInRecord};
 use crate::table::{Table, TableError};
 use crate::txn::{self, Op, Transaction, TxnError};
 

@@ -16,10 +16,10 @@ use domain::{CatalogError, CustomerId, OrderId, Page, PageRequest, ProductId, Ti
 use crate::expr::Expr;
 use crate::item::{Fields, Item, key, n, s};
 use crate::query::Listing;
-use crate::records::catalog::{ProductRecord, product_attr};
+use crate::records::attr;
+use crate::records::catalog::ProductRecord;
 use crate::records::order::{
     ChannelRecord, HandOff, IdempotencyItem, OrderRecord, channel_attr, encode_number_claim,
-    idempotency_attr, notification_attr, order_attr,
 };
 use crate::table::{Table, TableError};
 use crate::txn::{self, Op, Transaction, TxnError};
@@ -63,7 +63,7 @@ fn from_catalog(err: CatalogError) -> OrderError {
 fn without_hand_off(expr: Expr) -> Expr {
     expr.remove(keys::GSI4PK)
         .remove(keys::GSI4SK)
-        .remove(order_attr::HAND_OFF_DUE)
+        .remove(attr::HAND_OFF_DUE)
 }
 
 /// Runs a transaction, retrying (with a short, growing pause) while DynamoDB cancels it
@@ -90,29 +90,25 @@ impl DynamoOrders {
     fn reserve(&self, line: &domain::order::OrderLine) -> Result<TransactWriteItem, OrderError> {
         let quantity = line.quantity.get();
         let expr = Expr::new()
-            .add(product_attr::STOCK, n(-i64::from(quantity)))
-            .set(product_attr::EVER_ORDERED, AttributeValue::Bool(true))
+            .add(attr::STOCK, n(-i64::from(quantity)))
+            .set(attr::EVER_ORDERED, AttributeValue::Bool(true))
             .when_exists(keys::PK)
-            .when_eq(product_attr::IS_ACTIVE, AttributeValue::Bool(true))
-            .when_eq(product_attr::PRICE, n(line.unit_price.minor_units()))
-            .when_at_least(product_attr::STOCK, n(quantity));
+            .when_eq(attr::IS_ACTIVE, AttributeValue::Bool(true))
+            .when_eq(attr::PRICE, n(line.unit_price.minor_units()))
+            .when_at_least(attr::STOCK, n(quantity));
         txn::update(self.name(), key(&keys::product(line.product_id)), expr).map_err(Into::into)
     }
 
     /// The update of the order item for `change`, conditioned on its current status.
     fn status_update(&self, change: &StatusChange) -> Expr {
         let mut expr = Expr::new()
-            .set(order_attr::STATUS, s(change.to.as_str()))
+            .set(attr::STATUS, s(change.to.as_str()))
             .set(keys::GSI3PK, s(keys::orders_in_status(change.to)))
-            .set(order_attr::UPDATED_AT, s(change.at.to_string()))
-            .when_eq(order_attr::STATUS, s(change.from.as_str()));
+            .set(attr::UPDATED_AT, s(change.at.to_string()))
+            .when_eq(attr::STATUS, s(change.from.as_str()));
         match change.to {
-            OrderStatus::Confirmed => {
-                expr = expr.set(order_attr::CONFIRMED_AT, s(change.at.to_string()))
-            }
-            OrderStatus::Cancelled => {
-                expr = expr.set(order_attr::CANCELLED_AT, s(change.at.to_string()))
-            }
+            OrderStatus::Confirmed => expr = expr.set(attr::CONFIRMED_AT, s(change.at.to_string())),
+            OrderStatus::Cancelled => expr = expr.set(attr::CANCELLED_AT, s(change.at.to_string())),
             _ => {}
         }
         match change.hand_off_due {
@@ -120,7 +116,7 @@ impl DynamoOrders {
                 for (attr, value) in HandOff::of(change.order_id, due).into_attributes() {
                     expr = expr.set(attr, value);
                 }
-                expr = expr.set(order_attr::HAND_OFF_RESENDS, n(0));
+                expr = expr.set(attr::HAND_OFF_RESENDS, n(0));
             }
             Some(None) => expr = without_hand_off(expr),
             None => {}
@@ -193,11 +189,8 @@ impl OrderStore for DynamoOrders {
                 txn::put(self.name(), encode_number_claim(order)?, new())?,
             );
         if let Some(record) = idempotency {
-            let free = Expr::new().when_absent_or_expired(
-                keys::PK,
-                idempotency_attr::EXPIRES_AT,
-                now.unix_seconds(),
-            );
+            let free =
+                Expr::new().when_absent_or_expired(keys::PK, attr::EXPIRES_AT, now.unix_seconds());
             items.push(
                 Op::Idempotency,
                 txn::put(self.name(), IdempotencyItem::encode(record)?, free)?,
@@ -244,7 +237,7 @@ impl OrderStore for DynamoOrders {
         );
         for (product, quantity) in &change.restock {
             let restore = Expr::new()
-                .add(product_attr::STOCK, n(quantity.get()))
+                .add(attr::STOCK, n(quantity.get()))
                 .when_exists(keys::PK);
             items.push(
                 Op::Stock,
@@ -268,7 +261,7 @@ impl OrderStore for DynamoOrders {
                 let list = Listing::gsi1(keys::customer_orders(customer), "");
                 match status {
                     Some(status) => {
-                        list.filtered(Expr::new().when_eq(order_attr::STATUS, s(status.as_str())))
+                        list.filtered(Expr::new().when_eq(attr::STATUS, s(status.as_str())))
                     }
                     None => list,
                 }
@@ -320,9 +313,9 @@ impl OrderStore for DynamoOrders {
             .map(|item| {
                 let f = Fields(item);
                 Ok(PendingHandOff {
-                    order_id: f.parse(order_attr::ID)?,
-                    due: f.timestamp(order_attr::HAND_OFF_DUE)?,
-                    resends: f.number(order_attr::HAND_OFF_RESENDS).unwrap_or(0),
+                    order_id: f.parse(attr::ID)?,
+                    due: f.timestamp(attr::HAND_OFF_DUE)?,
+                    resends: f.number(attr::HAND_OFF_RESENDS).unwrap_or(0),
                 })
             })
             .collect()
@@ -338,7 +331,7 @@ impl OrderStore for DynamoOrders {
         for (attr, value) in HandOff::of(order_id, next_due).into_attributes() {
             update = update.set(attr, value);
         }
-        update = update.set(order_attr::HAND_OFF_RESENDS, n(resends));
+        update = update.set(attr::HAND_OFF_RESENDS, n(resends));
         match self.table().update(&keys::order(order_id), &update).await {
             // Acknowledged by the notifier meanwhile: nothing left to schedule.
             Ok(_) | Err(TableError::ConditionFailed) => Ok(()),
@@ -362,7 +355,7 @@ impl NotificationStore for DynamoOrders {
         let update = if expected_version == 0 {
             update.when_absent(attr)
         } else {
-            let version = format!("{attr}.{}", notification_attr::VERSION);
+            let version = format!("{attr}.{}", attr::VERSION);
             update.when_eq(&version, n(expected_version))
         };
         match self.table().update(&keys::order(order), &update).await {

@@ -10,9 +10,8 @@ use crate::categories::unmoved;
 use crate::expr::Expr;
 use crate::item::{key, n, s};
 use crate::query::Listing;
-use crate::records::catalog::{
-    Placement, ProductRecord, StoredProduct, category_attr, encode_sku_claim, product_attr as attr,
-};
+use crate::records::attr;
+use crate::records::catalog::{Placement, ProductRecord, StoredProduct, encode_sku_claim};
 use crate::table::TableError;
 use crate::txn::{self, Op, Transaction};
 use crate::{DynamoCatalog, keys};
@@ -83,7 +82,7 @@ fn product_filter(filter: &ProductFilter) -> Expr {
 impl ProductStore for DynamoCatalog {
     async fn insert_product(&self, product: &Product) -> Result<(), CatalogError> {
         let unchanged = unmoved(&product.category_path);
-        let count = category_attr::PRODUCT_COUNT;
+        let count = attr::PRODUCT_COUNT;
         let mut items = Transaction::new()
             .with(
                 Op::Membership,
@@ -229,7 +228,7 @@ impl ProductStore for DynamoCatalog {
             }
             let old_place = keys::product_in_category(&old.category_path, id);
             expr = expr.when_eq(keys::GSI1SK, s(old_place));
-            let count = category_attr::PRODUCT_COUNT;
+            let count = attr::PRODUCT_COUNT;
             others.push(
                 Op::Membership,
                 self.category_membership(old.category_id(), count, -1, Expr::new())?,
@@ -287,7 +286,7 @@ impl ProductStore for DynamoCatalog {
             keys::GSI1SK,
             s(keys::product_in_category(&product.category_path, id)),
         );
-        let count = category_attr::PRODUCT_COUNT;
+        let count = attr::PRODUCT_COUNT;
         let mut items = Transaction::new()
             .with(
                 Op::Product,

@@ -1,5 +1,7 @@
 //! A price that changes between the read and the transaction: the order is re-read and
-//! priced once more on the new figures, never at a price the catalog no longer has.
+//! priced once more on the new figures, never at a price the catalog no longer has. Stock
+//! taken and given back in that gap (a racing cancel) is placed again, a bounded number
+//! of times.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -9,18 +11,35 @@ use domain::order::{
     HandOffPolicy, IdempotencyKey, IdempotencyRecord, Order, OrderError, OrderListing,
     OrderService, OrderStore, PendingHandOff, PlaceFailure, StatusChange, VatRate,
 };
-use domain::product::{Product, ProductChange};
+use domain::product::{Product, ProductChange, StockChange};
 use domain::{CustomerId, Money, OrderId, Page, PageRequest, ProductId, ProductStore, Timestamp};
 use queue::SqsNotificationQueue;
 use storage::{DynamoCatalog, DynamoOrders};
 
-/// The real store, with an admin changing prices right after each of the first
-/// `changes` reads (as if the two requests raced).
+/// The real store, with an admin changing prices right after each of the first reads
+/// (one read a new price), and other customers taking the whole stock of the first line
+/// just before each of the first `stock_blips` transactions and giving it back right
+/// after (as if the requests raced).
 struct RacingAdmin {
     inner: DynamoOrders,
     catalog: DynamoCatalog,
     new_prices: Vec<&'static str>,
+    stock_blips: usize,
     reads: AtomicUsize,
+    places: AtomicUsize,
+}
+
+impl RacingAdmin {
+    async fn set_stock(&self, product: ProductId, level: u32) {
+        let change = ProductChange {
+            stock: Some(StockChange::Set(level)),
+            ..ProductChange::default()
+        };
+        self.catalog
+            .update_product(product, change)
+            .await
+            .expect("stock change");
+    }
 }
 
 impl OrderStore for RacingAdmin {
@@ -60,7 +79,21 @@ impl OrderStore for RacingAdmin {
         idempotency: Option<&IdempotencyRecord>,
         now: Timestamp,
     ) -> Result<(), PlaceFailure> {
-        self.inner.place(order, idempotency, now).await
+        if self.places.fetch_add(1, Ordering::SeqCst) >= self.stock_blips {
+            return self.inner.place(order, idempotency, now).await;
+        }
+        let product = order.lines[0].product_id;
+        let level = self
+            .catalog
+            .product(product)
+            .await
+            .expect("read")
+            .expect("product")
+            .stock_quantity;
+        self.set_stock(product, 0).await;
+        let result = self.inner.place(order, idempotency, now).await;
+        self.set_stock(product, level).await;
+        result
     }
 
     async fn order(&self, id: OrderId) -> Result<Option<Order>, OrderError> {
@@ -102,6 +135,7 @@ impl OrderStore for RacingAdmin {
 fn racing_service(
     app: &App,
     new_prices: Vec<&'static str>,
+    stock_blips: usize,
 ) -> OrderService<RacingAdmin, SqsNotificationQueue> {
     let catalog = app.env.catalog();
     OrderService::new(
@@ -109,7 +143,9 @@ fn racing_service(
             inner: DynamoOrders::new(catalog.clone()),
             catalog,
             new_prices,
+            stock_blips,
             reads: AtomicUsize::new(0),
+            places: AtomicUsize::new(0),
         },
         SqsNotificationQueue::new(app.env.sqs.clone(), app.queues.notifications.clone()),
         VatRate::kenya_standard(),
@@ -129,7 +165,7 @@ fn request(product: ProductId) -> domain::order::OrderRequest {
 async fn a_price_change_during_placement_is_priced_again_once() {
     let app = App::new().await;
     let phone = app.product("Phone", "100.00", 10).await;
-    let service = Arc::new(racing_service(&app, vec!["120.00"]));
+    let service = Arc::new(racing_service(&app, vec!["120.00"], 0));
     let customer: CustomerId = app.customer_id().parse().expect("id");
 
     let placed = service
@@ -154,7 +190,7 @@ async fn a_price_change_during_placement_is_priced_again_once() {
 async fn prices_that_keep_changing_end_in_409_and_nothing_written() {
     let app = App::new().await;
     let phone = app.product("Phone", "100.00", 10).await;
-    let service = racing_service(&app, vec!["120.00", "130.00"]);
+    let service = racing_service(&app, vec!["120.00", "130.00"], 0);
     let customer: CustomerId = app.customer_id().parse().expect("id");
     let before_orders = app.env.snapshot().await.len();
 
@@ -169,5 +205,43 @@ async fn prices_that_keep_changing_end_in_409_and_nothing_written() {
         before_orders,
         "no order written"
     );
+    assert!(app.messages().await.is_empty());
+}
+
+#[tokio::test]
+async fn stock_taken_and_given_back_during_placement_is_placed_again() {
+    let app = App::new().await;
+    let phone = app.product("Phone", "100.00", 10).await;
+    let service = racing_service(&app, vec![], 3);
+    let customer: CustomerId = app.customer_id().parse().expect("id");
+
+    let placed = service
+        .place(customer, &request(phone), None)
+        .await
+        .expect("placed");
+    assert_eq!(placed.order.lines[0].unit_price.to_string(), "100.00");
+    assert_eq!(app.stock(phone).await, 8);
+    assert_eq!(
+        service.store().places.load(Ordering::SeqCst),
+        4,
+        "three races, then placed"
+    );
+}
+
+#[tokio::test]
+async fn stock_that_keeps_racing_ends_in_409_and_nothing_written() {
+    let app = App::new().await;
+    let phone = app.product("Phone", "100.00", 10).await;
+    let service = racing_service(&app, vec![], 4);
+    let customer: CustomerId = app.customer_id().parse().expect("id");
+    let before = app.env.snapshot().await.len();
+
+    let refused = service.place(customer, &request(phone), None).await;
+    assert!(
+        matches!(refused, Err(OrderError::ConcurrentChange)),
+        "{refused:?}"
+    );
+    assert_eq!(app.stock(phone).await, 10);
+    assert_eq!(app.env.snapshot().await.len(), before, "no order written");
     assert!(app.messages().await.is_empty());
 }

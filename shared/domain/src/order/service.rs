@@ -26,6 +26,9 @@ pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Tries at a fresh order number when the drawn one is taken (practically never).
 const ORDER_NUMBER_TRIES: usize = 3;
+/// Placements retried when the stock a line needed was taken and given back (a cancel)
+/// between the read and the transaction, prices unchanged.
+const STOCK_RACE_TRIES: usize = 3;
 
 /// When confirmations are handed (again) to the notifier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,6 +137,7 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
         }
         let id = OrderId::generate();
         let mut price_retried = false;
+        let mut stock_races = 0;
         let mut number_tries = 0;
         let mut number = OrderNumber::generate(now);
         loop {
@@ -160,10 +164,19 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
                     // what is short, or price once more on the new figures.
                     products = self.store.load_for_order(&ids, None, now).await?.0;
                     short(request, &products)?;
-                    if price_retried {
+                    let repriced =
+                        self.price(id, customer, number.clone(), request, &products, now)?;
+                    if repriced.lines == order.lines {
+                        // Only stock moved, and enough is back: place again, a few times.
+                        stock_races += 1;
+                        if stock_races > STOCK_RACE_TRIES {
+                            return Err(OrderError::ConcurrentChange);
+                        }
+                    } else if price_retried {
                         return Err(OrderError::ConcurrentChange);
+                    } else {
+                        price_retried = true;
                     }
-                    price_retried = true;
                 }
                 Err(PlaceFailure::OrderNumberTaken) if number_tries < ORDER_NUMBER_TRIES => {
                     number_tries += 1;

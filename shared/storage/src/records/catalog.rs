@@ -15,41 +15,6 @@ use super::{ItemHead, RecordError, claim, decode, encode};
 use crate::item::Item;
 use crate::keys;
 
-/// Attribute names the adapters' update and filter expressions use: fields below.
-pub(crate) mod category_attr {
-    pub const ID: &str = "id";
-    pub const NAME: &str = "name";
-    pub const PATH: &str = "path";
-    pub const PARENT_ID: &str = "parent_id";
-    pub const LEVEL: &str = "level";
-    /// Number of direct subcategories.
-    pub const CHILD_COUNT: &str = "child_count";
-    /// Number of products directly in the category (active or not).
-    pub const PRODUCT_COUNT: &str = "product_count";
-    /// Incremented by every change to the category or to the set of its children and
-    /// products; moves condition on it, so they never work from a stale view.
-    pub const REVISION: &str = "revision";
-    pub const UPDATED_AT: &str = "updated_at";
-}
-
-/// Attribute names of a product item.
-pub(crate) mod product_attr {
-    pub const ID: &str = "id";
-    pub const NAME: &str = "name";
-    /// Lower-cased name that `?q=` searches.
-    pub const NAME_SEARCH: &str = "name_lc";
-    pub const DESCRIPTION: &str = "description";
-    pub const SKU: &str = "sku";
-    /// The price in cents (an exact integer).
-    pub const PRICE: &str = "price_cents";
-    pub const STOCK: &str = "stock_quantity";
-    pub const IS_ACTIVE: &str = "is_active";
-    /// Set (by the orders service, in the order's transaction) once a product appears in
-    /// an order; such a product is deactivated instead of deleted.
-    pub const EVER_ORDERED: &str = "ever_ordered";
-    pub const UPDATED_AT: &str = "updated_at";
-}
-
 const CATEGORY: &str = "category";
 const PRODUCT: &str = "product";
 
@@ -303,6 +268,7 @@ mod tests {
     use aws_sdk_dynamodb::types::AttributeValue;
 
     use super::*;
+    use crate::records::attr;
 
     fn s(v: &str) -> AttributeValue {
         AttributeValue::S(v.to_owned())
@@ -342,14 +308,8 @@ mod tests {
             item.get(keys::GSI1SK),
             Some(&s(&keys::path(&category.path)))
         );
-        assert_eq!(
-            item.get(category_attr::PARENT_ID),
-            Some(&s(&root.to_string()))
-        );
-        assert_eq!(
-            item.get(category_attr::LEVEL),
-            Some(&AttributeValue::N("1".into()))
-        );
+        assert_eq!(item.get(attr::PARENT_ID), Some(&s(&root.to_string())));
+        assert_eq!(item.get(attr::LEVEL), Some(&AttributeValue::N("1".into())));
         let stored = CategoryRecord::decode(item.clone()).expect("decodes");
         assert_eq!(stored.category, category);
         assert_eq!(
@@ -372,7 +332,7 @@ mod tests {
             let item = ProductRecord::encode_new(&product).expect("encodes");
             let cents = i64::try_from(product.price.minor_units()).expect("fits");
             assert_eq!(
-                item.get(product_attr::PRICE),
+                item.get(attr::PRICE),
                 Some(&AttributeValue::N(cents.to_string())),
                 "{price}"
             );
@@ -388,14 +348,14 @@ mod tests {
         let product = product("1499.99");
         let item = ProductRecord::encode_new(&product).expect("encodes");
         for attr in [
-            product_attr::ID,
-            product_attr::NAME,
-            product_attr::NAME_SEARCH,
-            product_attr::SKU,
-            product_attr::PRICE,
-            product_attr::STOCK,
-            product_attr::IS_ACTIVE,
-            product_attr::UPDATED_AT,
+            attr::ID,
+            attr::NAME,
+            attr::NAME_SEARCH,
+            attr::SKU,
+            attr::PRICE,
+            attr::STOCK,
+            attr::IS_ACTIVE,
+            attr::UPDATED_AT,
             keys::GSI1PK,
             keys::GSI1SK,
             keys::GSI2PK,
@@ -403,13 +363,13 @@ mod tests {
         ] {
             assert!(item.contains_key(attr), "{attr}");
         }
-        assert_eq!(item.get(product_attr::NAME_SEARCH), Some(&s("phone x")));
+        assert_eq!(item.get(attr::NAME_SEARCH), Some(&s("phone x")));
         assert!(
-            !item.contains_key(product_attr::EVER_ORDERED),
+            !item.contains_key(attr::EVER_ORDERED),
             "absent until ordered"
         );
         assert!(
-            !item.contains_key(product_attr::DESCRIPTION),
+            !item.contains_key(attr::DESCRIPTION),
             "no made-up description"
         );
         let placement = Placement::of(&product.category_path, product.id)
@@ -423,10 +383,10 @@ mod tests {
     #[test]
     fn malformed_items_are_errors_naming_the_record() {
         let mut item = ProductRecord::encode_new(&product("1")).expect("encodes");
-        item.insert(product_attr::ID.to_owned(), s("not-an-id"));
+        item.insert(attr::ID.to_owned(), s("not-an-id"));
         let err = ProductRecord::decode(item.clone()).expect_err("bad id");
         assert!(err.to_string().starts_with("product item"), "{err}");
-        item.remove(product_attr::PRICE);
+        item.remove(attr::PRICE);
         assert!(
             ProductRecord::decode(item.clone()).is_err(),
             "missing price"

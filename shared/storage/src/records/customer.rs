@@ -10,17 +10,6 @@ use super::{ItemHead, RecordError, decode, encode};
 use crate::item::Item;
 use crate::keys::{self, customer_entity};
 
-/// Attribute names the adapter's update expressions use: the fields below.
-pub(crate) mod attr {
-    pub const EMAIL: &str = "email";
-    pub const NAME: &str = "name";
-    pub const PHONE_NUMBER: &str = "phone_number";
-    pub const IS_ADMIN: &str = "is_admin";
-    pub const UPDATED_AT: &str = "updated_at";
-    /// The table's TTL attribute (Unix seconds) of a pending sign-in.
-    pub const EXPIRES_AT: &str = "expires_at";
-}
-
 const CUSTOMER: &str = "customer";
 const IDENTITY: &str = "customer identity";
 const SIGN_IN: &str = "sign-in state";
@@ -164,6 +153,7 @@ mod tests {
     use aws_sdk_dynamodb::types::AttributeValue;
 
     use super::*;
+    use crate::records::attr;
 
     fn s(v: &str) -> AttributeValue {
         AttributeValue::S(v.to_owned())

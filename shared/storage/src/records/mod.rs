@@ -7,6 +7,7 @@
 //! keys come from [`crate::keys`]; attribute names are the serde field names, and the
 //! update expressions of the adapters use the same names (tests check both).
 
+pub(crate) mod attr;
 pub(crate) mod catalog;
 pub(crate) mod customer;
 pub(crate) mod order;

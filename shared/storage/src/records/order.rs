@@ -17,40 +17,9 @@ use domain::product::{ProductName, Sku};
 use domain::{Money, OrderId, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::{ItemHead, RecordError, claim, decode, encode};
+use super::{ItemHead, RecordError, attr, claim, decode, encode};
 use crate::item::{Item, s};
 use crate::keys;
-
-/// Attribute names the adapter's update and filter expressions use: fields below.
-pub(crate) mod order_attr {
-    pub const ID: &str = "id";
-    pub const STATUS: &str = "status";
-    pub const UPDATED_AT: &str = "updated_at";
-    pub const CONFIRMED_AT: &str = "confirmed_at";
-    pub const CANCELLED_AT: &str = "cancelled_at";
-    /// The customer's SMS: a [`super::ChannelRecord`] map; absent until the notifier first
-    /// writes it (a pending channel at version 0).
-    pub const NOTIFICATION_SMS: &str = "notification_sms";
-    /// The admin's email, like [`NOTIFICATION_SMS`].
-    pub const NOTIFICATION_EMAIL: &str = "notification_email";
-    /// When the reconciler should (re-)send the confirmation; present only while the
-    /// notifier has not acknowledged it (with the GSI4 keys).
-    pub const HAND_OFF_DUE: &str = "hand_off_due";
-    /// Re-sends of the confirmation so far.
-    pub const HAND_OFF_RESENDS: &str = "hand_off_resends";
-}
-
-/// Attribute names inside a notification channel's map.
-pub(crate) mod notification_attr {
-    /// Bumped by every write; writes are conditioned on it.
-    pub const VERSION: &str = "version";
-}
-
-/// Idempotency record attribute names.
-pub(crate) mod idempotency_attr {
-    /// Epoch seconds; the table's TTL attribute.
-    pub const EXPIRES_AT: &str = "expires_at";
-}
 
 const ORDER: &str = "order";
 const IDEMPOTENCY: &str = "idempotency record";
@@ -159,8 +128,8 @@ impl ChannelRecord {
 /// The order attribute holding `channel`'s state.
 pub(crate) fn channel_attr(channel: Channel) -> &'static str {
     match channel {
-        Channel::Sms => order_attr::NOTIFICATION_SMS,
-        Channel::Email => order_attr::NOTIFICATION_EMAIL,
+        Channel::Sms => attr::NOTIFICATION_SMS,
+        Channel::Email => attr::NOTIFICATION_EMAIL,
     }
 }
 
@@ -319,7 +288,7 @@ impl HandOff {
         [
             (keys::GSI4PK, s(self.gsi4pk)),
             (keys::GSI4SK, s(self.gsi4sk)),
-            (order_attr::HAND_OFF_DUE, s(self.hand_off_due)),
+            (attr::HAND_OFF_DUE, s(self.hand_off_due)),
         ]
     }
 }
@@ -473,8 +442,8 @@ mod tests {
             item.get(keys::GSI4SK),
             Some(&s(keys::hand_off_due(due, order.id)))
         );
-        assert_eq!(item.get(order_attr::HAND_OFF_RESENDS), Some(&n("0")));
-        assert_eq!(item.get(order_attr::STATUS), Some(&s("CONFIRMED")));
+        assert_eq!(item.get(attr::HAND_OFF_RESENDS), Some(&n("0")));
+        assert_eq!(item.get(attr::STATUS), Some(&s("CONFIRMED")));
         assert_eq!(OrderRecord::decode(item.clone()).expect("decodes"), order);
     }
 
@@ -482,8 +451,8 @@ mod tests {
     fn notification_states_round_trip_and_a_fresh_order_writes_none() {
         let mut order = order(None);
         let fresh = OrderRecord::encode_new(&order).expect("encodes");
-        assert!(!fresh.contains_key(order_attr::NOTIFICATION_SMS));
-        assert!(!fresh.contains_key(order_attr::NOTIFICATION_EMAIL));
+        assert!(!fresh.contains_key(attr::NOTIFICATION_SMS));
+        assert!(!fresh.contains_key(attr::NOTIFICATION_EMAIL));
         order.notifications.sms = ChannelState {
             status: domain::notification::ChannelStatus::Sent,
             attempts: 2,
@@ -499,10 +468,10 @@ mod tests {
             ..ChannelState::default()
         };
         let item = OrderRecord::encode_new(&order).expect("encodes");
-        let Some(AttributeValue::M(sms)) = item.get(order_attr::NOTIFICATION_SMS) else {
+        let Some(AttributeValue::M(sms)) = item.get(attr::NOTIFICATION_SMS) else {
             panic!("sms channel map");
         };
-        assert_eq!(sms.get(notification_attr::VERSION), Some(&n("4")));
+        assert_eq!(sms.get(attr::VERSION), Some(&n("4")));
         assert_eq!(OrderRecord::decode(item.clone()).expect("decodes"), order);
         assert!(order.sms_sent() && !order.email_sent());
         assert_eq!(
@@ -517,7 +486,7 @@ mod tests {
         let item = OrderRecord::encode_new(&order(None)).expect("encodes");
         assert!(!item.contains_key(keys::GSI4PK));
         assert!(!item.contains_key(keys::GSI4SK));
-        assert!(!item.contains_key(order_attr::HAND_OFF_DUE));
+        assert!(!item.contains_key(attr::HAND_OFF_DUE));
     }
 
     #[test]
@@ -532,7 +501,7 @@ mod tests {
         };
         let item = IdempotencyItem::encode(&record).expect("encodes");
         assert!(matches!(
-            item.get(idempotency_attr::EXPIRES_AT),
+            item.get(attr::EXPIRES_AT),
             Some(AttributeValue::N(_))
         ));
         assert_eq!(
@@ -549,7 +518,7 @@ mod tests {
     #[test]
     fn a_malformed_order_is_an_error_naming_the_record() {
         let mut item = OrderRecord::encode_new(&order(None)).expect("encodes");
-        item.insert(order_attr::STATUS.into(), s("LOST"));
+        item.insert(attr::STATUS.into(), s("LOST"));
         let err = OrderRecord::decode(item.clone()).expect_err("bad status");
         assert!(err.to_string().starts_with("order item"), "{err}");
     }
