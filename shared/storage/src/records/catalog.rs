@@ -11,7 +11,7 @@ use domain::product::{Description, Product, ProductName, Sku};
 use domain::{CategoryId, Money, ProductId, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::{ItemHead, RecordError, claim, decode, encode};
+use super::{Gsi1, Gsi2, ItemHead, RecordError, claim, decode, encode};
 use crate::item::Item;
 use crate::keys;
 
@@ -43,14 +43,10 @@ pub(crate) type StoredCategory = domain::category_move::CategoryState;
 pub(crate) struct CategoryRecord {
     #[serde(flatten)]
     head: ItemHead,
-    #[serde(rename = "GSI1PK")]
-    gsi1pk: String,
-    #[serde(rename = "GSI1SK")]
-    gsi1sk: String,
-    #[serde(rename = "GSI2PK")]
-    gsi2pk: String,
-    #[serde(rename = "GSI2SK")]
-    gsi2sk: String,
+    #[serde(flatten)]
+    gsi1: Gsi1,
+    #[serde(flatten)]
+    gsi2: Gsi2,
     id: String,
     name: String,
     path: Vec<String>,
@@ -73,10 +69,11 @@ impl CategoryRecord {
             CATEGORY,
             &CategoryRecord {
                 head: ItemHead::new(key, keys::entity::CATEGORY),
-                gsi1pk: keys::CATEGORY_TREE.to_owned(),
-                gsi1sk: keys::path(&category.path),
-                gsi2pk: keys::category_children(parent),
-                gsi2sk: keys::category_sibling_order(&category.name, category.id),
+                gsi1: Gsi1::new(keys::CATEGORY_TREE, keys::path(&category.path)),
+                gsi2: Gsi2::new(
+                    keys::category_children(parent),
+                    keys::category_sibling_order(&category.name, category.id),
+                ),
                 id: category.id.to_string(),
                 name: category.name.as_str().to_owned(),
                 path: ids(&category.path),
@@ -148,10 +145,8 @@ pub(crate) struct StoredProduct {
 /// new item holds them and as a move rewrites them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Placement {
-    #[serde(rename = "GSI1PK")]
-    gsi1pk: String,
-    #[serde(rename = "GSI1SK")]
-    gsi1sk: String,
+    #[serde(flatten)]
+    gsi1: Gsi1,
     category_id: String,
     category_path: Vec<String>,
 }
@@ -159,8 +154,10 @@ pub(crate) struct Placement {
 impl Placement {
     pub fn of(path: &CategoryPath, id: ProductId) -> Self {
         Self {
-            gsi1pk: keys::category_products(path.root_id()),
-            gsi1sk: keys::product_in_category(path, id),
+            gsi1: Gsi1::new(
+                keys::category_products(path.root_id()),
+                keys::product_in_category(path, id),
+            ),
             category_id: path.leaf().to_string(),
             category_path: ids(path),
         }
@@ -179,10 +176,8 @@ pub(crate) struct ProductRecord {
     head: ItemHead,
     #[serde(flatten)]
     placement: Placement,
-    #[serde(rename = "GSI2PK")]
-    gsi2pk: String,
-    #[serde(rename = "GSI2SK")]
-    gsi2sk: String,
+    #[serde(flatten)]
+    gsi2: Gsi2,
     id: String,
     name: String,
     name_lc: String,
@@ -214,8 +209,7 @@ impl ProductRecord {
             &ProductRecord {
                 head: ItemHead::new(key, keys::entity::PRODUCT),
                 placement: Placement::of(&product.category_path, product.id),
-                gsi2pk: keys::PRODUCT_LIST.to_owned(),
-                gsi2sk: keys::product_list_order(product.id),
+                gsi2: Gsi2::new(keys::PRODUCT_LIST, keys::product_list_order(product.id)),
                 id: product.id.to_string(),
                 name: product.name.as_str().to_owned(),
                 name_lc: product.name.search_key(),

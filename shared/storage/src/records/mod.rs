@@ -75,6 +75,33 @@ impl ItemHead {
     }
 }
 
+/// The key attributes of the global secondary indexes, one struct an index, flattened
+/// into the records of the items that index lists (values from [`crate::keys`]).
+macro_rules! index_keys {
+    ($($index:ident: $pk:literal, $sk:literal;)+) => {$(
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        pub(crate) struct $index {
+            #[serde(rename = $pk)]
+            pub pk: String,
+            #[serde(rename = $sk)]
+            pub sk: String,
+        }
+
+        impl $index {
+            pub fn new(pk: impl Into<String>, sk: String) -> Self {
+                Self { pk: pk.into(), sk }
+            }
+        }
+    )+};
+}
+
+index_keys! {
+    Gsi1: "GSI1PK", "GSI1SK";
+    Gsi2: "GSI2PK", "GSI2SK";
+    Gsi3: "GSI3PK", "GSI3SK";
+    Gsi4: "GSI4PK", "GSI4SK";
+}
+
 /// The item that makes something unique (a category name among siblings, a SKU, an order
 /// number): it holds its owner's id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -17,7 +17,7 @@ use domain::product::{ProductName, Sku};
 use domain::{Money, OrderId, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::{ItemHead, RecordError, attr, claim, decode, encode};
+use super::{Gsi1, Gsi2, Gsi3, Gsi4, ItemHead, RecordError, attr, claim, decode, encode};
 use crate::item::{Item, s};
 use crate::keys;
 
@@ -243,18 +243,12 @@ impl OrderFields {
 pub(crate) struct OrderRecord {
     #[serde(flatten)]
     head: ItemHead,
-    #[serde(rename = "GSI1PK")]
-    gsi1pk: String,
-    #[serde(rename = "GSI1SK")]
-    gsi1sk: String,
-    #[serde(rename = "GSI2PK")]
-    gsi2pk: String,
-    #[serde(rename = "GSI2SK")]
-    gsi2sk: String,
-    #[serde(rename = "GSI3PK")]
-    gsi3pk: String,
-    #[serde(rename = "GSI3SK")]
-    gsi3sk: String,
+    #[serde(flatten)]
+    gsi1: Gsi1,
+    #[serde(flatten)]
+    gsi2: Gsi2,
+    #[serde(flatten)]
+    gsi3: Gsi3,
     #[serde(flatten)]
     fields: OrderFields,
     #[serde(default)]
@@ -266,10 +260,8 @@ pub(crate) struct OrderRecord {
 /// The sparse GSI4 attributes that put an order in the reconciler's queue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct HandOff {
-    #[serde(rename = "GSI4PK")]
-    gsi4pk: String,
-    #[serde(rename = "GSI4SK")]
-    gsi4sk: String,
+    #[serde(flatten)]
+    gsi4: Gsi4,
     hand_off_due: String,
 }
 
@@ -277,8 +269,7 @@ impl HandOff {
     /// The hand-off of `order`, due at `due`.
     pub fn of(order: OrderId, due: Timestamp) -> Self {
         Self {
-            gsi4pk: keys::HAND_OFF_DUE.to_owned(),
-            gsi4sk: keys::hand_off_due(due, order),
+            gsi4: Gsi4::new(keys::HAND_OFF_DUE, keys::hand_off_due(due, order)),
             hand_off_due: due.to_string(),
         }
     }
@@ -286,8 +277,8 @@ impl HandOff {
     /// Its attributes, to set in an update.
     pub fn into_attributes(self) -> [(&'static str, AttributeValue); 3] {
         [
-            (keys::GSI4PK, s(self.gsi4pk)),
-            (keys::GSI4SK, s(self.gsi4sk)),
+            (keys::GSI4PK, s(self.gsi4.pk)),
+            (keys::GSI4SK, s(self.gsi4.sk)),
             (attr::HAND_OFF_DUE, s(self.hand_off_due)),
         ]
     }
@@ -302,12 +293,9 @@ impl OrderRecord {
             ORDER,
             &OrderRecord {
                 head: ItemHead::new(key, keys::entity::ORDER),
-                gsi1pk: keys::customer_orders(order.customer_id),
-                gsi1sk: listed.clone(),
-                gsi2pk: keys::ORDER_LIST.to_owned(),
-                gsi2sk: listed.clone(),
-                gsi3pk: keys::orders_in_status(order.status),
-                gsi3sk: listed,
+                gsi1: Gsi1::new(keys::customer_orders(order.customer_id), listed.clone()),
+                gsi2: Gsi2::new(keys::ORDER_LIST, listed.clone()),
+                gsi3: Gsi3::new(keys::orders_in_status(order.status), listed),
                 fields: OrderFields::of(order)?,
                 hand_off_resends: 0,
                 hand_off: order.hand_off_due.map(|due| HandOff::of(order.id, due)),
