@@ -4,8 +4,8 @@
 //! Invariants: a single-item read is strongly consistent (it precedes a conditional write);
 //! a single-item write carries its condition and reports a failed one as
 //! [`TableError::ConditionFailed`] (nothing changed); a batch read retries the keys
-//! DynamoDB leaves unprocessed until none is left; transactions go through
-//! [`crate::txn`], whose items name their operations.
+//! DynamoDB leaves unprocessed until none is left; a transaction's items name their
+//! operations ([`crate::txn`]), and its cancellation reasons come back under those names.
 
 use std::error::Error as StdError;
 use std::sync::Arc;
@@ -14,13 +14,14 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{KeysAndAttributes, ReturnValue};
 
 use crate::expr::{Expr, conditioned};
 use crate::item::{Item, key};
 use crate::keys::PrimaryKey;
-use crate::txn::{self, Transaction, TxnError};
+use crate::txn::{Transaction, TxnError};
 
 /// Most keys one `BatchGetItem` takes.
 const BATCH_GET_SIZE: usize = 100;
@@ -180,6 +181,20 @@ impl Table {
 
     /// Commits `transaction` or changes nothing.
     pub(crate) async fn transact(&self, transaction: Transaction) -> Result<(), TxnError> {
-        txn::execute(&self.client, transaction).await
+        let (ops, items) = transaction.into_parts();
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        match result.map_err(SdkError::into_service_error) {
+            Ok(_) => Ok(()),
+            Err(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                let codes = cancelled.cancellation_reasons().iter().map(|r| r.code());
+                Err(TxnError::cancelled(&ops, codes))
+            }
+            Err(other) => Err(TxnError::Failed(Box::new(other))),
+        }
     }
 }

@@ -1,4 +1,5 @@
-//! `TransactWriteItems`: building its items and reading why it was cancelled.
+//! `TransactWriteItems`: building its items and reading why it was cancelled (the request
+//! itself is sent by [`crate::table::Table::transact`]).
 //!
 //! Invariant: every item of a [`Transaction`] carries the [`Op`] it performs, and
 //! cancellation reasons are read back by that name ([`TxnError::condition_failed`]), never
@@ -6,10 +7,8 @@
 
 use std::error::Error as StdError;
 
-use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::BuildError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 use domain::CatalogError;
 
 use crate::expr::{Expr, conditioned};
@@ -56,20 +55,6 @@ pub(crate) fn delete(
     )
     .build()?;
     Ok(TransactWriteItem::builder().delete(delete).build())
-}
-
-/// A `ConditionCheck` on the item at `key`.
-#[allow(dead_code)]
-pub(crate) fn check(
-    table: &str,
-    key: Item,
-    condition: Expr,
-) -> Result<TransactWriteItem, BuildFailed> {
-    let check = ConditionCheck::builder()
-        .table_name(table)
-        .set_key(Some(key));
-    let check = conditioned!(check, condition).build()?;
-    Ok(TransactWriteItem::builder().condition_check(check).build())
 }
 
 /// What one item of a transaction does. DynamoDB reports why it cancelled a transaction
@@ -177,26 +162,19 @@ impl TxnError {
     }
 }
 
-/// Runs the items as one transaction.
-pub(crate) async fn execute(client: &Client, transaction: Transaction) -> Result<(), TxnError> {
-    let (ops, items): (Vec<Op>, Vec<TransactWriteItem>) = transaction.0.into_iter().unzip();
-    let result = client
-        .transact_write_items()
-        .set_transact_items(Some(items))
-        .send()
-        .await;
-    match result {
-        Ok(_) => Ok(()),
-        Err(err) => match err.into_service_error() {
-            TransactWriteItemsError::TransactionCanceledException(cancelled) => {
-                let codes = cancelled
-                    .cancellation_reasons()
-                    .iter()
-                    .map(|reason| reason.code().filter(|c| *c != "None").map(str::to_owned));
-                Err(TxnError::Cancelled(name_reasons(&ops, codes)))
-            }
-            other => Err(TxnError::Failed(Box::new(other))),
-        },
+impl Transaction {
+    /// Its operations and its items, in request order.
+    pub(crate) fn into_parts(self) -> (Vec<Op>, Vec<TransactWriteItem>) {
+        self.0.into_iter().unzip()
+    }
+}
+
+impl TxnError {
+    /// The cancellation of a transaction of `ops`, with DynamoDB's reason for each item
+    /// in request order (`"None"`: no reason).
+    pub(crate) fn cancelled<'a>(ops: &[Op], codes: impl Iterator<Item = Option<&'a str>>) -> Self {
+        let codes = codes.map(|code| code.filter(|c| *c != "None").map(str::to_owned));
+        TxnError::Cancelled(name_reasons(ops, codes))
     }
 }
 
