@@ -7,6 +7,7 @@ use axum::http::header;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
+use crate::objects_only::ObjectsOnly;
 use crate::problem::ApiError;
 
 /// Largest request body accepted.
@@ -27,10 +28,12 @@ fn is_json(content_type: &str) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-/// Parses `bytes` as `T`; syntax errors are 400, shape errors 422 with the field's path.
+/// Parses `bytes` as `T`; syntax errors are 400, shape errors 422 with the field's path
+/// (an array where an object belongs is a shape error, at any depth: [`ObjectsOnly`]).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+    let strict = ObjectsOnly(&mut deserializer);
+    let value: T = serde_path_to_error::deserialize(strict).map_err(|err| {
         let field = err.path().to_string();
         let inner = err.into_inner();
         match inner.classify() {

@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod config;
 pub mod customer;
 pub mod extract;
+pub mod objects_only;
 pub mod pagination;
 pub mod problem;
 pub mod routing;

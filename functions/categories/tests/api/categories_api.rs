@@ -323,6 +323,26 @@ async fn bad_input_gets_the_contract_errors_and_changes_nothing() {
 
     assert_eq!(app.env.snapshot().await, before);
 
+    // A body written as the array of its fields is not an object (it once moved the
+    // category to the top level).
+    let child = app.create_id("Child", Some(&root)).await;
+    let before = app.env.snapshot().await;
+    for array in [json!([null, null]), json!(["x", null]), json!([])] {
+        let refused = app.send(patch(&child).json(&array)).await;
+        assert_eq!(refused.expect_problem(422)["errors"][0]["field"], "body");
+        app.send(post().json(&array)).await.expect_problem(422);
+    }
+    // Bytes that are not UTF-8 (API Gateway hands them over base64-encoded): malformed.
+    app.send(
+        post()
+            .header("content-type", "application/json")
+            .raw_body(b"{\"name\":\"\xff\xfe\"}".to_vec()),
+    )
+    .await
+    .expect_problem(400);
+
+    assert_eq!(app.env.snapshot().await, before);
+
     app.get(&format!("/api/v1/categories/{}", CategoryId::generate()))
         .await
         .expect_problem(404);

@@ -122,6 +122,7 @@ async fn invalid_profile_changes_are_422_and_change_nothing() {
         (json!({"name": null}), "name"),
         (json!({"name": "x".repeat(101)}), "name"),
         (json!({"email": "new@example.com"}), "email"),
+        (json!(["Wanjiku", null]), "body"),
     ] {
         let problem = app.patch_me(body.clone()).await.expect_problem(422).clone();
         assert_eq!(problem["errors"][0]["field"], field, "{body}");

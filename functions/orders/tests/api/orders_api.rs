@@ -122,6 +122,16 @@ async fn invalid_orders_get_422_naming_the_field_and_change_nothing() {
             json!({"items": [{"product_id": p, "quantity": 1}], "delivery_address": "x", "coupon": "FREE"}),
             "coupon",
         ),
+        // A line, or the whole body, written as an array of its fields is not an object
+        // (it once placed the order).
+        (
+            json!({"items": [[p, 1]], "delivery_address": "x"}),
+            "items[0]",
+        ),
+        (
+            json!([[{"product_id": p, "quantity": 1}], "x", null]),
+            "body",
+        ),
     ];
     for (body, field) in cases {
         let response = app.place(&app.customer, &body).await;
@@ -313,6 +323,16 @@ async fn admins_move_orders_along_the_workflow_only() {
     )
     .await
     .expect_problem(422);
+    // Not an object: refused, and the order stays where it was.
+    let before = app.env.snapshot().await;
+    app.send(
+        ApiRequest::patch(&format!("/api/v1/orders/{id}/status"))
+            .bearer(&app.admin)
+            .json(&json!(["PROCESSING"])),
+    )
+    .await
+    .expect_problem(422);
+    assert_eq!(app.env.snapshot().await, before);
     for status in ["PROCESSING", "SHIPPED", "DELIVERED"] {
         let response = app.set_status(&app.admin, &id, status).await;
         response.expect_status(200);

@@ -146,6 +146,7 @@ async fn creates_and_shows_a_product_with_exact_money() {
 async fn refuses_invalid_products_with_field_errors_and_changes_nothing() {
     let app = app().await;
     let category = app.category("Any", None).await;
+    let existing = app.create_simple("Kept", "5.00", 1, &category).await;
     let before = app.env.snapshot().await;
     let post = |body: Value| {
         ApiRequest::post("/api/v1/products")
@@ -214,6 +215,18 @@ async fn refuses_invalid_products_with_field_errors_and_changes_nothing() {
         Some(4)
     );
     app.send(post(json!({"name": "x", "price": "5", "stock_quantity": 1, "category_id": category, "weight": 3}))).await.expect_problem(422);
+    // The array of a product's fields is not an object, on create and on change.
+    let array = json!(["x", null, null, "5", 1, category]);
+    let refused = app.send(post(array.clone())).await;
+    assert_eq!(field_of(&refused), "body");
+    refused.expect_problem(422);
+    app.send(
+        ApiRequest::patch(&format!("/api/v1/products/{existing}"))
+            .bearer(&app.admin)
+            .json(&json!([null, null, null, "1.00"])),
+    )
+    .await
+    .expect_problem(422);
     app.send(
         ApiRequest::post("/api/v1/products")
             .bearer(&app.admin)
