@@ -43,6 +43,8 @@ pub enum CatalogError {
     InvalidCursor,
     #[error("storage failed")]
     Storage(#[source] Box<dyn StdError + Send + Sync>),
+    #[error("storage is unavailable (unreachable, timed out or throttled); retry later")]
+    StorageUnavailable(#[source] Box<dyn StdError + Send + Sync>),
 }
 
 impl CatalogError {

@@ -152,6 +152,8 @@ pub enum CustomerError {
     NotFound,
     #[error("storage failed")]
     Storage(#[source] Box<dyn StdError + Send + Sync>),
+    #[error("storage is unavailable (unreachable, timed out or throttled); retry later")]
+    StorageUnavailable(#[source] Box<dyn StdError + Send + Sync>),
 }
 
 impl CustomerError {

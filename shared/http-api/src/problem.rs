@@ -10,6 +10,10 @@ use domain::{CatalogError, CustomerError, FieldError, ValidationErrors};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+/// Seconds a client should wait before retrying a 503 (the SDK has already retried
+/// three times with backoff by then).
+pub const RETRY_AFTER_SECONDS: u32 = 2;
+
 /// Every way a request can fail.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -42,6 +46,10 @@ pub enum ApiError {
     /// A peer we depend on (the identity provider) failed or answered nonsense.
     #[error("{0}")]
     BadGateway(String),
+    /// A dependency (the database) is unreachable, timing out or throttling: nothing was
+    /// changed, and the same request may succeed after `Retry-After` seconds.
+    #[error("the service is temporarily unavailable; retry after {RETRY_AFTER_SECONDS} s")]
+    Unavailable(#[source] Box<dyn StdError + Send + Sync>),
     /// Our fault; details are logged, never sent.
     #[error("internal error")]
     Internal(#[source] Box<dyn StdError + Send + Sync>),
@@ -73,6 +81,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -90,6 +99,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "unsupported-media-type",
             ApiError::Validation(_) => "validation-error",
             ApiError::BadGateway(_) => "bad-gateway",
+            ApiError::Unavailable(_) => "service-unavailable",
             ApiError::Internal(_) => "internal-error",
         }
     }
@@ -130,6 +140,9 @@ impl IntoResponse for ApiError {
             ApiError::Internal(source) => {
                 tracing::error!(error = %source, source = ?source.source(), "request failed");
             }
+            ApiError::Unavailable(source) => {
+                tracing::warn!(error = %source, source = ?source.source(), "dependency unavailable");
+            }
             other => tracing::info!(status = status.as_u16(), error = %other, "request refused"),
         }
         let detail = match &self {
@@ -157,6 +170,9 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let ApiError::Unavailable(_) = self {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+        }
         if let ApiError::Unauthorized(_) = self {
             headers.insert(
                 header::WWW_AUTHENTICATE,
@@ -183,6 +199,7 @@ impl From<CatalogError> for ApiError {
             | CatalogError::InsufficientStock
             | CatalogError::ConcurrentChange => ApiError::conflict(err.to_string()),
             CatalogError::Storage(source) => ApiError::Internal(source),
+            CatalogError::StorageUnavailable(source) => ApiError::Unavailable(source),
         }
     }
 }
@@ -216,6 +233,7 @@ impl From<OrderError> for ApiError {
             | OrderError::IdempotencyKeyReused
             | OrderError::ConcurrentChange => ApiError::conflict(err.to_string()),
             OrderError::Storage(source) => ApiError::Internal(source),
+            OrderError::StorageUnavailable(source) => ApiError::Unavailable(source),
         }
     }
 }
@@ -225,6 +243,7 @@ impl From<CustomerError> for ApiError {
         match err {
             CustomerError::NotFound => ApiError::NotFound("customer not found".into()),
             CustomerError::Storage(source) => ApiError::Internal(source),
+            CustomerError::StorageUnavailable(source) => ApiError::Unavailable(source),
         }
     }
 }
@@ -277,6 +296,26 @@ mod tests {
         let (status, _, body) = body_of(ApiError::Internal(Box::new(cause))).await;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         assert!(!body.to_string().contains("secret"));
+    }
+
+    #[tokio::test]
+    async fn an_unavailable_store_is_a_503_to_retry_later_hiding_its_cause() {
+        for err in [
+            ApiError::from(CatalogError::StorageUnavailable("host db-1 refused".into())),
+            ApiError::from(OrderError::StorageUnavailable("host db-1 refused".into())),
+            ApiError::from(CustomerError::StorageUnavailable(
+                "host db-1 refused".into(),
+            )),
+        ] {
+            let (status, headers, body) = body_of(err).await;
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(
+                headers.get(header::RETRY_AFTER).map(|v| v.as_bytes()),
+                Some(&b"2"[..])
+            );
+            assert_eq!(body["type"], "/problems/service-unavailable");
+            assert!(!body.to_string().contains("db-1"), "{body}");
+        }
     }
 
     #[tokio::test]

@@ -85,6 +85,7 @@ impl CustomerStore for DynamoCustomers {
             Ok(()) => Ok(Registration::Registered),
             Err(err) if err.condition_failed(Op::Identity) => Ok(Registration::SubjectTaken),
             Err(TxnError::Cancelled(codes)) => Err(CustomerError::storage(txn::Cancelled(codes))),
+            Err(TxnError::Unavailable(err)) => Err(CustomerError::StorageUnavailable(err)),
             Err(TxnError::Failed(err)) => Err(CustomerError::Storage(err)),
         }
     }

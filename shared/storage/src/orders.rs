@@ -47,14 +47,11 @@ impl DynamoOrders {
     }
 }
 
-fn storage(err: impl std::error::Error + Send + Sync + 'static) -> OrderError {
-    OrderError::storage(err)
-}
-
 fn from_catalog(err: CatalogError) -> OrderError {
     match err {
         CatalogError::InvalidCursor => OrderError::InvalidCursor,
         CatalogError::ConcurrentChange => OrderError::ConcurrentChange,
+        CatalogError::StorageUnavailable(err) => OrderError::StorageUnavailable(err),
         other => OrderError::storage(other),
     }
 }
@@ -212,6 +209,9 @@ impl OrderStore for DynamoOrders {
                 tracing::warn!(?codes, "order transaction cancelled");
                 Err(PlaceFailure::Other(OrderError::ConcurrentChange))
             }
+            Err(TxnError::Unavailable(err)) => {
+                Err(PlaceFailure::Other(OrderError::StorageUnavailable(err)))
+            }
             Err(TxnError::Failed(err)) => Err(PlaceFailure::Other(OrderError::Storage(err))),
         }
     }
@@ -305,7 +305,7 @@ impl OrderStore for DynamoOrders {
             .limit(i32::try_from(limit).unwrap_or(i32::MAX))
             .send()
             .await
-            .map_err(|e| storage(e.into_service_error()))?;
+            .map_err(TableError::from)?;
         output
             .items
             .unwrap_or_default()

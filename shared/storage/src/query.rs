@@ -9,6 +9,7 @@ use crate::cursor;
 use crate::expr::Expr;
 use crate::item::Item;
 use crate::keys;
+use crate::table::TableError;
 
 /// Most index reads one page request makes when a filter discards items. A page can then
 /// hold fewer items than asked for while `next_cursor` is still set: clients follow the
@@ -138,7 +139,7 @@ impl DynamoCatalog {
             .key_condition_expression(key_condition)
             .send()
             .await
-            .map_err(|e| CatalogError::storage(e.into_service_error()))?;
+            .map_err(TableError::from)?;
         Ok((output.items.unwrap_or_default(), output.last_evaluated_key))
     }
 

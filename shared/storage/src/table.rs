@@ -11,6 +11,8 @@ use std::error::Error as StdError;
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
@@ -32,7 +34,11 @@ pub(crate) enum TableError {
     /// The write's condition did not hold: nothing changed.
     #[error("the write's condition did not hold")]
     ConditionFailed,
-    /// The request failed (throttled, rejected, unreachable, a key the SDK cannot build).
+    /// DynamoDB could not be reached, timed out or throttled the request (after the
+    /// SDK's own retries): nothing changed, and the same request may succeed later.
+    #[error(transparent)]
+    Unavailable(Box<dyn StdError + Send + Sync>),
+    /// The request failed otherwise (rejected, a key the SDK cannot build).
     #[error(transparent)]
     Request(Box<dyn StdError + Send + Sync>),
 }
@@ -40,6 +46,64 @@ pub(crate) enum TableError {
 impl TableError {
     fn request(err: impl StdError + Send + Sync + 'static) -> Self {
         TableError::Request(Box::new(err))
+    }
+}
+
+/// A failed request, sorted by whether retrying it later can help.
+pub(crate) enum RequestFailure {
+    Unavailable(Box<dyn StdError + Send + Sync>),
+    Failed(Box<dyn StdError + Send + Sync>),
+}
+
+/// DynamoDB's error codes for a request refused for its rate, not its content.
+const THROTTLED: [&str; 4] = [
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "TransactionInProgressException",
+];
+
+impl RequestFailure {
+    /// Sorts `err`: the endpoint unreachable, a timeout, a garbled response, a 5xx or
+    /// throttling is `Unavailable`; anything else `Failed`.
+    pub(crate) fn of<E>(err: SdkError<E, HttpResponse>) -> Self
+    where
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    {
+        let transient = match &err {
+            SdkError::DispatchFailure(_)
+            | SdkError::TimeoutError(_)
+            | SdkError::ResponseError(_) => true,
+            SdkError::ServiceError(service) => {
+                service.raw().status().is_server_error()
+                    || service.err().code().is_some_and(|c| THROTTLED.contains(&c))
+            }
+            _ => false,
+        };
+        let err: Box<dyn StdError + Send + Sync> = Box::new(err);
+        if transient {
+            RequestFailure::Unavailable(err)
+        } else {
+            RequestFailure::Failed(err)
+        }
+    }
+}
+
+impl From<RequestFailure> for TableError {
+    fn from(failure: RequestFailure) -> Self {
+        match failure {
+            RequestFailure::Unavailable(err) => TableError::Unavailable(err),
+            RequestFailure::Failed(err) => TableError::Request(err),
+        }
+    }
+}
+
+impl<E> From<SdkError<E, HttpResponse>> for TableError
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+{
+    fn from(err: SdkError<E, HttpResponse>) -> Self {
+        RequestFailure::of(err).into()
     }
 }
 
@@ -78,7 +142,7 @@ impl Table {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| TableError::request(e.into_service_error()))?;
+            .map_err(TableError::from)?;
         Ok(output.item)
     }
 
@@ -105,7 +169,7 @@ impl Table {
                     .request_items(self.name(), keys_and_attributes)
                     .send()
                     .await
-                    .map_err(|e| TableError::request(e.into_service_error()))?;
+                    .map_err(TableError::from)?;
                 if let Some(items) = output.responses.and_then(|mut r| r.remove(self.name())) {
                     found.extend(items);
                 }
@@ -131,7 +195,7 @@ impl Table {
                 {
                     TableError::ConditionFailed
                 }
-                other => TableError::request(other.into_service_error()),
+                other => other.into(),
             })
     }
 
@@ -153,7 +217,7 @@ impl Table {
                 {
                     TableError::ConditionFailed
                 }
-                other => TableError::request(other.into_service_error()),
+                other => other.into(),
             })
     }
 
@@ -175,7 +239,7 @@ impl Table {
                 {
                     TableError::ConditionFailed
                 }
-                other => TableError::request(other.into_service_error()),
+                other => other.into(),
             })
     }
 
@@ -188,13 +252,19 @@ impl Table {
             .set_transact_items(Some(items))
             .send()
             .await;
-        match result.map_err(SdkError::into_service_error) {
-            Ok(_) => Ok(()),
-            Err(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
-                let codes = cancelled.cancellation_reasons().iter().map(|r| r.code());
-                Err(TxnError::cancelled(&ops, codes))
-            }
-            Err(other) => Err(TxnError::Failed(Box::new(other))),
+        let err = match result {
+            Ok(_) => return Ok(()),
+            Err(err) => err,
+        };
+        if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+            err.as_service_error()
+        {
+            let codes = cancelled.cancellation_reasons().iter().map(|r| r.code());
+            return Err(TxnError::cancelled(&ops, codes));
         }
+        Err(match RequestFailure::of(err) {
+            RequestFailure::Unavailable(err) => TxnError::Unavailable(err),
+            RequestFailure::Failed(err) => TxnError::Failed(err),
+        })
     }
 }

@@ -133,6 +133,8 @@ pub(crate) struct Cancelled(pub Vec<(Op, Option<String>)>);
 pub(crate) enum TxnError {
     /// DynamoDB cancelled it: each item's operation and reason code (`None` = no reason).
     Cancelled(Vec<(Op, Option<String>)>),
+    /// DynamoDB could not be reached, timed out or throttled it: nothing changed.
+    Unavailable(Box<dyn StdError + Send + Sync>),
     /// Anything else (the request failed).
     Failed(Box<dyn StdError + Send + Sync>),
 }
@@ -157,6 +159,7 @@ impl TxnError {
     pub fn into_catalog_error(self) -> CatalogError {
         match self {
             TxnError::Cancelled(_) => CatalogError::ConcurrentChange,
+            TxnError::Unavailable(err) => CatalogError::StorageUnavailable(err),
             TxnError::Failed(err) => CatalogError::Storage(err),
         }
     }

@@ -46,6 +46,8 @@ pub enum OrderError {
     InvalidCursor,
     #[error("storage failed")]
     Storage(#[source] Box<dyn StdError + Send + Sync>),
+    #[error("storage is unavailable (unreachable, timed out or throttled); retry later")]
+    StorageUnavailable(#[source] Box<dyn StdError + Send + Sync>),
 }
 
 impl OrderError {
