@@ -10,6 +10,7 @@
 //! - [`seed`]: a small demo catalog.
 //! - [`oidc`]: the local OpenID provider (a real one, started by the scripts) and a
 //!   scriptable stand-in for a misbehaving provider.
+//! - [`outage`]: a forwarder in front of the local emulator that a test cuts and restores.
 //! - [`sms_sandbox`]: a local stand-in for Africa's Talking's SMS API that keeps what it
 //!   accepts.
 //! - [`bridge`]: the queue bridge, standing in for Lambda's SQS event source mapping
@@ -20,6 +21,7 @@ pub mod email;
 pub mod events;
 pub mod keys;
 pub mod oidc;
+pub mod outage;
 pub mod queues;
 pub mod routes;
 pub mod seed;

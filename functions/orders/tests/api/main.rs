@@ -3,6 +3,7 @@
 
 mod concurrency;
 mod orders_api;
+mod outage;
 mod price_change;
 mod routes;
 mod support;

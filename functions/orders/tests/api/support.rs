@@ -53,10 +53,20 @@ impl App {
 
     /// An app whose confirmations go to `queue_url` (its own queue when `None`).
     pub async fn with_queue_url(queue_url: Option<String>, hand_off: HandOffPolicy) -> Self {
+        Self::build(queue_url, hand_off, &moto_endpoint()).await
+    }
+
+    /// An app whose orders function reaches DynamoDB at `endpoint` (the test's own set-up
+    /// still goes straight to the emulator).
+    pub async fn reaching_dynamodb_at(endpoint: &str) -> Self {
+        Self::build(None, HandOffPolicy::default(), endpoint).await
+    }
+
+    async fn build(queue_url: Option<String>, hand_off: HandOffPolicy, endpoint: &str) -> Self {
         let env = TestEnv::new().await;
         let queues = env.queues().await;
         let requests = RequestCounter::default();
-        let client = counted_client(&moto_endpoint(), requests.clone());
+        let client = counted_client(endpoint, requests.clone());
         let store = DynamoOrders::new(DynamoCatalog::new(client, env.table.as_str()));
         let queue = SqsNotificationQueue::new(
             env.sqs.clone(),
