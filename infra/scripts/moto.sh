@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Local DynamoDB emulator (moto_server from the repo venv).
+# Local SQS and SES v2 emulator (moto_server from the repo venv). The table has its own,
+# DynamoDB Local (dynamodb_local.sh).
 #
 # Source it for the functions:
 #   source infra/scripts/moto.sh
@@ -42,15 +43,12 @@ moto_start() {
   local port="${1:?moto_start: port required}"
   local log="${2:-$MOTO_LOCAL_DIR/moto.log}"
   local pidfile="${3:-$MOTO_LOCAL_DIR/moto.pid}"
-  local python="$MOTO_VENV/bin/python"
-  # moto_server behind a lock: see moto_serial.py for why requests are serialised.
-  local server="$MOTO_SCRIPTS_DIR/moto_serial.py"
   if [[ ! -x "$MOTO_VENV/bin/moto_server" ]]; then
     echo "moto: moto is not installed in $MOTO_VENV; run 'make venv' first" >&2
     return 1
   fi
   bg_start moto moto_ready "$port" "$log" "$pidfile" "$MOTO_READY_TIMEOUT" -- \
-    "$python" "$server" 127.0.0.1 "$port"
+    "$MOTO_VENV/bin/moto_server" -H 127.0.0.1 -p "$port"
 }
 
 # moto_stop [PID_FILE]  -- stops only the server whose pid we recorded.

@@ -9,6 +9,7 @@ source "$ROOT/infra/scripts/background.sh"
 
 STEP="setup"
 MOTO_PID_FILE=""
+DDB_PID_FILE=""
 OIDC_PID_FILE=""
 finish() {
   local rc=$?
@@ -16,11 +17,14 @@ finish() {
   if [[ -n "$MOTO_PID_FILE" ]]; then
     moto_stop "$MOTO_PID_FILE" || true
   fi
+  if [[ -n "$DDB_PID_FILE" ]]; then
+    ddb_stop "$DDB_PID_FILE" || true
+  fi
   if [[ -n "$OIDC_PID_FILE" ]]; then
     oidc_stop "$OIDC_PID_FILE" || true
   fi
   if [[ "$rc" -eq 0 ]]; then
-    echo "==> make test: PASSED (fmt, clippy, cargo test against moto and the local OpenID provider, openapi.yaml, cfn-lint, sam validate --lint, cfn-guard policies, samconfig environments, deploy tests, actionlint)"
+    echo "==> make test: PASSED (fmt, clippy, cargo test against DynamoDB Local, moto and the local OpenID provider, openapi.yaml, cfn-lint, sam validate --lint, cfn-guard policies, samconfig environments, deploy tests, actionlint)"
     if [[ -f "$ROOT/.local/cargo-test.log" ]]; then
       awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed\n", p, f }' \
         "$ROOT/.local/cargo-test.log"
@@ -43,8 +47,8 @@ step "venv"
 make --no-print-directory venv </dev/null
 VENV_BIN="$ROOT/.venv/bin"
 
-step "tools (cfn-guard)"
-make --no-print-directory tools </dev/null
+step "tools (cfn-guard, DynamoDB Local)"
+make --no-print-directory tools dynamodb-local </dev/null
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -60,6 +64,13 @@ MOTO_PORT="$(moto_free_port)"
 MOTO_PID_FILE="$ROOT/.local/moto-test-$MOTO_PORT.pid"
 moto_start "$MOTO_PORT" "$ROOT/.local/moto-test.log" "$MOTO_PID_FILE"
 
+step "start DynamoDB Local (the table's emulator)"
+# shellcheck source=infra/scripts/dynamodb_local.sh
+source "$ROOT/infra/scripts/dynamodb_local.sh"
+DDB_PORT="$(ddb_free_port)"
+DDB_PID_FILE="$ROOT/.local/dynamodb-local-test-$DDB_PORT.pid"
+ddb_start "$DDB_PORT" "$ROOT/.local/dynamodb-local-test.log" "$DDB_PID_FILE"
+
 step "start the local OpenID provider"
 # shellcheck source=infra/scripts/oidc.sh
 source "$ROOT/infra/scripts/oidc.sh"
@@ -73,6 +84,7 @@ env -u AWS_PROFILE -u AWS_SESSION_TOKEN \
   MOTO_ENDPOINT="http://127.0.0.1:$MOTO_PORT" \
   OIDC_ISSUER_URL="http://127.0.0.1:$OIDC_PORT" \
   AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT" \
+  AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT" \
   AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
   AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \
   cargo test --workspace </dev/null 2>&1 | tee "$ROOT/.local/cargo-test.log"
@@ -82,6 +94,8 @@ awk '/^test result:/ { p += $4; f += $6 } END { printf "cargo test: %d passed, %
 
 moto_stop "$MOTO_PID_FILE"
 MOTO_PID_FILE=""
+ddb_stop "$DDB_PID_FILE"
+DDB_PID_FILE=""
 oidc_stop "$OIDC_PID_FILE"
 OIDC_PID_FILE=""
 

@@ -44,7 +44,7 @@ pub(crate) fn percentile(sorted: &[Duration], p: f64) -> f64 {
 #[tokio::main]
 async fn main() {
     let env = TestEnv::new().await;
-    let endpoint = std::env::var("MOTO_ENDPOINT").unwrap_or_default();
+    let endpoint = devkit::testing::dynamodb_endpoint();
     let counter = RequestCounter::default();
     let store = DynamoCatalog::new(
         counted_client(&endpoint, counter.clone()),

@@ -36,9 +36,8 @@ use crate::DevkitError;
 
 /// Default largest batch (SQS's own maximum per receive).
 pub const DEFAULT_BATCH_SIZE: i32 = 10;
-/// Default long-poll wait. Zero, not Lambda's 20 s: the local moto server (see
-/// infra/scripts/moto_serial.py) answers one request at a time, so a long poll would
-/// hold up every other SQS and DynamoDB call of the stack for its whole wait.
+/// Default long-poll wait. Zero, not Lambda's 20 s, so that stopping `make dev` never
+/// waits on an open poll.
 pub const DEFAULT_WAIT_SECONDS: i32 = 0;
 /// Pause after an empty short poll (wait 0), so an idle bridge polls once a second.
 const IDLE_PAUSE: Duration = Duration::from_secs(1);

@@ -13,10 +13,13 @@
 //! - [`outage`]: a forwarder in front of the local emulator that a test cuts and restores.
 //! - [`sms_sandbox`]: a local stand-in for Africa's Talking's SMS API that keeps what it
 //!   accepts.
+//! - [`contention`]: a forwarder in front of the local DynamoDB that cancels transactions
+//!   with `TransactionConflict`, as a concurrent writer in DynamoDB would.
 //! - [`bridge`]: the queue bridge, standing in for Lambda's SQS event source mapping
 //!   (with `ReportBatchItemFailures`) between the local queue and a function.
 
 pub mod bridge;
+pub mod contention;
 pub mod email;
 pub mod events;
 pub mod keys;

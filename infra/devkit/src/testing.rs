@@ -1,7 +1,8 @@
-//! Per-test environment on the local moto server: a table of its own (so tests run in
-//! parallel), the real DynamoDB client, a key pair and tokens.
+//! Per-test environment on the local emulators: a table of its own on DynamoDB Local (so
+//! tests run in parallel), queues on moto, the real SDK clients, a key pair and tokens.
 //!
-//! The moto endpoint comes from `MOTO_ENDPOINT`; `make test` starts moto and sets it.
+//! The endpoints come from `AWS_ENDPOINT_URL_DYNAMODB` (DynamoDB Local) and
+//! `MOTO_ENDPOINT` (SQS, SES); `make test` starts both emulators and sets them.
 
 use std::sync::{Arc, OnceLock};
 
@@ -18,12 +19,18 @@ pub const ISSUER: &str = "order-system-test";
 /// Audience of test tokens.
 pub const AUDIENCE: &str = "order-system-api";
 
-/// A DynamoDB client for the moto server at `endpoint`, with static test credentials.
+/// A DynamoDB client for the local emulator at `endpoint`, with static test credentials.
 pub fn local_client(endpoint: &str) -> Client {
     Client::new(&crate::local_aws_config(endpoint))
 }
 
-/// The moto server of this test run (`MOTO_ENDPOINT`, set by `make test`).
+/// The DynamoDB emulator of this test run (`AWS_ENDPOINT_URL_DYNAMODB`, set by `make test`
+/// to DynamoDB Local); moto's when it is not set.
+pub fn dynamodb_endpoint() -> String {
+    std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_else(|_| moto_endpoint())
+}
+
+/// The moto server (SQS, SES) of this test run (`MOTO_ENDPOINT`, set by `make test`).
 pub fn moto_endpoint() -> String {
     std::env::var("MOTO_ENDPOINT").unwrap_or_else(|_| {
         panic!("MOTO_ENDPOINT is not set: run the tests with `make test`, which starts moto")
@@ -48,9 +55,9 @@ pub struct TestEnv {
 }
 
 impl TestEnv {
-    /// Creates a uniquely named table from template.yaml on the local moto server.
+    /// Creates a uniquely named table from template.yaml on the local DynamoDB emulator.
     pub async fn new() -> Self {
-        let client = local_client(&moto_endpoint());
+        let client = local_client(&dynamodb_endpoint());
         let table = format!("test-{}", ulid::Ulid::new().to_string().to_lowercase());
         TableDefinition::from_repository()
             .unwrap_or_else(|e| panic!("{e}"))

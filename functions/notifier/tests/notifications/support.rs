@@ -124,7 +124,7 @@ impl World {
             },
         );
         let requests = RequestCounter::default();
-        let client = counted_client(&moto_endpoint(), requests.clone());
+        let client = counted_client(&devkit::testing::dynamodb_endpoint(), requests.clone());
         let sms = AfricasTalking::new(AfricasTalkingConfig {
             base_url: at.uri().parse().expect("url"),
             username: AT_USERNAME.into(),

@@ -1,9 +1,12 @@
-//! Concurrency proofs against the local stack: no oversell under contention, cancels
-//! restore stock exactly once, one order per idempotency key.
+//! Concurrency proofs against the local stack (DynamoDB Local isolates transactions; no
+//! request is serialised for them): no oversell under contention, cancels restore stock
+//! exactly once, one order per idempotency key, and a `TransactionConflict` retried.
 
 use std::sync::Arc;
 
 use crate::support::{App, order_body};
+use devkit::contention::Contention;
+use devkit::testing::dynamodb_endpoint;
 use futures::future::join_all;
 use serde_json::{Value, json};
 
@@ -139,4 +142,34 @@ async fn one_idempotency_key_sent_concurrently_creates_one_order() {
         .await;
     assert_eq!(list.body["items"], json!([first.clone()]));
     assert_eq!(app.messages().await.len(), 1, "one confirmation");
+}
+
+/// DynamoDB cancels a transaction with `TransactionConflict` while another transaction is
+/// changing one of its items (DynamoDB Local never does: `devkit::contention` stands in
+/// for the other writer). The orders store retries such a cancellation a few times.
+#[tokio::test]
+async fn a_transaction_conflict_is_retried_and_the_order_placed_once() {
+    let contention = Contention::start(&dynamodb_endpoint(), 2).await;
+    let app = App::reaching_dynamodb_at(contention.endpoint()).await;
+    let phone = app.product("Phone", "100.00", 5).await;
+
+    let placed = app.place(&app.customer, &order_body(&[(phone, 2)])).await;
+    placed.expect_status(201);
+    assert_eq!(contention.conflicts_answered(), 2);
+    assert_eq!(app.stock(phone).await, 3, "taken once");
+    assert_eq!(app.messages().await.len(), 1, "one confirmation");
+}
+
+#[tokio::test]
+async fn conflicts_that_outlast_the_retries_are_a_409_and_change_nothing() {
+    let contention = Contention::start(&dynamodb_endpoint(), 100).await;
+    let app = App::reaching_dynamodb_at(contention.endpoint()).await;
+    let phone = app.product("Phone", "100.00", 5).await;
+    let before = app.env.snapshot().await;
+
+    let refused = app.place(&app.customer, &order_body(&[(phone, 2)])).await;
+    refused.expect_problem(409);
+    assert_eq!(contention.conflicts_answered(), 4, "every try conflicted");
+    assert_eq!(app.env.snapshot().await, before);
+    assert!(app.messages().await.is_empty());
 }

@@ -3,13 +3,13 @@
 
 use devkit::events::ApiRequest;
 use devkit::outage::Outage;
-use devkit::testing::moto_endpoint;
+use devkit::testing::dynamodb_endpoint;
 
 use crate::support::{App, order_body};
 
 #[tokio::test]
 async fn an_unreachable_table_is_a_503_that_changes_nothing_and_then_recovers() {
-    let outage = Outage::start(&moto_endpoint()).await;
+    let outage = Outage::start(&dynamodb_endpoint()).await;
     let app = App::reaching_dynamodb_at(&outage.endpoint()).await;
     let phone = app.product("Phone", "100.00", 5).await;
     let first = app.placed(&app.customer, &order_body(&[(phone, 1)])).await;

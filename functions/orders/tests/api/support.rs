@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use devkit::events::{ApiRequest, ApiResponse};
 use devkit::queues::Queues;
-use devkit::testing::{RequestCounter, TestEnv, counted_client, customer_identity, moto_endpoint};
+use devkit::testing::{
+    RequestCounter, TestEnv, counted_client, customer_identity, dynamodb_endpoint,
+};
 use domain::catalog_use_cases::Catalog;
 use domain::category::CategoryName;
 use domain::order::{HandOffPolicy, OrderService, VatRate};
@@ -53,7 +55,7 @@ impl App {
 
     /// An app whose confirmations go to `queue_url` (its own queue when `None`).
     pub async fn with_queue_url(queue_url: Option<String>, hand_off: HandOffPolicy) -> Self {
-        Self::build(queue_url, hand_off, &moto_endpoint()).await
+        Self::build(queue_url, hand_off, &dynamodb_endpoint()).await
     }
 
     /// An app whose orders function reaches DynamoDB at `endpoint` (the test's own set-up

@@ -190,7 +190,9 @@ async fn run(args: Vec<String>) -> Result<(), DevkitError> {
             "AWS_ENDPOINT_URL is not set: devkit only talks to the local stack".into(),
         )
     })?;
-    let client = local_client(&endpoint);
+    // The table may have an emulator of its own (DynamoDB Local), as the SDK reads it.
+    let dynamodb = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_else(|_| endpoint.clone());
+    let client = local_client(&dynamodb);
     match command.as_str() {
         "create-table" => {
             let table = options.get("table").ok_or_else(usage)?;
@@ -224,7 +226,7 @@ async fn run(args: Vec<String>) -> Result<(), DevkitError> {
                 options.get(name).map_or(default, String::as_str).to_owned()
             };
             let mut env = format!(
-                "TABLE_NAME={table}\nJWT_ISSUER={issuer}\nJWT_AUDIENCE={audience}\nJWT_PUBLIC_JWKS='{}'\nAWS_ENDPOINT_URL={endpoint}\nAWS_REGION=us-east-1\nAWS_ACCESS_KEY_ID=test\nAWS_SECRET_ACCESS_KEY=test\nRUST_LOG=info\nVAT_RATE=0.16\nNOTIFICATIONS_QUEUE_URL={}\nNOTIFICATIONS_DLQ_URL={}\nHAND_OFF_GRACE_SECONDS=60\n",
+                "TABLE_NAME={table}\nJWT_ISSUER={issuer}\nJWT_AUDIENCE={audience}\nJWT_PUBLIC_JWKS='{}'\nAWS_ENDPOINT_URL={endpoint}\nAWS_ENDPOINT_URL_DYNAMODB={dynamodb}\nAWS_REGION=us-east-1\nAWS_ACCESS_KEY_ID=test\nAWS_SECRET_ACCESS_KEY=test\nRUST_LOG=info\nVAT_RATE=0.16\nNOTIFICATIONS_QUEUE_URL={}\nNOTIFICATIONS_DLQ_URL={}\nHAND_OFF_GRACE_SECONDS=60\n",
                 pair.jwks, queues.notifications, queues.dead_letters
             );
             // The auth function: our signing key (PEM with \n escapes on one line), the
