@@ -22,7 +22,8 @@ source "$ROOT/infra/scripts/background.sh"
 MOTO_PORT="${MOTO_PORT:-5050}"
 API_PORT="${API_PORT:-9000}"
 TABLE="${TABLE_NAME:-order-system-local}"
-LOCAL_DIR="$ROOT/.local"
+# DEV_LOCAL_DIR: where state, logs and pid files go (make fuzz runs a second stack there).
+LOCAL_DIR="${DEV_LOCAL_DIR:-$ROOT/.local}"
 MOTO_PID_FILE="$LOCAL_DIR/moto.pid"
 DDB_PORT="${DDB_PORT:-8000}"
 DDB_PID_FILE="$LOCAL_DIR/dynamodb-local.pid"
@@ -100,7 +101,7 @@ export AWS_SECRET_ACCESS_KEY=test
 unset AWS_PROFILE AWS_SESSION_TOKEN
 
 echo "==> bootstrapping table '$TABLE', keys and demo data" >&2
-cargo run --quiet -p devkit -- bootstrap --template template.yaml --table "$TABLE" --out .local \
+cargo run --quiet -p devkit -- bootstrap --template template.yaml --table "$TABLE" --out "$LOCAL_DIR" \
   --oidc-issuer "$OIDC_ISSUER" --admin-emails "$ADMIN_EMAILS" \
   --redirect-uri "http://127.0.0.1:$API_PORT/api/v1/auth/google/callback" \
   --sms-url "http://127.0.0.1:$SMS_PORT" --email-to "${ORDER_EMAIL_TO:-admin@example.com}"
@@ -121,7 +122,7 @@ export PATH="$ROOT/.venv/bin:$PATH"
 setsid cargo lambda watch \
   --invoke-address 127.0.0.1 \
   --invoke-port "$API_PORT" \
-  --env-file .local/dev.env </dev/null &
+  --env-file "$LOCAL_DIR/dev.env" </dev/null &
 WATCH_PID=$!
 
 # The queue bridge: confirmed orders on the notifications queue -> the notifier, with
@@ -145,14 +146,14 @@ cat >&2 <<MSG
             (functions compile on the first request; tokens were printed above)
     reconciler (scheduled in AWS; run it by hand here):
             curl -X POST http://127.0.0.1:$API_PORT/2015-03-31/functions/reconciler/invocations -d '{}'
-    queue:  \$NOTIFICATIONS_QUEUE_URL in .local/dev.env (order.confirmed messages), fed to
-            the notifier by the queue bridge (log: .local/bridge.log)
-    SMS:    curl http://127.0.0.1:$SMS_PORT/messages   (Africa's Talking stand-in; log: .local/sms.log)
+    queue:  \$NOTIFICATIONS_QUEUE_URL in $LOCAL_DIR/dev.env (order.confirmed messages), fed to
+            the notifier by the queue bridge (log: $LOCAL_DIR/bridge.log)
+    SMS:    curl http://127.0.0.1:$SMS_PORT/messages   (Africa's Talking stand-in; log: $LOCAL_DIR/sms.log)
     email:  $AWS_ENDPOINT_URL/moto-api/data.json   (ses.Message; see README)
-    OpenID: $OIDC_ISSUER   (users: admin, customer; log: .local/oidc.log)
-    moto:   $AWS_ENDPOINT_URL   (SQS, SES; dashboard: $AWS_ENDPOINT_URL/moto-api/, log: .local/moto.log)
-    table:  $TABLE on DynamoDB Local at $AWS_ENDPOINT_URL_DYNAMODB (log: .local/dynamodb-local.log)
-    env:    .local/dev.env
+    OpenID: $OIDC_ISSUER   (users: admin, customer; log: $LOCAL_DIR/oidc.log)
+    moto:   $AWS_ENDPOINT_URL   (SQS, SES; dashboard: $AWS_ENDPOINT_URL/moto-api/, log: $LOCAL_DIR/moto.log)
+    table:  $TABLE on DynamoDB Local at $AWS_ENDPOINT_URL_DYNAMODB (log: $LOCAL_DIR/dynamodb-local.log)
+    env:    $LOCAL_DIR/dev.env
 
 MSG
 

@@ -24,7 +24,7 @@ finish() {
     oidc_stop "$OIDC_PID_FILE" || true
   fi
   if [[ "$rc" -eq 0 ]]; then
-    echo "==> make test: PASSED (fmt, clippy, cargo test against DynamoDB Local, moto and the local OpenID provider, openapi.yaml, cfn-lint, sam validate --lint, cfn-guard policies, samconfig environments, deploy tests, actionlint)"
+    echo "==> make test: PASSED (fmt, clippy, cargo test against DynamoDB Local, moto and the local OpenID provider, openapi.yaml, cfn-lint, sam validate --lint, cfn-guard policies, samconfig environments, deploy tests, actionlint, a short schemathesis run)"
     if [[ -f "$ROOT/.local/cargo-test.log" ]]; then
       awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed\n", p, f }' \
         "$ROOT/.local/cargo-test.log"
@@ -118,5 +118,8 @@ step "deploy tests (cfn-guard policies and that each rule can fail, inventory, s
 
 step "actionlint"
 "$VENV_BIN/actionlint" .github/workflows/pipeline.yaml
+
+step "fuzz (short): schemathesis against the local stack as admin, customer and anonymous"
+FUZZ_EXAMPLES="${FUZZ_EXAMPLES:-5}" FUZZ_MAX_TIME="${FUZZ_MAX_TIME:-60}" infra/scripts/fuzz.sh </dev/null
 
 STEP="done"

@@ -36,17 +36,18 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let value: T = serde_path_to_error::deserialize(strict).map_err(|err| {
         let field = err.path().to_string();
         let inner = err.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Data => {
-                let field = if field == "." {
-                    "body".to_owned()
-                } else {
-                    field
-                };
-                ApiError::invalid(&field, strip_position(&inner.to_string()))
-            }
-            _ => ApiError::BadRequest(format!("malformed JSON: {inner}")),
+        // A number no number type holds (`1e400`) is valid JSON that serde_json reports
+        // as a syntax error: it is the field's value that is wrong.
+        let out_of_range = inner.to_string().starts_with("number out of range");
+        if inner.classify() != serde_json::error::Category::Data && !out_of_range {
+            return ApiError::BadRequest(format!("malformed JSON: {inner}"));
         }
+        let field = if field == "." {
+            "body".to_owned()
+        } else {
+            field
+        };
+        ApiError::invalid(&field, strip_position(&inner.to_string()))
     })?;
     deserializer
         .end()

@@ -103,6 +103,10 @@ async fn invalid_orders_get_422_naming_the_field_and_change_nothing() {
             "items[0].quantity",
         ),
         (
+            json!({"items": [{"product_id": p, "quantity": -1}], "delivery_address": "x"}),
+            "items[0].quantity",
+        ),
+        (
             json!({"items": [{"product_id": p, "quantity": 1}, {"product_id": p, "quantity": 2}], "delivery_address": "x"}),
             "items[1].product_id",
         ),
@@ -159,6 +163,22 @@ async fn invalid_orders_get_422_naming_the_field_and_change_nothing() {
     app.place(&app.customer, &json!({"items": "all"}))
         .await
         .expect_problem(422);
+    // 2^64 units: a JSON integer no u64 holds.
+    let huge = format!(
+        r#"{{"items":[{{"product_id":"{p}","quantity":18446744073709551616}}],"delivery_address":"x"}}"#
+    );
+    let refused = app
+        .send(
+            ApiRequest::post("/api/v1/orders")
+                .bearer(&app.customer)
+                .header("content-type", "application/json")
+                .raw_body(huge.into_bytes()),
+        )
+        .await;
+    assert_eq!(
+        refused.expect_problem(422)["errors"][0]["field"],
+        "items[0].quantity"
+    );
     app.send(
         ApiRequest::post("/api/v1/orders")
             .bearer(&app.customer)
