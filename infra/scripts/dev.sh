@@ -119,7 +119,10 @@ bg_start sms-sandbox sms_ready "$SMS_PORT" "$LOCAL_DIR/sms.log" "$SMS_PID_FILE" 
 export PATH="$ROOT/.venv/bin:$PATH"
 # Own session => own process group: Ctrl-C reaches only this script, whose trap then
 # stops the whole group. stdin from /dev/null so the watcher never reads the terminal.
-setsid cargo lambda watch \
+# WATCH_FLAGS: extra flags for cargo lambda watch (make fuzz: --ignore-changes, so files
+# written while it runs never restart the functions mid-request).
+# shellcheck disable=SC2086  # word splitting intended
+setsid cargo lambda watch ${WATCH_FLAGS:-} \
   --invoke-address 127.0.0.1 \
   --invoke-port "$API_PORT" \
   --env-file "$LOCAL_DIR/dev.env" </dev/null &

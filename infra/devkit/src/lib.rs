@@ -4,6 +4,7 @@
 //! - [`table`]: the DynamoDB table, created from `template.yaml` (the one definition).
 //! - [`keys`]: ES256 key pairs and access tokens for local use.
 //! - [`events`]: real API Gateway v2 (HTTP API) events sent through a function's router.
+//! - [`gateway`]: a local stand-in for API Gateway in front of `cargo lambda watch` (fuzzing).
 //! - [`testing`]: a fresh table on the local moto server, with tokens, per test.
 //! - [`email`]: SES on the local emulator: the sender identity and the emails sent.
 //! - [`queues`]: the notifications queue and its dead-letter queue.
@@ -22,6 +23,7 @@ pub mod bridge;
 pub mod contention;
 pub mod email;
 pub mod events;
+pub mod gateway;
 pub mod keys;
 pub mod oidc;
 pub mod outage;

@@ -74,9 +74,10 @@ pub fn openapi_routes() -> Result<RouteSet, DevkitError> {
     Ok(routes)
 }
 
-/// The paths the local emulator routes to `function` (for every method). Entries are
-/// plain `"path" = "function"` pairs, so a wrong method still reaches the function.
-pub fn watch_paths(function: &str) -> Result<BTreeSet<String>, DevkitError> {
+/// The local emulator's routing table: `(path template, function)` pairs from
+/// `[workspace.metadata.lambda.watch.router]` in Cargo.toml (every method of a path goes to
+/// its function, so a wrong method still reaches it and gets a 405).
+pub fn watch_router() -> Result<Vec<(String, String)>, DevkitError> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.toml");
     let text = std::fs::read_to_string(&path).map_err(|e| DevkitError::Other(e.to_string()))?;
     let manifest: toml::Table =
@@ -91,21 +92,24 @@ pub fn watch_paths(function: &str) -> Result<BTreeSet<String>, DevkitError> {
         .ok_or_else(|| {
             DevkitError::Other("Cargo.toml has no [workspace.metadata.lambda.watch.router]".into())
         })?;
-    let mut paths = BTreeSet::new();
-    for (path, target) in router {
-        match target.as_str() {
-            Some(name) if name == function => {
-                paths.insert(path.clone());
-            }
-            Some(_) => {}
-            None => {
-                return Err(DevkitError::Other(format!(
-                    "watch router entry {path:?} must be a plain function name"
-                )));
-            }
-        }
-    }
-    Ok(paths)
+    router
+        .iter()
+        .map(|(path, target)| match target.as_str() {
+            Some(name) => Ok((path.clone(), name.to_owned())),
+            None => Err(DevkitError::Other(format!(
+                "watch router entry {path:?} must be a plain function name"
+            ))),
+        })
+        .collect()
+}
+
+/// The paths the local emulator routes to `function` (for every method).
+pub fn watch_paths(function: &str) -> Result<BTreeSet<String>, DevkitError> {
+    Ok(watch_router()?
+        .into_iter()
+        .filter(|(_, name)| name == function)
+        .map(|(path, _)| path)
+        .collect())
 }
 
 /// Panics unless `routes` (a function's own route table) are exactly the routes

@@ -21,9 +21,14 @@
 //!     feed the queue at URL to the function at --invoke-url (cargo lambda watch:
 //!     http://127.0.0.1:9000/2015-03-31/functions/<name>/invocations) as Lambda's SQS
 //!     event source mapping with ReportBatchItemFailures would, until stopped.
+//! devkit gateway --port P --invoke-url URL
+//!     serve a local stand-in for API Gateway on 127.0.0.1:P that sends each request as a
+//!     real API Gateway v2 event (non-UTF-8 bodies base64-encoded) to the function owning
+//!     its path through the invoke API at URL (cargo lambda watch: http://127.0.0.1:9000),
+//!     until stopped (make fuzz).
 //! ```
 //! `--template` defaults to the repository's template.yaml.
-//! Every command but `sms-sandbox` only ever talks to the endpoint in `AWS_ENDPOINT_URL`,
+//! Every command but `sms-sandbox` and `gateway` only ever talks to the endpoint in `AWS_ENDPOINT_URL`,
 //! and refuses to run without one, so it cannot touch a real AWS account. The two servers
 //! log plain text lines to stderr (`RUST_LOG` filters, `info` by default).
 
@@ -56,7 +61,7 @@ const DEFAULT_EMAIL_TO: &str = "admin@example.com";
 
 fn usage() -> DevkitError {
     DevkitError::Other(
-        "usage: devkit bootstrap --table NAME --out DIR [--template FILE] [--issuer I] [--audience A] | devkit create-table --table NAME [--template FILE] | devkit sms-sandbox --port P [--username sandbox] [--api-key KEY] | devkit queue-bridge --queue-url URL --invoke-url URL [--batch-size 10] [--wait-seconds 0]".into(),
+        "usage: devkit bootstrap --table NAME --out DIR [--template FILE] [--issuer I] [--audience A] | devkit create-table --table NAME [--template FILE] | devkit sms-sandbox --port P [--username sandbox] [--api-key KEY] | devkit queue-bridge --queue-url URL --invoke-url URL [--batch-size 10] [--wait-seconds 0] | devkit gateway --port P --invoke-url URL".into(),
     )
 }
 
@@ -184,6 +189,15 @@ async fn run(args: Vec<String>) -> Result<(), DevkitError> {
     // The SMS sandbox talks to no AWS service.
     if command == "sms-sandbox" {
         return serve_sms_sandbox(&options).await;
+    }
+    // Neither does the gateway: it only invokes local functions.
+    if command == "gateway" {
+        let port = options.get("port").ok_or_else(usage)?;
+        let port: u16 = port
+            .parse()
+            .map_err(|_| DevkitError::Other(format!("--port {port}: not a port number")))?;
+        let invoke = options.get("invoke-url").ok_or_else(usage)?;
+        return devkit::gateway::serve(port, invoke).await;
     }
     let endpoint = std::env::var("AWS_ENDPOINT_URL").map_err(|_| {
         DevkitError::Other(
