@@ -21,3 +21,18 @@ moto_start "$PORT" "$ROOT/.local/moto-bench.log" "$PID_FILE"
 ddb_start "$DDB_PORT" "$ROOT/.local/dynamodb-local-bench.log" "$DDB_PID_FILE"
 MOTO_ENDPOINT="http://127.0.0.1:$PORT" AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT" \
   cargo run --quiet --profile perf -p bench | tee .local/bench.md
+
+# Cold starts: the functions' release binaries (this machine's architecture; Lambda runs
+# the arm64 build of the same code), each started 20 times against a local Runtime API
+# (infra/coldstart), beside a hello-world lambda_runtime binary built the same way.
+echo "==> cold start: building the release binaries" >&2
+FUNCTIONS=(categories products orders customers auth notifier reconciler)
+cargo build --quiet --release -p coldstart "${FUNCTIONS[@]/#/-p}"
+export AWS_ENDPOINT_URL="http://127.0.0.1:$PORT" AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT"
+export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
+cargo run --quiet -p devkit -- bootstrap --template template.yaml --table coldstart \
+  --out .local/coldstart >/dev/null
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
+ARGS=("floor=$BIN/floor")
+for f in "${FUNCTIONS[@]}"; do ARGS+=("$f=$BIN/$f"); done
+"$BIN/coldstart" --env-file .local/coldstart/dev.env --starts 20 "${ARGS[@]}" | tee .local/coldstart.md

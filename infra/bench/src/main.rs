@@ -1,11 +1,12 @@
 //! `bench`: DynamoDB round trips and in-process latency of the catalog and order routes.
 //!
-//! Seeds a catalog (63 categories in three levels, 300 products) on the moto server at
-//! `MOTO_ENDPOINT`, then sends each scenario's requests through the real routers as API
-//! Gateway v2 events, one at a time, and prints a Markdown table: DynamoDB requests per
-//! API request (exact, counted by an SDK interceptor) and p50/p95 latency. Latency here
-//! is dominated by moto (a Python server on loopback), so read it relatively; the round
-//! trips are what carries over to AWS. Run through `make bench`.
+//! Seeds a catalog (63 categories in three levels, 300 products) on DynamoDB Local at
+//! `AWS_ENDPOINT_URL_DYNAMODB` (queues and email on moto at `MOTO_ENDPOINT`), then sends
+//! each scenario's requests through the real routers as API Gateway v2 events, one at a
+//! time, and prints a Markdown table: DynamoDB requests per API request (exact, counted by
+//! an SDK interceptor) and p50/p95 latency on loopback. The round trips are what carries
+//! over to AWS; the latencies are this machine's and the emulator's. Run through
+//! `make bench`.
 //!
 //! The last rows are the notifier's ([`notifier`]): SQS events of confirmed orders handed to
 //! its batch handler, with the local SMS stand-in and SES on the emulator.

@@ -31,7 +31,7 @@ const BATCH: i32 = 10;
 pub type Row = (String, f64, f64, f64);
 
 /// Runs both scenarios on `env`'s table and a queue of its own.
-pub async fn rows(env: &TestEnv, endpoint: &str) -> Vec<Row> {
+pub async fn rows(env: &TestEnv, dynamodb: &str) -> Vec<Row> {
     let queues = env.queues().await;
     // The order scenarios' confirmations are on this queue too: start from an empty one.
     env.drain(&queues.notifications).await;
@@ -84,12 +84,12 @@ pub async fn rows(env: &TestEnv, endpoint: &str) -> Vec<Row> {
     })
     .await
     .expect("SMS stand-in");
-    let ses = devkit::email::local_ses_client(endpoint);
+    let ses = devkit::email::local_ses_client(&devkit::testing::moto_endpoint());
     devkit::email::ensure_identity(&ses, "orders@shop.example.com")
         .await
         .expect("SES identity");
     let counter = RequestCounter::default();
-    let client = counted_client(endpoint, counter.clone());
+    let client = counted_client(dynamodb, counter.clone());
     let handler = BatchHandler::new(
         Notifier::new(
             DynamoOrders::new(DynamoCatalog::new(client.clone(), env.table.as_str())),

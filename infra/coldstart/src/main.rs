@@ -115,6 +115,7 @@ fn event_for(name: &str) -> Value {
     let api = |request: ApiRequest| serde_json::from_str(&request.event()).unwrap_or(Value::Null);
     match name {
         "categories" => api(ApiRequest::get("/api/v1/categories?limit=1")),
+        "floor-http" | "floor-sdk" => api(ApiRequest::get("/")),
         "products" => api(ApiRequest::get("/api/v1/products?limit=1")),
         "orders" => api(ApiRequest::get("/api/v1/orders")),
         "customers" => api(ApiRequest::get("/api/v1/customer/me")),
