@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Background servers of the local stack (moto, the OpenID provider): start one in its own
+# Background servers of the local stack (moto, DynamoDB Local, the OpenID provider): start one in its own
 # process group, wait until it answers, and stop exactly the process that was started.
 #
 #   source infra/scripts/background.sh
 #   bg_start NAME READY_FN PORT LOG PID_FILE TIMEOUT -- COMMAND...
 #   bg_stop NAME PID_FILE
 #   bg_cleanup_guard            (first line of an EXIT-trap cleanup, after `local rc=$?`)
+#   bg_free_port                (a free TCP port on 127.0.0.1)
 
 # bg_start NAME READY_FN PORT LOG PID_FILE TIMEOUT -- COMMAND...
 # READY_FN PORT must succeed once the server answers. Refuses to start when something
@@ -75,4 +76,9 @@ bg_cleanup_guard() {
   set +e
   trap "" INT TERM HUP PIPE
   trap - EXIT
+}
+
+# Print a free TCP port on 127.0.0.1.
+bg_free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }

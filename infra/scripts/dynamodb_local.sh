@@ -30,9 +30,7 @@ source "$DDB_REPO_ROOT/infra/scripts/background.sh"
 
 # Print a free TCP port on 127.0.0.1.
 ddb_free_port() {
-  local py="$DDB_VENV/bin/python"
-  [[ -x "$py" ]] || py=python3
-  "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+  bg_free_port
 }
 
 # Succeeds when a DynamoDB API call (ListTables) answers on the port. DynamoDB Local wants

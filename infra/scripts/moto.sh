@@ -24,9 +24,7 @@ source "$MOTO_SCRIPTS_DIR/background.sh"
 
 # Print a free TCP port on 127.0.0.1.
 moto_free_port() {
-  local py="$MOTO_VENV/bin/python"
-  [[ -x "$py" ]] || py=python3
-  "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+  bg_free_port
 }
 
 # Succeeds when moto answers on the port.
