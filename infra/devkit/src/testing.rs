@@ -253,13 +253,27 @@ fn canonical(value: &aws_sdk_dynamodb::types::AttributeValue) -> String {
 }
 
 /// Counts the DynamoDB requests a client makes (every operation attempt, retries
-/// included), to measure round trips per API request.
+/// included), to measure round trips per API request, and adds up the time they spend on
+/// the wire (request sent → response read), so a caller making one request at a time can
+/// tell its own time from the time it waited.
 #[derive(Debug, Clone, Default)]
-pub struct RequestCounter(Arc<std::sync::atomic::AtomicU64>);
+pub struct RequestCounter {
+    requests: Arc<std::sync::atomic::AtomicU64>,
+    waiting_nanos: Arc<std::sync::atomic::AtomicU64>,
+    sent_at: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
+}
 
 impl RequestCounter {
     pub fn count(&self) -> u64 {
-        self.0.load(std::sync::atomic::Ordering::Relaxed)
+        self.requests.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Time spent waiting on DynamoDB so far.
+    pub fn waiting(&self) -> std::time::Duration {
+        std::time::Duration::from_nanos(
+            self.waiting_nanos
+                .load(std::sync::atomic::Ordering::Relaxed),
+        )
     }
 }
 
@@ -274,7 +288,35 @@ impl aws_sdk_dynamodb::config::Intercept for RequestCounter {
         _runtime_components: &aws_sdk_dynamodb::config::RuntimeComponents,
         _cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
-        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        if let Ok(mut sent_at) = self.sent_at.lock() {
+            *sent_at = Some(std::time::Instant::now());
+        }
+        Ok(())
+    }
+
+    fn read_after_transmit(
+        &self,
+        _context: &aws_sdk_dynamodb::config::interceptors::BeforeDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        let sent_at = self.sent_at.lock().ok().and_then(|mut s| s.take());
+        if let Some(sent_at) = sent_at {
+            let nanos = u64::try_from(sent_at.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            self.waiting_nanos
+                .fetch_add(nanos, std::sync::atomic::Ordering::Relaxed);
+        }
         Ok(())
     }
 }
