@@ -18,64 +18,26 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 EXAMPLES="${FUZZ_EXAMPLES:-50}"
 MAX_TIME="${FUZZ_MAX_TIME:-300}"
-# shellcheck source=infra/scripts/moto.sh
-source "$ROOT/infra/scripts/moto.sh"
+# shellcheck source=infra/scripts/side_stack.sh
+source "$ROOT/infra/scripts/side_stack.sh"
 
-LOCAL_DIR="$ROOT/.local/fuzz"
-mkdir -p "$LOCAL_DIR"
-API_PORT="$(moto_free_port)"
-GATEWAY_PORT="$(moto_free_port)"
-OIDC_PORT="$(moto_free_port)"
-MOTO_PORT="$(moto_free_port)"
-DDB_PORT="$(moto_free_port)"
-SMS_PORT="$(moto_free_port)"
-TABLE_NAME="fuzz-$(date +%s)"
-export API_PORT OIDC_PORT MOTO_PORT DDB_PORT SMS_PORT TABLE_NAME
-B="http://127.0.0.1:$API_PORT/api/v1"
-
-STACK_PID=""
 GATEWAY_PID=""
 # shellcheck disable=SC2317  # invoked via trap
-stop_stack() {
+stop_all() {
   if [[ -n "$GATEWAY_PID" ]]; then
     kill -TERM "$GATEWAY_PID" 2>/dev/null || true
   fi
-  if [[ -n "$STACK_PID" ]] && kill -0 "$STACK_PID" 2>/dev/null; then
-    kill -TERM "$STACK_PID" 2>/dev/null || true
-    for _ in $(seq 1 100); do
-      kill -0 "$STACK_PID" 2>/dev/null || break
-      sleep 0.2
-    done
-  fi
+  side_stack_stop
 }
-trap stop_stack EXIT
+trap stop_all EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-echo "==> fuzz: starting the local stack (log: $LOCAL_DIR/stack.log)"
-DEV_LOCAL_DIR="$LOCAL_DIR" WATCH_FLAGS=--ignore-changes setsid infra/scripts/dev.sh </dev/null >"$LOCAL_DIR/stack.log" 2>&1 &
-STACK_PID=$!
-
+side_stack_start fuzz
+GATEWAY_PORT="$(bg_free_port)"
 json() { "$ROOT/.venv/bin/python" -c "import json,sys; print(json.load(sys.stdin)$1)"; }
-
-# Every function compiles on its first request under cargo lambda watch: warm each one.
-wait_for() {
-  local url="$1" deadline=$((SECONDS + 900))
-  until curl -s -o /dev/null -w '%{http_code}' "$url" 2>/dev/null | grep -qE '^[24]'; do
-    if ! kill -0 "$STACK_PID" 2>/dev/null; then
-      echo "fuzz: the local stack stopped; see $LOCAL_DIR/stack.log" >&2
-      tail -n 30 "$LOCAL_DIR/stack.log" >&2
-      exit 1
-    fi
-    if ((SECONDS > deadline)); then
-      echo "fuzz: $url did not answer in 15 minutes" >&2
-      exit 1
-    fi
-    sleep 2
-  done
-}
 for path in categories products orders customer/me auth/jwks.json; do
-  wait_for "$B/$path"
+  side_stack_wait "$B/$path"
 done
 
 # Real sign-ins through the local OpenID provider: a customer with a stored profile and
@@ -95,7 +57,7 @@ ADMIN="$(sign_in admin)"
 "${CARGO_TARGET_DIR:-$ROOT/target}/debug/devkit" gateway --port "$GATEWAY_PORT" \
   --invoke-url "http://127.0.0.1:$API_PORT" </dev/null >"$LOCAL_DIR/gateway.log" 2>&1 &
 GATEWAY_PID=$!
-wait_for "http://127.0.0.1:$GATEWAY_PORT/api/v1/categories"
+side_stack_wait "http://127.0.0.1:$GATEWAY_PORT/api/v1/categories"
 
 run() {
   local who="$1"
