@@ -47,8 +47,7 @@ type Shared = Arc<Runtime>;
 async fn next(State(rt): State<Shared>) -> Response {
     let Some(event) = take_event(&rt) else {
         // One event a start: hold the second poll until the process is stopped.
-        std::future::pending::<()>().await;
-        return StatusCode::GONE.into_response();
+        return std::future::pending().await;
     };
     let mut headers = HeaderMap::new();
     let deadline = std::time::SystemTime::now()

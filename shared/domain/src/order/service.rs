@@ -139,9 +139,15 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
         let mut price_retried = false;
         let mut stock_races = 0;
         let mut number_tries = 0;
-        let mut number = OrderNumber::generate(now);
+        let mut order = self.price(
+            id,
+            customer,
+            OrderNumber::generate(now),
+            request,
+            &products,
+            now,
+        )?;
         loop {
-            let order = self.price(id, customer, number.clone(), request, &products, now)?;
             let record = key.map(|key| IdempotencyRecord {
                 customer_id: customer,
                 key: key.clone(),
@@ -164,8 +170,8 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
                     // what is short, or price once more on the new figures.
                     products = self.store.load_for_order(&ids, None, now).await?.0;
                     short(request, &products)?;
-                    let repriced =
-                        self.price(id, customer, number.clone(), request, &products, now)?;
+                    let number = order.order_number.clone();
+                    let repriced = self.price(id, customer, number, request, &products, now)?;
                     if repriced.lines == order.lines {
                         // Only stock moved, and enough is back: place again, a few times.
                         stock_races += 1;
@@ -177,10 +183,12 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
                     } else {
                         price_retried = true;
                     }
+                    order = repriced;
                 }
                 Err(PlaceFailure::OrderNumberTaken) if number_tries < ORDER_NUMBER_TRIES => {
                     number_tries += 1;
-                    number = OrderNumber::generate(now);
+                    let number = OrderNumber::generate(now);
+                    order = self.price(id, customer, number, request, &products, now)?;
                 }
                 Err(PlaceFailure::IdempotencyKeyTaken) => {
                     // A concurrent request with the same key won.
