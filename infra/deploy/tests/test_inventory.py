@@ -153,3 +153,13 @@ class InventoryTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class CorsTest(unittest.TestCase):
+    def test_browsers_may_send_and_read_the_headers_the_api_uses(self) -> None:
+        source = source_template()
+        api = next(r for r in source["Resources"].values() if r["Type"] == "AWS::Serverless::HttpApi")
+        cors = api["Properties"]["CorsConfiguration"]
+        # Idempotency-Key on POST /orders; Location, Idempotent-Replayed and Retry-After on answers.
+        self.assertLessEqual({"authorization", "content-type", "idempotency-key"}, set(cors["AllowHeaders"]))
+        self.assertLessEqual({"location", "idempotent-replayed", "retry-after"}, set(cors["ExposeHeaders"]))
