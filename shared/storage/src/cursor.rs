@@ -1,6 +1,7 @@
-//! Opaque cursors: the key of the last item of a page, base64url-encoded JSON.
-//! A cursor is checked against the list it is used with, so a tampered or foreign cursor
-//! is a client error, never a database error.
+//! Opaque cursors: the key of the last item of a page (or, for a sharded list, its sort
+//! key and the list's name), base64url-encoded JSON. A cursor is checked against the list
+//! it is used with, so a tampered or foreign cursor is a client error, never a database
+//! error.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -58,6 +59,37 @@ pub(crate) fn decode(
         .collect::<HashMap<_, _>>())
 }
 
+/// A position in a sharded list: the list's name and the sort key to continue below.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Position {
+    list: String,
+    below: String,
+}
+
+/// The cursor that continues `list` below the sort key `below`.
+pub(crate) fn encode_position(list: &str, below: &str) -> Result<Cursor, CatalogError> {
+    let position = Position {
+        list: list.to_owned(),
+        below: below.to_owned(),
+    };
+    let json = serde_json::to_vec(&position).map_err(CatalogError::storage)?;
+    Ok(Cursor(URL_SAFE_NO_PAD.encode(json)))
+}
+
+/// The sort key a cursor of `list` continues below.
+pub(crate) fn decode_position(cursor: &Cursor, list: &str) -> Result<String, CatalogError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(&cursor.0)
+        .map_err(|_| CatalogError::InvalidCursor)?;
+    let position: Position =
+        serde_json::from_slice(&bytes).map_err(|_| CatalogError::InvalidCursor)?;
+    if position.list != list || position.below.is_empty() || position.below.len() > 1024 {
+        return Err(CatalogError::InvalidCursor);
+    }
+    Ok(position.below)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,6 +112,24 @@ mod tests {
         let key = decode(&cursor, &ATTRS, ("GSI1PK", "TREE"), ("GSI1SK", "A/")).expect("decodes");
         assert_eq!(key.len(), 4);
         assert_eq!(key.get("GSI1SK"), Some(&AttributeValue::S("A/B/".into())));
+    }
+
+    #[test]
+    fn positions_round_trip_and_belong_to_one_list() {
+        let cursor = encode_position("ORDERS", "01J00000000000000000000RD1").expect("encodes");
+        assert_eq!(
+            decode_position(&cursor, "ORDERS").expect("decodes"),
+            "01J00000000000000000000RD1"
+        );
+        let invalid = |c: &Cursor, list: &str| {
+            matches!(decode_position(c, list), Err(CatalogError::InvalidCursor))
+        };
+        assert!(invalid(&cursor, "ORDER_STATUS#CONFIRMED"), "other list");
+        assert!(invalid(&Cursor("!!!".into()), "ORDERS"));
+        let empty = encode_position("ORDERS", "").expect("encodes");
+        assert!(invalid(&empty, "ORDERS"), "no position");
+        let keyed = encode(&item("ORDERS#3", "01J"), &ATTRS).expect("encodes");
+        assert!(invalid(&keyed, "ORDERS"), "a one-partition cursor");
     }
 
     #[test]

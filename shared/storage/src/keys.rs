@@ -10,14 +10,20 @@
 //! | Customer | `CUSTOMER#<id>` | – | – |
 //! | CustomerIdentity (one customer per provider subject) | `IDENTITY#GOOGLE#<sub>` → `customer_id` | – | – |
 //! | SignInState (pending sign-in, TTL `expires_at`, single use) | `SIGNIN_STATE#<state>` | – | – |
-//! | Order (lines inside) | `ORDER#<id>` | `CUSTOMER_ORDERS#<customer id>` / `<order id>` | `ORDERS` / `<order id>` |
+//! | Order (lines inside) | `ORDER#<id>` | `CUSTOMER_ORDERS#<customer id>` / `<order id>` | `ORDERS#<shard>` / `<order id>` |
 //! | OrderNumber (uniqueness) | `ORDER_NUMBER#<order number>` | – | – |
 //! | Idempotency (TTL 24 h) | `IDEMPOTENCY#<customer id>#<key>` | – | – |
 //!
-//! Orders also use GSI3 (`ORDER_STATUS#<status>` / `<order id>`: the orders in one status)
-//! and, while a confirmation is not yet acknowledged by the notifier, the sparse GSI4
-//! (`HAND_OFF_DUE` / `<due timestamp>#<order id>`). Order ids are ULIDs, so every order
-//! list sorts by creation time; lists read them newest first.
+//! Orders also use GSI3 (`ORDER_STATUS#<status>#<shard>` / `<order id>`: the orders in one
+//! status) and, while a confirmation is not yet acknowledged by the notifier, the sparse
+//! GSI4 (`HAND_OFF_DUE#<shard>` / `<due timestamp>#<order id>`). Order ids are ULIDs, so
+//! every order list sorts by creation time; lists read them newest first.
+//!
+//! The three shop-wide order indexes are write-sharded: an order's `<shard>` is
+//! [`OrderShard::of`] its id, one of [`ORDER_INDEX_SHARDS`], so a flash sale spreads its
+//! index writes over that many partition keys instead of one (docs/scale.md). Readers
+//! query every shard in parallel and merge by sort key. A customer's own list
+//! (`CUSTOMER_ORDERS#<customer id>`) is not sharded: one customer is never hot.
 //!
 //! `<path>` is the category path's ids joined and ended by `/` (`A/B/C/`), so a subtree is a
 //! `begins_with` on its path, and a category's own products begin with `<path>#`.
@@ -171,12 +177,64 @@ pub fn customer_orders(customer: CustomerId) -> String {
     format!("CUSTOMER_ORDERS#{customer}")
 }
 
-/// GSI2 partition of every order.
+/// How many partition keys each shop-wide order index (all orders, orders by status,
+/// hand-offs due) is spread over. Each partition key takes about 1,000 write units a
+/// second, so this bounds the order rate (docs/scale.md derives it).
+///
+/// To raise it: change the constant and deploy. New orders spread over the new shards at
+/// once; orders written earlier keep their shard, which is still below the new count, so
+/// every reader (which queries shards `0..ORDER_INDEX_SHARDS`) still finds them, and a
+/// status change re-files an order under its new shard. Never lower it: orders in the
+/// shards above the new count would drop out of the admin lists and the reconciler.
+pub const ORDER_INDEX_SHARDS: u32 = 16;
+
+/// One shard of the shop-wide order indexes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OrderShard(u32);
+
+impl OrderShard {
+    /// The shard of order `id`: FNV-1a (64-bit) of its canonical text, modulo
+    /// [`ORDER_INDEX_SHARDS`]. Stable across releases and platforms (no `std` hasher),
+    /// and even: the last 80 bits of a ULID are random.
+    pub fn of(id: OrderId) -> Self {
+        const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+        const PRIME: u64 = 0x0000_0100_0000_01b3;
+        let hash = id
+            .to_string()
+            .bytes()
+            .fold(OFFSET, |h, b| (h ^ u64::from(b)).wrapping_mul(PRIME));
+        // The remainder is below ORDER_INDEX_SHARDS, a u32.
+        Self(u32::try_from(hash % u64::from(ORDER_INDEX_SHARDS)).unwrap_or(0))
+    }
+
+    /// Every shard, in order: what a reader of a sharded index queries.
+    pub fn all() -> impl Iterator<Item = Self> {
+        (0..ORDER_INDEX_SHARDS).map(Self)
+    }
+}
+
+impl std::fmt::Display for OrderShard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The name of the list of every order (GSI2), as its cursors name it.
 pub const ORDER_LIST: &str = "ORDERS";
 
-/// GSI3 partition of the orders in `status`.
-pub fn orders_in_status(status: OrderStatus) -> String {
+/// GSI2 partition of `shard` of every order.
+pub fn order_list(shard: OrderShard) -> String {
+    format!("{ORDER_LIST}#{shard}")
+}
+
+/// The name of the list of the orders in `status` (GSI3), as its cursors name it.
+pub fn orders_in_status_list(status: OrderStatus) -> String {
     format!("ORDER_STATUS#{status}")
+}
+
+/// GSI3 partition of `shard` of the orders in `status`.
+pub fn orders_in_status(status: OrderStatus, shard: OrderShard) -> String {
+    format!("ORDER_STATUS#{status}#{shard}")
 }
 
 /// Sort key of an order in each of its lists: its id (a ULID, so creation order).
@@ -184,8 +242,11 @@ pub fn order_list_order(id: OrderId) -> String {
     id.to_string()
 }
 
-/// GSI4 partition of the confirmations awaiting the notifier's acknowledgement.
-pub const HAND_OFF_DUE: &str = "HAND_OFF_DUE";
+/// GSI4 partition of `shard` of the confirmations awaiting the notifier's
+/// acknowledgement.
+pub fn hand_offs_due(shard: OrderShard) -> String {
+    format!("HAND_OFF_DUE#{shard}")
+}
 
 /// GSI4 sort key: when the hand-off of `id` is due. Timestamps sort as text.
 pub fn hand_off_due(due: Timestamp, id: OrderId) -> String {
@@ -336,11 +397,48 @@ mod tests {
             customer_orders(customer),
             "CUSTOMER_ORDERS#01J00000000000000000000C01"
         );
+        let shard = OrderShard::of(order_id);
         assert_eq!(
-            orders_in_status(OrderStatus::Confirmed),
+            orders_in_status(OrderStatus::Confirmed, shard),
+            format!("ORDER_STATUS#CONFIRMED#{shard}")
+        );
+        assert_eq!(
+            orders_in_status_list(OrderStatus::Confirmed),
             "ORDER_STATUS#CONFIRMED"
         );
+        assert_eq!(order_list(shard), format!("ORDERS#{shard}"));
+        assert_eq!(hand_offs_due(shard), format!("HAND_OFF_DUE#{shard}"));
         assert_eq!(order_list_order(order_id), "01J00000000000000000000RD1");
+    }
+
+    #[test]
+    fn an_orders_shard_is_fixed_by_its_id() {
+        // Pinned: a change here would re-file every stored order under another shard.
+        let id: OrderId = "01J00000000000000000000RD1".parse().expect("order id");
+        assert_eq!(OrderShard::of(id), OrderShard(5));
+        assert_eq!(OrderShard::of(id), OrderShard::of(id));
+        assert_eq!(
+            OrderShard::all().collect::<Vec<_>>().len(),
+            ORDER_INDEX_SHARDS as usize
+        );
+    }
+
+    #[test]
+    fn orders_spread_evenly_over_the_shards() {
+        const ORDERS: u32 = 64_000;
+        let mut counts = vec![0_u32; ORDER_INDEX_SHARDS as usize];
+        for _ in 0..ORDERS {
+            counts[OrderShard::of(OrderId::generate()).0 as usize] += 1;
+        }
+        // Binomial: mean 4,000, σ ≈ 61 for 16 shards; 6σ makes a false alarm negligible.
+        let mean = f64::from(ORDERS / ORDER_INDEX_SHARDS);
+        let sigma = (mean * (1.0 - 1.0 / f64::from(ORDER_INDEX_SHARDS))).sqrt();
+        for count in counts {
+            assert!(
+                (f64::from(count) - mean).abs() < 6.0 * sigma,
+                "{count} vs {mean}"
+            );
+        }
     }
 
     #[test]

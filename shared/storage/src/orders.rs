@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use rand_core::RngCore;
+
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use domain::notification::{Channel, ChannelState, NotificationStore};
 use domain::order::{
@@ -28,6 +30,11 @@ use crate::{DynamoCatalog, keys};
 /// Tries of a transaction that DynamoDB cancels for a conflicting concurrent
 /// transaction on the same items.
 const CONFLICT_TRIES: u32 = 4;
+
+/// The first retry's pause ceiling; it doubles with each further retry (full jitter:
+/// the pause is drawn evenly below the ceiling, so racing buyers spread out instead of
+/// colliding again in step).
+const CONFLICT_BACKOFF: Duration = Duration::from_millis(25);
 
 /// Order storage on the single table.
 #[derive(Debug, Clone)]
@@ -63,19 +70,27 @@ fn without_hand_off(expr: Expr) -> Expr {
         .remove(attr::HAND_OFF_DUE)
 }
 
-/// Runs a transaction, retrying (with a short, growing pause) while DynamoDB cancels it
-/// for conflicting with a concurrent transaction.
+/// Runs a transaction, retrying after a jittered, growing pause while DynamoDB cancels
+/// it for conflicting with a concurrent transaction.
 async fn execute_retrying_conflicts(table: &Table, items: Transaction) -> Result<(), TxnError> {
     let mut attempt = 0;
     loop {
         match table.transact(items.clone()).await {
             Err(err) if err.conflicted() && attempt + 1 < CONFLICT_TRIES => {
                 attempt += 1;
-                tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;
+                tokio::time::sleep(conflict_pause(attempt, rand_core::OsRng.next_u32())).await;
             }
             other => return other,
         }
     }
+}
+
+/// The pause before retry `attempt` (1, 2, …), from a random draw `roll`: evenly below
+/// `CONFLICT_BACKOFF · 2^(attempt-1)`.
+fn conflict_pause(attempt: u32, roll: u32) -> Duration {
+    let ceiling = CONFLICT_BACKOFF * 2_u32.saturating_pow(attempt.saturating_sub(1));
+    let nanos = ceiling.as_nanos().saturating_mul(u128::from(roll)) >> 32;
+    Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
 }
 
 impl DynamoOrders {
@@ -100,7 +115,13 @@ impl DynamoOrders {
     fn status_update(&self, change: &StatusChange) -> Expr {
         let mut expr = Expr::new()
             .set(attr::STATUS, s(change.to.as_str()))
-            .set(keys::GSI3PK, s(keys::orders_in_status(change.to)))
+            .set(
+                keys::GSI3PK,
+                s(keys::orders_in_status(
+                    change.to,
+                    keys::OrderShard::of(change.order_id),
+                )),
+            )
             .set(attr::UPDATED_AT, s(change.at.to_string()))
             .when_eq(attr::STATUS, s(change.from.as_str()));
         match change.to {
@@ -256,25 +277,34 @@ impl OrderStore for DynamoOrders {
         listing: OrderListing,
         page: PageRequest,
     ) -> Result<Page<Order>, OrderError> {
-        let listing = match listing {
+        let page = match listing {
             OrderListing::Customer(customer, status) => {
                 let list = Listing::gsi1(keys::customer_orders(customer), "");
-                match status {
+                let list = match status {
                     Some(status) => {
                         list.filtered(Expr::new().when_eq(attr::STATUS, s(status.as_str())))
                     }
                     None => list,
-                }
+                };
+                self.catalog.query_page(&list.newest_first(), &page).await
             }
-            OrderListing::Status(status) => Listing::gsi3(keys::orders_in_status(status), ""),
-            OrderListing::All => Listing::gsi2(keys::ORDER_LIST, ""),
+            OrderListing::Status(status) => {
+                let shards = keys::OrderShard::all()
+                    .map(|shard| Listing::gsi3(keys::orders_in_status(status, shard), ""))
+                    .collect();
+                let list = keys::orders_in_status_list(status);
+                self.catalog.query_sharded_page(&list, shards, &page).await
+            }
+            OrderListing::All => {
+                let shards = keys::OrderShard::all()
+                    .map(|shard| Listing::gsi2(keys::order_list(shard), ""))
+                    .collect();
+                self.catalog
+                    .query_sharded_page(keys::ORDER_LIST, shards, &page)
+                    .await
+            }
         }
-        .newest_first();
-        let page = self
-            .catalog
-            .query_page(&listing, &page)
-            .await
-            .map_err(from_catalog)?;
+        .map_err(from_catalog)?;
         let items = page
             .items
             .into_iter()
@@ -291,24 +321,15 @@ impl OrderStore for DynamoOrders {
         now: Timestamp,
         limit: usize,
     ) -> Result<Vec<PendingHandOff>, OrderError> {
-        let output = self
-            .table()
-            .client()
-            .query()
-            .table_name(self.name())
-            .index_name(keys::GSI4)
-            .key_condition_expression("#pk = :pk AND #sk < :due")
-            .expression_attribute_names("#pk", keys::GSI4PK)
-            .expression_attribute_names("#sk", keys::GSI4SK)
-            .expression_attribute_values(":pk", s(keys::HAND_OFF_DUE))
-            .expression_attribute_values(":due", s(keys::hand_off_due_bound(now)))
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .send()
+        let shards: Vec<Listing> = keys::OrderShard::all()
+            .map(|shard| {
+                Listing::gsi4(keys::hand_offs_due(shard)).below(keys::hand_off_due_bound(now))
+            })
+            .collect();
+        self.catalog
+            .query_sharded_first(&shards, limit)
             .await
-            .map_err(TableError::from)?;
-        output
-            .items
-            .unwrap_or_default()
+            .map_err(from_catalog)?
             .iter()
             .map(|item| {
                 let f = Fields(item);
@@ -371,5 +392,24 @@ impl NotificationStore for DynamoOrders {
             Ok(_) | Err(TableError::ConditionFailed) => Ok(()),
             Err(other) => Err(other.into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conflict_pauses_are_jittered_below_a_doubling_ceiling() {
+        assert_eq!(conflict_pause(1, 0), Duration::ZERO);
+        assert!(conflict_pause(1, u32::MAX) < CONFLICT_BACKOFF);
+        assert!(conflict_pause(2, u32::MAX) > CONFLICT_BACKOFF);
+        assert!(conflict_pause(2, u32::MAX) < CONFLICT_BACKOFF * 2);
+        assert!(conflict_pause(3, u32::MAX) < CONFLICT_BACKOFF * 4);
+        let half = conflict_pause(3, u32::MAX / 2);
+        assert!(
+            half.abs_diff(CONFLICT_BACKOFF * 2) < Duration::from_millis(1),
+            "{half:?}"
+        );
     }
 }

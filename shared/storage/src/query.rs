@@ -1,5 +1,7 @@
 //! Index queries: one list = one partition of an index, optionally narrowed by a sort-key
-//! prefix and a filter. Paging is by cursor; never a Scan.
+//! prefix or bound and a filter; a sharded list = several partitions of one index whose
+//! sort keys are unique across them, read in parallel and merged. Paging is by cursor;
+//! never a Scan.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use domain::{CatalogError, Page, PageRequest};
@@ -27,6 +29,8 @@ pub(crate) struct Listing {
     sort_attr: &'static str,
     partition: String,
     sort_prefix: String,
+    /// Only sort keys below this (exclusive); never together with a `sort_prefix`.
+    sort_below: Option<String>,
     filter: Expr,
     newest_first: bool,
 }
@@ -67,9 +71,28 @@ impl Listing {
             sort_attr,
             partition,
             sort_prefix,
+            sort_below: None,
             filter: Expr::new(),
             newest_first: false,
         }
+    }
+
+    /// Every item of `partition` in GSI4.
+    pub fn gsi4(partition: impl Into<String>) -> Self {
+        Self::on(
+            keys::GSI4,
+            keys::GSI4PK,
+            keys::GSI4SK,
+            partition.into(),
+            String::new(),
+        )
+    }
+
+    /// Only the items whose sort key is below `bound`.
+    pub fn below(mut self, bound: impl Into<String>) -> Self {
+        debug_assert!(self.sort_prefix.is_empty(), "a prefix or a bound, not both");
+        self.sort_below = Some(bound.into());
+        self
     }
 
     /// Every item of `partition` in GSI3, narrowed to sort keys beginning with `prefix`.
@@ -100,6 +123,40 @@ impl Listing {
     }
 }
 
+/// One shard's read, newest first: its items by sort key, and the sort key of its last
+/// evaluated item when it has more.
+type ShardPage<T> = (Vec<(String, T)>, Option<String>);
+
+/// Merges the newest-first reads of every shard into a page of at most `want` items and
+/// the sort key to continue below (`None`: the list ends here).
+///
+/// A shard with more to read has been read down to its last evaluated key; the highest of
+/// those keys is the frontier above which every shard has been read in full, so the page
+/// holds only items at or above it (never skipping an unread item of a shorter read). The
+/// page may then hold fewer than `want` items while the list goes on, as the API allows.
+fn merge_newest_first<T>(shards: Vec<ShardPage<T>>, want: usize) -> (Vec<T>, Option<String>) {
+    let frontier = shards.iter().filter_map(|(_, last)| last.clone()).max();
+    let mut keyed: Vec<(String, T)> = shards.into_iter().flat_map(|(found, _)| found).collect();
+    keyed.sort_by(|a, b| b.0.cmp(&a.0));
+    if let Some(frontier) = &frontier {
+        keyed.retain(|(key, _)| key >= frontier);
+    }
+    let more = keyed.len() > want || frontier.is_some();
+    keyed.truncate(want);
+    let below = keyed.last().filter(|_| more).map(|(key, _)| key.clone());
+    (keyed.into_iter().map(|(_, item)| item).collect(), below)
+}
+
+/// The value of `sort_attr`, an index sort key, in `item`.
+fn sort_key_of(item: &Item, sort_attr: &str) -> Result<String, CatalogError> {
+    match item.get(sort_attr) {
+        Some(AttributeValue::S(key)) => Ok(key.clone()),
+        _ => Err(CatalogError::storage(crate::item::MalformedItem(
+            "index sort key",
+        ))),
+    }
+}
+
 impl DynamoCatalog {
     /// One read of `listing` starting after `start`, evaluating at most `limit` items.
     async fn read(
@@ -125,6 +182,11 @@ impl DynamoCatalog {
             request = request
                 .expression_attribute_names("#ks", listing.sort_attr)
                 .expression_attribute_values(":ks", AttributeValue::S(listing.sort_prefix.clone()));
+        } else if let Some(bound) = &listing.sort_below {
+            key_condition.push_str(" AND #ks < :ks");
+            request = request
+                .expression_attribute_names("#ks", listing.sort_attr)
+                .expression_attribute_values(":ks", AttributeValue::S(bound.clone()));
         }
         if let Some(filter) = listing.filter.condition_expression() {
             request = request.filter_expression(filter);
@@ -203,6 +265,81 @@ impl DynamoCatalog {
         })
     }
 
+    /// One page of a list sharded over `shards` (the same index, sort keys unique across
+    /// them, newest first), named `list` in its cursors: one query per shard, in parallel,
+    /// merged by sort key. The cursor is the sort key of the page's last item, so it does
+    /// not depend on the number of shards.
+    pub(crate) async fn query_sharded_page(
+        &self,
+        list: &str,
+        shards: Vec<Listing>,
+        page: &PageRequest,
+    ) -> Result<Page<Item>, CatalogError> {
+        let Some(sort_attr) = shards.first().map(|s| s.sort_attr) else {
+            return Ok(Page {
+                items: Vec::new(),
+                next_cursor: None,
+            });
+        };
+        let below = page
+            .cursor
+            .as_ref()
+            .map(|c| cursor::decode_position(c, list))
+            .transpose()?;
+        let want = page.limit.get() as usize;
+        // One more than needed from each shard, so a full last page has no dangling cursor.
+        let limit = i32::try_from(want + 1).unwrap_or(i32::MAX);
+        let shards: Vec<Listing> = shards
+            .into_iter()
+            .map(|shard| match &below {
+                Some(bound) => shard.below(bound.clone()),
+                None => shard,
+            })
+            .map(Listing::newest_first)
+            .collect();
+        let reads =
+            futures::future::try_join_all(shards.iter().map(|shard| self.read(shard, None, limit)))
+                .await?;
+        let mut shard_pages = Vec::with_capacity(reads.len());
+        for (found, last) in reads {
+            let found = found
+                .into_iter()
+                .map(|item| Ok((sort_key_of(&item, sort_attr)?, item)))
+                .collect::<Result<Vec<_>, CatalogError>>()?;
+            let last = last.map(|l| sort_key_of(&l, sort_attr)).transpose()?;
+            shard_pages.push((found, last));
+        }
+        let (items, below) = merge_newest_first(shard_pages, want);
+        Ok(Page {
+            items,
+            next_cursor: below
+                .map(|key| cursor::encode_position(list, &key))
+                .transpose()?,
+        })
+    }
+
+    /// The first `limit` items of a list sharded over `shards` (of GSI4), lowest sort key
+    /// first.
+    pub(crate) async fn query_sharded_first(
+        &self,
+        shards: &[Listing],
+        limit: usize,
+    ) -> Result<Vec<Item>, CatalogError> {
+        let per_shard = i32::try_from(limit).unwrap_or(i32::MAX);
+        let reads = futures::future::try_join_all(
+            shards.iter().map(|shard| self.read(shard, None, per_shard)),
+        )
+        .await?;
+        let mut keyed = reads
+            .into_iter()
+            .flat_map(|(found, _)| found)
+            .map(|item| Ok((sort_key_of(&item, keys::GSI4SK)?, item)))
+            .collect::<Result<Vec<_>, CatalogError>>()?;
+        keyed.sort_by(|a, b| a.0.cmp(&b.0));
+        keyed.truncate(limit);
+        Ok(keyed.into_iter().map(|(_, item)| item).collect())
+    }
+
     /// Every item of `listing`, or at most `cap + 1` when a cap is given (enough to tell
     /// that there are more than `cap`).
     pub(crate) async fn query_all(
@@ -226,5 +363,52 @@ impl DynamoCatalog {
                 None => return Ok(items),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shard(keys: &[&str], more: bool) -> ShardPage<String> {
+        let found = keys
+            .iter()
+            .map(|k| ((*k).to_owned(), (*k).to_owned()))
+            .collect();
+        (
+            found,
+            more.then(|| (*keys.last().expect("a key")).to_owned()),
+        )
+    }
+
+    #[test]
+    fn shards_merge_newest_first_and_a_full_last_page_ends_the_list() {
+        let (page, below) =
+            merge_newest_first(vec![shard(&["9", "5"], false), shard(&["8"], false)], 3);
+        assert_eq!(page, ["9", "8", "5"]);
+        assert_eq!(below, None);
+        let (page, below) =
+            merge_newest_first(vec![shard(&["9", "5"], false), shard(&["8"], false)], 2);
+        assert_eq!(page, ["9", "8"]);
+        assert_eq!(below.as_deref(), Some("8"));
+    }
+
+    #[test]
+    fn a_shard_cut_short_keeps_older_items_of_other_shards_for_the_next_page() {
+        // Shard A stopped at 7 (1 MB read limit); its unread items are below 7, so 6 and 5
+        // from shard B must wait for the next page, which continues below 7.
+        let (page, below) = merge_newest_first(
+            vec![shard(&["9", "7"], true), shard(&["8", "6", "5"], false)],
+            4,
+        );
+        assert_eq!(page, ["9", "8", "7"]);
+        assert_eq!(below.as_deref(), Some("7"));
+    }
+
+    #[test]
+    fn no_items_is_an_empty_last_page() {
+        let (page, below) = merge_newest_first::<String>(vec![(Vec::new(), None); 3], 5);
+        assert!(page.is_empty());
+        assert_eq!(below, None);
     }
 }

@@ -6,4 +6,5 @@ mod orders_api;
 mod outage;
 mod price_change;
 mod routes;
+mod sharded_lists;
 mod support;

@@ -269,7 +269,10 @@ impl HandOff {
     /// The hand-off of `order`, due at `due`.
     pub fn of(order: OrderId, due: Timestamp) -> Self {
         Self {
-            gsi4: Gsi4::new(keys::HAND_OFF_DUE, keys::hand_off_due(due, order)),
+            gsi4: Gsi4::new(
+                keys::hand_offs_due(keys::OrderShard::of(order)),
+                keys::hand_off_due(due, order),
+            ),
             hand_off_due: due.to_string(),
         }
     }
@@ -289,13 +292,14 @@ impl OrderRecord {
     pub fn encode_new(order: &Order) -> Result<Item, RecordError> {
         let key = keys::order(order.id);
         let listed = keys::order_list_order(order.id);
+        let shard = keys::OrderShard::of(order.id);
         encode(
             ORDER,
             &OrderRecord {
                 head: ItemHead::new(key, keys::entity::ORDER),
                 gsi1: Gsi1::new(keys::customer_orders(order.customer_id), listed.clone()),
-                gsi2: Gsi2::new(keys::ORDER_LIST, listed.clone()),
-                gsi3: Gsi3::new(keys::orders_in_status(order.status), listed),
+                gsi2: Gsi2::new(keys::order_list(shard), listed.clone()),
+                gsi3: Gsi3::new(keys::orders_in_status(order.status, shard), listed),
                 fields: OrderFields::of(order)?,
                 hand_off_resends: 0,
                 hand_off: order.hand_off_due.map(|due| HandOff::of(order.id, due)),
@@ -425,7 +429,16 @@ mod tests {
         let order = order(Some(due));
         let item = OrderRecord::encode_new(&order).expect("encodes");
         assert_eq!(item.get("subtotal_cents"), Some(&n("450002")));
-        assert_eq!(item.get(keys::GSI3PK), Some(&s("ORDER_STATUS#CONFIRMED")));
+        let shard = keys::OrderShard::of(order.id);
+        assert_eq!(
+            item.get(keys::GSI3PK),
+            Some(&s(format!("ORDER_STATUS#CONFIRMED#{shard}")))
+        );
+        assert_eq!(item.get(keys::GSI2PK), Some(&s(format!("ORDERS#{shard}"))));
+        assert_eq!(
+            item.get(keys::GSI4PK),
+            Some(&s(format!("HAND_OFF_DUE#{shard}")))
+        );
         assert_eq!(
             item.get(keys::GSI4SK),
             Some(&s(keys::hand_off_due(due, order.id)))
