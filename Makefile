@@ -71,7 +71,7 @@ test: ## Everything CI runs: fmt, clippy, tests against moto, template + policy 
 fuzz: ## schemathesis from openapi.yaml against a local stack of its own: admin, customer, anonymous (FUZZ_EXAMPLES, FUZZ_MAX_TIME)
 	@infra/scripts/fuzz.sh
 
-load: ## Orders at concurrency 20 for 30 s through a local stack of its own; checks the stock invariant (LOAD_CONCURRENCY, LOAD_SECONDS)
+load: ## Load simulation in process on DynamoDB Local + moto: shop and flash-sale modes, writes per partition key, invariants checked (LOAD_MODE, LOAD_SECONDS, FLASH_BUYERS)
 	@infra/scripts/load.sh
 
 build: ## sam build of every function (arm64); prints the time and binary/zip sizes

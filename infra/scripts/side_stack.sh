@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A second local stack (make dev's, on free ports, state in .local/<name>, functions not
-# reloaded while it runs) for `make fuzz` and `make load`, next to a developer's make dev.
+# reloaded while it runs) for `make fuzz`, next to a developer's make dev.
 #
 #   source infra/scripts/side_stack.sh
 #   side_stack_start NAME        # sets API_PORT, OIDC_PORT, MOTO_PORT, DDB_PORT, SMS_PORT,

@@ -166,7 +166,9 @@ async fn create<S: Store>(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UpdateBody {
-    name: Option<String>,
+    /// `null` is not "leave it": a category always has a name (422, like `/customer/me`).
+    #[serde(default, deserialize_with = "nullable")]
+    name: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     parent_id: Option<Option<String>>,
 }
@@ -179,10 +181,14 @@ async fn update<S: Store>(
 ) -> Result<Json<CategoryView>, ApiError> {
     let id = path_id(&id)?;
     let mut errors = ValidationErrors::default();
-    let name = body
-        .name
-        .as_deref()
-        .and_then(|raw| errors.check("name", CategoryName::parse(raw)));
+    let name = match body.name {
+        None => None,
+        Some(None) => {
+            errors.push("name", "must not be null");
+            None
+        }
+        Some(Some(raw)) => errors.check("name", CategoryName::parse(&raw)),
+    };
     let parent_id = match body.parent_id {
         None => None,
         Some(None) => Some(None),

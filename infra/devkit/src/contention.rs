@@ -1,15 +1,20 @@
 //! A concurrent writer the local emulator cannot produce. DynamoDB cancels a transaction
 //! with `TransactionConflict` when another transaction is changing one of its items at
 //! that moment; DynamoDB Local applies writes one at a time and never does. This HTTP
-//! forwarder in front of the emulator answers the first `n` `TransactWriteItems` it
-//! receives exactly as DynamoDB does then (a 400 `TransactionCanceledException` with
-//! `TransactionConflict` for the first item and `None` for the others), and forwards
-//! every other request, and every later transaction, to the emulator untouched.
+//! forwarder in front of the emulator answers as DynamoDB does then (a 400
+//! `TransactionCanceledException`, `TransactionConflict` for the contested item and `None`
+//! for the others), either
+//! - for the first `n` `TransactWriteItems` it receives ([`Contention::start`]), or
+//! - like DynamoDB, for every transaction that names an item of a transaction still in
+//!   flight through it ([`Contention::like_dynamodb`]; what `make load` races through),
+//!
+//! and forwards every other request to the emulator untouched.
 //!
 //! Invariant: a refused transaction never reaches the emulator, so it changes nothing.
 
-use std::sync::Arc;
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -32,19 +37,38 @@ pub struct Contention {
 struct Forwarding {
     upstream: String,
     http: reqwest::Client,
+    /// Transactions still to refuse (first-`n` mode).
     conflicts_left: AtomicUsize,
     conflicts_answered: AtomicUsize,
+    /// The items of the transactions in flight (DynamoDB mode).
+    in_flight: Option<Mutex<HashSet<String>>>,
 }
 
 impl Contention {
     /// A forwarder to the emulator at `endpoint` that cancels the first `conflicts`
     /// transactions with `TransactionConflict`.
     pub async fn start(endpoint: &str, conflicts: usize) -> Self {
+        Self::serve(endpoint, conflicts, None).await
+    }
+
+    /// A forwarder to the emulator at `endpoint` that cancels a transaction with
+    /// `TransactionConflict` whenever one of its items belongs to a transaction still in
+    /// flight, as DynamoDB does.
+    pub async fn like_dynamodb(endpoint: &str) -> Self {
+        Self::serve(endpoint, 0, Some(Mutex::new(HashSet::new()))).await
+    }
+
+    async fn serve(
+        endpoint: &str,
+        conflicts: usize,
+        in_flight: Option<Mutex<HashSet<String>>>,
+    ) -> Self {
         let state = Arc::new(Forwarding {
             upstream: endpoint.trim_end_matches('/').to_owned(),
             http: reqwest::Client::new(),
             conflicts_left: AtomicUsize::new(conflicts),
             conflicts_answered: AtomicUsize::new(0),
+            in_flight,
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -92,8 +116,62 @@ async fn forward(
         .is_some_and(|target| target.as_bytes() == TRANSACT_WRITE.as_bytes());
     if is_transaction && take_one(&state.conflicts_left) {
         state.conflicts_answered.fetch_add(1, Ordering::SeqCst);
-        return conflict(&body);
+        return conflict(&body, 0);
     }
+    let held = match (&state.in_flight, is_transaction) {
+        (Some(in_flight), true) => {
+            let items = transaction_items(&body);
+            let mut held = in_flight.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(contested) = items.iter().position(|item| held.contains(item)) {
+                state.conflicts_answered.fetch_add(1, Ordering::SeqCst);
+                return conflict(&body, contested);
+            }
+            held.extend(items.iter().cloned());
+            items
+        }
+        _ => Vec::new(),
+    };
+    let response = send(&state, method, uri, headers, body).await;
+    if let Some(in_flight) = &state.in_flight {
+        let mut in_flight = in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        for item in &held {
+            in_flight.remove(item);
+        }
+    }
+    response
+}
+
+/// The table and key of every item a `TransactWriteItems` body names, in order.
+fn transaction_items(body: &[u8]) -> Vec<String> {
+    let Ok(body) = serde_json::from_slice::<Value>(body) else {
+        return Vec::new();
+    };
+    body["TransactItems"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|item| {
+                    let (_, op) = item.as_object()?.iter().next()?;
+                    let key = if op["Key"].is_object() {
+                        &op["Key"]
+                    } else {
+                        &op["Item"]
+                    };
+                    Some(format!("{}|{}|{}", op["TableName"], key["PK"], key["SK"]))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn send(
+    state: &Forwarding,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let mut request = state
         .http
         .request(method, format!("{}{uri}", state.upstream))
@@ -129,17 +207,18 @@ fn take_one(counter: &AtomicUsize) -> bool {
         .is_ok()
 }
 
-/// DynamoDB's answer to a transaction whose first item another transaction is changing.
-fn conflict(request: &[u8]) -> Response {
+/// DynamoDB's answer to a transaction whose item at `contested` another transaction is
+/// changing.
+fn conflict(request: &[u8], contested: usize) -> Response {
     let items = serde_json::from_slice::<Value>(request)
         .ok()
         .and_then(|body| body["TransactItems"].as_array().map(Vec::len))
         .unwrap_or(1);
-    let mut reasons = vec![json!({
+    let mut reasons = vec![json!({ "Code": "None" }); items.max(contested + 1)];
+    reasons[contested] = json!({
         "Code": "TransactionConflict",
         "Message": "Transaction is ongoing for the item"
-    })];
-    reasons.resize(items.max(1), json!({ "Code": "None" }));
+    });
     let codes: Vec<&str> = reasons
         .iter()
         .map(|r| r["Code"].as_str().unwrap_or("None"))
@@ -161,4 +240,28 @@ fn conflict(request: &[u8]) -> Response {
         body.to_string(),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_transaction_names_each_item_by_table_and_key() {
+        let body = json!({"TransactItems": [
+            {"Put": {"TableName": "t", "Item": {"PK": {"S": "ORDER#1"}, "SK": {"S": "ORDER#1"}, "x": {"N": "1"}}}},
+            {"Update": {"TableName": "t", "Key": {"PK": {"S": "PRODUCT#1"}, "SK": {"S": "PRODUCT#1"}}}},
+        ]});
+        let items = transaction_items(body.to_string().as_bytes());
+        assert_eq!(items.len(), 2);
+        assert!(items[1].contains("PRODUCT#1"));
+        assert_ne!(items[0], items[1]);
+        let other_table = json!({"TransactItems": [
+            {"Update": {"TableName": "u", "Key": {"PK": {"S": "PRODUCT#1"}, "SK": {"S": "PRODUCT#1"}}}},
+        ]});
+        assert_ne!(
+            transaction_items(other_table.to_string().as_bytes())[0],
+            items[1]
+        );
+    }
 }

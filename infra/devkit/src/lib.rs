@@ -33,6 +33,7 @@ pub mod seed;
 pub mod sms_sandbox;
 pub mod table;
 pub mod testing;
+pub mod writes;
 
 /// The AWS configuration of the local emulator at `endpoint`: its URL, a fixed region and
 /// static test credentials. Every local client (DynamoDB, SQS, SES) is built from it, so
