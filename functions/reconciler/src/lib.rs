@@ -5,10 +5,17 @@
 //!
 //! Re-sends back off exponentially per order; the notifier is idempotent, so a re-sent
 //! confirmation never notifies twice.
+//!
+//! Each run first files any order stored before the order indexes were sharded under its
+//! shards ([`file_unsharded`]), so such an order's overdue hand-off is found by the same
+//! run and the admin lists show it: a table from before sharding upgrades itself within
+//! minutes of the deploy, with no step to remember. Once none is left, that costs one
+//! empty query a run.
 
 use domain::order::service::ResendReport;
 use domain::order::{NotificationQueue, OrderError, OrderService, OrderStore};
 use serde::Serialize;
+use storage::DynamoOrders;
 
 pub mod metrics;
 
@@ -23,6 +30,23 @@ pub const MAX_BATCHES: usize = 10;
 pub struct RunReport {
     pub resent: usize,
     pub failed: usize,
+}
+
+/// Files the orders stored before sharding under their shards, a batch at a time, until
+/// none is left or the batch budget is spent (the next run goes on). Returns how many.
+pub async fn file_unsharded(orders: &DynamoOrders) -> Result<usize, OrderError> {
+    let mut total = 0;
+    for _ in 0..MAX_BATCHES {
+        let moved = orders.file_unsharded_orders(BATCH).await?;
+        total += moved;
+        if moved < BATCH {
+            break;
+        }
+    }
+    if total > 0 {
+        tracing::info!(moved = total, "orders filed under their index shards");
+    }
+    Ok(total)
 }
 
 /// One run: batches of due confirmations until none is left, a send fails (the queue is

@@ -23,16 +23,18 @@ async fn main() -> Result<(), bootstrap::Error> {
         .unwrap_or_else(|| "reconciler".to_owned())
         .into();
     let aws = Aws::load().await?;
+    let orders = DynamoOrders::new(DynamoCatalog::new(aws.dynamodb(), table_name));
     let service = Arc::new(OrderService::new(
-        DynamoOrders::new(DynamoCatalog::new(aws.dynamodb(), table_name)),
+        orders.clone(),
         SqsNotificationQueue::new(aws.sqs(), config.queue_url),
         config.vat,
         config.hand_off,
     ));
     bootstrap::run_events(move |_: serde_json::Value| {
-        let service = service.clone();
+        let (service, orders) = (service.clone(), orders.clone());
         let function_name = function_name.clone();
         async move {
+            reconciler::file_unsharded(&orders).await?;
             let report = reconciler::run(&service).await?;
             // An EMF document must be a line of its own on stdout, not a tracing event.
             println!(

@@ -168,3 +168,128 @@ async fn a_failing_queue_leaves_confirmations_due_for_the_next_run() {
         [json!({"order_id": placed.order.id.to_string(), "event": "order.confirmed"})]
     );
 }
+
+/// Rewrites `id`'s index keys to their form before the order indexes were sharded (one
+/// partition per list), as a table written by an earlier release holds them.
+async fn unshard(env: &TestEnv, id: domain::OrderId, status: OrderStatus, hand_off_due: bool) {
+    use aws_sdk_dynamodb::types::AttributeValue::S;
+    use storage::keys;
+    let key = keys::order(id);
+    let mut update = env
+        .client
+        .update_item()
+        .table_name(&env.table)
+        .key(keys::PK, S(key.pk))
+        .key(keys::SK, S(key.sk))
+        .expression_attribute_names("#g2", keys::GSI2PK)
+        .expression_attribute_names("#g3", keys::GSI3PK)
+        .expression_attribute_values(":g2", S(keys::ORDER_LIST.into()))
+        .expression_attribute_values(":g3", S(keys::orders_in_status_list(status)));
+    let mut expression = "SET #g2 = :g2, #g3 = :g3".to_owned();
+    if hand_off_due {
+        expression.push_str(", #g4 = :g4");
+        update = update
+            .expression_attribute_names("#g4", keys::GSI4PK)
+            .expression_attribute_values(":g4", S(keys::UNSHARDED_HAND_OFFS_DUE.into()));
+    }
+    update
+        .update_expression(expression)
+        .send()
+        .await
+        .expect("rewritten to the unsharded keys");
+}
+
+/// The ids of the first page of `listing`, as the admin list shows them.
+async fn listed(
+    store: &DynamoOrders,
+    listing: domain::order::OrderListing,
+) -> Vec<domain::OrderId> {
+    let page = domain::PageRequest {
+        limit: domain::PageLimit::new(100).expect("limit"),
+        cursor: None,
+    };
+    let page = store.list_orders(listing, page).await.expect("list");
+    page.items.iter().map(|o| o.id).collect()
+}
+
+#[tokio::test]
+async fn orders_from_before_sharding_are_filed_under_their_shards_and_their_hand_offs_sent() {
+    use domain::order::OrderListing;
+
+    let env = TestEnv::new().await;
+    let queues = env.queues().await;
+    let phone = env.product("Phone", "100.00", 100).await;
+    let broken = service(&env, &broken_queue(&env), Duration::ZERO);
+    let me = customer();
+    // A confirmation whose hand-off was lost, and a cancelled order, both stored by the
+    // release before sharding; then an order placed after the upgrade.
+    let lost = broken
+        .place(me, &request(phone, true), None)
+        .await
+        .expect("placed");
+    unshard(&env, lost.order.id, OrderStatus::Confirmed, true).await;
+    let cancelled = broken
+        .place(me, &request(phone, false), None)
+        .await
+        .expect("placed");
+    broken
+        .change_status(
+            Viewer {
+                customer_id: me,
+                admin: false,
+            },
+            cancelled.order.id,
+            OrderStatus::Cancelled,
+        )
+        .await
+        .expect("cancelled");
+    unshard(&env, cancelled.order.id, OrderStatus::Cancelled, false).await;
+    let reconciler = service(&env, &queues.notifications, Duration::from_secs(60));
+    let fresh = reconciler
+        .place(me, &request(phone, true), None)
+        .await
+        .expect("placed");
+    env.drain(&queues.notifications).await;
+
+    let store = reconciler.store();
+    assert_eq!(
+        listed(store, OrderListing::All).await,
+        [fresh.order.id],
+        "hidden"
+    );
+    let now = domain::Timestamp::now();
+    let due = reconciler
+        .store()
+        .due_hand_offs(now, 100)
+        .await
+        .expect("due");
+    assert!(
+        due.is_empty(),
+        "the lost hand-off is invisible to the sharded readers"
+    );
+
+    let filed = reconciler::file_unsharded(reconciler.store())
+        .await
+        .expect("filed");
+    assert_eq!(filed, 2);
+    let mut all = vec![fresh.order.id, cancelled.order.id, lost.order.id];
+    all.sort_unstable_by(|a, b| b.cmp(a));
+    assert_eq!(listed(store, OrderListing::All).await, all);
+    assert_eq!(
+        listed(store, OrderListing::Status(OrderStatus::Cancelled)).await,
+        [cancelled.order.id]
+    );
+    let report = reconciler::run(&reconciler).await.expect("run");
+    assert_eq!((report.resent, report.failed), (1, 0));
+    assert_eq!(
+        env.drain(&queues.notifications).await,
+        [json!({"order_id": lost.order.id.to_string(), "event": "order.confirmed"})]
+    );
+    assert_eq!(
+        reconciler::file_unsharded(reconciler.store())
+            .await
+            .expect("filed"),
+        0,
+        "nothing left: a second run is a no-op"
+    );
+}

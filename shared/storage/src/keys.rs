@@ -219,15 +219,21 @@ impl std::fmt::Display for OrderShard {
     }
 }
 
-/// The name of the list of every order (GSI2), as its cursors name it.
+/// The name of the list of every order (GSI2), as its cursors name it; also its one GSI2
+/// partition before the order indexes were sharded (`crate::DynamoOrders::file_unsharded_orders`
+/// moves orders out of it).
 pub const ORDER_LIST: &str = "ORDERS";
+
+/// The one GSI4 partition of the hand-offs due before the order indexes were sharded.
+pub const UNSHARDED_HAND_OFFS_DUE: &str = "HAND_OFF_DUE";
 
 /// GSI2 partition of `shard` of every order.
 pub fn order_list(shard: OrderShard) -> String {
     format!("{ORDER_LIST}#{shard}")
 }
 
-/// The name of the list of the orders in `status` (GSI3), as its cursors name it.
+/// The name of the list of the orders in `status` (GSI3), as its cursors name it; also
+/// its one GSI3 partition before the order indexes were sharded.
 pub fn orders_in_status_list(status: OrderStatus) -> String {
     format!("ORDER_STATUS#{status}")
 }

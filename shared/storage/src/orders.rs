@@ -361,6 +361,58 @@ impl OrderStore for DynamoOrders {
     }
 }
 
+impl DynamoOrders {
+    /// Files up to `limit` orders stored before the order indexes were sharded (still in
+    /// GSI2's single `ORDERS` partition) under their shards: GSI2, and GSI3 and GSI4 where
+    /// they still hold the unsharded keys. Each move is conditioned on the keys read, so an
+    /// order changed meanwhile is left for the next call. Returns how many orders were
+    /// moved; call again until it is 0 (the reconciler does, every run).
+    pub async fn file_unsharded_orders(&self, limit: usize) -> Result<usize, OrderError> {
+        let listing = Listing::gsi2(keys::ORDER_LIST, "");
+        let found = self
+            .catalog
+            .query_all(&listing, Some(limit.saturating_sub(1)))
+            .await
+            .map_err(from_catalog)?;
+        let mut moved = 0;
+        for item in found.iter().take(limit) {
+            let f = Fields(item);
+            let id: OrderId = f.parse(attr::ID)?;
+            let status: OrderStatus = f.parse(attr::STATUS)?;
+            let shard = keys::OrderShard::of(id);
+            let mut update = Expr::new()
+                .set(keys::GSI2PK, s(keys::order_list(shard)))
+                .when_eq(keys::GSI2PK, s(keys::ORDER_LIST));
+            let unsharded_status = keys::orders_in_status_list(status);
+            match f.str(keys::GSI3PK) {
+                Ok(current) if current == unsharded_status => {
+                    update = update
+                        .set(keys::GSI3PK, s(keys::orders_in_status(status, shard)))
+                        .when_eq(keys::GSI3PK, s(current));
+                }
+                Ok(current) => update = update.when_eq(keys::GSI3PK, s(current)),
+                Err(_) => update = update.when_absent(keys::GSI3PK),
+            }
+            match f.str(keys::GSI4PK) {
+                Ok(current) if current == keys::UNSHARDED_HAND_OFFS_DUE => {
+                    update = update
+                        .set(keys::GSI4PK, s(keys::hand_offs_due(shard)))
+                        .when_eq(keys::GSI4PK, s(current));
+                }
+                Ok(current) => update = update.when_eq(keys::GSI4PK, s(current)),
+                Err(_) => update = update.when_absent(keys::GSI4PK),
+            }
+            match self.table().update(&keys::order(id), &update).await {
+                Ok(_) => moved += 1,
+                // Changed (or already moved) since the index was read: the next call.
+                Err(TableError::ConditionFailed) => {}
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Ok(moved)
+    }
+}
+
 impl NotificationStore for DynamoOrders {
     async fn save_channel(
         &self,
