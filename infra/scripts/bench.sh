@@ -20,7 +20,7 @@ trap 'moto_stop "$PID_FILE"; ddb_stop "$DDB_PID_FILE"' EXIT
 moto_start "$PORT" "$ROOT/.local/moto-bench.log" "$PID_FILE"
 ddb_start "$DDB_PORT" "$ROOT/.local/dynamodb-local-bench.log" "$DDB_PID_FILE"
 MOTO_ENDPOINT="http://127.0.0.1:$PORT" AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT" \
-  cargo run --quiet --profile perf -p bench | tee .local/bench.md
+  cargo run --quiet --profile perf -p bench --bin bench | tee .local/bench.md
 
 # Cold starts: the functions' release binaries (this machine's architecture; Lambda runs
 # the arm64 build of the same code), each started 20 times against a local Runtime API

@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use devkit::events::ApiRequest;
-use devkit::testing::{RequestCounter, TestEnv, counted_client};
+use devkit::testing::{RequestCounter, TestEnv, timed_client, timed_sqs_client};
+use devkit::wire::WireTimer;
 use domain::catalog_use_cases::Catalog;
 use domain::category::CategoryName;
 use domain::product::{NewProduct, ProductName};
@@ -47,8 +48,9 @@ async fn main() {
     let env = TestEnv::new().await;
     let endpoint = devkit::testing::dynamodb_endpoint();
     let counter = RequestCounter::default();
+    let wire = WireTimer::default();
     let store = DynamoCatalog::new(
-        counted_client(&endpoint, counter.clone()),
+        timed_client(&endpoint, counter.clone(), &wire),
         env.table.as_str(),
     );
     let name = |s: String| CategoryName::parse(&s).unwrap_or_else(|e| panic!("{e}"));
@@ -123,7 +125,10 @@ async fn main() {
     let queues = env.queues().await;
     let service = std::sync::Arc::new(domain::order::OrderService::new(
         storage::DynamoOrders::new(store.clone()),
-        queue::SqsNotificationQueue::new(env.sqs.clone(), queues.notifications.clone()),
+        queue::SqsNotificationQueue::new(
+            timed_sqs_client(&devkit::testing::moto_endpoint(), &wire),
+            queues.notifications.clone(),
+        ),
         domain::order::VatRate::kenya_standard(),
         domain::order::HandOffPolicy::default(),
     ));
@@ -282,12 +287,12 @@ async fn main() {
         let mut own = Vec::with_capacity(RUNS);
         for i in 0..RUNS {
             let request = (scenario.request)(i);
-            let waited = counter.waiting();
+            let waited = wire.waited();
             let started = Instant::now();
             let response = request.send(&scenario.router).await;
             let took = started.elapsed();
             times.push(took);
-            own.push(took.saturating_sub(counter.waiting() - waited));
+            own.push(took.saturating_sub(wire.waited() - waited));
             assert!(
                 response.status.is_success(),
                 "{}: {} {}",

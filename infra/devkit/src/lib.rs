@@ -33,6 +33,7 @@ pub mod seed;
 pub mod sms_sandbox;
 pub mod table;
 pub mod testing;
+pub mod wire;
 pub mod writes;
 
 /// The AWS configuration of the local emulator at `endpoint`: its URL, a fixed region and

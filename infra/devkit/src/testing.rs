@@ -253,27 +253,16 @@ fn canonical(value: &aws_sdk_dynamodb::types::AttributeValue) -> String {
 }
 
 /// Counts the DynamoDB requests a client makes (every operation attempt, retries
-/// included), to measure round trips per API request, and adds up the time they spend on
-/// the wire (request sent → response read), so a caller making one request at a time can
-/// tell its own time from the time it waited.
+/// included), to measure round trips per API request. (Time on the wire:
+/// [`crate::wire::WireTimer`].)
 #[derive(Debug, Clone, Default)]
 pub struct RequestCounter {
     requests: Arc<std::sync::atomic::AtomicU64>,
-    waiting_nanos: Arc<std::sync::atomic::AtomicU64>,
-    sent_at: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
 }
 
 impl RequestCounter {
     pub fn count(&self) -> u64 {
         self.requests.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    /// Time spent waiting on DynamoDB so far.
-    pub fn waiting(&self) -> std::time::Duration {
-        std::time::Duration::from_nanos(
-            self.waiting_nanos
-                .load(std::sync::atomic::Ordering::Relaxed),
-        )
     }
 }
 
@@ -292,33 +281,6 @@ impl aws_sdk_dynamodb::config::Intercept for RequestCounter {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     }
-
-    fn read_before_transmit(
-        &self,
-        _context: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
-        _runtime_components: &aws_sdk_dynamodb::config::RuntimeComponents,
-        _cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
-    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
-        if let Ok(mut sent_at) = self.sent_at.lock() {
-            *sent_at = Some(std::time::Instant::now());
-        }
-        Ok(())
-    }
-
-    fn read_after_transmit(
-        &self,
-        _context: &aws_sdk_dynamodb::config::interceptors::BeforeDeserializationInterceptorContextRef<'_>,
-        _runtime_components: &aws_sdk_dynamodb::config::RuntimeComponents,
-        _cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
-    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
-        let sent_at = self.sent_at.lock().ok().and_then(|mut s| s.take());
-        if let Some(sent_at) = sent_at {
-            let nanos = u64::try_from(sent_at.elapsed().as_nanos()).unwrap_or(u64::MAX);
-            self.waiting_nanos
-                .fetch_add(nanos, std::sync::atomic::Ordering::Relaxed);
-        }
-        Ok(())
-    }
 }
 
 /// A local client whose requests are counted by `counter`.
@@ -329,6 +291,31 @@ pub fn counted_client(endpoint: &str, counter: RequestCounter) -> Client {
         .interceptor(counter)
         .build();
     Client::from_conf(config)
+}
+
+/// A local client whose requests are counted by `counter` and whose time on the wire
+/// (send → whole response read) is added to `wire`.
+pub fn timed_client(
+    endpoint: &str,
+    counter: RequestCounter,
+    wire: &crate::wire::WireTimer,
+) -> Client {
+    let config = local_client(endpoint)
+        .config()
+        .to_builder()
+        .interceptor(counter)
+        .http_client(wire.wrap(aws_smithy_http_client::Builder::new().build_http()))
+        .build();
+    Client::from_conf(config)
+}
+
+/// A local SQS client (moto at `endpoint`) whose time on the wire is added to `wire`.
+pub fn timed_sqs_client(endpoint: &str, wire: &crate::wire::WireTimer) -> aws_sdk_sqs::Client {
+    let config = aws_sdk_sqs::Config::from(&crate::local_aws_config(endpoint))
+        .to_builder()
+        .http_client(wire.wrap(aws_smithy_http_client::Builder::new().build_http()))
+        .build();
+    aws_sdk_sqs::Client::from_conf(config)
 }
 
 /// A function's router on a fresh [`TestEnv`], with an admin and a customer token.
