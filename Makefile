@@ -77,7 +77,7 @@ load: ## Load simulation in process on DynamoDB Local + moto: shop and flash-sal
 build: ## sam build of every function (arm64); prints the time and binary/zip sizes
 	@infra/scripts/build.sh
 
-bench: ## DynamoDB round trips and latency per route against moto (figures for README)
+bench: ## Round trips, latency and own time per route on DynamoDB Local + moto, and cold starts (figures for README)
 	@infra/scripts/bench.sh
 
 lint: venv ## fmt check + clippy + cfn-lint + actionlint

@@ -119,6 +119,7 @@ async fn main() {
     let admin_for_post = admin.clone();
     let admin_for_patch = admin.clone();
     let admin_for_move = admin.clone();
+    let admin_for_orders = admin.clone();
     let first_leaf = leaves[1];
 
     // Orders: the service on the counted client, confirmations to a queue of its own.
@@ -259,6 +260,13 @@ async fn main() {
             name: "GET /orders?limit=20 (customer, newest first)",
             router: orders.clone(),
             request: Box::new(move |_| ApiRequest::get("/api/v1/orders?limit=20").bearer(&c3)),
+        },
+        Scenario {
+            name: "GET /orders?limit=20 (admin: 16 shards queried in parallel, merged)",
+            router: orders.clone(),
+            request: Box::new(move |_| {
+                ApiRequest::get("/api/v1/orders?limit=20").bearer(&admin_for_orders)
+            }),
         },
         Scenario {
             name: "GET /orders/{id}",
