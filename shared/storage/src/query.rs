@@ -21,6 +21,11 @@ const MAX_READS_PER_PAGE: usize = 10;
 /// Items evaluated per read when a filter is in play.
 const FILTERED_READ_SIZE: i32 = 200;
 
+/// Items read from each shard of a sharded list beyond its even share of the page: with 16
+/// shards and a page of 20, four a shard (64 items read for 20 shown, where reading a full
+/// page from every shard would read 336).
+const SHARD_SLACK: usize = 2;
+
 /// A list served by one index partition.
 #[derive(Debug)]
 pub(crate) struct Listing {
@@ -287,8 +292,12 @@ impl DynamoCatalog {
             .map(|c| cursor::decode_position(c, list))
             .transpose()?;
         let want = page.limit.get() as usize;
-        // One more than needed from each shard, so a full last page has no dangling cursor.
-        let limit = i32::try_from(want + 1).unwrap_or(i32::MAX);
+        // Each shard's share of the page plus slack: ids hash evenly over the shards, so
+        // the newest `want` items are spread over them. When one shard holds more than it
+        // was asked for, the frontier rule of `merge_newest_first` keeps the page exact
+        // (shorter, with the cursor continuing it) instead of skipping anything.
+        let per_shard = (want.div_ceil(shards.len()) + SHARD_SLACK).min(want + 1);
+        let limit = i32::try_from(per_shard).unwrap_or(i32::MAX);
         let shards: Vec<Listing> = shards
             .into_iter()
             .map(|shard| match &below {

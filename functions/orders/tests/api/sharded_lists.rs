@@ -66,10 +66,25 @@ async fn admin_lists_merge_every_shard_newest_first_behind_one_cursor() {
         ids.sort_unstable_by(|a, b| b.cmp(a));
         ids
     };
-    // 24 orders in pages of 6: the last page is full, and has no cursor.
+    // Pages of 6 hold every order once, newest first; each page is one query per shard.
+    // (A shard holding more than its share of a page makes that page shorter, never
+    // skips an order: storage's merge tests pin that.)
     let (all, round_trips) = every_page(&app, &app.admin, "/api/v1/orders?limit=6").await;
     assert_eq!(all, newest_first(placed.clone()));
-    assert_eq!(round_trips, vec![u64::from(ORDER_INDEX_SHARDS); 4]);
+    assert!(
+        round_trips.len() >= 4,
+        "24 orders need at least 4 pages of 6"
+    );
+    assert!(
+        round_trips
+            .iter()
+            .all(|r| *r == u64::from(ORDER_INDEX_SHARDS))
+    );
+    // One page of 100: nine orders read per shard (a shard holding nine of the 24 has a
+    // chance below one in a million), so every order on one page, and no cursor.
+    let (one_page, round_trips) = every_page(&app, &app.admin, "/api/v1/orders?limit=100").await;
+    assert_eq!(one_page, all);
+    assert_eq!(round_trips, vec![u64::from(ORDER_INDEX_SHARDS)]);
 
     let (by_status, _) =
         every_page(&app, &app.admin, "/api/v1/orders?status=CANCELLED&limit=3").await;
