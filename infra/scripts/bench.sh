@@ -6,21 +6,10 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
-make --no-print-directory venv dynamodb-local </dev/null
-# shellcheck source=infra/scripts/moto.sh
-source "$ROOT/infra/scripts/moto.sh"
-# shellcheck source=infra/scripts/dynamodb_local.sh
-source "$ROOT/infra/scripts/dynamodb_local.sh"
-mkdir -p .local
-PORT="$(moto_free_port)"
-PID_FILE="$ROOT/.local/moto-bench-$PORT.pid"
-DDB_PORT="$(ddb_free_port)"
-DDB_PID_FILE="$ROOT/.local/dynamodb-local-bench-$DDB_PORT.pid"
-trap 'moto_stop "$PID_FILE"; ddb_stop "$DDB_PID_FILE"' EXIT
-moto_start "$PORT" "$ROOT/.local/moto-bench.log" "$PID_FILE"
-ddb_start "$DDB_PORT" "$ROOT/.local/dynamodb-local-bench.log" "$DDB_PID_FILE"
-MOTO_ENDPOINT="http://127.0.0.1:$PORT" AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT" \
-  cargo run --quiet --profile perf -p bench --bin bench | tee .local/bench.md
+# shellcheck source=infra/scripts/emulators.sh
+source "$ROOT/infra/scripts/emulators.sh"
+emulators_start bench
+cargo run --quiet --profile perf -p bench --bin bench | tee .local/bench.md
 
 # Cold starts: the functions' release binaries (this machine's architecture; Lambda runs
 # the arm64 build of the same code), each started 20 times against a local Runtime API
@@ -28,7 +17,7 @@ MOTO_ENDPOINT="http://127.0.0.1:$PORT" AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0
 echo "==> cold start: building the release binaries" >&2
 FUNCTIONS=(categories products orders customers auth notifier reconciler)
 cargo build --quiet --release -p coldstart "${FUNCTIONS[@]/#/-p}"
-export AWS_ENDPOINT_URL="http://127.0.0.1:$PORT" AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT"
+export AWS_ENDPOINT_URL="$MOTO_ENDPOINT"
 export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
 cargo run --quiet -p devkit -- bootstrap --template template.yaml --table coldstart \
   --out .local/coldstart >/dev/null

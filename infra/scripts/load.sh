@@ -9,18 +9,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
-make --no-print-directory venv dynamodb-local </dev/null
-# shellcheck source=infra/scripts/moto.sh
-source "$ROOT/infra/scripts/moto.sh"
-# shellcheck source=infra/scripts/dynamodb_local.sh
-source "$ROOT/infra/scripts/dynamodb_local.sh"
-mkdir -p .local
-PORT="$(moto_free_port)"
-PID_FILE="$ROOT/.local/moto-load-$PORT.pid"
-DDB_PORT="$(ddb_free_port)"
-DDB_PID_FILE="$ROOT/.local/dynamodb-local-load-$DDB_PORT.pid"
-trap 'moto_stop "$PID_FILE"; ddb_stop "$DDB_PID_FILE"' EXIT
-moto_start "$PORT" "$ROOT/.local/moto-load.log" "$PID_FILE"
-ddb_start "$DDB_PORT" "$ROOT/.local/dynamodb-local-load.log" "$DDB_PID_FILE"
-MOTO_ENDPOINT="http://127.0.0.1:$PORT" AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT" \
-  cargo run --quiet --profile perf -p bench --bin load | tee .local/load.md
+# shellcheck source=infra/scripts/emulators.sh
+source "$ROOT/infra/scripts/emulators.sh"
+emulators_start load
+cargo run --quiet --profile perf -p bench --bin load | tee .local/load.md
