@@ -159,7 +159,8 @@ impl Sim {
         })
     }
 
-    /// Checks the invariants against the table and the queue; returns the orders standing.
+    /// Checks the invariants against the table, the admin list and the queue, adding what
+    /// breaks to `failures`.
     async fn check(&mut self, placed: &[Placed], stock: &HashMap<ProductId, u32>) {
         // Stock: start minus the units of every order not cancelled.
         let mut taken: HashMap<ProductId, u64> = HashMap::new();
@@ -211,7 +212,7 @@ impl Sim {
                 "CONFIRMED"
             };
             match listed.get(&order.id).map(String::as_str) {
-                Some(status) if status == want || (!order.cancelled && status != "CANCELLED") => {}
+                Some(status) if (status == "CANCELLED") == order.cancelled => {}
                 other => self.failures.push(format!(
                     "order {}: listed as {other:?}, expected {want}",
                     order.id
@@ -321,9 +322,16 @@ async fn shop(
             (placed, outcomes)
         });
     }
+    gather(tasks).await
+}
+
+/// Every simulated client's orders and outcomes, once all have finished.
+async fn gather(
+    mut clients: tokio::task::JoinSet<(Vec<Placed>, Vec<Outcome>)>,
+) -> (Vec<Placed>, Vec<Outcome>) {
     let (mut placed, mut outcomes) = (Vec::new(), Vec::new());
-    while let Some(joined) = tasks.join_next().await {
-        let (p, o) = joined.unwrap_or_else(|e| panic!("customer task: {e}"));
+    while let Some(joined) = clients.join_next().await {
+        let (p, o) = joined.unwrap_or_else(|e| panic!("simulated client: {e}"));
         placed.extend(p);
         outcomes.extend(o);
     }
@@ -360,13 +368,7 @@ async fn flash(sim: &Sim, buyers: usize, product: ProductId) -> (Vec<Placed>, Ve
             }
         });
     }
-    let (mut placed, mut outcomes) = (Vec::new(), Vec::new());
-    while let Some(joined) = tasks.join_next().await {
-        let (p, o) = joined.unwrap_or_else(|e| panic!("buyer task: {e}"));
-        placed.extend(p);
-        outcomes.extend(o);
-    }
-    (placed, outcomes)
+    gather(tasks).await
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
