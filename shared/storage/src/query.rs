@@ -327,13 +327,16 @@ impl DynamoCatalog {
         })
     }
 
-    /// The first `limit` items of a list sharded over `shards` (of GSI4), lowest sort key
+    /// The first `limit` items of a list sharded over `shards` (one index), lowest sort key
     /// first.
     pub(crate) async fn query_sharded_first(
         &self,
         shards: &[Listing],
         limit: usize,
     ) -> Result<Vec<Item>, CatalogError> {
+        let Some(sort_attr) = shards.first().map(|s| s.sort_attr) else {
+            return Ok(Vec::new());
+        };
         let per_shard = i32::try_from(limit).unwrap_or(i32::MAX);
         let reads = futures::future::try_join_all(
             shards.iter().map(|shard| self.read(shard, None, per_shard)),
@@ -342,7 +345,7 @@ impl DynamoCatalog {
         let mut keyed = reads
             .into_iter()
             .flat_map(|(found, _)| found)
-            .map(|item| Ok((sort_key_of(&item, keys::GSI4SK)?, item)))
+            .map(|item| Ok((sort_key_of(&item, sort_attr)?, item)))
             .collect::<Result<Vec<_>, CatalogError>>()?;
         keyed.sort_by(|a, b| a.0.cmp(&b.0));
         keyed.truncate(limit);
