@@ -246,6 +246,84 @@ fn conflict(request: &[u8], contested: usize) -> Response {
 mod tests {
     use super::*;
 
+    /// A `TransactWriteItems` body updating the items with partition keys `pks`.
+    fn transaction(pks: &[&str]) -> String {
+        let items: Vec<Value> = pks
+            .iter()
+            .map(|pk| json!({"Update": {"TableName": "t", "Key": {"PK": {"S": pk}, "SK": {"S": pk}}}}))
+            .collect();
+        json!({ "TransactItems": items }).to_string()
+    }
+
+    #[tokio::test]
+    async fn like_dynamodb_a_transaction_meeting_one_in_flight_is_cancelled_for_that_item() {
+        // The upstream holds any transaction naming PRODUCT#1 until released.
+        let release = Arc::new(tokio::sync::Notify::new());
+        let arrived = Arc::new(tokio::sync::Notify::new());
+        let (held, reached) = (release.clone(), arrived.clone());
+        let upstream = axum::Router::new().fallback(move |body: String| {
+            let (held, reached) = (held.clone(), reached.clone());
+            async move {
+                if body.contains("PRODUCT#1") {
+                    reached.notify_one();
+                    held.notified().await;
+                }
+                "{}"
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address");
+        tokio::spawn(async move { axum::serve(listener, upstream).await });
+        let contention = Contention::like_dynamodb(&format!("http://{address}")).await;
+        let send = |body: String| {
+            let url = contention.endpoint().to_owned();
+            async move {
+                reqwest::Client::new()
+                    .post(url)
+                    .header(TARGET, TRANSACT_WRITE)
+                    .body(body)
+                    .send()
+                    .await
+                    .expect("answer")
+            }
+        };
+
+        let first = tokio::spawn(send(transaction(&["PRODUCT#1"])));
+        arrived.notified().await;
+        // Answered at once, not forwarded to wait behind the first.
+        let refused = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            send(transaction(&["ORDER#9", "PRODUCT#1"])),
+        )
+        .await
+        .expect("answered without reaching the emulator");
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+        let reasons: Value = refused.json().await.expect("json");
+        assert_eq!(reasons["CancellationReasons"][0]["Code"], "None");
+        assert_eq!(
+            reasons["CancellationReasons"][1]["Code"],
+            "TransactionConflict"
+        );
+        let other_item = send(transaction(&["PRODUCT#2"])).await;
+        assert_eq!(other_item.status(), StatusCode::OK, "other items pass");
+        assert_eq!(contention.conflicts_answered(), 1);
+
+        release.notify_one();
+        assert_eq!(first.await.expect("first").status(), StatusCode::OK);
+        let after = send(transaction(&["ORDER#9", "PRODUCT#1"]));
+        let after = tokio::spawn(after);
+        arrived.notified().await;
+        release.notify_one();
+        assert_eq!(
+            after.await.expect("after").status(),
+            StatusCode::OK,
+            "released items pass"
+        );
+        assert_eq!(contention.conflicts_answered(), 1);
+    }
+
     #[test]
     fn a_transaction_names_each_item_by_table_and_key() {
         let body = json!({"TransactItems": [
