@@ -13,7 +13,7 @@ use storage::DynamoCustomers;
 async fn main() -> Result<(), bootstrap::Error> {
     bootstrap::logging::init();
     let config = AuthConfig::from_env(&Env::process())?;
-    let store = DynamoCustomers::new(Aws::load().await?.dynamodb(), config.table_name.as_str());
+    let store = DynamoCustomers::new(Aws::load()?.dynamodb(), config.table_name.as_str());
     let verifier = config.verifier();
     bootstrap::run_http(auth::router(AppState {
         services: Auth {

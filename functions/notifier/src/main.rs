@@ -15,7 +15,7 @@ use storage::{DynamoCatalog, DynamoCustomers, DynamoOrders};
 async fn main() -> Result<(), bootstrap::Error> {
     bootstrap::logging::init();
     let config = NotifierConfig::from_env(&Env::process())?;
-    let aws = Aws::load().await?;
+    let aws = Aws::load()?;
     let dynamodb = aws.dynamodb();
     let notifier = Notifier::new(
         DynamoOrders::new(DynamoCatalog::new(

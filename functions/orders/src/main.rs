@@ -15,7 +15,7 @@ async fn main() -> Result<(), bootstrap::Error> {
     let env = Env::process();
     let config = ApiConfig::from_env(&env)?;
     let orders = OrdersConfig::from_env(&env)?;
-    let aws = Aws::load().await?;
+    let aws = Aws::load()?;
     let service = OrderService::new(
         DynamoOrders::new(DynamoCatalog::new(aws.dynamodb(), config.table_name)),
         SqsNotificationQueue::new(aws.sqs(), orders.queue_url),

@@ -22,7 +22,7 @@ async fn main() -> Result<(), bootstrap::Error> {
         .optional("AWS_LAMBDA_FUNCTION_NAME")
         .unwrap_or_else(|| "reconciler".to_owned())
         .into();
-    let aws = Aws::load().await?;
+    let aws = Aws::load()?;
     let orders = DynamoOrders::new(DynamoCatalog::new(aws.dynamodb(), table_name));
     let service = Arc::new(OrderService::new(
         orders.clone(),

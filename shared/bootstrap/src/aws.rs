@@ -53,7 +53,7 @@ pub struct HttpClientError(String);
 
 impl Aws {
     /// Reads credentials, region and endpoint overrides from the environment, once.
-    pub async fn load() -> Result<Self, HttpClientError> {
+    pub fn load() -> Result<Self, HttpClientError> {
         let trust = TrustStore::empty()
             .with_native_roots(false)
             .with_pem_certificate(AMAZON_TRUST_SERVICES);

@@ -4,7 +4,7 @@
 //! bootstrap::logging::init();                   // JSON logs, RUST_LOG
 //! let env = Env::process();                     // the one environment lookup
 //! let config = SomeConfig::from_env(&env)?;     // typed, validated, secrets in `secrecy`
-//! let aws = Aws::load().await?;                 // the SDK configuration, loaded once
+//! let aws = Aws::load()?;                 // the SDK configuration, loaded once
 //! bootstrap::run_http(router).await             // or run_events(handler)
 //! ```
 //!

@@ -42,7 +42,7 @@ pub async fn run_api<S>(
 ) -> Result<(), bootstrap::Error> {
     bootstrap::logging::init();
     let config = ApiConfig::from_env(&Env::process())?;
-    let services = store(&Aws::load().await?, config.table_name);
+    let services = store(&Aws::load()?, config.table_name);
     bootstrap::run_http(router(AppState {
         services,
         verifier: config.verifier,

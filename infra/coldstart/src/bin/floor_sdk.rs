@@ -8,7 +8,7 @@ use axum::routing::get;
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     bootstrap::logging::init();
-    let dynamodb = bootstrap::Aws::load().await?.dynamodb();
+    let dynamodb = bootstrap::Aws::load()?.dynamodb();
     let router = Router::new().fallback(get(move || {
         let _client = dynamodb.clone();
         async { "ok" }
