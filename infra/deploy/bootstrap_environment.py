@@ -97,7 +97,10 @@ PARAMETERS = {
     KEY_ID: ("String", "kid of the current access-token signing key"),
     JWKS: ("String", "JWK Set of the public keys that verify access tokens"),
     "google-client-id": ("String", "Google OAuth client id"),
-    "auth-redirect-uris": ("String", "Comma-separated allowed sign-in redirect URIs"),
+    "auth-redirect-uris": (
+        "String",
+        "Comma-separated allowed sign-in redirect URIs (with the console's <origin>/console/callback)",
+    ),
     "admin-emails": ("String", "Comma-separated emails of admins"),
     "order-email-from": ("String", "SES-verified sender of new-order emails"),
     "order-email-to": ("String", "Admin address receiving new-order emails"),
@@ -116,6 +119,9 @@ EMAIL_PATTERN = re.compile(
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 )
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+# The API's own sign-in callback, and the back-office console's (functions/console).
+API_CALLBACK_PATH = "/api/v1/auth/google/callback"
+CONSOLE_CALLBACK_PATH = "/console/callback"
 MAX_PARAMETER_LENGTH = 4096  # SSM standard tier
 MAX_SECRET_LENGTH = 4096
 
@@ -183,10 +189,19 @@ def check_url_scheme(label: str, url: str, stage: str) -> SplitResult:
 
 
 def check_redirect_uris(label: str, raw: str, stage: str) -> str:
+    """The allowed sign-in redirect URIs, plus the back-office console's own callback
+    (``<origin>/console/callback``) on every origin whose API callback is listed: the console
+    is served by the same API, so wherever the API signs people in, so does the console."""
     uris = split_list(label, raw)
     for uri in uris:
         if check_url_scheme(label, uri, stage).fragment or "#" in uri:
             raise InputError(f"{label}: {uri!r} must not have a fragment")
+    for uri in list(uris):
+        parts = urlsplit(uri)
+        if parts.path.rstrip("/").endswith(API_CALLBACK_PATH):
+            console = f"{parts.scheme}://{parts.netloc}{CONSOLE_CALLBACK_PATH}"
+            if console not in uris:
+                uris.append(console)
     return ",".join(uris)
 
 
@@ -534,6 +549,8 @@ def cmd_init(args: argparse.Namespace, store: Store) -> None:
         print(f"  secret {secret_name(stage, suffix)}  (value not shown)")
     for suffix in PARAMETERS:
         print(f"  {parameter_name(stage, suffix)} = {values[suffix]}")
+    print("Register each auth-redirect-uris entry (the console's callback too) with the "
+          "provider as an authorized redirect URI.")
     config_env = "default" if stage == "dev" else stage  # samconfig.toml's environments
     print(f"Signing key id: {kid}. Next: build, then sam deploy --config-env {config_env}")
 

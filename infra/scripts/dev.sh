@@ -103,7 +103,7 @@ unset AWS_PROFILE AWS_SESSION_TOKEN
 echo "==> bootstrapping table '$TABLE', keys and demo data" >&2
 cargo run --quiet -p devkit -- bootstrap --template template.yaml --table "$TABLE" --out "$LOCAL_DIR" \
   --oidc-issuer "$OIDC_ISSUER" --admin-emails "$ADMIN_EMAILS" \
-  --redirect-uri "http://127.0.0.1:$API_PORT/api/v1/auth/google/callback" \
+  --redirect-uri "http://127.0.0.1:$API_PORT/api/v1/auth/google/callback,http://127.0.0.1:$API_PORT/console/callback,http://localhost:$API_PORT/console/callback" \
   --sms-url "http://127.0.0.1:$SMS_PORT" --email-to "${ORDER_EMAIL_TO:-admin@example.com}"
 
 if [[ ! -s "$LOCAL_DIR/dev.env" ]]; then

@@ -24,10 +24,13 @@ finish() {
     oidc_stop "$OIDC_PID_FILE" || true
   fi
   if [[ "$rc" -eq 0 ]]; then
-    echo "==> make test: PASSED (fmt, clippy, cargo test against DynamoDB Local, moto and the local OpenID provider, openapi.yaml, cfn-lint, sam validate --lint, cfn-guard policies, samconfig environments, deploy tests, actionlint, a short schemathesis run)"
+    echo "==> make test: PASSED (fmt, clippy, cargo test against DynamoDB Local, moto and the local OpenID provider, openapi.yaml, cfn-lint, sam validate --lint, cfn-guard policies, samconfig environments, deploy tests, actionlint, a short schemathesis run, the console's browser tests)"
     if [[ -f "$ROOT/.local/cargo-test.log" ]]; then
-      awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed\n", p, f }' \
-        "$ROOT/.local/cargo-test.log"
+      # cargo's per-binary lines and node's test runner (the console's browser tests).
+      logs=("$ROOT/.local/cargo-test.log")
+      [[ -f "$ROOT/.local/browser-test.log" ]] && logs+=("$ROOT/.local/browser-test.log")
+      awk '/^test result:/ { p += $4; f += $6 } /^ℹ pass / { p += $3 } /^ℹ fail / { f += $3 }
+        END { printf "%d passed, %d failed\n", p, f }' "${logs[@]}"
     fi
   else
     echo "==> make test: FAILED at step '$STEP' (exit $rc)" >&2
@@ -44,6 +47,7 @@ step() {
 }
 
 step "venv"
+rm -f "$ROOT/.local/browser-test.log"
 make --no-print-directory venv </dev/null
 VENV_BIN="$ROOT/.venv/bin"
 
@@ -121,5 +125,8 @@ step "actionlint"
 
 step "fuzz (short): schemathesis against the local stack as admin, customer and anonymous"
 FUZZ_EXAMPLES="${FUZZ_EXAMPLES:-5}" FUZZ_MAX_TIME="${FUZZ_MAX_TIME:-60}" infra/scripts/fuzz.sh </dev/null
+
+step "browser tests: the back-office console in headless Chromium against a local stack (axe, policy, screenshots)"
+infra/scripts/browser.sh </dev/null
 
 STEP="done"

@@ -9,7 +9,7 @@
 //! | `JWT_PUBLIC_JWKS` | optional JWK Set of further accepted public keys (the previous key while rotating) |
 //! | `OIDC_ISSUER_URL` | the provider's issuer (default `https://accounts.google.com`) |
 //! | `OIDC_CLIENT_ID`, `OIDC_CLIENT_SECRET` | our registration with the provider (the secret is a secret) |
-//! | `OIDC_REDIRECT_URIS` | comma-separated allowed redirect URIs; the first is the default |
+//! | `OIDC_REDIRECT_URIS` | comma-separated allowed redirect URIs (the API's callback and the console's `<origin>/console/callback`); the first is the default |
 //! | `ADMIN_EMAILS` | comma-separated emails of admins (case-insensitive) |
 
 use std::sync::Arc;

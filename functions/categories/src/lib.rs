@@ -138,7 +138,7 @@ fn parse_parent(raw: Option<&str>, errors: &mut ValidationErrors) -> Option<Cate
 
 async fn create<S: Store>(
     State(state): State<AppState<S>>,
-    _admin: Admin,
+    Admin(admin): Admin,
     JsonBody(body): JsonBody<CreateBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let mut errors = ValidationErrors::default();
@@ -154,7 +154,10 @@ async fn create<S: Store>(
         (Some(name), true) => name,
         _ => return Err(errors.into()),
     };
-    let category = state.services.create_category(name, parent).await?;
+    let category = state
+        .services
+        .create_category(name, parent, &admin.actor()?)
+        .await?;
     let location = format!("/api/v1/categories/{}", category.id);
     Ok((
         StatusCode::CREATED,
@@ -175,7 +178,7 @@ struct UpdateBody {
 
 async fn update<S: Store>(
     State(state): State<AppState<S>>,
-    _admin: Admin,
+    Admin(admin): Admin,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<UpdateBody>,
 ) -> Result<Json<CategoryView>, ApiError> {
@@ -195,16 +198,22 @@ async fn update<S: Store>(
         Some(Some(raw)) => parse_parent(Some(&raw), &mut errors).map(Some),
     };
     let change = errors.into_result(|| CategoryChange { name, parent_id })?;
-    let category = state.services.update_category(id, change).await?;
+    let category = state
+        .services
+        .update_category(id, change, &admin.actor()?)
+        .await?;
     Ok(Json(category.into()))
 }
 
 async fn remove<S: Store>(
     State(state): State<AppState<S>>,
-    _admin: Admin,
+    Admin(admin): Admin,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.services.delete_category(path_id(&id)?).await?;
+    state
+        .services
+        .delete_category(path_id(&id)?, &admin.actor()?)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -5,7 +5,7 @@ use storage::DynamoCustomers;
 #[tokio::main]
 async fn main() -> Result<(), bootstrap::Error> {
     http_api::run_api(
-        |aws, table| DynamoCustomers::new(aws.dynamodb(), table),
+        |aws, config| DynamoCustomers::new(aws.dynamodb(), config.table_name.as_str()),
         customers::router,
     )
     .await

@@ -128,13 +128,22 @@ impl StatusBody {
 pub struct ListQuery {
     status: Option<String>,
     customer_id: Option<String>,
+    notification_status: Option<String>,
     limit: Option<String>,
     cursor: Option<String>,
 }
 
+/// The one value `?notification_status=` takes.
+const NOTIFICATION_FAILED: &str = "failed";
+
 impl ListQuery {
     /// The list `viewer` asked for: a customer sees their own orders (optionally in one
-    /// status); an admin sees every order, by status and/or customer.
+    /// status); an admin sees every order, by status and/or customer, or those whose
+    /// notification failed (`notification_status=failed`, on its own).
+    ///
+    /// Malformed values are 400 first; then a customer asking for the admin-only
+    /// notification filter is 403; then the filter combined with another is 400 (its list
+    /// is its own index, and a failed notification is rare enough to need no narrowing).
     pub fn listing(&self, viewer: Viewer) -> Result<(OrderListing, PageRequest), ApiError> {
         let page = page_request(self.limit.as_deref(), self.cursor.as_deref())?;
         let status = self
@@ -153,6 +162,29 @@ impl ListQuery {
                     .map_err(|_| ApiError::BadRequest("customer_id is not a valid id".into()))
             })
             .transpose()?;
+        let notification_failed = match self.notification_status.as_deref() {
+            None => false,
+            Some(NOTIFICATION_FAILED) => true,
+            Some(_) => {
+                return Err(ApiError::BadRequest(
+                    "notification_status takes only `failed` (the orders with a failed SMS or email)"
+                        .into(),
+                ));
+            }
+        };
+        if notification_failed {
+            if !viewer.admin {
+                return Err(ApiError::Forbidden(
+                    "only admins may list orders by notification status".into(),
+                ));
+            }
+            if status.is_some() || customer.is_some() {
+                return Err(ApiError::BadRequest(
+                    "notification_status cannot be combined with status or customer_id".into(),
+                ));
+            }
+            return Ok((OrderListing::NotificationFailed, page));
+        }
         let listing = match (viewer.admin, customer, status) {
             (false, Some(other), _) if other != viewer.customer_id => {
                 return Err(ApiError::Forbidden(
@@ -266,5 +298,62 @@ mod tests {
             listing(query(Some("shipped"), None), admin),
             Err(ApiError::BadRequest(_))
         ));
+    }
+
+    #[test]
+    fn only_admins_list_failed_notifications_and_only_on_their_own() {
+        let query = |notification: &str, status: Option<&str>, customer: Option<&str>| ListQuery {
+            notification_status: Some(notification.to_owned()),
+            status: status.map(str::to_owned),
+            customer_id: customer.map(str::to_owned),
+            ..ListQuery::default()
+        };
+        let customer = Viewer {
+            customer_id: P1.parse().expect("id"),
+            admin: false,
+        };
+        let admin = Viewer {
+            customer_id: P2.parse().expect("id"),
+            admin: true,
+        };
+        let listing = |q: ListQuery, v| q.listing(v).map(|(l, _)| l);
+        assert_eq!(
+            listing(query("failed", None, None), admin).expect("failed"),
+            OrderListing::NotificationFailed
+        );
+        for bad in ["", "FAILED", "sent", "pending", "failed,sent"] {
+            assert!(
+                matches!(
+                    listing(query(bad, None, None), admin),
+                    Err(ApiError::BadRequest(_))
+                ),
+                "{bad:?}"
+            );
+            assert!(
+                matches!(
+                    listing(query(bad, None, None), customer),
+                    Err(ApiError::BadRequest(_))
+                ),
+                "a malformed value is 400 for anyone: {bad:?}"
+            );
+        }
+        assert!(matches!(
+            listing(query("failed", None, None), customer),
+            Err(ApiError::Forbidden(_))
+        ));
+        assert!(matches!(
+            listing(query("failed", None, Some(P1)), customer),
+            Err(ApiError::Forbidden(_))
+        ));
+        for (status, customer_id) in [
+            (Some("CONFIRMED"), None),
+            (None, Some(P1)),
+            (Some("SHIPPED"), Some(P1)),
+        ] {
+            assert!(matches!(
+                listing(query("failed", status, customer_id), admin),
+                Err(ApiError::BadRequest(_))
+            ));
+        }
     }
 }

@@ -131,7 +131,7 @@ async fn move_to<S: OrderStore, Q: NotificationQueue>(
     let viewer = viewer(claims)?;
     let order = state
         .services
-        .change_status(viewer, path_id(id)?, to)
+        .change_status(viewer, &claims.actor()?, path_id(id)?, to)
         .await?;
     Ok(Json(OrderView::new(&order, viewer.admin)))
 }

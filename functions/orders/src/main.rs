@@ -17,7 +17,10 @@ async fn main() -> Result<(), bootstrap::Error> {
     let orders = OrdersConfig::from_env(&env)?;
     let aws = Aws::load()?;
     let service = OrderService::new(
-        DynamoOrders::new(DynamoCatalog::new(aws.dynamodb(), config.table_name)),
+        DynamoOrders::new(
+            DynamoCatalog::new(aws.dynamodb(), config.table_name)
+                .with_audit_retention(config.audit_retention),
+        ),
         SqsNotificationQueue::new(aws.sqs(), orders.queue_url),
         orders.vat,
         orders.hand_off,

@@ -152,11 +152,13 @@ fn parse_new_product(body: CreateBody) -> Result<NewProduct, ValidationErrors> {
 
 async fn create<S: Store>(
     State(state): State<AppState<S>>,
-    _admin: Admin,
+    Admin(admin): Admin,
     JsonBody(body): JsonBody<CreateBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let new = parse_new_product(body)?;
-    let product: Product = Catalog::new(&state.services).create_product(new).await?;
+    let product: Product = Catalog::new(&state.services)
+        .create_product(new, &admin.actor()?)
+        .await?;
     let location = format!("/api/v1/products/{}", product.id);
     Ok((
         StatusCode::CREATED,
@@ -224,25 +226,25 @@ fn parse_change(body: UpdateBody) -> Result<ProductChange, ValidationErrors> {
 
 async fn update<S: Store>(
     State(state): State<AppState<S>>,
-    _admin: Admin,
+    Admin(admin): Admin,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<UpdateBody>,
 ) -> Result<Json<ProductView>, ApiError> {
     let id = path_id(&id)?;
     let change = parse_change(body)?;
     let product = Catalog::new(&state.services)
-        .update_product(id, change)
+        .update_product(id, change, &admin.actor()?)
         .await?;
     Ok(Json(product.into()))
 }
 
 async fn remove<S: Store>(
     State(state): State<AppState<S>>,
-    _admin: Admin,
+    Admin(admin): Admin,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     Catalog::new(&state.services)
-        .remove_product(path_id(&id)?)
+        .remove_product(path_id(&id)?, &admin.actor()?)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -11,6 +11,10 @@
 //! run and the admin lists show it: a table from before sharding upgrades itself within
 //! minutes of the deploy, with no step to remember. Once none is left, that costs one
 //! empty query a run.
+//!
+//! It then files under GSI5 the orders whose notification failed before that index
+//! existed ([`file_failed_notifications`]): a walk of every order, once, spread over runs;
+//! once it is done, one `GetItem` a run.
 
 use domain::order::service::ResendReport;
 use domain::order::{NotificationQueue, OrderError, OrderService, OrderStore};
@@ -47,6 +51,21 @@ pub async fn file_unsharded(orders: &DynamoOrders) -> Result<usize, OrderError> 
         tracing::info!(moved = total, "orders filed under their index shards");
     }
     Ok(total)
+}
+
+/// Files the orders whose notification failed before GSI5 existed under it, for up to
+/// `MAX_BATCHES` steps of the walk, each reading up to `BATCH` orders a shard (the next
+/// run goes on). Returns how many.
+pub async fn file_failed_notifications(orders: &DynamoOrders) -> Result<usize, OrderError> {
+    let run = orders.file_failed_notifications(MAX_BATCHES, BATCH).await?;
+    if run.filed > 0 || !run.done {
+        tracing::info!(
+            filed = run.filed,
+            done = run.done,
+            "orders with a failed notification filed under GSI5"
+        );
+    }
+    Ok(run.filed)
 }
 
 /// One run: batches of due confirmations until none is left, a send fails (the queue is

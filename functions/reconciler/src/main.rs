@@ -41,6 +41,8 @@ async fn main() -> Result<(), bootstrap::Error> {
                 "{}",
                 reconciler::metrics::emf_line(&function_name, &report, SystemTime::now())
             );
+            // After the re-sends, so that a failing upgrade step never holds them up.
+            reconciler::file_failed_notifications(&orders).await?;
             Ok(report)
         }
     })

@@ -42,6 +42,14 @@ fn customer() -> CustomerId {
 
 /// A queue URL on the local endpoint that does not exist: every send fails, as if the
 /// function had crashed right after the commit.
+/// The customer of [`customer`], as the change history records them.
+fn customer_actor() -> domain::audit::Actor {
+    domain::audit::Actor {
+        id: customer(),
+        email: "customer@example.com".into(),
+    }
+}
+
 fn broken_queue(env: &TestEnv) -> String {
     format!(
         "{}/123456789012/{}-missing",
@@ -116,7 +124,12 @@ async fn only_confirmed_orders_past_their_grace_period_are_re_sent() {
         .await
         .expect("placed");
     now_due
-        .change_status(viewer, cancelled.order.id, OrderStatus::Cancelled)
+        .change_status(
+            viewer,
+            &customer_actor(),
+            cancelled.order.id,
+            OrderStatus::Cancelled,
+        )
         .await
         .expect("cancelled");
     let due = now_due
@@ -238,6 +251,7 @@ async fn orders_from_before_sharding_are_filed_under_their_shards_and_their_hand
                 customer_id: me,
                 admin: false,
             },
+            &customer_actor(),
             cancelled.order.id,
             OrderStatus::Cancelled,
         )
@@ -292,4 +306,134 @@ async fn orders_from_before_sharding_are_filed_under_their_shards_and_their_hand
         0,
         "nothing left: a second run is a no-op"
     );
+}
+
+/// Takes `id` off GSI5, as an order whose notification failed before GSI5 existed.
+async fn unlist_failed(env: &TestEnv, id: domain::OrderId) {
+    use aws_sdk_dynamodb::types::AttributeValue::S;
+    use storage::keys;
+    let key = keys::order(id);
+    env.client
+        .update_item()
+        .table_name(&env.table)
+        .key(keys::PK, S(key.pk))
+        .key(keys::SK, S(key.sk))
+        .update_expression("REMOVE #p, #s")
+        .expression_attribute_names("#p", keys::GSI5PK)
+        .expression_attribute_names("#s", keys::GSI5SK)
+        .send()
+        .await
+        .expect("taken off GSI5");
+}
+
+#[tokio::test]
+async fn failed_notifications_stored_before_gsi5_are_filed_once_by_a_resumable_walk() {
+    use devkit::testing::{RequestCounter, counted_client, dynamodb_endpoint};
+    use domain::notification::NotificationStore;
+    use domain::notification::{Channel, ChannelState, ChannelStatus, ErrorClass};
+    use domain::order::OrderListing;
+    use storage::{DynamoCatalog, UpgradeRun};
+
+    let env = TestEnv::new().await;
+    let queues = env.queues().await;
+    let phone = env.product("Phone", "100.00", 100).await;
+    let orders = service(&env, &queues.notifications, Duration::from_secs(60));
+    let store = orders.store();
+    let me = customer();
+    let mut failed = Vec::new();
+    for i in 0..12 {
+        let id = orders
+            .place(me, &request(phone, true), None)
+            .await
+            .expect("placed")
+            .order
+            .id;
+        // Two in three had their SMS or email refused under the earlier release.
+        let channel = match i % 3 {
+            0 => Channel::Sms,
+            1 => Channel::Email,
+            _ => continue,
+        };
+        let refused = ChannelState {
+            status: ChannelStatus::Failed,
+            attempts: 1,
+            last_error: Some(ErrorClass::new("InvalidPhoneNumber")),
+            version: 1,
+            ..ChannelState::default()
+        };
+        assert!(
+            store
+                .save_channel(id, channel, 0, &refused)
+                .await
+                .expect("written")
+        );
+        unlist_failed(&env, id).await;
+        failed.push(id);
+    }
+    env.drain(&queues.notifications).await;
+    // The oldest also from before sharding.
+    unshard(&env, failed[0], OrderStatus::Confirmed, true).await;
+    assert!(
+        listed(store, OrderListing::NotificationFailed)
+            .await
+            .is_empty()
+    );
+
+    // Filed under its shards, the unsharded one is listed as failed too.
+    assert_eq!(reconciler::file_unsharded(store).await.expect("filed"), 1);
+    assert_eq!(
+        listed(store, OrderListing::NotificationFailed).await,
+        [failed[0]]
+    );
+
+    // One order a shard a step, two steps a call: each call goes on where the last
+    // stopped, until the walk has passed the oldest order.
+    let requests = RequestCounter::default();
+    let counted = DynamoOrders::new(DynamoCatalog::new(
+        counted_client(&dynamodb_endpoint(), requests.clone()),
+        env.table.as_str(),
+    ));
+    let (mut filed, mut calls) = (0, 0);
+    loop {
+        let run = counted
+            .file_failed_notifications(2, 1)
+            .await
+            .expect("a walk step");
+        filed += run.filed;
+        calls += 1;
+        if run.done {
+            break;
+        }
+        assert!(calls < 100, "the walk ends");
+    }
+    assert!(calls > 1, "several calls: {calls}");
+    assert_eq!(filed, failed.len() - 1, "each once");
+    let mut newest_first = failed.clone();
+    newest_first.sort_unstable_by(|a, b| b.cmp(a));
+    assert_eq!(
+        listed(store, OrderListing::NotificationFailed).await,
+        newest_first
+    );
+
+    // Done: a call (every reconciler run from now on) is one GetItem and changes nothing.
+    let before = env.snapshot().await;
+    let count = requests.count();
+    assert_eq!(
+        counted
+            .file_failed_notifications(10, 100)
+            .await
+            .expect("done"),
+        UpgradeRun {
+            filed: 0,
+            done: true
+        }
+    );
+    assert_eq!(requests.count() - count, 1);
+    assert_eq!(
+        reconciler::file_failed_notifications(store)
+            .await
+            .expect("done"),
+        0
+    );
+    assert_eq!(env.snapshot().await, before);
 }

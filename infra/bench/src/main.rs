@@ -59,26 +59,27 @@ async fn main() {
         "seeding {PRODUCTS} products in {} categories…",
         ROOTS * (1 + CHILDREN + CHILDREN * CHILDREN)
     );
+    let actor = devkit::testing::admin_actor();
     let mut roots = Vec::new();
     let mut leaves: Vec<CategoryId> = Vec::new();
     let mut middles = Vec::new();
     for r in 0..ROOTS {
         let root = store
-            .create_category(name(format!("Root {r}")), None)
+            .create_category(name(format!("Root {r}")), None, &actor)
             .await
             .expect("root")
             .id;
         roots.push(root);
         for c in 0..CHILDREN {
             let child = store
-                .create_category(name(format!("Child {r}.{c}")), Some(root))
+                .create_category(name(format!("Child {r}.{c}")), Some(root), &actor)
                 .await
                 .expect("child")
                 .id;
             middles.push(child);
             for g in 0..CHILDREN {
                 let leaf = store
-                    .create_category(name(format!("Leaf {r}.{c}.{g}")), Some(child))
+                    .create_category(name(format!("Leaf {r}.{c}.{g}")), Some(child), &actor)
                     .await
                     .expect("leaf")
                     .id;
@@ -98,7 +99,7 @@ async fn main() {
         };
         product_ids.push(
             Catalog::new(&store)
-                .create_product(product)
+                .create_product(product, &actor)
                 .await
                 .expect("product")
                 .id,
@@ -110,6 +111,7 @@ async fn main() {
         verifier: env.verifier.clone(),
     };
     let categories = categories::router(state.clone());
+    let history = audit::router(state.clone());
     let products = products::router(state);
     let admin = env.admin_token();
     let root = roots[0];
@@ -120,6 +122,7 @@ async fn main() {
     let admin_for_patch = admin.clone();
     let admin_for_move = admin.clone();
     let admin_for_orders = admin.clone();
+    let (admin_for_history, admin_for_entity) = (admin.clone(), admin.clone());
     let first_leaf = leaves[1];
 
     // Orders: the service on the counted client, confirmations to a queue of its own.
@@ -223,7 +226,7 @@ async fn main() {
             }),
         },
         Scenario {
-            name: "PATCH /products/{id} {stock_delta: -1}",
+            name: "PATCH /products/{id} {stock_delta: -1} (audited: read + transaction with its history entry)",
             router: products.clone(),
             request: Box::new(move |_| {
                 ApiRequest::patch(&format!("/api/v1/products/{first_product}"))
@@ -239,6 +242,23 @@ async fn main() {
                 ApiRequest::patch(&format!("/api/v1/categories/{movable}"))
                     .bearer(&admin_for_move)
                     .json(&json!({"parent_id": parent}))
+            }),
+        },
+        Scenario {
+            name: "GET /audit?limit=20 (the shop's history: 16 shards in parallel, merged)",
+            router: history.clone(),
+            request: Box::new(move |_| {
+                ApiRequest::get("/api/v1/audit?limit=20").bearer(&admin_for_history)
+            }),
+        },
+        Scenario {
+            name: "GET /audit?entity_type=product&entity_id=… (one product's history)",
+            router: history,
+            request: Box::new(move |_| {
+                ApiRequest::get(&format!(
+                    "/api/v1/audit?entity_type=product&entity_id={first_product}&limit=20"
+                ))
+                .bearer(&admin_for_entity)
             }),
         },
         Scenario {

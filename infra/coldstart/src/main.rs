@@ -118,7 +118,12 @@ fn event_for(name: &str) -> Value {
         "products" => api(ApiRequest::get("/api/v1/products?limit=1")),
         "orders" => api(ApiRequest::get("/api/v1/orders")),
         "customers" => api(ApiRequest::get("/api/v1/customer/me")),
+        "audit" => api(ApiRequest::get("/api/v1/audit")),
         "auth" => api(ApiRequest::get("/api/v1/auth/jwks.json")),
+        // A browser's first request: the page, brotli-compressed.
+        "console" => {
+            api(ApiRequest::get("/console").header("accept-encoding", "gzip, deflate, br"))
+        }
         "notifier" => json!({ "Records": [] }),
         "reconciler" => json!({
             "version": "0", "id": "probe", "detail-type": "Scheduled Event",

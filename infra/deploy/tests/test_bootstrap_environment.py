@@ -246,8 +246,9 @@ class BootstrapEnvironmentTest(unittest.TestCase):
 
         expected = {
             "google-client-id": "1234-abc.apps.googleusercontent.com",
+            # The console's callback joins the API's, on the API's origin.
             "auth-redirect-uris": "https://shop.example/api/v1/auth/google/callback,"
-            "https://admin.shop.example/callback",
+            "https://admin.shop.example/callback,https://shop.example/console/callback",
             "admin-emails": "Owner@shop.example,ops@shop.example",
             "order-email-from": "orders@shop.example",
             "order-email-to": "owner@shop.example",
@@ -301,6 +302,32 @@ class BootstrapEnvironmentTest(unittest.TestCase):
         self.assertEqual(code, 2)
         self.assertIn("must use https on staging", err)
         self.assertFalse(self.secret_exists("staging", "jwt-private-key"))
+
+    def test_the_console_callback_is_allowed_wherever_the_api_signs_in(self):
+        cases = {
+            "prod": (
+                "https://api.shop.example/api/v1/auth/google/callback",
+                "https://api.shop.example/api/v1/auth/google/callback,"
+                "https://api.shop.example/console/callback",
+            ),
+            "staging": (
+                "https://staging.shop.example/api/v1/auth/google/callback,"
+                "https://staging.shop.example/console/callback",
+                "https://staging.shop.example/api/v1/auth/google/callback,"
+                "https://staging.shop.example/console/callback",
+            ),
+            "dev": (
+                "http://localhost:9000/api/v1/auth/google/callback,"
+                "http://127.0.0.1:9000/api/v1/auth/google/callback",
+                "http://localhost:9000/api/v1/auth/google/callback,"
+                "http://127.0.0.1:9000/api/v1/auth/google/callback,"
+                "http://localhost:9000/console/callback,http://127.0.0.1:9000/console/callback",
+            ),
+        }
+        for stage, (given, stored) in cases.items():
+            with self.subTest(stage=stage):
+                self.init_ok(stage, **{"auth-redirect-uris": given})
+                self.assertEqual(self.param(stage, "auth-redirect-uris")["Value"], stored)
 
     def test_bad_input_writes_nothing(self):
         cases = {

@@ -14,19 +14,19 @@ from typing import Any
 
 from deploy_support import deployed, source_template
 
-FUNCTIONS = ["Categories", "Products", "Auth", "Customers", "Orders", "Notifier", "Reconciler"]
-HTTP_FUNCTIONS = ["Categories", "Products", "Auth", "Customers", "Orders"]
+FUNCTIONS = ["Categories", "Products", "Auth", "Customers", "Audit", "Console", "Orders", "Notifier", "Reconciler"]
+HTTP_FUNCTIONS = ["Categories", "Products", "Auth", "Customers", "Audit", "Console", "Orders"]
 
 EXPECTED_COUNTS = {
-    "AWS::Lambda::Function": 7,
-    "AWS::IAM::Role": 8,  # one per function + the scheduler's
-    "AWS::Logs::LogGroup": 8,  # one per function + the API's access log
+    "AWS::Lambda::Function": 9,
+    "AWS::IAM::Role": 10,  # one per function + the scheduler's
+    "AWS::Logs::LogGroup": 10,  # one per function + the API's access log
     "AWS::ApiGatewayV2::Api": 1,
     "AWS::ApiGatewayV2::Stage": 1,
-    "AWS::Lambda::Permission": 42,  # one per route
+    "AWS::Lambda::Permission": 50,  # one per route
     "AWS::Lambda::EventSourceMapping": 1,
     "AWS::Scheduler::Schedule": 1,
-    "AWS::CloudWatch::Alarm": 17,
+    "AWS::CloudWatch::Alarm": 21,
     "AWS::DynamoDB::Table": 1,
     "AWS::SQS::Queue": 2,
     "AWS::SNS::Topic": 1,

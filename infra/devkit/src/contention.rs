@@ -92,6 +92,12 @@ impl Contention {
         &self.endpoint
     }
 
+    /// Cancels the next `n` transactions with `TransactionConflict` (first-`n` mode, from
+    /// now on): a test sets up through the forwarder, then injects the failure.
+    pub fn refuse_next(&self, n: usize) {
+        self.state.conflicts_left.store(n, Ordering::SeqCst);
+    }
+
     /// How many transactions were cancelled with `TransactionConflict` so far.
     pub fn conflicts_answered(&self) -> usize {
         self.state.conflicts_answered.load(Ordering::SeqCst)

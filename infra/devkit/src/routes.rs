@@ -152,11 +152,12 @@ pub fn assert_declared(logical_id: &str, function: &str, routes: &[(axum::http::
 mod tests {
     use super::*;
 
-    const FUNCTIONS: [&str; 5] = [
+    const FUNCTIONS: [&str; 6] = [
         "CategoriesFunction",
         "ProductsFunction",
         "AuthFunction",
         "CustomersFunction",
+        "AuditFunction",
         "OrdersFunction",
     ];
 
@@ -174,8 +175,8 @@ mod tests {
         );
         assert_eq!(
             documented.len(),
-            25,
-            "17 paths, 25 operations (the template adds 17 ANY routes)"
+            28,
+            "20 paths, 28 operations (the template adds 20 ANY routes)"
         );
     }
 }

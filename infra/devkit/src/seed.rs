@@ -103,6 +103,7 @@ pub async fn demo_catalog(store: &DynamoCatalog) -> Result<usize, DevkitError> {
     if !store.subtree(None).await.map_err(fail)?.is_empty() {
         return Ok(0);
     }
+    let actor = crate::testing::admin_actor();
     let mut created: Vec<(Vec<&str>, CategoryId)> = Vec::new();
     for (path, name, sku, price, stock) in PRODUCTS {
         let mut parent: Option<CategoryId> = None;
@@ -117,7 +118,11 @@ pub async fn demo_catalog(store: &DynamoCatalog) -> Result<usize, DevkitError> {
                 None => {
                     let name = CategoryName::parse(prefix[depth - 1])
                         .map_err(|e| DevkitError::Other(e.to_string()))?;
-                    let id = store.create_category(name, parent).await.map_err(fail)?.id;
+                    let id = store
+                        .create_category(name, parent, &actor)
+                        .await
+                        .map_err(fail)?
+                        .id;
                     created.push((prefix.to_vec(), id));
                     id
                 }
@@ -137,7 +142,7 @@ pub async fn demo_catalog(store: &DynamoCatalog) -> Result<usize, DevkitError> {
             category_id: parent.ok_or_else(|| DevkitError::Other("empty category path".into()))?,
         };
         Catalog::new(store)
-            .create_product(product)
+            .create_product(product, &actor)
             .await
             .map_err(fail)?;
     }

@@ -197,6 +197,14 @@ mod tests {
             index_names.contains(&storage::keys::GSI1)
                 && index_names.contains(&storage::keys::GSI2)
         );
+        // Every index the storage crate queries is created for the tests.
+        for index in [
+            storage::keys::GSI3,
+            storage::keys::GSI4,
+            storage::keys::GSI5,
+        ] {
+            assert!(index_names.contains(&index), "{index}");
+        }
         assert!(table.ttl_attribute.is_some());
     }
 }

@@ -123,18 +123,22 @@ impl TestEnv {
             .create_category(
                 CategoryName::parse(&format!("{name} {unique}")).expect("name"),
                 None,
+                &admin_actor(),
             )
             .await
             .unwrap_or_else(|e| panic!("category: {e}"));
         Catalog::new(&catalog)
-            .create_product(NewProduct {
-                name: ProductName::parse(name).expect("name"),
-                description: None,
-                sku: None,
-                price: Money::parse_price(price).expect("price"),
-                stock_quantity: stock,
-                category_id: category.id,
-            })
+            .create_product(
+                NewProduct {
+                    name: ProductName::parse(name).expect("name"),
+                    description: None,
+                    sku: None,
+                    price: Money::parse_price(price).expect("price"),
+                    stock_quantity: stock,
+                    category_id: category.id,
+                },
+                &admin_actor(),
+            )
             .await
             .unwrap_or_else(|e| panic!("product: {e}"))
             .id
@@ -184,6 +188,19 @@ pub fn admin_identity() -> Identity {
         email: "admin@example.com".into(),
         name: "Local Admin".into(),
         admin: true,
+    }
+}
+
+/// The local admin as the change history records them: what tests and demo data that
+/// write through the stores directly (not through the API) are recorded as.
+pub fn admin_actor() -> domain::audit::Actor {
+    let admin = admin_identity();
+    domain::audit::Actor {
+        id: admin
+            .customer_id
+            .parse()
+            .unwrap_or_else(|e| panic!("the local admin's id: {e}")),
+        email: admin.email,
     }
 }
 

@@ -29,15 +29,15 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_types::config_bag::{Storable, StoreReplace};
 
 /// The partition-key attribute of the table and of each index, in order.
-const PARTITION_ATTRS: [&str; 5] = ["PK", "GSI1PK", "GSI2PK", "GSI3PK", "GSI4PK"];
+const PARTITION_ATTRS: [&str; 6] = ["PK", "GSI1PK", "GSI2PK", "GSI3PK", "GSI4PK", "GSI5PK"];
 /// How reports name them.
-const INDEXES: [&str; 5] = ["table", "GSI1", "GSI2", "GSI3", "GSI4"];
+const INDEXES: [&str; 6] = ["table", "GSI1", "GSI2", "GSI3", "GSI4", "GSI5"];
 
 type Attrs = HashMap<String, AttributeValue>;
 type Names = HashMap<String, String>;
 
-/// Where an item is listed: its index partition keys (GSI1…GSI4).
-type Listed = [Option<String>; 4];
+/// Where an item is listed: its index partition keys (GSI1…GSI5).
+type Listed = [Option<String>; 5];
 
 /// One item write, as requested.
 #[derive(Debug, Clone)]

@@ -4,6 +4,7 @@
 use std::error::Error as StdError;
 use std::future::Future;
 
+use crate::audit::Actor;
 use crate::category::{Category, CategoryChange, CategoryName, CategoryPath, IllegalMove};
 use crate::id::{CategoryId, ProductId};
 use crate::page::{Page, PageRequest};
@@ -32,11 +33,13 @@ pub enum CatalogError {
     #[error(transparent)]
     IllegalMove(#[from] IllegalMove),
     #[error(
-        "moving this category would rewrite {items} items (categories and products in its subtree); at most {limit} can move at once"
+        "moving this category would write {items} items (the categories and products of its subtree, its parents, name claims and history entry); at most {limit} fit in one change"
     )]
     MoveTooLarge { items: usize, limit: usize },
     #[error("stock cannot go below zero")]
     InsufficientStock,
+    #[error("stock cannot go above {}", crate::product::MAX_STOCK)]
+    StockLimitExceeded,
     #[error("the catalog changed while this request ran; retry it")]
     ConcurrentChange,
     #[error("the cursor is not valid for this list")]
@@ -67,11 +70,13 @@ pub enum CategoryListing {
 
 /// Storage of categories.
 pub trait CategoryStore: Send + Sync {
-    /// Creates a category under `parent` (`None`: top level). Sibling names are unique.
+    /// Creates a category under `parent` (`None`: top level), recording `actor`'s
+    /// `category.created` in the same transaction. Sibling names are unique.
     fn create_category(
         &self,
         name: CategoryName,
         parent: Option<CategoryId>,
+        actor: &Actor,
     ) -> impl Future<Output = Result<Category, CatalogError>> + Send;
 
     /// One category, if it exists.
@@ -100,27 +105,33 @@ pub trait CategoryStore: Send + Sync {
     ) -> impl Future<Output = Result<Vec<Category>, CatalogError>> + Send;
 
     /// Renames and/or moves a category; a move carries its whole subtree and the category
-    /// paths of the products in it along, atomically.
+    /// paths of the products in it along, atomically, with `actor`'s history entry. A
+    /// change that changes nothing writes nothing.
     fn update_category(
         &self,
         id: CategoryId,
         change: CategoryChange,
+        actor: &Actor,
     ) -> impl Future<Output = Result<Category, CatalogError>> + Send;
 
-    /// Deletes a category that has no children and no products.
+    /// Deletes a category that has no children and no products, with `actor`'s history
+    /// entry.
     fn delete_category(
         &self,
         id: CategoryId,
+        actor: &Actor,
     ) -> impl Future<Output = Result<(), CatalogError>> + Send;
 }
 
 /// Storage of products.
 pub trait ProductStore: Send + Sync {
-    /// Stores a new product. Its category must still be at `product.category_path`
-    /// ([`CatalogError::ConcurrentChange`] otherwise) and its SKU unclaimed.
+    /// Stores a new product with `actor`'s history entry. Its category must still be at
+    /// `product.category_path` ([`CatalogError::ConcurrentChange`] otherwise) and its SKU
+    /// unclaimed.
     fn insert_product(
         &self,
         product: &Product,
+        actor: &Actor,
     ) -> impl Future<Output = Result<(), CatalogError>> + Send;
 
     /// One product, if it exists (active or not).
@@ -137,17 +148,22 @@ pub trait ProductStore: Send + Sync {
         page: PageRequest,
     ) -> impl Future<Output = Result<Page<Product>, CatalogError>> + Send;
 
-    /// Applies a change to a product; stock adjustments are atomic and never go below 0.
+    /// Applies a change to a product with `actor`'s history entry (before and after
+    /// values), atomically; stock never goes below 0. A change that changes nothing
+    /// writes nothing.
     fn update_product(
         &self,
         id: ProductId,
         change: ProductChange,
+        actor: &Actor,
     ) -> impl Future<Output = Result<Product, CatalogError>> + Send;
 
-    /// Deletes a product unless it appears in orders, atomically with that check.
+    /// Deletes a product unless it appears in orders, atomically with that check and
+    /// with `actor`'s history entry.
     fn delete_unordered_product(
         &self,
         id: ProductId,
+        actor: &Actor,
     ) -> impl Future<Output = Result<ProductDeletion, CatalogError>> + Send;
 
     /// Count and price total of the active products in the subtree at `path`.

@@ -7,6 +7,7 @@
 //! subject of the request and [`CatalogError::UnknownCategory`] when a new product names
 //! it; a product that appears in orders is never deleted, only deactivated.
 
+use crate::audit::Actor;
 use crate::catalog::{CatalogError, CategoryStore, ProductStore};
 use crate::category::{Category, CategoryNode, build_forest};
 use crate::product::{
@@ -79,14 +80,18 @@ impl<'s, S: CategoryStore + ProductStore> Catalog<'s, S> {
     }
 
     /// Creates a product, active, in the existing category `new.category_id`.
-    pub async fn create_product(&self, new: NewProduct) -> Result<Product, CatalogError> {
+    pub async fn create_product(
+        &self,
+        new: NewProduct,
+        actor: &Actor,
+    ) -> Result<Product, CatalogError> {
         let category = self
             .0
             .category(new.category_id)
             .await?
             .ok_or(CatalogError::UnknownCategory)?;
         let product = new.into_product(category.path, Timestamp::now());
-        self.0.insert_product(&product).await?;
+        self.0.insert_product(&product, actor).await?;
         Ok(product)
     }
 
@@ -95,6 +100,7 @@ impl<'s, S: CategoryStore + ProductStore> Catalog<'s, S> {
         &self,
         id: ProductId,
         change: ProductChange,
+        actor: &Actor,
     ) -> Result<Product, CatalogError> {
         if change.is_empty() {
             self.0
@@ -102,17 +108,21 @@ impl<'s, S: CategoryStore + ProductStore> Catalog<'s, S> {
                 .await?
                 .ok_or(CatalogError::ProductNotFound)
         } else {
-            self.0.update_product(id, change).await
+            self.0.update_product(id, change, actor).await
         }
     }
 
     /// Deletes product `id`, or deactivates it when orders refer to it.
-    pub async fn remove_product(&self, id: ProductId) -> Result<ProductRemoval, CatalogError> {
-        match self.0.delete_unordered_product(id).await? {
+    pub async fn remove_product(
+        &self,
+        id: ProductId,
+        actor: &Actor,
+    ) -> Result<ProductRemoval, CatalogError> {
+        match self.0.delete_unordered_product(id, actor).await? {
             ProductDeletion::Deleted => Ok(ProductRemoval::Deleted),
             ProductDeletion::Ordered => {
                 self.0
-                    .update_product(id, ProductChange::deactivate())
+                    .update_product(id, ProductChange::deactivate(), actor)
                     .await?;
                 Ok(ProductRemoval::Deactivated)
             }

@@ -1,5 +1,9 @@
 //! Customers: who signs in (one customer per identity-provider subject), their profile,
-//! the Kenyan mobile-number rule, and the ports for customers and pending sign-ins.
+//! the Kenyan mobile-number rule, and the ports for customers, staff's directory of them
+//! (lists, the email lookup, order counts) and pending sign-ins.
+//!
+//! Invariant: an email is looked up by its [`EmailKey`] (lower-cased), the same form the
+//! stored customer is filed under, so the lookup is exact but case-insensitive.
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -12,6 +16,7 @@ use ulid::Ulid;
 
 use crate::category::{InvalidName, parse_display_name};
 use crate::id::{InvalidId, ulid_id};
+use crate::page::{Page, PageRequest};
 use crate::timestamp::Timestamp;
 
 ulid_id!(
@@ -150,6 +155,8 @@ pub struct ProfileChange {
 pub enum CustomerError {
     #[error("customer not found")]
     NotFound,
+    #[error("the cursor is not valid for this list")]
+    InvalidCursor,
     #[error("storage failed")]
     Storage(#[source] Box<dyn StdError + Send + Sync>),
     #[error("storage is unavailable (unreachable, timed out or throttled); retry later")]
@@ -223,6 +230,77 @@ pub trait CustomerStore: Send + Sync {
         id: CustomerId,
         change: ProfileChange,
     ) -> impl Future<Output = Result<Customer, CustomerError>> + Send;
+}
+
+/// The form an email is looked up in: lower-cased, so a lookup matches the stored email
+/// exactly but ignoring case (`Wanjiku@Example.com` is found as `wanjiku@example.com`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EmailKey(String);
+
+/// Longest email a lookup takes, in characters: the longest address SMTP carries
+/// (RFC 5321), so a longer one cannot name a customer.
+pub const MAX_EMAIL_CHARS: usize = 254;
+
+/// Why a string is not an email to look customers up by.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("email must be from 1 to {MAX_EMAIL_CHARS} characters")]
+pub struct InvalidEmailLookup;
+
+impl EmailKey {
+    /// The key of a stored customer's email.
+    pub fn of(email: &str) -> Self {
+        Self(email.to_lowercase())
+    }
+
+    /// The key of an email staff look up: 1 to [`MAX_EMAIL_CHARS`] characters, taken as
+    /// given (not trimmed: the match is exact).
+    pub fn lookup(raw: &str) -> Result<Self, InvalidEmailLookup> {
+        let chars = raw.chars().count();
+        if (1..=MAX_EMAIL_CHARS).contains(&chars) {
+            Ok(Self::of(raw))
+        } else {
+            Err(InvalidEmailLookup)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Which customers a staff list shows, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CustomerListing {
+    /// Every customer.
+    All,
+    /// The customers whose email is this one (usually one; an address can pass from one
+    /// account to another between sign-ins).
+    Email(EmailKey),
+}
+
+/// A customer as staff see them: the profile and how many orders they have placed (in
+/// any status).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerSummary {
+    pub customer: Customer,
+    pub order_count: u64,
+}
+
+/// Staff's reads of the customers (the customers' own reads are [`CustomerStore`]'s).
+pub trait CustomerDirectory: Send + Sync {
+    /// One page of `listing`, newest first ([`CustomerError::InvalidCursor`] for a cursor
+    /// of another list).
+    fn list_customers(
+        &self,
+        listing: &CustomerListing,
+        page: &PageRequest,
+    ) -> impl Future<Output = Result<Page<Customer>, CustomerError>> + Send;
+
+    /// How many orders each of `customers` has placed, in the same order.
+    fn order_counts(
+        &self,
+        customers: &[CustomerId],
+    ) -> impl Future<Output = Result<Vec<u64>, CustomerError>> + Send;
 }
 
 /// A sign-in that was started (the authorization URL was handed out) and not yet
@@ -346,6 +424,28 @@ mod tests {
         assert_eq!(
             CustomerName::from_provider(Some(" "), "").as_str(),
             "Customer"
+        );
+    }
+
+    #[test]
+    fn emails_are_looked_up_exactly_but_ignoring_case() {
+        let stored = EmailKey::of("Wanjiku.K@Example.COM");
+        assert_eq!(stored.as_str(), "wanjiku.k@example.com");
+        assert_eq!(
+            EmailKey::lookup("WANJIKU.k@example.com"),
+            Ok(stored.clone())
+        );
+        assert_ne!(
+            EmailKey::lookup(" wanjiku.k@example.com"),
+            Ok(stored.clone())
+        );
+        assert_ne!(EmailKey::lookup("wanjiku.k@example.co"), Ok(stored));
+        assert_eq!(EmailKey::lookup(""), Err(InvalidEmailLookup));
+        let longest = format!("{}@x.co", "é".repeat(MAX_EMAIL_CHARS - 5));
+        assert!(EmailKey::lookup(&longest).is_ok(), "counted in characters");
+        assert_eq!(
+            EmailKey::lookup(&format!("a{longest}")),
+            Err(InvalidEmailLookup)
         );
     }
 

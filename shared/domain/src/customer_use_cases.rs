@@ -1,14 +1,18 @@
 //! The customers' use cases: signing in (the first sign-in registers the customer) and
-//! the customer's own profile, over the [`CustomerStore`] port.
+//! the customer's own profile, over the [`CustomerStore`] port; and staff's directory of
+//! the customers with their order counts, over [`CustomerDirectory`].
 //!
 //! Invariants: one identity-provider subject is one customer, even when two first
 //! sign-ins of the same person race (the loser finds the winner's customer); an empty
-//! profile change writes nothing.
+//! profile change writes nothing; the directory only reads; every customer it shows
+//! carries the count of its own orders (one count per customer, never a neighbour's).
 
 use crate::Timestamp;
 use crate::customer::{
-    Customer, CustomerError, CustomerId, CustomerStore, ProfileChange, Registration, SignIn,
+    Customer, CustomerDirectory, CustomerError, CustomerId, CustomerListing, CustomerStore,
+    CustomerSummary, ProfileChange, Registration, SignIn,
 };
+use crate::page::{Page, PageRequest};
 
 /// The customers' use cases on `store`.
 #[derive(Debug, Clone, Copy)]
@@ -64,6 +68,67 @@ impl<'s, S: CustomerStore> Accounts<'s, S> {
             self.profile(id).await
         } else {
             self.0.update_profile(id, change).await
+        }
+    }
+}
+
+/// Staff's directory of the customers on `store`: lists, the email lookup, one customer,
+/// each with its order count.
+#[derive(Debug, Clone, Copy)]
+pub struct Directory<'s, S>(&'s S);
+
+impl<'s, S: CustomerStore + CustomerDirectory> Directory<'s, S> {
+    pub fn new(store: &'s S) -> Self {
+        Self(store)
+    }
+
+    /// One page of `listing`, newest first, each customer with its order count.
+    pub async fn list(
+        &self,
+        listing: &CustomerListing,
+        page: &PageRequest,
+    ) -> Result<Page<CustomerSummary>, CustomerError> {
+        let page = self.0.list_customers(listing, page).await?;
+        let ids: Vec<CustomerId> = page.items.iter().map(|c| c.id).collect();
+        let counts = self.counts(&ids).await?;
+        let items = page
+            .items
+            .into_iter()
+            .zip(counts)
+            .map(|(customer, order_count)| CustomerSummary {
+                customer,
+                order_count,
+            })
+            .collect();
+        Ok(Page {
+            items,
+            next_cursor: page.next_cursor,
+        })
+    }
+
+    /// Customer `id` with its order count ([`CustomerError::NotFound`] if there is none).
+    pub async fn customer(&self, id: CustomerId) -> Result<CustomerSummary, CustomerError> {
+        let customer = self.0.customer(id).await?.ok_or(CustomerError::NotFound)?;
+        let order_count = self.counts(&[id]).await?.first().copied().unwrap_or(0);
+        Ok(CustomerSummary {
+            customer,
+            order_count,
+        })
+    }
+
+    /// The order counts of `ids`, one each, or an error (never a shorter list that would
+    /// shift counts onto other customers).
+    async fn counts(&self, ids: &[CustomerId]) -> Result<Vec<u64>, CustomerError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let counts = self.0.order_counts(ids).await?;
+        if counts.len() == ids.len() {
+            Ok(counts)
+        } else {
+            Err(CustomerError::storage(Inconsistent(
+                "order counts do not match the customers asked for",
+            )))
         }
     }
 }

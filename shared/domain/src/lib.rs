@@ -4,6 +4,7 @@
 //! Nothing here knows about AWS, HTTP or JSON bodies: values are parsed into these types
 //! at the edges ("parse, don't validate") and are valid for as long as they exist.
 
+pub mod audit;
 pub mod catalog;
 pub mod catalog_use_cases;
 pub mod category;

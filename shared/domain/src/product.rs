@@ -217,6 +217,47 @@ impl ProductChange {
             ..Self::default()
         }
     }
+
+    /// `before` with this change applied at `now`; `category_path` is the path of the new
+    /// category when the change moves the product (the caller reads it). A stock
+    /// adjustment below zero is [`crate::CatalogError::InsufficientStock`], above
+    /// [`MAX_STOCK`] [`crate::CatalogError::StockLimitExceeded`].
+    pub fn apply(
+        &self,
+        before: &Product,
+        category_path: Option<CategoryPath>,
+        now: Timestamp,
+    ) -> Result<Product, crate::CatalogError> {
+        let stock_quantity = match self.stock {
+            None => before.stock_quantity,
+            Some(StockChange::Set(level)) => level,
+            Some(StockChange::Adjust(delta)) => {
+                let level = i64::from(before.stock_quantity) + delta;
+                if level < 0 {
+                    return Err(crate::CatalogError::InsufficientStock);
+                }
+                u32::try_from(level)
+                    .ok()
+                    .filter(|l| *l <= MAX_STOCK)
+                    .ok_or(crate::CatalogError::StockLimitExceeded)?
+            }
+        };
+        Ok(Product {
+            id: before.id,
+            name: self.name.clone().unwrap_or_else(|| before.name.clone()),
+            description: self
+                .description
+                .clone()
+                .unwrap_or_else(|| before.description.clone()),
+            sku: self.sku.clone().unwrap_or_else(|| before.sku.clone()),
+            price: self.price.unwrap_or(before.price),
+            stock_quantity,
+            category_path: category_path.unwrap_or_else(|| before.category_path.clone()),
+            is_active: self.is_active.unwrap_or(before.is_active),
+            created_at: before.created_at,
+            updated_at: now,
+        })
+    }
 }
 
 /// Which products a listing covers.

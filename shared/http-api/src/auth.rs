@@ -32,6 +32,19 @@ pub struct Claims {
     pub exp: i64,
 }
 
+impl Claims {
+    /// The signed-in account as the change history records it (id and email).
+    pub fn actor(&self) -> Result<domain::audit::Actor, ApiError> {
+        let id = self.sub.parse().map_err(|_| {
+            ApiError::Unauthorized("the token's subject is not a customer id".into())
+        })?;
+        Ok(domain::audit::Actor {
+            id,
+            email: self.email.clone(),
+        })
+    }
+}
+
 /// Why a token was refused. Every variant is a 401; the text is safe to show.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {

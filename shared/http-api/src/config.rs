@@ -1,9 +1,16 @@
-//! What every API function reads at cold start besides its own settings: the table and the
-//! verifier of our access tokens.
+//! What every API function reads at cold start besides its own settings: the table, the
+//! verifier of our access tokens and how long the change history is kept.
+//!
+//! | variable | meaning |
+//! |---|---|
+//! | `TABLE_NAME` | the DynamoDB table |
+//! | `JWT_PUBLIC_JWKS`, `JWT_ISSUER`, `JWT_AUDIENCE` | what verifies access tokens |
+//! | `AUDIT_RETENTION_DAYS` | days a history entry is kept before DynamoDB's TTL removes it (1–3650, default 400) |
 
 use std::sync::Arc;
 
 use bootstrap::{Aws, ConfigError, Env};
+use domain::audit::Retention;
 
 use crate::auth::TokenVerifier;
 use crate::routing::AppState;
@@ -15,6 +22,8 @@ pub struct ApiConfig {
     pub table_name: String,
     /// Verifier of access tokens (`JWT_PUBLIC_JWKS`, `JWT_ISSUER`, `JWT_AUDIENCE`).
     pub verifier: Arc<TokenVerifier>,
+    /// How long history entries are kept (`AUDIT_RETENTION_DAYS`).
+    pub audit_retention: Retention,
 }
 
 impl ApiConfig {
@@ -29,20 +38,31 @@ impl ApiConfig {
         Ok(Self {
             table_name: env.required("TABLE_NAME")?,
             verifier: Arc::new(verifier),
+            audit_retention: audit_retention(env)?,
         })
+    }
+}
+
+/// `AUDIT_RETENTION_DAYS`, or the default retention when it is not set.
+fn audit_retention(env: &Env) -> Result<Retention, ConfigError> {
+    match env.parsed::<u32>("AUDIT_RETENTION_DAYS")? {
+        Some(days) => Retention::days(days)
+            .map_err(|e| ConfigError::Invalid("AUDIT_RETENTION_DAYS", e.to_string())),
+        None => Ok(Retention::DEFAULT),
     }
 }
 
 /// The whole cold start of an API function whose handlers need only a store on the table:
 /// JSON logs, [`ApiConfig`] from the environment, the store built by `store` from the AWS
-/// configuration and the table's name, and `router` served until the runtime stops.
+/// configuration and the function's configuration, and `router` served until the runtime
+/// stops.
 pub async fn run_api<S>(
-    store: impl FnOnce(&Aws, String) -> S,
+    store: impl FnOnce(&Aws, &ApiConfig) -> S,
     router: impl FnOnce(AppState<S>) -> axum::Router,
 ) -> Result<(), bootstrap::Error> {
     bootstrap::logging::init();
     let config = ApiConfig::from_env(&Env::process())?;
-    let services = store(&Aws::load()?, config.table_name);
+    let services = store(&Aws::load()?, &config);
     bootstrap::run_http(router(AppState {
         services,
         verifier: config.verifier,
@@ -70,5 +90,26 @@ mod tests {
             ApiConfig::from_env(&not_a_set),
             Err(ConfigError::Invalid("JWT_PUBLIC_JWKS", _))
         ));
+    }
+
+    #[test]
+    fn history_retention_defaults_to_400_days_and_is_bounded() {
+        let with = |days: &'static str| {
+            audit_retention(&Env::from_pairs([("AUDIT_RETENTION_DAYS", days)]))
+        };
+        assert_eq!(
+            audit_retention(&Env::from_pairs([("X", "1")])),
+            Ok(Retention::DEFAULT)
+        );
+        assert_eq!(with("30"), Ok(Retention::days(30).expect("days")));
+        for bad in ["0", "3651", "forever"] {
+            assert!(
+                matches!(
+                    with(bad),
+                    Err(ConfigError::Invalid("AUDIT_RETENTION_DAYS", _))
+                ),
+                "{bad}"
+            );
+        }
     }
 }

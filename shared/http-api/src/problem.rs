@@ -5,6 +5,7 @@ use std::error::Error as StdError;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use domain::audit::AuditError;
 use domain::order::OrderError;
 use domain::{CatalogError, CustomerError, FieldError, ValidationErrors};
 use serde::Serialize;
@@ -197,6 +198,7 @@ impl From<CatalogError> for ApiError {
             | CatalogError::IllegalMove(_)
             | CatalogError::MoveTooLarge { .. }
             | CatalogError::InsufficientStock
+            | CatalogError::StockLimitExceeded
             | CatalogError::ConcurrentChange => ApiError::conflict(err.to_string()),
             CatalogError::Storage(source) => ApiError::Internal(source),
             CatalogError::StorageUnavailable(source) => ApiError::Unavailable(source),
@@ -238,10 +240,21 @@ impl From<OrderError> for ApiError {
     }
 }
 
+impl From<AuditError> for ApiError {
+    fn from(err: AuditError) -> Self {
+        match err {
+            AuditError::InvalidCursor => ApiError::BadRequest(err.to_string()),
+            AuditError::Storage(source) => ApiError::Internal(source),
+            AuditError::StorageUnavailable(source) => ApiError::Unavailable(source),
+        }
+    }
+}
+
 impl From<CustomerError> for ApiError {
     fn from(err: CustomerError) -> Self {
         match err {
             CustomerError::NotFound => ApiError::NotFound("customer not found".into()),
+            CustomerError::InvalidCursor => ApiError::BadRequest(err.to_string()),
             CustomerError::Storage(source) => ApiError::Internal(source),
             CustomerError::StorageUnavailable(source) => ApiError::Unavailable(source),
         }

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::TransactWriteItem;
+use domain::audit::{self, Actor};
 use domain::catalog::CategoryListing;
 use domain::category::{Category, CategoryChange, CategoryName, CategoryPath};
 use domain::category_move::{ChangeEffect, effect_of, ensure_deletable, plan_move, refuse_cycle};
@@ -76,6 +77,7 @@ impl DynamoCatalog {
         &self,
         current: StoredCategory,
         name: CategoryName,
+        actor: &Actor,
     ) -> Result<Category, CatalogError> {
         let old = current.category;
         let parent = old.parent_id();
@@ -93,10 +95,13 @@ impl DynamoCatalog {
             .set(attr::UPDATED_AT, s(renamed.updated_at.to_string()))
             .add(attr::REVISION, n(1))
             .when_eq(keys::GSI1SK, s(keys::path(&old.path)));
-        let mut items = Transaction::new().with(
-            Op::Category,
-            txn::update(self.table.name(), key(&keys::category(old.id)), update)?,
-        );
+        let entry = audit::category_changed(actor, &old, &renamed);
+        let mut items = Transaction::new()
+            .with(
+                Op::Category,
+                txn::update(self.table.name(), key(&keys::category(old.id)), update)?,
+            )
+            .with(Op::History, self.history_put(&entry)?);
         let claim_changes = renamed.name.unique_key() != old.name.unique_key();
         if claim_changes {
             items.push(
@@ -121,6 +126,7 @@ impl DynamoCatalog {
         current: StoredCategory,
         new_parent: Option<CategoryId>,
         name: CategoryName,
+        actor: &Actor,
     ) -> Result<Category, CatalogError> {
         let old = current.category;
         let parent_item = match new_parent {
@@ -159,7 +165,18 @@ impl DynamoCatalog {
                 ProductRecord::decode(item).map(|p| (p.product.id, p.product.category_path))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let plan = plan_move(&old, parent_path, &subtree, &products, MAX_MOVE_ITEMS)?;
+        // One item of the transaction is the move's history entry: plan within the rest,
+        // and count it in the refusal.
+        let plan =
+            plan_move(&old, parent_path, &subtree, &products, MAX_MOVE_ITEMS - 1).map_err(|e| {
+                match e {
+                    CatalogError::MoveTooLarge { items, .. } => CatalogError::MoveTooLarge {
+                        items: items + 1,
+                        limit: MAX_MOVE_ITEMS,
+                    },
+                    other => other,
+                }
+            })?;
 
         let now = Timestamp::now();
         let mut items = Transaction::new();
@@ -191,7 +208,11 @@ impl DynamoCatalog {
             for (attr_name, value) in Placement::of(&product.to, product.id).into_item()? {
                 expr = expr.set(&attr_name, value);
             }
-            expr = expr.set(attr::UPDATED_AT, s(now.to_string()));
+            // The product's revision moves too: a concurrent update of it starts again
+            // from the product as moved.
+            expr = expr
+                .set(attr::UPDATED_AT, s(now.to_string()))
+                .add(attr::REVISION, n(1));
             items.push(
                 Op::Product,
                 txn::update(self.table.name(), key(&keys::product(product.id)), expr)?,
@@ -223,6 +244,8 @@ impl DynamoCatalog {
         );
         items.push(Op::NameClaim, self.name_claim_put(new_parent, &moved)?);
         debug_assert_eq!(items.len(), plan.items);
+        let entry = audit::category_changed(actor, &old, &moved);
+        items.push(Op::History, self.history_put(&entry)?);
 
         match self.table.transact(items).await {
             Ok(()) => Ok(moved),
@@ -246,6 +269,7 @@ impl CategoryStore for DynamoCatalog {
         &self,
         name: CategoryName,
         parent: Option<CategoryId>,
+        actor: &Actor,
     ) -> Result<Category, CatalogError> {
         let id = CategoryId::generate();
         let (path, parent_path) = match parent {
@@ -278,6 +302,10 @@ impl CategoryStore for DynamoCatalog {
                     CategoryRecord::encode_new(&category)?,
                     Expr::new().when_absent(keys::PK),
                 )?,
+            )
+            .with(
+                Op::History,
+                self.history_put(&audit::category_created(actor, &category))?,
             );
         if let (Some(pid), Some(parent_path)) = (parent, &parent_path) {
             let unchanged = unmoved(parent_path);
@@ -349,6 +377,7 @@ impl CategoryStore for DynamoCatalog {
         &self,
         id: CategoryId,
         change: CategoryChange,
+        actor: &Actor,
     ) -> Result<Category, CatalogError> {
         let current = self
             .stored_category(id)
@@ -356,12 +385,14 @@ impl CategoryStore for DynamoCatalog {
             .ok_or(CatalogError::CategoryNotFound)?;
         match effect_of(change, &current.category) {
             ChangeEffect::Unchanged => Ok(current.category),
-            ChangeEffect::Rename(name) => self.rename(current, name).await,
-            ChangeEffect::Move { parent, name } => self.relocate(current, parent, name).await,
+            ChangeEffect::Rename(name) => self.rename(current, name, actor).await,
+            ChangeEffect::Move { parent, name } => {
+                self.relocate(current, parent, name, actor).await
+            }
         }
     }
 
-    async fn delete_category(&self, id: CategoryId) -> Result<(), CatalogError> {
+    async fn delete_category(&self, id: CategoryId, actor: &Actor) -> Result<(), CatalogError> {
         let current = self
             .stored_category(id)
             .await?
@@ -384,6 +415,10 @@ impl CategoryStore for DynamoCatalog {
             .with(
                 Op::NameRelease,
                 self.name_claim_delete(category.parent_id(), &category.name, id)?,
+            )
+            .with(
+                Op::History,
+                self.history_put(&audit::category_deleted(actor, category, Timestamp::now()))?,
             );
         if let Some(parent) = category.parent_id() {
             items.push(

@@ -7,21 +7,43 @@
 //! - A pending sign-in is one item with a TTL (`expires_at`). DynamoDB deletes expired
 //!   items lazily, so taking one is a conditional `DeleteItem` (`expires_at > now`)
 //!   returning the old item: an expired or already used state finds nothing, atomically.
+//! - Staff's lists ([`CustomerDirectory`]): every write that sets a customer's email (the
+//!   first sign-in's put, every later sign-in's update) also sets its list keys from that
+//!   email (GSI1 `CUSTOMER_EMAIL#<lower-cased email>`, GSI2 `CUSTOMERS`), and the profile
+//!   update leaves them alone, so a listed customer stays listed under its current email.
+//!   A page is one `Query`; a customer's order count is `Select=COUNT` queries of its own
+//!   orders (GSI1 `CUSTOMER_ORDERS#<id>`), at most [`PARALLEL_COUNTS`] at a time.
+//! - Customers stored before the lists existed are filed by their next sign-in, or by
+//!   [`DynamoCustomers::file_unlisted_customers`], the operator's one-off upgrade: the one
+//!   `Scan` of the code base, on no request path.
 
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
-use domain::customer::{Customer, PendingSignIn, ProfileChange, Registration, SignIn};
-use domain::{CustomerError, CustomerId, CustomerStore, SignInStateStore, Timestamp};
+use domain::customer::{
+    Customer, CustomerDirectory, CustomerListing, PendingSignIn, ProfileChange, Registration,
+    SignIn,
+};
+use domain::{
+    CatalogError, CustomerError, CustomerId, CustomerStore, Page, PageRequest, SignInStateStore,
+    Timestamp,
+};
+use futures::{StreamExt, TryStreamExt};
 
+use crate::DynamoCatalog;
 use crate::expr::Expr;
-use crate::item::{n, s};
+use crate::item::{Fields, n, s};
 use crate::keys;
+use crate::query::Listing;
 use crate::records::attr;
-use crate::records::customer::{CustomerRecord, IdentityRecord, SignInRecord};
+use crate::records::customer::{CustomerRecord, IdentityRecord, Listed, SignInRecord};
 use crate::table::{Table, TableError};
 use crate::txn::{self, Op, Transaction, TxnError};
+
+/// Order counts one page runs at the same time: a default page (20 customers) at once,
+/// larger pages in waves, so a page of 100 does not open 100 connections.
+const PARALLEL_COUNTS: usize = 20;
 
 /// Customers and pending sign-ins on one DynamoDB table.
 #[derive(Debug, Clone)]
@@ -91,11 +113,16 @@ impl CustomerStore for DynamoCustomers {
     }
 
     async fn refresh(&self, id: CustomerId, sign_in: &SignIn) -> Result<Customer, CustomerError> {
-        let expr = Expr::new()
+        let mut expr = Expr::new()
             .set(attr::EMAIL, s(&sign_in.email))
             .set(attr::NAME, s(sign_in.name.as_str()))
             .set(attr::IS_ADMIN, AttributeValue::Bool(sign_in.is_admin))
             .set(attr::UPDATED_AT, s(Timestamp::now().to_string()));
+        // Filed under the email just set (which may have changed), and in the list of every
+        // customer (a customer stored before the lists existed is filed here).
+        for (attr, value) in Listed::of(id, &sign_in.email).into_attributes() {
+            expr = expr.set(attr, value);
+        }
         self.update_customer(id, expr).await
     }
 
@@ -117,6 +144,127 @@ impl CustomerStore for DynamoCustomers {
             expr = expr.set_or_remove(attr::PHONE_NUMBER, phone.as_ref().map(|p| s(p.as_str())));
         }
         self.update_customer(id, expr).await
+    }
+}
+
+/// A list's failure as a customer error.
+fn from_catalog(err: CatalogError) -> CustomerError {
+    match err {
+        CatalogError::InvalidCursor => CustomerError::InvalidCursor,
+        CatalogError::StorageUnavailable(err) => CustomerError::StorageUnavailable(err),
+        other => CustomerError::storage(other),
+    }
+}
+
+impl CustomerDirectory for DynamoCustomers {
+    async fn list_customers(
+        &self,
+        listing: &CustomerListing,
+        page: &PageRequest,
+    ) -> Result<Page<Customer>, CustomerError> {
+        let list = match listing {
+            CustomerListing::All => Listing::gsi2(keys::CUSTOMER_LIST, ""),
+            CustomerListing::Email(email) => Listing::gsi1(keys::customers_with_email(email), ""),
+        };
+        // The list code works on any `Table`; the catalog is only its home.
+        let lists = DynamoCatalog::new(self.table.client().clone(), self.table.name());
+        let page = lists
+            .query_page(&list.newest_first(), page)
+            .await
+            .map_err(from_catalog)?;
+        let items = page
+            .items
+            .into_iter()
+            .map(CustomerRecord::decode)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page {
+            items,
+            next_cursor: page.next_cursor,
+        })
+    }
+
+    async fn order_counts(&self, customers: &[CustomerId]) -> Result<Vec<u64>, CustomerError> {
+        let table = &self.table;
+        let counts: Vec<u64> = futures::stream::iter(customers.iter().copied())
+            .map(|id: CustomerId| async move {
+                let orders = keys::customer_orders(id);
+                table.count(keys::GSI1, keys::GSI1PK, &orders).await
+            })
+            .buffered(PARALLEL_COUNTS)
+            .try_collect()
+            .await?;
+        Ok(counts)
+    }
+}
+
+/// What [`DynamoCustomers::file_unlisted_customers`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FiledCustomers {
+    /// `Scan` requests made (each reads at most 1 MB of the table).
+    pub scanned_pages: u64,
+    /// Customers found without the list keys and filed in the lists.
+    pub filed: u64,
+    /// Customers found without them that changed before they could be filed: a sign-in
+    /// filed them (so nothing is left to do), or, while the release before the lists still
+    /// served, changed their email (a second run files those).
+    pub changed_meanwhile: u64,
+}
+
+impl DynamoCustomers {
+    /// Files every customer stored before staff's lists existed (no GSI2 key) in them: the
+    /// one-off upgrade an operator runs once per table after deploying the release that
+    /// added the lists (`index-customers`, docs/table-design.md).
+    ///
+    /// No index holds such customers, so this is a `Scan` of the whole table (filtered to
+    /// customers without the keys; it reads, and is billed for, every item), the only one
+    /// in the code base and on no request path. Each customer found gets its keys from
+    /// the email the scan read, in an `UpdateItem` conditioned on the item still existing,
+    /// still lacking the keys and still holding that email, so a sign-in that filed or
+    /// changed it meanwhile wins. Idempotent: a second run files nothing.
+    pub async fn file_unlisted_customers(&self) -> Result<FiledCustomers, CustomerError> {
+        let filter = Expr::new()
+            .when_eq(keys::ENTITY_TYPE, s(keys::customer_entity::CUSTOMER))
+            .when_absent(keys::GSI2PK);
+        let mut report = FiledCustomers::default();
+        let mut start = None;
+        loop {
+            let mut scan = self
+                .table
+                .client()
+                .scan()
+                .table_name(self.table.name())
+                .set_filter_expression(filter.condition_expression())
+                .set_expression_attribute_names(filter.names())
+                .set_expression_attribute_values(filter.values())
+                .projection_expression("#id, #email")
+                .set_exclusive_start_key(start);
+            for attr in [attr::ID, attr::EMAIL] {
+                scan = scan.expression_attribute_names(format!("#{attr}"), attr);
+            }
+            let output = scan.send().await.map_err(TableError::from)?;
+            report.scanned_pages += 1;
+            for item in output.items.unwrap_or_default() {
+                let f = Fields(&item);
+                let id: CustomerId = f.parse(attr::ID)?;
+                let email = f.str(attr::EMAIL)?;
+                let mut update = Expr::new()
+                    .when_exists(keys::PK)
+                    .when_absent(keys::GSI2PK)
+                    .when_eq(attr::EMAIL, s(email));
+                for (attr, value) in Listed::of(id, email).into_attributes() {
+                    update = update.set(attr, value);
+                }
+                match self.table.update(&keys::customer(id), &update).await {
+                    Ok(_) => report.filed += 1,
+                    Err(TableError::ConditionFailed) => report.changed_meanwhile += 1,
+                    Err(other) => return Err(other.into()),
+                }
+            }
+            match output.last_evaluated_key {
+                Some(last) if !last.is_empty() => start = Some(last),
+                _ => return Ok(report),
+            }
+        }
     }
 }
 

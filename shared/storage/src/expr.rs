@@ -125,6 +125,32 @@ impl Expr {
         self
     }
 
+    /// Condition `attr <> value` (`attr` must exist: a missing one compares unequal to
+    /// nothing).
+    pub fn when_ne(self, attr: &str, value: AttributeValue) -> Self {
+        self.compare(attr, "<>", value)
+    }
+
+    /// Condition: `map` is absent, or `path` (inside it) is not `value`.
+    pub fn when_absent_or_ne(mut self, map: &str, path: &str, value: AttributeValue) -> Self {
+        let (m, p) = (self.name(map), self.name(path));
+        let v = self.value(value);
+        self.conditions
+            .push(format!("(attribute_not_exists({m}) OR {p} <> {v})"));
+        self
+    }
+
+    /// Condition: at least one of `attrs` is `value`.
+    pub fn when_any_eq(mut self, attrs: &[&str], value: AttributeValue) -> Self {
+        let v = self.value(value);
+        let either: Vec<String> = attrs
+            .iter()
+            .map(|attr| format!("{} = {v}", self.name(attr)))
+            .collect();
+        self.conditions.push(format!("({})", either.join(" OR ")));
+        self
+    }
+
     /// The update expression, if anything is updated.
     pub fn update_expression(&self) -> Option<String> {
         let mut clauses = Vec::new();
@@ -208,6 +234,27 @@ mod tests {
             names.get("#notification_sms").map(String::as_str),
             Some("notification_sms")
         );
+    }
+
+    #[test]
+    fn alternatives_are_parenthesised() {
+        let failed = || AttributeValue::S("failed".into());
+        let expr = Expr::new()
+            .when_ne("notification_sms.status", failed())
+            .when_absent_or_ne("notification_email", "notification_email.status", failed())
+            .when_any_eq(
+                &["notification_sms.status", "notification_email.status"],
+                failed(),
+            );
+        assert_eq!(
+            expr.condition_expression().as_deref(),
+            Some(
+                "#notification_sms.#status <> :v0 AND (attribute_not_exists(#notification_email) \
+                 OR #notification_email.#status <> :v1) AND (#notification_sms.#status = :v2 \
+                 OR #notification_email.#status = :v2)"
+            )
+        );
+        assert_eq!(expr.values().map(|v| v.len()), Some(3));
     }
 
     #[test]

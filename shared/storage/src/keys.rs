@@ -7,19 +7,23 @@
 //! | CategoryName (uniqueness) | `CATEGORY_NAME#<parent id or ROOT>#<name key>` | – | – |
 //! | Product | `PRODUCT#<id>` | `CATEGORY_PRODUCTS#<root id>` / `<path>#<id>` | `PRODUCTS` / `<id>` |
 //! | Sku (uniqueness) | `SKU#<SKU upper-cased>` | – | – |
-//! | Customer | `CUSTOMER#<id>` | – | – |
+//! | Customer | `CUSTOMER#<id>` | `CUSTOMER_EMAIL#<lower-cased email>` / `<id>` | `CUSTOMERS` / `<id>` |
 //! | CustomerIdentity (one customer per provider subject) | `IDENTITY#GOOGLE#<sub>` → `customer_id` | – | – |
 //! | SignInState (pending sign-in, TTL `expires_at`, single use) | `SIGNIN_STATE#<state>` | – | – |
 //! | Order (lines inside) | `ORDER#<id>` | `CUSTOMER_ORDERS#<customer id>` / `<order id>` | `ORDERS#<shard>` / `<order id>` |
 //! | OrderNumber (uniqueness) | `ORDER_NUMBER#<order number>` | – | – |
 //! | Idempotency (TTL 24 h) | `IDEMPOTENCY#<customer id>#<key>` | – | – |
+//! | Upgrade (how far a one-off upgrade of stored items has got) | `UPGRADE#<name>` | – | – |
+//! | AuditEntry (immutable, TTL `expires_at`) | `AUDIT#<entry id>` | `AUDIT#<entity type>#<entity id>` / `<entry id>` | `AUDIT_LOG#<shard>` / `<entry id>` |
 //!
 //! Orders also use GSI3 (`ORDER_STATUS#<status>#<shard>` / `<order id>`: the orders in one
-//! status) and, while a confirmation is not yet acknowledged by the notifier, the sparse
-//! GSI4 (`HAND_OFF_DUE#<shard>` / `<due timestamp>#<order id>`). Order ids are ULIDs, so
-//! every order list sorts by creation time; lists read them newest first.
+//! status), while a confirmation is not yet acknowledged by the notifier the sparse GSI4
+//! (`HAND_OFF_DUE#<shard>` / `<due timestamp>#<order id>`), and while a notification
+//! channel (SMS or email) is `failed` the sparse GSI5 (`NOTIFICATION_FAILED#<shard>` /
+//! `<order id>`), set and removed by the very write that records the channel's state. Order
+//! ids are ULIDs, so every order list sorts by creation time; lists read them newest first.
 //!
-//! The three shop-wide order indexes are write-sharded: an order's `<shard>` is
+//! The four shop-wide order indexes are write-sharded: an order's `<shard>` is
 //! [`OrderShard::of`] its id, one of [`ORDER_INDEX_SHARDS`], so a flash sale spreads its
 //! index writes over that many partition keys instead of one (docs/scale.md). Readers
 //! query every shard in parallel and merge by sort key. A customer's own list
@@ -28,6 +32,7 @@
 //! `<path>` is the category path's ids joined and ended by `/` (`A/B/C/`), so a subtree is a
 //! `begins_with` on its path, and a category's own products begin with `<path>#`.
 
+use domain::audit::{AuditEntryId, EntityType};
 use domain::category::{CategoryName, CategoryPath};
 use domain::order::{IdempotencyKey, OrderNumber, OrderStatus};
 use domain::product::Sku;
@@ -47,6 +52,9 @@ pub const GSI3SK: &str = "GSI3SK";
 pub const GSI4: &str = "GSI4";
 pub const GSI4PK: &str = "GSI4PK";
 pub const GSI4SK: &str = "GSI4SK";
+pub const GSI5: &str = "GSI5";
+pub const GSI5PK: &str = "GSI5PK";
+pub const GSI5SK: &str = "GSI5SK";
 pub const ENTITY_TYPE: &str = "entity_type";
 
 /// `entity_type` values.
@@ -58,6 +66,8 @@ pub mod entity {
     pub const ORDER: &str = "Order";
     pub const ORDER_NUMBER: &str = "OrderNumber";
     pub const IDEMPOTENCY: &str = "Idempotency";
+    pub const UPGRADE: &str = "Upgrade";
+    pub const AUDIT_ENTRY: &str = "AuditEntry";
 }
 
 /// Partition and sort key of an item whose SK repeats its PK.
@@ -178,7 +188,7 @@ pub fn customer_orders(customer: CustomerId) -> String {
 }
 
 /// How many partition keys each shop-wide order index (all orders, orders by status,
-/// hand-offs due) is spread over. Each partition key takes about 1,000 write units a
+/// hand-offs due, failed notifications) is spread over. Each partition key takes about 1,000 write units a
 /// second, so this bounds the order rate (docs/scale.md derives it).
 ///
 /// To raise it: change the constant and deploy. New orders spread over the new shards at
@@ -197,10 +207,19 @@ impl OrderShard {
     /// [`ORDER_INDEX_SHARDS`]. Stable across releases and platforms (no `std` hasher),
     /// and even: the last 80 bits of a ULID are random.
     pub fn of(id: OrderId) -> Self {
+        Self::of_text(&id.to_string())
+    }
+
+    /// The shard of history entry `id`, by the same rule as an order's: the shop-wide
+    /// history is written as often as the order indexes (every change adds an entry).
+    pub fn of_entry(id: AuditEntryId) -> Self {
+        Self::of_text(&id.to_string())
+    }
+
+    fn of_text(text: &str) -> Self {
         const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
         const PRIME: u64 = 0x0000_0100_0000_01b3;
-        let hash = id
-            .to_string()
+        let hash = text
             .bytes()
             .fold(OFFSET, |h, b| (h ^ u64::from(b)).wrapping_mul(PRIME));
         // The remainder is below ORDER_INDEX_SHARDS, a u32.
@@ -265,12 +284,63 @@ pub fn hand_off_due_bound(now: Timestamp) -> String {
     format!("{now}$")
 }
 
+/// The name of the list of orders with a `failed` notification channel (GSI5), as its
+/// cursors name it.
+pub const NOTIFICATION_FAILED_LIST: &str = "NOTIFICATION_FAILED";
+
+/// GSI5 partition of `shard` of the orders with a `failed` notification channel. Its sort
+/// key is [`order_list_order`].
+pub fn notification_failed(shard: OrderShard) -> String {
+    format!("{NOTIFICATION_FAILED_LIST}#{shard}")
+}
+
+/// The item recording how far the one-off upgrade `name` has got.
+pub fn upgrade_progress(name: &str) -> PrimaryKey {
+    PrimaryKey::same(format!("UPGRADE#{name}"))
+}
+
+/// The upgrade that files the orders whose notification failed before GSI5 existed
+/// (`crate::DynamoOrders::file_failed_notifications`).
+pub const FAILED_NOTIFICATIONS_UPGRADE: &str = "NOTIFICATION_FAILED";
+
+// --- Change history ----------------------------------------------------------------------
+//
+// | entity | PK = SK | GSI1PK / GSI1SK | GSI2PK / GSI2SK |
+// |---|---|---|---|
+// | AuditEntry (immutable, TTL `expires_at`) | `AUDIT#<entry id>` | `AUDIT#<entity type>#<entity id>` / `<entry id>` | `AUDIT_LOG#<shard>` / `<entry id>` |
+//
+// Entry ids are ULIDs, so both lists read newest first. The shop-wide list is sharded
+// like the order indexes (every admin write adds one entry), by the entry's id.
+
+/// The key of a history entry.
+pub fn audit_entry(id: AuditEntryId) -> PrimaryKey {
+    PrimaryKey::same(format!("AUDIT#{id}"))
+}
+
+/// GSI1 partition of one entity's history.
+pub fn entity_history(entity: EntityType, id: &str) -> String {
+    format!("AUDIT#{entity}#{id}")
+}
+
+/// The name of the shop-wide history, as its cursors name it.
+pub const AUDIT_LOG: &str = "AUDIT_LOG";
+
+/// GSI2 partition of `shard` of the shop-wide history.
+pub fn audit_log(shard: OrderShard) -> String {
+    format!("{AUDIT_LOG}#{shard}")
+}
+
+/// Sort key of an entry in both of its lists: its id (a ULID, so creation order).
+pub fn audit_list_order(id: AuditEntryId) -> String {
+    id.to_string()
+}
+
 // ---------------------------------------------------------------------------------------
 // Customers and sign-in
 //
 // | entity | PK = SK | GSI1 / GSI2 |
 // |---|---|---|
-// | Customer | `CUSTOMER#<customer id>` | – |
+// | Customer | `CUSTOMER#<customer id>` | GSI1 `CUSTOMER_EMAIL#<lower-cased email>` / `<customer id>` (staff's `?email=`); GSI2 `CUSTOMERS` / `<customer id>` (staff's list) |
 // | CustomerIdentity (one customer per provider subject) | `IDENTITY#<provider>#<subject>` | – |
 // | SignInState (pending sign-in, TTL `expires_at`, single use) | `SIGNIN_STATE#<state>` | – |
 // ---------------------------------------------------------------------------------------
@@ -289,6 +359,22 @@ pub const GOOGLE_PROVIDER: &str = "GOOGLE";
 /// The key of a customer item.
 pub fn customer(id: domain::CustomerId) -> PrimaryKey {
     PrimaryKey::same(format!("CUSTOMER#{id}"))
+}
+
+/// GSI2 partition listing every customer, by id. Customer ids are ULIDs, so it reads
+/// newest first in descending order. One unsharded partition: sign-ups and sign-ins stay
+/// far below the 1,000 writes a second one partition key takes (docs/scale.md).
+pub const CUSTOMER_LIST: &str = "CUSTOMERS";
+
+/// GSI2 sort key of a customer in [`CUSTOMER_LIST`].
+pub fn customer_list_order(id: domain::CustomerId) -> String {
+    id.to_string()
+}
+
+/// GSI1 partition of the customers whose email has the key `email` (lower-cased:
+/// staff's exact, case-insensitive `?email=`). Its sort key is [`customer_list_order`].
+pub fn customers_with_email(email: &domain::customer::EmailKey) -> String {
+    format!("CUSTOMER_EMAIL#{}", email.as_str())
 }
 
 /// The item that maps an identity provider's subject to its one customer.
@@ -448,6 +534,20 @@ mod tests {
     }
 
     #[test]
+    fn failed_notification_keys_have_the_documented_shapes() {
+        let id: OrderId = "01J00000000000000000000RD1".parse().expect("order id");
+        let shard = OrderShard::of(id);
+        assert_eq!(
+            notification_failed(shard),
+            format!("NOTIFICATION_FAILED#{shard}")
+        );
+        assert!(notification_failed(shard).starts_with(NOTIFICATION_FAILED_LIST));
+        let progress = upgrade_progress(FAILED_NOTIFICATIONS_UPGRADE);
+        assert_eq!(progress.pk, "UPGRADE#NOTIFICATION_FAILED");
+        assert_eq!(progress.sk, progress.pk);
+    }
+
+    #[test]
     fn due_hand_offs_are_a_range_of_the_sort_key() {
         let id = OrderId::generate();
         let at = |s: &str| Timestamp::parse(s).expect("timestamp");
@@ -460,6 +560,23 @@ mod tests {
             hand_off_due(now, id),
             format!("2026-11-25T10:00:00.000Z#{id}")
         );
+    }
+
+    #[test]
+    fn history_keys_have_the_documented_shapes() {
+        let id: AuditEntryId = "01J00000000000000000000AD1".parse().expect("entry id");
+        assert_eq!(audit_entry(id).pk, "AUDIT#01J00000000000000000000AD1");
+        assert_eq!(audit_entry(id).sk, audit_entry(id).pk);
+        assert_eq!(
+            entity_history(EntityType::Product, P),
+            format!("AUDIT#product#{P}")
+        );
+        let shard = OrderShard::of_entry(id);
+        assert_eq!(audit_log(shard), format!("AUDIT_LOG#{shard}"));
+        assert_eq!(audit_list_order(id), "01J00000000000000000000AD1");
+        // An entry's shard follows the order rule on its text.
+        let same_text: OrderId = id.to_string().parse().expect("order id");
+        assert_eq!(shard, OrderShard::of(same_text));
     }
 
     #[test]
@@ -478,5 +595,12 @@ mod tests {
         let state = sign_in_state("abc_DEF-123");
         assert_eq!(state.pk, "SIGNIN_STATE#abc_DEF-123");
         assert_eq!(state.sk, state.pk);
+        assert_eq!(CUSTOMER_LIST, "CUSTOMERS");
+        assert_eq!(customer_list_order(id), "01J0000000000000000000000C");
+        let email = domain::customer::EmailKey::of("Wanjiku@Example.COM");
+        assert_eq!(
+            customers_with_email(&email),
+            "CUSTOMER_EMAIL#wanjiku@example.com"
+        );
     }
 }

@@ -5,9 +5,11 @@
 //! conditional single-item writes, batch reads, transactions whose items name their
 //! operations — see `table` and `txn`). Reads that must see the latest write (before a
 //! transaction) are strongly consistent `GetItem`s; lists use `Query` on the indexes, never
-//! `Scan`. Multi-item changes are `TransactWriteItems` guarded by conditions, so a failed
+//! `Scan` (the one Scan, on no request path, is the operator's one-off upgrade
+//! [`DynamoCustomers::file_unlisted_customers`]). Multi-item changes are `TransactWriteItems` guarded by conditions, so a failed
 //! request changes nothing.
 
+mod audit;
 mod categories;
 mod cursor;
 mod customers;
@@ -19,33 +21,47 @@ mod orders;
 mod products;
 mod query;
 mod records;
+mod retry;
 mod table;
 mod txn;
 
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::Client;
+use domain::audit::Retention;
 
-pub use customers::DynamoCustomers;
-pub use orders::DynamoOrders;
+pub use customers::{DynamoCustomers, FiledCustomers};
+pub use orders::{DynamoOrders, UpgradeRun};
 pub use table::Table;
 
-/// Catalog storage on one DynamoDB table.
+/// Catalog storage on one DynamoDB table, with the change history its writes record.
 #[derive(Debug, Clone)]
 pub struct DynamoCatalog {
     table: Table,
+    /// How long the history entries written here are kept.
+    audit_retention: Retention,
 }
 
 impl DynamoCatalog {
-    /// A catalog on `table`, reached through `client`.
+    /// A catalog on `table`, reached through `client`, keeping history entries for the
+    /// default retention.
     pub fn new(client: Client, table: impl Into<Arc<str>>) -> Self {
         Self {
             table: Table::new(client, table),
+            audit_retention: Retention::DEFAULT,
+        }
+    }
+
+    /// The same catalog, keeping the history entries it writes for `retention`.
+    pub fn with_audit_retention(self, retention: Retention) -> Self {
+        Self {
+            audit_retention: retention,
+            ..self
         }
     }
 }
 
-/// The most items one move of a category may rewrite: DynamoDB's limit of items in one
+/// The most items one move of a category may write: DynamoDB's limit of items in one
 /// `TransactWriteItems`. A move rewrites every category and product of the subtree, the
-/// old and new parents and the two name-uniqueness items.
+/// old and new parents and the two name-uniqueness items, and puts its history entry.
 pub const MAX_MOVE_ITEMS: usize = 100;

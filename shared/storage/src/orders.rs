@@ -1,13 +1,13 @@
 //! [`OrderStore`] on DynamoDB: one `BatchGetItem` to read what an order needs, one
 //! `TransactWriteItems` to place it (order + number claim + idempotency record + every
 //! stock decrement), conditional writes for every status change.
-
-use std::time::Duration;
-
-use rand_core::RngCore;
+//!
+//! Invariant: an order is in the sparse GSI5 (failed notifications) exactly while one of
+//! its channels is `failed`: the write of a channel's state sets or removes the GSI5 keys
+//! itself, under a condition on the stored states ([`NotificationStore::save_channel`]).
 
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
-use domain::notification::{Channel, ChannelState, NotificationStore};
+use domain::notification::{Channel, ChannelState, ChannelStatus, NotificationStore};
 use domain::order::{
     IdempotencyKey, IdempotencyRecord, Order, OrderError, OrderListing, OrderStatus, OrderStore,
     PendingHandOff, PlaceFailure, StatusChange,
@@ -21,20 +21,14 @@ use crate::query::Listing;
 use crate::records::attr;
 use crate::records::catalog::ProductRecord;
 use crate::records::order::{
-    ChannelRecord, HandOff, IdempotencyItem, OrderRecord, channel_attr, encode_number_claim,
+    ChannelRecord, HandOff, IdempotencyItem, OrderRecord, UpgradeProgress, channel_attr,
+    channel_status_path, encode_number_claim, failed_channels, notification_failed_keys,
+    stored_status,
 };
+use crate::retry::execute_retrying_conflicts;
 use crate::table::{Table, TableError};
 use crate::txn::{self, Op, Transaction, TxnError};
 use crate::{DynamoCatalog, keys};
-
-/// Tries of a transaction that DynamoDB cancels for a conflicting concurrent
-/// transaction on the same items.
-const CONFLICT_TRIES: u32 = 4;
-
-/// The first retry's pause ceiling; it doubles with each further retry (full jitter:
-/// the pause is drawn evenly below the ceiling, so racing buyers spread out instead of
-/// colliding again in step).
-const CONFLICT_BACKOFF: Duration = Duration::from_millis(25);
 
 /// Order storage on the single table.
 #[derive(Debug, Clone)]
@@ -70,27 +64,12 @@ fn without_hand_off(expr: Expr) -> Expr {
         .remove(attr::HAND_OFF_DUE)
 }
 
-/// Runs a transaction, retrying after a jittered, growing pause while DynamoDB cancels
-/// it for conflicting with a concurrent transaction.
-async fn execute_retrying_conflicts(table: &Table, items: Transaction) -> Result<(), TxnError> {
-    let mut attempt = 0;
-    loop {
-        match table.transact(items.clone()).await {
-            Err(err) if err.conflicted() && attempt + 1 < CONFLICT_TRIES => {
-                attempt += 1;
-                tokio::time::sleep(conflict_pause(attempt, rand_core::OsRng.next_u32())).await;
-            }
-            other => return other,
-        }
+/// `expr` that also lists `order` among the orders with a failed notification (GSI5).
+fn listed_as_failed(mut expr: Expr, order: OrderId) -> Expr {
+    for (attr, value) in notification_failed_keys(order) {
+        expr = expr.set(attr, value);
     }
-}
-
-/// The pause before retry `attempt` (1, 2, …), from a random draw `roll`: evenly below
-/// `CONFLICT_BACKOFF · 2^(attempt-1)`.
-fn conflict_pause(attempt: u32, roll: u32) -> Duration {
-    let ceiling = CONFLICT_BACKOFF * 2_u32.saturating_pow(attempt.saturating_sub(1));
-    let nanos = ceiling.as_nanos().saturating_mul(u128::from(roll)) >> 32;
-    Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+    expr
 }
 
 impl DynamoOrders {
@@ -245,17 +224,16 @@ impl OrderStore for DynamoOrders {
     async fn change_status(&self, change: &StatusChange) -> Result<(), OrderError> {
         let order_key = keys::order(change.order_id);
         let update = self.status_update(change);
-        if change.restock.is_empty() {
-            return match self.table().update(&order_key, &update).await {
-                Ok(_) => Ok(()),
-                Err(TableError::ConditionFailed) => Err(OrderError::ConcurrentChange),
-                Err(other) => Err(other.into()),
-            };
-        }
-        let mut items = Transaction::new().with(
-            Op::Order,
-            txn::update(self.name(), key(&order_key), update)?,
-        );
+        let history = self
+            .catalog
+            .history_put(&change.history)
+            .map_err(from_catalog)?;
+        let mut items = Transaction::new()
+            .with(
+                Op::Order,
+                txn::update(self.name(), key(&order_key), update)?,
+            )
+            .with(Op::History, history);
         for (product, quantity) in &change.restock {
             let restore = Expr::new()
                 .add(attr::STOCK, n(quantity.get()))
@@ -294,6 +272,14 @@ impl OrderStore for DynamoOrders {
                     .collect();
                 let list = keys::orders_in_status_list(status);
                 self.catalog.query_sharded_page(&list, shards, &page).await
+            }
+            OrderListing::NotificationFailed => {
+                let shards = keys::OrderShard::all()
+                    .map(|shard| Listing::gsi5(keys::notification_failed(shard)))
+                    .collect();
+                self.catalog
+                    .query_sharded_page(keys::NOTIFICATION_FAILED_LIST, shards, &page)
+                    .await
             }
             OrderListing::All => {
                 let shards = keys::OrderShard::all()
@@ -402,6 +388,17 @@ impl DynamoOrders {
                 Ok(current) => update = update.when_eq(keys::GSI4PK, s(current)),
                 Err(_) => update = update.when_absent(keys::GSI4PK),
             }
+            // Stored before GSI5 too: a failed notification lists it there as well.
+            if let Some(channel) = failed_channels(item).first()
+                && !item.contains_key(keys::GSI5PK)
+            {
+                update = listed_as_failed(update, id)
+                    .when_eq(
+                        &channel_status_path(*channel),
+                        stored_status(ChannelStatus::Failed),
+                    )
+                    .when_absent(keys::GSI5PK);
+            }
             match self.table().update(&keys::order(id), &update).await {
                 Ok(_) => moved += 1,
                 // Changed (or already moved) since the index was read: the next call.
@@ -411,6 +408,109 @@ impl DynamoOrders {
         }
         Ok(moved)
     }
+
+    /// Files under GSI5 the orders whose notification channel failed before GSI5 existed
+    /// (the notifier lists every later failure itself, in the write that records it). It
+    /// walks the list of every order (GSI2, all shards in parallel) newest first, from
+    /// where the previous call stopped (the item `UPGRADE#NOTIFICATION_FAILED`), for at
+    /// most `steps` steps of up to `per_shard` orders a shard, and records its progress
+    /// after each step. Filing is conditioned on a channel still being `failed` and the order
+    /// not being listed yet, so a repeated step changes nothing. Once the walk has passed
+    /// the oldest order it is `done`, and a call costs one `GetItem`.
+    pub async fn file_failed_notifications(
+        &self,
+        steps: usize,
+        per_shard: usize,
+    ) -> Result<UpgradeRun, OrderError> {
+        let progress_key = keys::upgrade_progress(keys::FAILED_NOTIFICATIONS_UPGRADE);
+        let stored = self.get(&progress_key).await?;
+        let mut started = stored.is_some();
+        let mut progress = stored
+            .map(UpgradeProgress::decode)
+            .transpose()?
+            .unwrap_or_default();
+        let mut run = UpgradeRun {
+            filed: 0,
+            done: progress.done,
+        };
+        let statuses = Channel::ALL.map(channel_status_path);
+        let statuses = statuses.each_ref().map(String::as_str);
+        let unfiled = || {
+            Expr::new()
+                .when_any_eq(&statuses, stored_status(ChannelStatus::Failed))
+                .when_absent(keys::GSI5PK)
+        };
+        for _ in 0..steps {
+            if progress.done {
+                break;
+            }
+            let shards = keys::OrderShard::all()
+                .map(|shard| {
+                    let list = Listing::gsi2(keys::order_list(shard), "").filtered(unfiled());
+                    match &progress.below {
+                        Some(below) => list.below(below.clone()),
+                        None => list,
+                    }
+                })
+                .collect();
+            let (found, below) = self
+                .catalog
+                .walk_sharded(shards, per_shard)
+                .await
+                .map_err(from_catalog)?;
+            let mut filed = 0_usize;
+            for item in &found {
+                let id: OrderId = Fields(item).parse(attr::ID)?;
+                match self
+                    .table()
+                    .update(&keys::order(id), &listed_as_failed(unfiled(), id))
+                    .await
+                {
+                    Ok(_) => filed += 1,
+                    // Listed meanwhile (by the notifier, or a step read twice).
+                    Err(TableError::ConditionFailed) => {}
+                    Err(other) => return Err(other.into()),
+                }
+            }
+            run.filed += filed;
+            let mut record = Expr::new()
+                .set(keys::ENTITY_TYPE, s(keys::entity::UPGRADE))
+                .set(attr::UPDATED_AT, s(Timestamp::now().to_string()))
+                .add(attr::UPGRADE_FILED, n(filed));
+            record = match &below {
+                Some(below) => record.set(attr::UPGRADE_BELOW, s(below.clone())),
+                None => record.set(attr::UPGRADE_DONE, AttributeValue::Bool(true)),
+            };
+            // Moves on only from where this call read it.
+            record = match (&progress.below, started) {
+                (_, false) => record.when_absent(keys::PK),
+                (Some(previous), true) => record.when_eq(attr::UPGRADE_BELOW, s(previous.clone())),
+                (None, true) => record.when_absent(attr::UPGRADE_BELOW),
+            };
+            match self.table().update(&progress_key, &record).await {
+                Ok(_) => {}
+                // Another run moved it meanwhile: it goes on from there next time.
+                Err(TableError::ConditionFailed) => return Ok(run),
+                Err(other) => return Err(other.into()),
+            }
+            started = true;
+            progress = UpgradeProgress {
+                done: below.is_none(),
+                below,
+            };
+            run.done = progress.done;
+        }
+        Ok(run)
+    }
+}
+
+/// What one call of [`DynamoOrders::file_failed_notifications`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UpgradeRun {
+    /// Orders it listed under GSI5.
+    pub filed: usize,
+    /// The walk has seen every order: nothing is left to file.
+    pub done: bool,
 }
 
 impl NotificationStore for DynamoOrders {
@@ -421,21 +521,60 @@ impl NotificationStore for DynamoOrders {
         expected_version: u32,
         state: &ChannelState,
     ) -> Result<bool, OrderError> {
-        let attr = channel_attr(channel);
-        let update = Expr::new()
-            .set(attr, ChannelRecord::encode(state)?)
-            .when_exists(keys::PK);
-        let update = if expected_version == 0 {
-            update.when_absent(attr)
-        } else {
-            let version = format!("{attr}.{}", attr::VERSION);
-            update.when_eq(&version, n(expected_version))
+        // Each case below is one conditional `UpdateItem` writing the channel and, in the
+        // same write, the order's GSI5 membership (some channel `failed`); its condition
+        // pins the stored states that membership follows from, so the index never
+        // disagrees with them.
+        let this = channel_attr(channel);
+        let record = ChannelRecord::encode(state)?;
+        let written = || {
+            let update = Expr::new().set(this, record.clone()).when_exists(keys::PK);
+            if expected_version == 0 {
+                update.when_absent(this)
+            } else {
+                update.when_eq(&format!("{this}.{}", attr::VERSION), n(expected_version))
+            }
         };
-        match self.table().update(&keys::order(order), &update).await {
-            Ok(_) => Ok(true),
-            Err(TableError::ConditionFailed) => Ok(false),
-            Err(other) => Err(other.into()),
+        let failed = || stored_status(ChannelStatus::Failed);
+        let this_status = channel_status_path(channel);
+        let other_status = channel_status_path(channel.other());
+        let cases = if state.status == ChannelStatus::Failed {
+            // Failed: listed, whatever the other channel.
+            vec![listed_as_failed(written(), order)]
+        } else if expected_version == 0 {
+            // Never written (pending): not failed before, nor now; membership unchanged.
+            vec![written()]
+        } else {
+            vec![
+                // Not failed before, nor now (every other write of the notifier, for
+                // which `failed` is final): membership unchanged.
+                written().when_ne(&this_status, failed()),
+                // Leaving `failed` (a re-send after the notifier's time, say) with the
+                // other channel not failed: off the list.
+                written()
+                    .when_eq(&this_status, failed())
+                    .when_absent_or_ne(channel_attr(channel.other()), &other_status, failed())
+                    .remove(keys::GSI5PK)
+                    .remove(keys::GSI5SK),
+                // Leaving `failed` while the other channel is failed: still listed.
+                listed_as_failed(
+                    written()
+                        .when_eq(&this_status, failed())
+                        .when_eq(&other_status, failed()),
+                    order,
+                ),
+            ]
+        };
+        // The cases exclude each other; each failed condition rules one out. None left:
+        // the version did not match (another delivery wrote first).
+        for update in cases {
+            match self.table().update(&keys::order(order), &update).await {
+                Ok(_) => return Ok(true),
+                Err(TableError::ConditionFailed) => {}
+                Err(other) => return Err(other.into()),
+            }
         }
+        Ok(false)
     }
 
     async fn acknowledge(&self, order: OrderId) -> Result<(), OrderError> {
@@ -444,24 +583,5 @@ impl NotificationStore for DynamoOrders {
             Ok(_) | Err(TableError::ConditionFailed) => Ok(()),
             Err(other) => Err(other.into()),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn conflict_pauses_are_jittered_below_a_doubling_ceiling() {
-        assert_eq!(conflict_pause(1, 0), Duration::ZERO);
-        assert!(conflict_pause(1, u32::MAX) < CONFLICT_BACKOFF);
-        assert!(conflict_pause(2, u32::MAX) > CONFLICT_BACKOFF);
-        assert!(conflict_pause(2, u32::MAX) < CONFLICT_BACKOFF * 2);
-        assert!(conflict_pause(3, u32::MAX) < CONFLICT_BACKOFF * 4);
-        let half = conflict_pause(3, u32::MAX / 2);
-        assert!(
-            half.abs_diff(CONFLICT_BACKOFF * 2) < Duration::from_millis(1),
-            "{half:?}"
-        );
     }
 }

@@ -1,8 +1,16 @@
 //! [`ProductStore`] on DynamoDB.
+//!
+//! Invariants: every write of a product is one `TransactWriteItems` that also puts its
+//! history entry, built from the product as read (strongly consistent) and as written; it
+//! is conditioned on the product's `revision` (and on its stock when the stock changes,
+//! since orders move stock without touching the revision), so the entry's "before" values
+//! are exactly what the write replaced. A stale read is read again and retried
+//! ([`crate::retry`]).
 
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use domain::audit::{self, Actor};
 use domain::product::{
-    PriceSummary, Product, ProductChange, ProductDeletion, ProductFilter, ProductScope, StockChange,
+    PriceSummary, Product, ProductChange, ProductDeletion, ProductFilter, ProductScope,
 };
 use domain::{CatalogError, Money, Page, PageRequest, ProductId, ProductStore, Timestamp};
 
@@ -11,9 +19,10 @@ use crate::expr::Expr;
 use crate::item::{key, n, s};
 use crate::query::Listing;
 use crate::records::attr;
+use crate::records::catalog::price_cents;
 use crate::records::catalog::{Placement, ProductRecord, StoredProduct, encode_sku_claim};
-use crate::table::TableError;
-use crate::txn::{self, Op, Transaction};
+use crate::retry::StaleReads;
+use crate::txn::{self, Op, Transaction, TxnError};
 use crate::{DynamoCatalog, keys};
 
 impl DynamoCatalog {
@@ -32,31 +41,125 @@ impl DynamoCatalog {
         txn::delete(self.table.name(), key(&keys::sku_claim(sku)), owned).map_err(Into::into)
     }
 
-    /// Explains why the conditional update of product `id` did not apply.
-    async fn explain_product_conflict(
+    /// One try at changing the product as `stored` was read: the product as written (or
+    /// as read, when the change changes nothing), or `None` when the read went stale.
+    async fn try_update_product(
         &self,
-        id: ProductId,
-        stock: Option<StockChange>,
-    ) -> CatalogError {
-        match self.stored_product(id).await {
-            Ok(now) => StockChange::refusal(stock, now.as_ref().map(|p| &p.product)),
-            Err(err) => err,
-        }
-    }
+        stored: &StoredProduct,
+        change: &ProductChange,
+        actor: &Actor,
+    ) -> Result<Option<Product>, CatalogError> {
+        let before = &stored.product;
+        let id = before.id;
+        let target = match change.category_id.filter(|c| *c != before.category_id()) {
+            Some(category_id) => Some(
+                self.stored_category(category_id)
+                    .await?
+                    .ok_or(CatalogError::UnknownCategory)?
+                    .category
+                    .path,
+            ),
+            None => None,
+        };
+        let after = change.apply(before, target.clone(), Timestamp::now())?;
+        let Some(entry) = audit::product_changed(actor, before, &after) else {
+            return Ok(Some(before.clone()));
+        };
 
-    /// Applies `expr` to the product item alone, returning the product as written.
-    async fn update_product_item(
-        &self,
-        id: ProductId,
-        expr: Expr,
-        stock: Option<StockChange>,
-    ) -> Result<Product, CatalogError> {
-        match self.table.update(&keys::product(id), &expr).await {
-            Ok(item) => Ok(ProductRecord::decode(item)?.product),
-            Err(TableError::ConditionFailed) => Err(self.explain_product_conflict(id, stock).await),
-            Err(other) => Err(other.into()),
+        let mut expr = unchanged_since(stored)
+            .set(attr::UPDATED_AT, s(after.updated_at.to_string()))
+            .add(attr::REVISION, n(1));
+        if after.name != before.name {
+            expr = expr
+                .set(attr::NAME, s(after.name.as_str()))
+                .set(attr::NAME_SEARCH, s(after.name.search_key()));
+        }
+        if after.description != before.description {
+            let text = after.description.as_ref().map(|d| s(d.as_str()));
+            expr = expr.set_or_remove(attr::DESCRIPTION, text);
+        }
+        if after.price != before.price {
+            expr = expr.set(attr::PRICE, n(price_cents(after.price)?));
+        }
+        if after.is_active != before.is_active {
+            expr = expr.set(attr::IS_ACTIVE, AttributeValue::Bool(after.is_active));
+        }
+        if after.stock_quantity != before.stock_quantity {
+            expr = expr
+                .set(attr::STOCK, n(after.stock_quantity))
+                .when_eq(attr::STOCK, n(before.stock_quantity));
+        }
+        let mut others = Transaction::new();
+        if after.sku != before.sku {
+            expr = expr.set_or_remove(attr::SKU, after.sku.as_ref().map(|k| s(k.as_str())));
+            let claim_of =
+                |sku: &Option<domain::product::Sku>| sku.as_ref().map(|k| k.unique_key());
+            if claim_of(&after.sku) != claim_of(&before.sku) {
+                if let Some(sku) = &before.sku {
+                    others.push(Op::SkuRelease, self.sku_claim_delete(sku, id)?);
+                }
+                if let Some(sku) = &after.sku {
+                    let claim = encode_sku_claim(sku, id)?;
+                    others.push(
+                        Op::SkuClaim,
+                        txn::put(self.table.name(), claim, Expr::new().when_absent(keys::PK))?,
+                    );
+                }
+            }
+        }
+        if let Some(path) = &target {
+            for (name, value) in Placement::of(path, id).into_item()? {
+                expr = expr.set(&name, value);
+            }
+            let old_place = keys::product_in_category(&before.category_path, id);
+            expr = expr.when_eq(keys::GSI1SK, s(old_place));
+            let count = attr::PRODUCT_COUNT;
+            others.push(
+                Op::Membership,
+                self.category_membership(before.category_id(), count, -1, Expr::new())?,
+            );
+            others.push(
+                Op::Membership,
+                self.category_membership(path.leaf(), count, 1, unmoved(path))?,
+            );
+        }
+
+        let mut items = Transaction::new()
+            .with(
+                Op::Product,
+                txn::update(self.table.name(), key(&keys::product(id)), expr)?,
+            )
+            .with(Op::History, self.history_put(&entry)?);
+        items.append(others);
+        match self.table.transact(items).await {
+            Ok(()) => Ok(Some(after)),
+            Err(e) if e.condition_failed(Op::SkuClaim) => Err(CatalogError::DuplicateSku(
+                after
+                    .sku
+                    .as_ref()
+                    .map(|k| k.as_str().to_owned())
+                    .unwrap_or_default(),
+            )),
+            Err(e) if e.condition_failed(Op::Product) || stale(&e) => Ok(None),
+            Err(e) => Err(e.into_catalog_error()),
         }
     }
+}
+
+/// The condition that the product is still as `stored` was read (its own fields; its
+/// stock is conditioned separately, when a write changes it).
+fn unchanged_since(stored: &StoredProduct) -> Expr {
+    let exists = Expr::new().when_exists(keys::PK);
+    match stored.revision {
+        Some(revision) => exists.when_eq(attr::REVISION, n(revision)),
+        None => exists.when_absent(attr::REVISION),
+    }
+}
+
+/// True when a transaction lost a race worth reading again for: DynamoDB cancelled it for
+/// a conflicting concurrent transaction.
+fn stale(err: &TxnError) -> bool {
+    err.conflicted()
 }
 
 fn product_filter(filter: &ProductFilter) -> Expr {
@@ -80,7 +183,7 @@ fn product_filter(filter: &ProductFilter) -> Expr {
 }
 
 impl ProductStore for DynamoCatalog {
-    async fn insert_product(&self, product: &Product) -> Result<(), CatalogError> {
+    async fn insert_product(&self, product: &Product, actor: &Actor) -> Result<(), CatalogError> {
         let unchanged = unmoved(&product.category_path);
         let count = attr::PRODUCT_COUNT;
         let mut items = Transaction::new()
@@ -95,6 +198,10 @@ impl ProductStore for DynamoCatalog {
                     ProductRecord::encode_new(product)?,
                     Expr::new().when_absent(keys::PK),
                 )?,
+            )
+            .with(
+                Op::History,
+                self.history_put(&audit::product_created(actor, product))?,
             );
         if let Some(sku) = &product.sku {
             let claim = encode_sku_claim(sku, product.id)?;
@@ -155,124 +262,25 @@ impl ProductStore for DynamoCatalog {
         &self,
         id: ProductId,
         change: ProductChange,
+        actor: &Actor,
     ) -> Result<Product, CatalogError> {
-        let mut expr = Expr::new()
-            .set(attr::UPDATED_AT, s(Timestamp::now().to_string()))
-            .when_exists(keys::PK);
-
-        if let Some(name) = &change.name {
-            expr = expr
-                .set(attr::NAME, s(name.as_str()))
-                .set(attr::NAME_SEARCH, s(name.search_key()));
-        }
-        if let Some(description) = &change.description {
-            expr = expr.set_or_remove(
-                attr::DESCRIPTION,
-                description.as_ref().map(|d| s(d.as_str())),
-            );
-        }
-        if let Some(price) = change.price {
-            expr = expr.set(attr::PRICE, n(price.minor_units()));
-        }
-        if let Some(active) = change.is_active {
-            expr = expr.set(attr::IS_ACTIVE, AttributeValue::Bool(active));
-        }
-        match change.stock {
-            Some(StockChange::Set(level)) => expr = expr.set(attr::STOCK, n(level)),
-            Some(StockChange::Adjust(delta)) => {
-                expr = expr.add(attr::STOCK, n(delta));
-                if delta < 0 {
-                    expr = expr.when_at_least(attr::STOCK, n(-delta));
-                }
-            }
-            None => {}
-        }
-        // Changes confined to the product item need no read: one conditional UpdateItem.
-        if change.sku.is_none() && change.category_id.is_none() {
-            return self.update_product_item(id, expr, change.stock).await;
-        }
-        let old = self
-            .stored_product(id)
-            .await?
-            .ok_or(CatalogError::ProductNotFound)?
-            .product;
-        let mut others = Transaction::new();
-
-        if let Some(new_sku) = &change.sku {
-            expr = expr.set_or_remove(attr::SKU, new_sku.as_ref().map(|k| s(k.as_str())));
-            let old_key = old.sku.as_ref().map(|k| k.unique_key());
-            if new_sku.as_ref().map(|k| k.unique_key()) != old_key {
-                expr = match &old.sku {
-                    Some(sku) => expr.when_eq(attr::SKU, s(sku.as_str())),
-                    None => expr.when_absent(attr::SKU),
-                };
-                if let Some(sku) = &old.sku {
-                    others.push(Op::SkuRelease, self.sku_claim_delete(sku, id)?);
-                }
-                if let Some(sku) = new_sku {
-                    let claim = encode_sku_claim(sku, id)?;
-                    others.push(
-                        Op::SkuClaim,
-                        txn::put(self.table.name(), claim, Expr::new().when_absent(keys::PK))?,
-                    );
-                }
-            }
-        }
-        if let Some(category_id) = change.category_id.filter(|c| *c != old.category_id()) {
-            let target = self
-                .stored_category(category_id)
+        let mut tries = StaleReads::new();
+        while tries.again().await {
+            let stored = self
+                .stored_product(id)
                 .await?
-                .ok_or(CatalogError::UnknownCategory)?;
-            for (name, value) in Placement::of(&target.category.path, id).into_item()? {
-                expr = expr.set(&name, value);
+                .ok_or(CatalogError::ProductNotFound)?;
+            if let Some(product) = self.try_update_product(&stored, &change, actor).await? {
+                return Ok(product);
             }
-            let old_place = keys::product_in_category(&old.category_path, id);
-            expr = expr.when_eq(keys::GSI1SK, s(old_place));
-            let count = attr::PRODUCT_COUNT;
-            others.push(
-                Op::Membership,
-                self.category_membership(old.category_id(), count, -1, Expr::new())?,
-            );
-            let unchanged = unmoved(&target.category.path);
-            others.push(
-                Op::Membership,
-                self.category_membership(category_id, count, 1, unchanged)?,
-            );
         }
-
-        if others.is_empty() {
-            return self.update_product_item(id, expr, change.stock).await;
-        }
-
-        let mut items = Transaction::new().with(
-            Op::Product,
-            txn::update(self.table.name(), key(&keys::product(id)), expr)?,
-        );
-        items.append(others);
-        match self.table.transact(items).await {
-            Ok(()) => {}
-            Err(e) if e.condition_failed(Op::SkuClaim) => {
-                let sku = change
-                    .sku
-                    .flatten()
-                    .map(|k| k.as_str().to_owned())
-                    .unwrap_or_default();
-                return Err(CatalogError::DuplicateSku(sku));
-            }
-            Err(e) if e.condition_failed(Op::Product) => {
-                return Err(self.explain_product_conflict(id, change.stock).await);
-            }
-            Err(e) => return Err(e.into_catalog_error()),
-        }
-        self.stored_product(id)
-            .await?
-            .map(|p| p.product)
-            .ok_or(CatalogError::ConcurrentChange)
+        Err(CatalogError::ConcurrentChange)
     }
 
     async fn delete_unordered_product(
         &self,
         id: ProductId,
+        actor: &Actor,
     ) -> Result<ProductDeletion, CatalogError> {
         let current = self
             .stored_product(id)
@@ -282,10 +290,16 @@ impl ProductStore for DynamoCatalog {
             return Ok(ProductDeletion::Ordered);
         }
         let product = &current.product;
-        let never_ordered_and_in_place = Expr::new().when_absent(attr::EVER_ORDERED).when_eq(
-            keys::GSI1SK,
-            s(keys::product_in_category(&product.category_path, id)),
-        );
+        // As read (so the history entry's values are what was deleted), never ordered,
+        // and still in the category whose counter goes down.
+        let never_ordered_and_in_place = unchanged_since(&current)
+            .when_absent(attr::EVER_ORDERED)
+            .when_eq(attr::STOCK, n(product.stock_quantity))
+            .when_eq(
+                keys::GSI1SK,
+                s(keys::product_in_category(&product.category_path, id)),
+            );
+        let entry = audit::product_deleted(actor, product, Timestamp::now());
         let count = attr::PRODUCT_COUNT;
         let mut items = Transaction::new()
             .with(
@@ -299,7 +313,8 @@ impl ProductStore for DynamoCatalog {
             .with(
                 Op::Membership,
                 self.category_membership(product.category_id(), count, -1, Expr::new())?,
-            );
+            )
+            .with(Op::History, self.history_put(&entry)?);
         if let Some(sku) = &product.sku {
             items.push(Op::SkuRelease, self.sku_claim_delete(sku, id)?);
         }

@@ -93,6 +93,17 @@ impl Listing {
         )
     }
 
+    /// Every item of `partition` in GSI5.
+    pub fn gsi5(partition: impl Into<String>) -> Self {
+        Self::on(
+            keys::GSI5,
+            keys::GSI5PK,
+            keys::GSI5SK,
+            partition.into(),
+            String::new(),
+        )
+    }
+
     /// Only the items whose sort key is below `bound`.
     pub fn below(mut self, bound: impl Into<String>) -> Self {
         debug_assert!(self.sort_prefix.is_empty(), "a prefix or a bound, not both");
@@ -350,6 +361,39 @@ impl DynamoCatalog {
         keyed.sort_by(|a, b| a.0.cmp(&b.0));
         keyed.truncate(limit);
         Ok(keyed.into_iter().map(|(_, item)| item).collect())
+    }
+
+    /// One step of a walk down a list sharded over `shards` (one index, newest first):
+    /// up to `per_shard` items evaluated in each shard, in parallel. Returns every item
+    /// found and the sort key to go on below, the highest of the shards' last evaluated
+    /// keys (every shard has been read in full above it; items below it that a shard
+    /// returned are read again by the next step), or `None` once every shard is read to
+    /// its end.
+    pub(crate) async fn walk_sharded(
+        &self,
+        shards: Vec<Listing>,
+        per_shard: usize,
+    ) -> Result<(Vec<Item>, Option<String>), CatalogError> {
+        let Some(sort_attr) = shards.first().map(|s| s.sort_attr) else {
+            return Ok((Vec::new(), None));
+        };
+        let limit = i32::try_from(per_shard.max(1)).unwrap_or(i32::MAX);
+        let shards: Vec<Listing> = shards.into_iter().map(Listing::newest_first).collect();
+        let reads =
+            futures::future::try_join_all(shards.iter().map(|shard| self.read(shard, None, limit)))
+                .await?;
+        let mut found = Vec::new();
+        let mut frontier: Option<String> = None;
+        for (items, last) in reads {
+            found.extend(items);
+            if let Some(last) = last {
+                let key = sort_key_of(&last, sort_attr)?;
+                if frontier.as_ref().is_none_or(|f| key > *f) {
+                    frontier = Some(key);
+                }
+            }
+        }
+        Ok((found, frontier))
     }
 
     /// Every item of `listing`, or at most `cap + 1` when a cap is given (enough to tell

@@ -4,7 +4,8 @@
 //! Invariants: a single-item read is strongly consistent (it precedes a conditional write);
 //! a single-item write carries its condition and reports a failed one as
 //! [`TableError::ConditionFailed`] (nothing changed); a batch read retries the keys
-//! DynamoDB leaves unprocessed until none is left; a transaction's items name their
+//! DynamoDB leaves unprocessed until none is left; a count follows `LastEvaluatedKey` until
+//! the partition is counted in full; a transaction's items name their
 //! operations ([`crate::txn`]), and its cancellation reasons come back under those names.
 
 use std::error::Error as StdError;
@@ -18,7 +19,7 @@ use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{KeysAndAttributes, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue, Select};
 
 use crate::expr::{Expr, conditioned};
 use crate::item::{Item, key};
@@ -180,6 +181,39 @@ impl Table {
             }
         }
         Ok(found)
+    }
+
+    /// How many items the index `index` holds under the partition key `partition` (the
+    /// value of its attribute `partition_attr`): `Select=COUNT` queries, eventually
+    /// consistent, following `LastEvaluatedKey` (each query counts at most 1 MB of items).
+    pub(crate) async fn count(
+        &self,
+        index: &str,
+        partition_attr: &str,
+        partition: &str,
+    ) -> Result<u64, TableError> {
+        let mut total = 0_u64;
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(self.name())
+                .index_name(index)
+                .key_condition_expression("#kp = :kp")
+                .expression_attribute_names("#kp", partition_attr)
+                .expression_attribute_values(":kp", AttributeValue::S(partition.to_owned()))
+                .select(Select::Count)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(TableError::from)?;
+            total += u64::try_from(output.count).unwrap_or(0);
+            match output.last_evaluated_key {
+                Some(last) if !last.is_empty() => start = Some(last),
+                _ => return Ok(total),
+            }
+        }
     }
 
     /// Writes `item` if `condition` holds.

@@ -87,6 +87,8 @@ pub(crate) enum Op {
     Customer,
     /// Mapping the identity provider's subject to a customer.
     Identity,
+    /// Recording the change's history entry.
+    History,
 }
 
 /// The items of one `TransactWriteItems`, each with the [`Op`] it performs.
@@ -116,10 +118,6 @@ impl Transaction {
 
     pub fn len(&self) -> usize {
         self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 }
 

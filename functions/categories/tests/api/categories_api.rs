@@ -53,7 +53,7 @@ impl Catalog for App {
             category_id: category.parse::<CategoryId>().expect("id"),
         };
         UseCases::new(&self.env.catalog())
-            .create_product(new)
+            .create_product(new, &devkit::testing::admin_actor())
             .await
             .expect("product")
             .id

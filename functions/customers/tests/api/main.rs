@@ -3,3 +3,6 @@
 
 mod customers_api;
 mod routes;
+mod staff_api;
+mod support;
+mod unlisted;

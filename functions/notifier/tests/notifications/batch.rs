@@ -69,7 +69,15 @@ async fn orders_that_are_not_confirmed_are_acknowledged_without_a_notification()
     };
     world
         .orders
-        .change_status(viewer, confirmed.id, domain::order::OrderStatus::Cancelled)
+        .change_status(
+            viewer,
+            &domain::audit::Actor {
+                id: customer,
+                email: "customer@example.com".into(),
+            },
+            confirmed.id,
+            domain::order::OrderStatus::Cancelled,
+        )
         .await
         .expect("cancelled before the notifier ran");
     let mut messages = world.receive().await;

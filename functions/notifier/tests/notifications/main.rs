@@ -4,6 +4,7 @@
 mod batch;
 mod dead_letters;
 mod delivery;
+mod failed_list;
 mod logs;
 mod reconciler;
 mod support;

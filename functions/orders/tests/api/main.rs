@@ -2,6 +2,8 @@
 //! one test binary (linking the AWS SDK once), one module per concern.
 
 mod concurrency;
+mod failed_notifications;
+mod history;
 mod orders_api;
 mod outage;
 mod price_change;

@@ -71,6 +71,7 @@ async fn placing_an_order_prices_it_decrements_stock_and_hands_it_to_the_notifie
                 price: Some(domain::Money::parse_price("999.00").expect("price")),
                 ..Default::default()
             },
+            &devkit::testing::admin_actor(),
         )
         .await
         .expect("price change");
@@ -209,6 +210,7 @@ async fn short_stock_is_a_409_listing_every_unavailable_line_and_changes_nothing
                 is_active: Some(false),
                 ..Default::default()
             },
+            &devkit::testing::admin_actor(),
         )
         .await
         .expect("deactivate");

@@ -86,7 +86,11 @@ impl App {
         });
         let category = env
             .catalog()
-            .create_category(CategoryName::parse("Phones").expect("name"), None)
+            .create_category(
+                CategoryName::parse("Phones").expect("name"),
+                None,
+                &devkit::testing::admin_actor(),
+            )
             .await
             .expect("category")
             .id;
@@ -110,14 +114,17 @@ impl App {
     /// A product in the catalog.
     pub async fn product(&self, name: &str, price: &str, stock: u32) -> ProductId {
         Catalog::new(&self.env.catalog())
-            .create_product(NewProduct {
-                name: ProductName::parse(name).expect("name"),
-                description: None,
-                sku: Some(Sku::parse(&format!("SKU-{}", ulid_suffix())).expect("sku")),
-                price: Money::parse_price(price).expect("price"),
-                stock_quantity: stock,
-                category_id: self.category,
-            })
+            .create_product(
+                NewProduct {
+                    name: ProductName::parse(name).expect("name"),
+                    description: None,
+                    sku: Some(Sku::parse(&format!("SKU-{}", ulid_suffix())).expect("sku")),
+                    price: Money::parse_price(price).expect("price"),
+                    stock_quantity: stock,
+                    category_id: self.category,
+                },
+                &devkit::testing::admin_actor(),
+            )
             .await
             .expect("product")
             .id

@@ -13,7 +13,11 @@ async fn hostile_requests_are_4xx_problems_and_change_nothing() {
     let category = app
         .env
         .catalog()
-        .create_category(CategoryName::parse("Target").expect("name"), None)
+        .create_category(
+            CategoryName::parse("Target").expect("name"),
+            None,
+            &devkit::testing::admin_actor(),
+        )
         .await
         .expect("category")
         .id

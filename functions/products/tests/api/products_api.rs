@@ -29,7 +29,7 @@ impl Catalog for App {
         let name = CategoryName::parse(name).expect("name");
         self.env
             .catalog()
-            .create_category(name, parent)
+            .create_category(name, parent, &devkit::testing::admin_actor())
             .await
             .expect("category")
             .id
@@ -380,7 +380,7 @@ async fn updates_fields_and_moves_products_between_categories() {
     // The old category no longer counts it.
     app.env
         .catalog()
-        .delete_category(a.parse().expect("id"))
+        .delete_category(a.parse().expect("id"), &devkit::testing::admin_actor())
         .await
         .expect("A is empty now");
 
@@ -581,7 +581,11 @@ async fn concurrent_creations_in_one_category_all_land() {
     // The category counted all ten: it empties only when the last one goes.
     let category_id: CategoryId = category.parse().expect("id");
     for (i, id) in ids.iter().enumerate() {
-        let refused = app.env.catalog().delete_category(category_id).await;
+        let refused = app
+            .env
+            .catalog()
+            .delete_category(category_id, &devkit::testing::admin_actor())
+            .await;
         assert!(
             matches!(refused, Err(domain::CatalogError::CategoryNotEmpty)),
             "{i}: {refused:?}"
@@ -592,7 +596,7 @@ async fn concurrent_creations_in_one_category_all_land() {
     }
     app.env
         .catalog()
-        .delete_category(category_id)
+        .delete_category(category_id, &devkit::testing::admin_actor())
         .await
         .expect("empty now");
 }

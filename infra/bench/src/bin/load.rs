@@ -12,12 +12,14 @@
 //! partition key of the table and its indexes. After each mode the invariants are checked —
 //! every product's stock is exactly its start minus the units of the orders still standing,
 //! no order is lost (each 201 is stored, and listed exactly once by the admin list, paged
-//! through every shard), every confirmed order was handed off exactly once — and a
+//! through every shard), every confirmed order was handed off exactly once, the shop's
+//! change history (sharded like the order lists) holds every cancellation exactly once and
+//! pages through every entry exactly once — and a
 //! Markdown report is printed. Exits non-zero when an invariant breaks, a request gets a
 //! 5xx, or a sharded partition key takes more than its share of its index's order writes
 //! (1/N, plus four binomial standard deviations of the hash's spread).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -76,6 +78,8 @@ struct Placed {
 struct Sim {
     env: TestEnv,
     router: Router,
+    /// The audit function, reading the emulator directly.
+    history: Router,
     catalog: DynamoCatalog,
     notifications: String,
     recorder: WriteRecorder,
@@ -111,9 +115,14 @@ impl Sim {
             services: service,
             verifier: env.verifier.clone(),
         });
+        let history = audit::router(AppState {
+            services: env.catalog(),
+            verifier: env.verifier.clone(),
+        });
         Self {
             admin: env.admin_token(),
             router,
+            history,
             catalog,
             notifications: queues.notifications,
             recorder,
@@ -126,24 +135,28 @@ impl Sim {
 
     /// `count` products with `stock` units each, in two top-level categories.
     async fn products(&self, count: usize, stock: u32) -> Vec<ProductId> {
+        let actor = devkit::testing::admin_actor();
         let mut categories = Vec::new();
         for name in ["Phones", "Laptops"] {
             let name = CategoryName::parse(name).unwrap_or_else(|e| panic!("{e}"));
-            let category = self.catalog.create_category(name, None).await;
+            let category = self.catalog.create_category(name, None, &actor).await;
             categories.push(category.unwrap_or_else(|e| panic!("{e}")).id);
         }
         let mut ids = Vec::new();
         for i in 0..count {
             let product = Catalog::new(&self.catalog)
-                .create_product(NewProduct {
-                    name: ProductName::parse(&format!("Product {i}"))
-                        .unwrap_or_else(|e| panic!("{e}")),
-                    description: None,
-                    sku: None,
-                    price: Money::parse_price("999.00").unwrap_or_else(|e| panic!("{e}")),
-                    stock_quantity: stock,
-                    category_id: categories[i % categories.len()],
-                })
+                .create_product(
+                    NewProduct {
+                        name: ProductName::parse(&format!("Product {i}"))
+                            .unwrap_or_else(|e| panic!("{e}")),
+                        description: None,
+                        sku: None,
+                        price: Money::parse_price("999.00").unwrap_or_else(|e| panic!("{e}")),
+                        stock_quantity: stock,
+                        category_id: categories[i % categories.len()],
+                    },
+                    &actor,
+                )
                 .await;
             ids.push(product.unwrap_or_else(|e| panic!("{e}")).id);
         }
@@ -226,6 +239,7 @@ impl Sim {
                 placed.len()
             ));
         }
+        self.check_history(placed).await;
         // Handed off once: one message per confirmed order, none for anything else.
         let mut messages: HashMap<String, usize> = HashMap::new();
         for message in self.env.drain(&self.notifications).await {
@@ -243,6 +257,65 @@ impl Sim {
             self.failures
                 .push(format!("{} messages for unknown orders", messages.len()));
         }
+    }
+}
+
+impl Sim {
+    /// The shop's history, paged through every shard: no entry twice, and exactly one
+    /// `order.cancelled` for each order cancelled (placing records none).
+    async fn check_history(&mut self, placed: &[Placed]) {
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut cancelled: BTreeMap<String, usize> = BTreeMap::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/api/v1/audit?limit=100&cursor={c}"),
+                None => "/api/v1/audit?limit=100".to_owned(),
+            };
+            let page = ApiRequest::get(&path)
+                .bearer(&self.admin)
+                .send(&self.history)
+                .await;
+            if page.status != 200 {
+                self.failures
+                    .push(format!("GET {path}: {} {}", page.status, page.body));
+                return;
+            }
+            for entry in page.body["items"].as_array().into_iter().flatten() {
+                let id = entry["id"].as_str().unwrap_or_default().to_owned();
+                if !seen.insert(id.clone()) {
+                    self.failures
+                        .push(format!("history entry {id} listed twice"));
+                }
+                if entry["action"] == "order.cancelled" {
+                    let order = entry["entity_id"].as_str().unwrap_or_default().to_owned();
+                    *cancelled.entry(order).or_default() += 1;
+                }
+            }
+            match page.body["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => break,
+            }
+        }
+        for order in placed.iter().filter(|o| o.cancelled) {
+            let entries = cancelled.remove(&order.id).unwrap_or(0);
+            if entries != 1 {
+                self.failures.push(format!(
+                    "order {} cancelled with {entries} history entries",
+                    order.id
+                ));
+            }
+        }
+        if !cancelled.is_empty() {
+            self.failures.push(format!(
+                "{} cancellations in the history of orders not cancelled",
+                cancelled.len()
+            ));
+        }
+        println!(
+            "History: {} entries, paged through {ORDER_INDEX_SHARDS} shards, each once.",
+            seen.len()
+        );
     }
 }
 
@@ -381,7 +454,7 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 
 /// The family a partition key belongs to: a sharded key without its shard.
 fn family(key: &str) -> (String, bool) {
-    let sharded = ["ORDERS#", "ORDER_STATUS#", "HAND_OFF_DUE#"]
+    let sharded = ["ORDERS#", "ORDER_STATUS#", "HAND_OFF_DUE#", "AUDIT_LOG#"]
         .iter()
         .any(|prefix| key.starts_with(prefix));
     match key.rsplit_once('#') {
@@ -528,7 +601,7 @@ async fn main() {
     }
     if failures.is_empty() {
         println!(
-            "\nInvariants held: stock exact, no order lost or listed twice, every confirmed order handed off once."
+            "\nInvariants held: stock exact, no order lost or listed twice, every confirmed order handed off once, every cancellation in the history once."
         );
     } else {
         for failure in &failures {

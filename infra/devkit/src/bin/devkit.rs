@@ -4,7 +4,7 @@
 //! ```text
 //! devkit bootstrap --table NAME --out DIR [--template FILE] [--issuer I] [--audience A]
 //!                  [--oidc-issuer URL] [--oidc-client-id ID] [--oidc-client-secret S]
-//!                  [--redirect-uri URI] [--admin-emails LIST]
+//!                  [--redirect-uri URI[,URI...]] [--admin-emails LIST]
 //!                  [--sms-url URL] [--email-from ADDRESS] [--email-to ADDRESS]
 //!     create the table from template.yaml (if missing), the notifications queue and its
 //!     dead-letter queue, the SES sender identity, a local ES256 key pair (if missing),
@@ -50,7 +50,9 @@ const DEFAULT_OIDC_ISSUER: &str = "http://127.0.0.1:9400";
 const DEFAULT_OIDC_CLIENT_ID: &str = "order-system-local";
 /// The local provider accepts any secret; this one only exercises the code path.
 const DEFAULT_OIDC_CLIENT_SECRET: &str = "local-secret";
-const DEFAULT_REDIRECT_URI: &str = "http://127.0.0.1:9000/api/v1/auth/google/callback";
+/// The API's own callback (the default) and the back-office console's.
+const DEFAULT_REDIRECT_URI: &str =
+    "http://127.0.0.1:9000/api/v1/auth/google/callback,http://127.0.0.1:9000/console/callback";
 const DEFAULT_ADMIN_EMAILS: &str = "admin@example.com";
 /// The SMS sandbox's account (Africa's Talking's own sandbox username is `sandbox`).
 const DEFAULT_SMS_USERNAME: &str = "sandbox";

@@ -35,6 +35,14 @@ impl Channel {
             Channel::Email => "email",
         }
     }
+
+    /// The order's other channel.
+    pub fn other(self) -> Channel {
+        match self {
+            Channel::Sms => Channel::Email,
+            Channel::Email => Channel::Sms,
+        }
+    }
 }
 
 impl fmt::Display for Channel {
@@ -275,6 +283,14 @@ impl Notifications {
     pub fn all_final(&self) -> bool {
         Channel::ALL.iter().all(|c| self.get(*c).status.is_final())
     }
+
+    /// Some channel is `failed`: the order is among those whose notification failed
+    /// (`GET /orders?notification_status=failed`).
+    pub fn any_failed(&self) -> bool {
+        Channel::ALL
+            .iter()
+            .any(|c| self.get(*c).status == ChannelStatus::Failed)
+    }
 }
 
 #[cfg(test)]
@@ -385,6 +401,22 @@ mod tests {
             ("!!!", "unknown"),
         ] {
             assert_eq!(ErrorClass::new(raw).as_str(), class, "{raw}");
+        }
+    }
+
+    #[test]
+    fn an_order_with_any_failed_channel_counts_as_failed() {
+        let mut states = Notifications::default();
+        assert!(!states.any_failed());
+        states.sms.status = ChannelStatus::Sent;
+        states.email.status = ChannelStatus::Skipped;
+        assert!(!states.any_failed());
+        for channel in Channel::ALL {
+            let mut one = states.clone();
+            one.get_mut(channel).status = ChannelStatus::Failed;
+            assert!(one.any_failed(), "{channel}");
+            assert_eq!(channel.other().other(), channel);
+            assert_ne!(channel.other(), channel);
         }
     }
 

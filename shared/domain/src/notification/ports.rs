@@ -74,6 +74,8 @@ pub trait EmailSender: Send + Sync {
 pub trait NotificationStore: OrderStore {
     /// Writes `state` as `channel`'s state if the stored state is still at
     /// `expected_version` (absent counts as version 0). `false`: someone else wrote first.
+    /// The same write keeps the order on the list of failed notifications exactly while
+    /// one of its channels is `failed` ([`crate::order::OrderListing::NotificationFailed`]).
     fn save_channel(
         &self,
         order: OrderId,

@@ -92,6 +92,8 @@ pub struct StatusChange {
     pub from: OrderStatus,
     pub to: OrderStatus,
     pub at: Timestamp,
+    /// The change's history entry, written in the same transaction.
+    pub history: crate::audit::AuditEntry,
     /// Stock to give back, in the same transaction (a cancellation).
     pub restock: Vec<(ProductId, Quantity)>,
     /// `Some(Some(due))`: mark the order for hand-off to the notifier, due at `due`;
@@ -106,6 +108,8 @@ pub enum OrderListing {
     Customer(CustomerId, Option<OrderStatus>),
     /// Every order in one status.
     Status(OrderStatus),
+    /// Every order with a notification channel (SMS or email) `failed`.
+    NotificationFailed,
     /// Every order.
     All,
 }
@@ -151,7 +155,8 @@ pub trait OrderStore: Send + Sync {
     fn order(&self, id: OrderId) -> impl Future<Output = Result<Option<Order>, OrderError>> + Send;
 
     /// Applies `change` if the order is still in `change.from` (else
-    /// [`OrderError::ConcurrentChange`]), restocking in the same transaction.
+    /// [`OrderError::ConcurrentChange`]), restocking and recording its history entry in
+    /// the same transaction.
     fn change_status(
         &self,
         change: &StatusChange,

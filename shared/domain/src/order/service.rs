@@ -293,9 +293,12 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
     /// Moves an order to `to`, if the workflow and `viewer`'s role allow it. A
     /// cancellation restores every line's stock in the same transaction; a confirmation
     /// is handed to the notifier.
+    ///
+    /// `by` is who asked, as the change history records them (the owner or an admin).
     pub async fn change_status(
         &self,
         viewer: Viewer,
+        by: &crate::audit::Actor,
         id: OrderId,
         to: OrderStatus,
     ) -> Result<Order, OrderError> {
@@ -307,6 +310,7 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
             from: order.status,
             to,
             at,
+            history: crate::audit::order_status_changed(by, order.id, order.status, to, at),
             restock: if to == OrderStatus::Cancelled {
                 order
                     .lines

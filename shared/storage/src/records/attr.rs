@@ -61,3 +61,11 @@ pub const HAND_OFF_RESENDS: &str = "hand_off_resends";
 /// Inside a notification channel's map: bumped by every write; writes are conditioned
 /// on it.
 pub const VERSION: &str = "version";
+
+// The progress of a one-off upgrade of stored items (`UPGRADE#<name>`).
+/// The order id the upgrade's walk goes on below (newest first).
+pub const UPGRADE_BELOW: &str = "below";
+/// `true` once the walk has seen every order.
+pub const UPGRADE_DONE: &str = "done";
+/// Orders the upgrade changed so far.
+pub const UPGRADE_FILED: &str = "filed";

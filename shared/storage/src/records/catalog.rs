@@ -139,6 +139,9 @@ pub(crate) fn encode_sku_claim(sku: &Sku, product: ProductId) -> Result<Item, Re
 pub(crate) struct StoredProduct {
     pub product: Product,
     pub ever_ordered: bool,
+    /// Bumped by every change of the product's own fields (not by orders' stock updates,
+    /// which condition on the stock itself); `None` on items written before it existed.
+    pub revision: Option<u64>,
 }
 
 /// The index attributes that place a product at `path` in the category listings, as the
@@ -191,6 +194,8 @@ pub(crate) struct ProductRecord {
     is_active: bool,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     ever_ordered: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    revision: Option<u64>,
     created_at: String,
     updated_at: String,
 }
@@ -219,6 +224,7 @@ impl ProductRecord {
                 stock_quantity: product.stock_quantity,
                 is_active: product.is_active,
                 ever_ordered: false,
+                revision: Some(0),
                 created_at: product.created_at.to_string(),
                 updated_at: product.updated_at.to_string(),
             },
@@ -253,6 +259,7 @@ impl ProductRecord {
                 updated_at: timestamp(PRODUCT, &r.updated_at)?,
             },
             ever_ordered: r.ever_ordered,
+            revision: r.revision,
         })
     }
 }

@@ -1,13 +1,21 @@
-//! The customer's items: the customer (`CUSTOMER#<id>`), the identity that maps the
+//! The customer's items: the customer (`CUSTOMER#<id>`, filed in staff's lists: GSI1 by
+//! lower-cased email, GSI2 in the list of every customer), the identity that maps the
 //! provider's subject to it (`IDENTITY#<provider>#<subject>`), and a pending sign-in
 //! (`SIGNIN_STATE#<state>`, deleted by TTL on `expires_at`).
+//!
+//! Invariant: every write of a customer item that sets its email also sets its
+//! [`Listed`] keys from that email ([`CustomerRecord::encode_new`], [`Listed::of`] in the
+//! sign-in update); a customer stored before the lists existed decodes without them.
 
 use domain::customer::{Customer, CustomerName, PendingSignIn, PhoneNumber};
 use domain::{CustomerId, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::{ItemHead, RecordError, decode, encode};
-use crate::item::Item;
+use aws_sdk_dynamodb::types::AttributeValue;
+use domain::customer::EmailKey;
+
+use super::{Gsi1, Gsi2, ItemHead, RecordError, decode, encode};
+use crate::item::{Item, s};
 use crate::keys::{self, customer_entity};
 
 const CUSTOMER: &str = "customer";
@@ -19,6 +27,9 @@ const SIGN_IN: &str = "sign-in state";
 pub(crate) struct CustomerRecord {
     #[serde(flatten)]
     head: ItemHead,
+    /// Absent on customers stored before staff's lists existed.
+    #[serde(flatten)]
+    listed: Option<Listed>,
     id: String,
     email: String,
     name: String,
@@ -33,6 +44,39 @@ pub(crate) struct CustomerRecord {
     updated_at: String,
 }
 
+/// The index keys that file a customer in staff's lists: GSI1 under its lower-cased email,
+/// GSI2 in the list of every customer, both sorted by its id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Listed {
+    #[serde(flatten)]
+    gsi1: Gsi1,
+    #[serde(flatten)]
+    gsi2: Gsi2,
+}
+
+impl Listed {
+    /// The keys of customer `id` whose email is `email`.
+    pub fn of(id: CustomerId, email: &str) -> Self {
+        Self {
+            gsi1: Gsi1::new(
+                keys::customers_with_email(&EmailKey::of(email)),
+                keys::customer_list_order(id),
+            ),
+            gsi2: Gsi2::new(keys::CUSTOMER_LIST, keys::customer_list_order(id)),
+        }
+    }
+
+    /// Its attributes, to set in an update.
+    pub fn into_attributes(self) -> [(&'static str, AttributeValue); 4] {
+        [
+            (keys::GSI1PK, s(self.gsi1.pk)),
+            (keys::GSI1SK, s(self.gsi1.sk)),
+            (keys::GSI2PK, s(self.gsi2.pk)),
+            (keys::GSI2SK, s(self.gsi2.sk)),
+        ]
+    }
+}
+
 impl CustomerRecord {
     /// The item of a customer who first signs in as `subject`.
     pub fn encode_new(customer: &Customer, subject: &str) -> Result<Item, RecordError> {
@@ -41,6 +85,7 @@ impl CustomerRecord {
             CUSTOMER,
             &CustomerRecord {
                 head: ItemHead::new(key, customer_entity::CUSTOMER),
+                listed: Some(Listed::of(customer.id, &customer.email)),
                 id: customer.id.to_string(),
                 email: customer.email.clone(),
                 name: customer.name.as_str().to_owned(),
@@ -186,6 +231,30 @@ mod tests {
         assert_eq!(item.get(attr::PHONE_NUMBER), Some(&s("+254712345678")));
         assert_eq!(item.get(attr::IS_ADMIN), Some(&AttributeValue::Bool(false)));
         assert!(item.contains_key(attr::UPDATED_AT));
+        assert_eq!(CustomerRecord::decode(item).expect("decodes"), customer);
+    }
+
+    #[test]
+    fn customers_are_filed_in_staffs_lists_and_decode_without_them() {
+        let mut customer = customer(None);
+        customer.email = "Wanjiku@Example.COM".into();
+        let id = customer.id.to_string();
+        let mut item = CustomerRecord::encode_new(&customer, "sub-1").expect("encodes");
+        let listed = Listed::of(customer.id, &customer.email).into_attributes();
+        for (attr, value) in &listed {
+            assert_eq!(item.get(*attr), Some(value), "{attr}");
+        }
+        assert_eq!(
+            item.get(keys::GSI1PK),
+            Some(&s("CUSTOMER_EMAIL#wanjiku@example.com"))
+        );
+        assert_eq!(item.get(keys::GSI1SK), Some(&s(&id)));
+        assert_eq!(item.get(keys::GSI2PK), Some(&s("CUSTOMERS")));
+        assert_eq!(item.get(keys::GSI2SK), Some(&s(&id)));
+        // A customer stored before the lists existed.
+        for (attr, _) in &listed {
+            item.remove(*attr);
+        }
         assert_eq!(CustomerRecord::decode(item).expect("decodes"), customer);
     }
 

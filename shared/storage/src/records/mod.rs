@@ -8,6 +8,7 @@
 //! update expressions of the adapters use the same names (tests check both).
 
 pub(crate) mod attr;
+pub(crate) mod audit;
 pub(crate) mod catalog;
 pub(crate) mod customer;
 pub(crate) mod order;
@@ -100,6 +101,7 @@ index_keys! {
     Gsi2: "GSI2PK", "GSI2SK";
     Gsi3: "GSI3PK", "GSI3SK";
     Gsi4: "GSI4PK", "GSI4SK";
+    Gsi5: "GSI5PK", "GSI5SK";
 }
 
 /// The item that makes something unique (a category name among siblings, a SKU, an order

@@ -7,7 +7,7 @@
 //! Amounts are stored as whole cents (`…_cents`, exact integers).
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use domain::notification::{Channel, ChannelState, ErrorClass, Notifications};
+use domain::notification::{Channel, ChannelState, ChannelStatus, ErrorClass, Notifications};
 use domain::order::request::Fingerprint;
 use domain::order::{
     DeliveryAddress, IdempotencyKey, IdempotencyRecord, Notes, Order, OrderLine, OrderNumber,
@@ -17,7 +17,7 @@ use domain::product::{ProductName, Sku};
 use domain::{Money, OrderId, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::{Gsi1, Gsi2, Gsi3, Gsi4, ItemHead, RecordError, attr, claim, decode, encode};
+use super::{Gsi1, Gsi2, Gsi3, Gsi4, Gsi5, ItemHead, RecordError, attr, claim, decode, encode};
 use crate::item::{Item, s};
 use crate::keys;
 
@@ -131,6 +131,58 @@ pub(crate) fn channel_attr(channel: Channel) -> &'static str {
         Channel::Sms => attr::NOTIFICATION_SMS,
         Channel::Email => attr::NOTIFICATION_EMAIL,
     }
+}
+
+/// The path of `channel`'s status inside the order (`notification_sms.status`), for
+/// conditions and filters.
+pub(crate) fn channel_status_path(channel: Channel) -> String {
+    format!("{}.{}", channel_attr(channel), attr::STATUS)
+}
+
+/// A channel's status as stored: `failed` is the one that lists the order in GSI5.
+pub(crate) fn stored_status(status: ChannelStatus) -> AttributeValue {
+    s(status.as_str())
+}
+
+/// The channels whose stored status in the order `item` is `failed`.
+pub(crate) fn failed_channels(item: &Item) -> Vec<Channel> {
+    let failed = stored_status(ChannelStatus::Failed);
+    Channel::ALL
+        .into_iter()
+        .filter(|channel| match item.get(channel_attr(*channel)) {
+            Some(AttributeValue::M(state)) => state.get(attr::STATUS) == Some(&failed),
+            _ => false,
+        })
+        .collect()
+}
+
+/// How far an upgrade that walks the orders newest first has got (its item is
+/// `keys::upgrade_progress`): it goes on below the order id `below`, and is `done` once
+/// every order was seen.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub(crate) struct UpgradeProgress {
+    #[serde(default)]
+    pub below: Option<String>,
+    #[serde(default)]
+    pub done: bool,
+}
+
+impl UpgradeProgress {
+    pub fn decode(item: Item) -> Result<Self, RecordError> {
+        decode("upgrade progress", item)
+    }
+}
+
+/// The sparse GSI5 keys that list `order` among the orders with a failed notification
+/// channel, to set in an update.
+pub(crate) fn notification_failed_keys(order: OrderId) -> [(&'static str, AttributeValue); 2] {
+    [
+        (
+            keys::GSI5PK,
+            s(keys::notification_failed(keys::OrderShard::of(order))),
+        ),
+        (keys::GSI5SK, s(keys::order_list_order(order))),
+    ]
 }
 
 /// The order's own attributes: in the order item, and as the idempotency record's copy.
@@ -255,6 +307,9 @@ pub(crate) struct OrderRecord {
     hand_off_resends: u32,
     #[serde(flatten)]
     hand_off: Option<HandOff>,
+    /// Present while a notification channel is `failed` (sparse GSI5).
+    #[serde(flatten)]
+    notification_failed: Option<Gsi5>,
 }
 
 /// The sparse GSI4 attributes that put an order in the reconciler's queue.
@@ -303,6 +358,12 @@ impl OrderRecord {
                 fields: OrderFields::of(order)?,
                 hand_off_resends: 0,
                 hand_off: order.hand_off_due.map(|due| HandOff::of(order.id, due)),
+                notification_failed: order.notifications.any_failed().then(|| {
+                    Gsi5::new(
+                        keys::notification_failed(shard),
+                        keys::order_list_order(order.id),
+                    )
+                }),
             },
         )
     }
@@ -479,6 +540,52 @@ mod tests {
             ChannelRecord::encode(&order.notifications.sms).expect("encodes"),
             AttributeValue::M(sms.clone()),
             "an update writes the map the order item holds"
+        );
+    }
+
+    #[test]
+    fn only_an_order_with_a_failed_channel_is_in_the_failed_notifications_index() {
+        let mut order = order(None);
+        let clean = OrderRecord::encode_new(&order).expect("encodes");
+        assert!(!clean.contains_key(keys::GSI5PK) && !clean.contains_key(keys::GSI5SK));
+        order.notifications.email.status = ChannelStatus::Failed;
+        order.notifications.email.version = 2;
+        let item = OrderRecord::encode_new(&order).expect("encodes");
+        let shard = keys::OrderShard::of(order.id);
+        let [(pk_attr, pk), (sk_attr, sk)] = notification_failed_keys(order.id);
+        assert_eq!((pk_attr, sk_attr), (keys::GSI5PK, keys::GSI5SK));
+        assert_eq!(item.get(keys::GSI5PK), Some(&pk));
+        assert_eq!(pk, s(format!("NOTIFICATION_FAILED#{shard}")));
+        assert_eq!(item.get(keys::GSI5SK), Some(&sk));
+        assert_eq!(sk, s(order.id.to_string()));
+        assert_eq!(OrderRecord::decode(item).expect("decodes"), order);
+        assert_eq!(channel_status_path(Channel::Sms), "notification_sms.status");
+        assert_eq!(stored_status(ChannelStatus::Failed), s("failed"));
+    }
+
+    #[test]
+    fn upgrade_progress_reads_the_attributes_its_updates_write() {
+        let item: Item = [
+            (keys::PK.to_owned(), s("UPGRADE#NOTIFICATION_FAILED")),
+            (
+                attr::UPGRADE_BELOW.to_owned(),
+                s("01J00000000000000000000RD1"),
+            ),
+            (attr::UPGRADE_DONE.to_owned(), AttributeValue::Bool(true)),
+            (attr::UPGRADE_FILED.to_owned(), n("3")),
+        ]
+        .into();
+        assert_eq!(
+            UpgradeProgress::decode(item).expect("decodes"),
+            UpgradeProgress {
+                below: Some("01J00000000000000000000RD1".into()),
+                done: true
+            }
+        );
+        assert_eq!(
+            UpgradeProgress::decode(Item::new()).expect("decodes"),
+            UpgradeProgress::default(),
+            "not started"
         );
     }
 

@@ -1,0 +1,7 @@
+//! The function's routes are declared the same way everywhere it is reached.
+
+#[test]
+fn routes_match_template_yaml_and_the_local_router() {
+    let routes = audit::routes::<storage::DynamoCatalog>();
+    devkit::routes::assert_declared("AuditFunction", "audit", routes.routes());
+}

@@ -1,0 +1,253 @@
+// Orders: newest first, by status and by customer, paged; rows can be selected and advanced
+// or cancelled in bulk — one API call per order, with each row's result shown.
+
+import { useState } from 'preact/hooks';
+import { advance, cancelOrder, get, STATUSES, type Order, type OrderStatus, type Page } from '../api';
+import { Confirm } from '../components/Confirm';
+import { CsvExport } from '../components/CsvExport';
+import { SelectField, TextField } from '../components/Field';
+import { Link } from '../components/Link';
+import { Pager, usePaging } from '../components/Pager';
+import { Problem, Status } from '../components/Problem';
+import { Screen } from '../components/Screen';
+import { Table } from '../components/Table';
+import { kes, when } from '../format';
+import { asApiError, useLoad } from '../load';
+import { navigate, withQuery, type Location } from '../router';
+
+export const ORDER_CSV_HEADER = [
+  'order_number',
+  'id',
+  'status',
+  'customer_id',
+  'items',
+  'subtotal',
+  'tax_amount',
+  'total_amount',
+  'currency',
+  'created_at',
+];
+
+export function orderCsvRow(o: Order): unknown[] {
+  return [
+    o.order_number,
+    o.id,
+    o.status,
+    o.customer_id,
+    o.items.map((l) => `${l.quantity} x ${l.product_name}`).join('; '),
+    o.subtotal,
+    o.tax_amount,
+    o.total_amount,
+    o.currency,
+    o.created_at,
+  ];
+}
+
+interface BulkResult {
+  id: string;
+  number: string;
+  ok: boolean;
+  text: string;
+}
+
+function Filters({ status, customerId }: { status: string; customerId: string }) {
+  const [s, setS] = useState(status);
+  const [c, setC] = useState(customerId);
+  return (
+    <form
+      class="filters"
+      onSubmit={(e) => {
+        e.preventDefault();
+        navigate(withQuery('/console/orders', { status: s, customer_id: c.trim() }));
+      }}
+    >
+      <SelectField label="Status" name="status" value={s} onChange={setS}>
+        <option value="">All statuses</option>
+        {STATUSES.map((st) => (
+          <option key={st} value={st}>
+            {st}
+          </option>
+        ))}
+      </SelectField>
+      <TextField label="Customer id" name="customer_id" value={c} onInput={setC} />
+      <button type="submit">Show orders</button>
+    </form>
+  );
+}
+
+export function OrderRows({
+  orders,
+  selected,
+  onToggle,
+}: {
+  orders: Order[];
+  selected?: Set<string>;
+  onToggle?: (id: string, on: boolean) => void;
+}) {
+  return (
+    <tbody>
+      {orders.map((o) => (
+        <tr key={o.id}>
+          {selected && onToggle && (
+            <td>
+              <input
+                type="checkbox"
+                id={`select-${o.id}`}
+                checked={selected.has(o.id)}
+                onChange={(e) => onToggle(o.id, (e.currentTarget as HTMLInputElement).checked)}
+              />
+              <label for={`select-${o.id}`} class="visually-hidden">
+                Select {o.order_number}
+              </label>
+            </td>
+          )}
+          <td>
+            <Link href={`/console/orders/${encodeURIComponent(o.id)}`}>{o.order_number}</Link>
+          </td>
+          <td>
+            <span class={`badge status-${o.status.toLowerCase()}`}>{o.status}</span>
+          </td>
+          <td>
+            <Link href={`/console/customers/${encodeURIComponent(o.customer_id)}`}>{o.customer_id}</Link>
+          </td>
+          <td class="num">{kes(o.total_amount)}</td>
+          <td>{when(o.created_at)}</td>
+        </tr>
+      ))}
+    </tbody>
+  );
+}
+
+function BulkResults({ results }: { results: BulkResult[] }) {
+  return (
+    <section class="bulk-results" aria-label="Bulk results">
+      <h2>Results</h2>
+      <ul>
+        {results.map((r) => (
+          <li key={r.id} class={r.ok ? 'ok' : 'refused'}>
+            <strong>{r.number}</strong>: {r.ok ? 'done' : 'refused'} — {r.text}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function OrderList({ status, customerId }: { status: string; customerId: string }) {
+  const paging = usePaging();
+  const query = { status: status || undefined, customer_id: customerId || undefined };
+  const page = useLoad(() => get<Page<Order>>('/orders', { ...query, limit: 20, cursor: paging.cursor }), [paging.cursor]);
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [results, setResults] = useState<BulkResult[] | null>(null);
+  const [running, setRunning] = useState(false);
+  const [confirmCancel, setConfirmCancel] = useState(false);
+  const orders = page.data?.items ?? [];
+  const chosen = orders.filter((o) => selected.has(o.id));
+
+  function toggle(id: string, on: boolean) {
+    setSelected((s) => {
+      const next = new Set(s);
+      if (on) next.add(id);
+      else next.delete(id);
+      return next;
+    });
+  }
+
+  async function bulk(kind: 'advance' | 'cancel') {
+    setConfirmCancel(false);
+    setRunning(true);
+    const out: BulkResult[] = [];
+    setResults(out);
+    for (const o of chosen) {
+      try {
+        const updated = kind === 'advance' ? await advance(o) : await cancelOrder(o.id);
+        out.push({ id: o.id, number: o.order_number, ok: true, text: `${o.status} → ${updated.status}` });
+      } catch (e) {
+        const err = asApiError(e);
+        out.push({ id: o.id, number: o.order_number, ok: false, text: `${err.title}: ${err.detail}` });
+      }
+      setResults([...out]);
+    }
+    setRunning(false);
+    setSelected(new Set());
+    page.reload();
+  }
+
+  const allOnPage = orders.length > 0 && orders.every((o) => selected.has(o.id));
+  return (
+    <>
+      <Problem error={page.error} onRetry={page.reload} />
+      {page.loading && <Status>Loading orders…</Status>}
+      {page.data && orders.length === 0 && <p>No orders match.</p>}
+      {orders.length > 0 && (
+        <>
+          <div class="bulk-bar" role="group" aria-label="Bulk actions">
+            <span>{chosen.length} selected</span>
+            <button type="button" disabled={chosen.length === 0 || running} onClick={() => bulk('advance')}>
+              Advance selected
+            </button>
+            <button type="button" class="danger" disabled={chosen.length === 0 || running} onClick={() => setConfirmCancel(true)}>
+              Cancel selected
+            </button>
+          </div>
+          <Table label="Orders">
+            <thead>
+              <tr>
+                <th scope="col">
+                  <input
+                    type="checkbox"
+                    id="select-all"
+                    checked={allOnPage}
+                    onChange={(e) => {
+                      const on = (e.currentTarget as HTMLInputElement).checked;
+                      setSelected(new Set(on ? orders.map((o) => o.id) : []));
+                    }}
+                  />
+                  <label for="select-all" class="visually-hidden">
+                    Select all orders on this page
+                  </label>
+                </th>
+                <th scope="col">Order</th>
+                <th scope="col">Status</th>
+                <th scope="col">Customer</th>
+                <th scope="col">Total</th>
+                <th scope="col">Placed</th>
+              </tr>
+            </thead>
+            <OrderRows orders={orders} selected={selected} onToggle={toggle} />
+          </Table>
+          <Pager paging={paging} nextCursor={page.data?.next_cursor} label="Orders" />
+        </>
+      )}
+      {results && <BulkResults results={results} />}
+      <Confirm
+        open={confirmCancel}
+        title={`Cancel ${chosen.length} order${chosen.length === 1 ? '' : 's'}?`}
+        confirmLabel="Cancel the orders"
+        onConfirm={() => bulk('cancel')}
+        onCancel={() => setConfirmCancel(false)}
+      >
+        <p>The stock of every line of each cancelled order is restored.</p>
+        <ul>
+          {chosen.map((o) => (
+            <li key={o.id}>
+              {o.order_number}: {o.items.map((l) => `${l.quantity} × ${l.product_name}`).join(', ')}
+            </li>
+          ))}
+        </ul>
+      </Confirm>
+      <CsvExport<Order> what="orders" route="/orders" query={query} header={ORDER_CSV_HEADER} row={orderCsvRow} />
+    </>
+  );
+}
+
+export function Orders({ loc }: { loc: Location }) {
+  const status = (loc.query.get('status') ?? '') as OrderStatus | '';
+  const customerId = loc.query.get('customer_id') ?? '';
+  return (
+    <Screen title="Orders">
+      <Filters key={`${status}|${customerId}`} status={status} customerId={customerId} />
+      <OrderList key={`${status}|${customerId}`} status={status} customerId={customerId} />
+    </Screen>
+  );
+}

@@ -1,0 +1,3 @@
+// The product screens, from one place.
+export { Products } from './Products';
+export { NewProduct, ProductDetail } from './ProductDetail';

@@ -1,0 +1,232 @@
+//! A history entry's item (`AUDIT#<entry id>`): listed in its entity's history (GSI1) and
+//! in one shard of the shop-wide history (GSI2), expiring through the table's TTL.
+//!
+//! Invariants: an entry item is only ever put, in the transaction of the change it
+//! describes, under `attribute_not_exists(PK)`; nothing updates it. Each changed field's
+//! values are kept as DynamoDB values of their JSON kind (null, string, number, boolean),
+//! so a stored entry reads back equal to the one written.
+
+use std::collections::BTreeMap;
+
+use domain::audit::{Action, Actor, AuditEntry, FieldChange, Retention, Value};
+use domain::{CustomerId, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use super::{Gsi1, Gsi2, ItemHead, RecordError, decode, encode};
+use crate::item::Item;
+use crate::keys;
+
+const AUDIT: &str = "history entry";
+
+/// A field value as stored: exactly one of the members is set (none for null).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+struct StoredValue {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    s: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    n: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    b: Option<bool>,
+}
+
+impl StoredValue {
+    fn of(value: &Value) -> Self {
+        match value {
+            Value::Null => Self::default(),
+            Value::Text(s) => Self {
+                s: Some(s.clone()),
+                ..Self::default()
+            },
+            Value::Number(n) => Self {
+                n: Some(*n),
+                ..Self::default()
+            },
+            Value::Bool(b) => Self {
+                b: Some(*b),
+                ..Self::default()
+            },
+        }
+    }
+
+    fn value(self) -> Result<Value, RecordError> {
+        match (self.s, self.n, self.b) {
+            (None, None, None) => Ok(Value::Null),
+            (Some(s), None, None) => Ok(Value::Text(s)),
+            (None, Some(n), None) => Ok(Value::Number(n)),
+            (None, None, Some(b)) => Ok(Value::Bool(b)),
+            _ => Err(RecordError::new(AUDIT, "a field value of two kinds")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct StoredChange {
+    from: StoredValue,
+    to: StoredValue,
+}
+
+/// A history entry as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct AuditRecord {
+    #[serde(flatten)]
+    head: ItemHead,
+    #[serde(flatten)]
+    gsi1: Gsi1,
+    #[serde(flatten)]
+    gsi2: Gsi2,
+    id: String,
+    at: String,
+    actor_id: String,
+    actor_email: String,
+    action: String,
+    subject_type: String,
+    subject_id: String,
+    changes: BTreeMap<String, StoredChange>,
+    /// TTL (Unix seconds).
+    expires_at: i64,
+}
+
+impl AuditRecord {
+    /// The item of `entry`, expiring after `retention`.
+    pub fn encode(entry: &AuditEntry, retention: Retention) -> Result<Item, RecordError> {
+        let entity = entry.entity_type();
+        let order = keys::audit_list_order(entry.id);
+        encode(
+            AUDIT,
+            &AuditRecord {
+                head: ItemHead::new(keys::audit_entry(entry.id), keys::entity::AUDIT_ENTRY),
+                gsi1: Gsi1::new(
+                    keys::entity_history(entity, &entry.entity_id),
+                    order.clone(),
+                ),
+                gsi2: Gsi2::new(keys::audit_log(keys::OrderShard::of_entry(entry.id)), order),
+                id: entry.id.to_string(),
+                at: entry.at.to_string(),
+                actor_id: entry.actor.id.to_string(),
+                actor_email: entry.actor.email.clone(),
+                action: entry.action.as_str().to_owned(),
+                subject_type: entity.as_str().to_owned(),
+                subject_id: entry.entity_id.clone(),
+                changes: entry
+                    .changes
+                    .iter()
+                    .map(|(field, c)| {
+                        let stored = StoredChange {
+                            from: StoredValue::of(&c.from),
+                            to: StoredValue::of(&c.to),
+                        };
+                        (field.clone(), stored)
+                    })
+                    .collect(),
+                expires_at: retention.expires_at(entry.at),
+            },
+        )
+    }
+
+    /// The entry a stored item holds.
+    pub fn decode(item: Item) -> Result<AuditEntry, RecordError> {
+        let r: AuditRecord = decode(AUDIT, item)?;
+        let invalid = |what: &'static str| RecordError::new(AUDIT, format!("invalid {what}"));
+        let action: Action = r.action.parse().map_err(|_| invalid("action"))?;
+        if action.entity_type().as_str() != r.subject_type {
+            return Err(invalid("entity type"));
+        }
+        let changes = r
+            .changes
+            .into_iter()
+            .map(|(field, c)| {
+                let change = FieldChange {
+                    from: c.from.value()?,
+                    to: c.to.value()?,
+                };
+                Ok((field, change))
+            })
+            .collect::<Result<_, RecordError>>()?;
+        Ok(AuditEntry {
+            id: r.id.parse().map_err(|_| invalid("id"))?,
+            at: Timestamp::parse(&r.at).map_err(|_| invalid("timestamp"))?,
+            actor: Actor {
+                id: r
+                    .actor_id
+                    .parse::<CustomerId>()
+                    .map_err(|_| invalid("actor id"))?,
+                email: r.actor_email,
+            },
+            action,
+            entity_id: r.subject_id,
+            changes,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use domain::audit;
+    use domain::category::CategoryPath;
+    use domain::money::Money;
+    use domain::product::{Product, ProductName};
+    use domain::{CategoryId, ProductId};
+
+    use super::*;
+    use crate::records::attr;
+
+    fn entry() -> AuditEntry {
+        let at = Timestamp::parse("2026-12-03T08:00:00.000Z").expect("at");
+        let product = Product {
+            id: ProductId::generate(),
+            name: ProductName::parse("Phone").expect("name"),
+            description: None,
+            sku: None,
+            price: Money::parse_price("10").expect("price"),
+            stock_quantity: 2,
+            category_path: CategoryPath::root(CategoryId::generate()),
+            is_active: true,
+            created_at: at,
+            updated_at: at,
+        };
+        let actor = Actor {
+            id: "01J0000000000000000000000C".parse().expect("id"),
+            email: "admin@example.com".into(),
+        };
+        audit::product_created(&actor, &product)
+    }
+
+    #[test]
+    fn entries_round_trip_with_every_kind_of_value() {
+        let mut entry = entry();
+        entry.changes.insert(
+            "notes".into(),
+            FieldChange {
+                from: Value::Bool(false),
+                to: Value::Null,
+            },
+        );
+        let item = AuditRecord::encode(&entry, Retention::DEFAULT).expect("encodes");
+        assert_eq!(AuditRecord::decode(item).expect("decodes"), entry);
+    }
+
+    #[test]
+    fn an_entry_is_listed_under_its_entity_and_a_shard_and_expires() {
+        let entry = entry();
+        let item = AuditRecord::encode(&entry, Retention::DEFAULT).expect("encodes");
+        let s = |v: String| Some(AttributeValue::S(v));
+        assert_eq!(
+            item.get(keys::GSI1PK).cloned(),
+            s(keys::entity_history(
+                audit::EntityType::Product,
+                &entry.entity_id
+            ))
+        );
+        assert_eq!(
+            item.get(keys::GSI2PK).cloned(),
+            s(keys::audit_log(keys::OrderShard::of_entry(entry.id)))
+        );
+        assert_eq!(
+            item.get(attr::EXPIRES_AT).cloned(),
+            Some(AttributeValue::N(
+                Retention::DEFAULT.expires_at(entry.at).to_string()
+            ))
+        );
+    }
+}
