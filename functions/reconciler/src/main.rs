@@ -9,7 +9,7 @@ use bootstrap::orders::OrdersConfig;
 use bootstrap::{Aws, Env};
 use domain::order::OrderService;
 use queue::SqsNotificationQueue;
-use storage::{DynamoCatalog, DynamoOrders};
+use storage::DynamoOrders;
 
 #[tokio::main]
 async fn main() -> Result<(), bootstrap::Error> {
@@ -23,7 +23,7 @@ async fn main() -> Result<(), bootstrap::Error> {
         .unwrap_or_else(|| "reconciler".to_owned())
         .into();
     let aws = Aws::load()?;
-    let orders = DynamoOrders::new(DynamoCatalog::new(aws.dynamodb(), table_name));
+    let orders = DynamoOrders::new(aws.dynamodb(), table_name);
     let service = Arc::new(OrderService::new(
         orders.clone(),
         SqsNotificationQueue::new(aws.sqs(), config.queue_url),

@@ -49,10 +49,8 @@ async fn main() {
     let endpoint = devkit::testing::dynamodb_endpoint();
     let counter = RequestCounter::default();
     let wire = WireTimer::default();
-    let store = DynamoCatalog::new(
-        timed_client(&endpoint, counter.clone(), &wire),
-        env.table.as_str(),
-    );
+    let dynamodb = timed_client(&endpoint, counter.clone(), &wire);
+    let store = DynamoCatalog::new(dynamodb.clone(), env.table.as_str());
     let name = |s: String| CategoryName::parse(&s).unwrap_or_else(|e| panic!("{e}"));
 
     eprintln!(
@@ -128,7 +126,7 @@ async fn main() {
     // Orders: the service on the counted client, confirmations to a queue of its own.
     let queues = env.queues().await;
     let service = std::sync::Arc::new(domain::order::OrderService::new(
-        storage::DynamoOrders::new(store.clone()),
+        storage::DynamoOrders::new(dynamodb.clone(), env.table.as_str()),
         queue::SqsNotificationQueue::new(
             timed_sqs_client(&devkit::testing::moto_endpoint(), &wire),
             queues.notifications.clone(),

@@ -19,7 +19,7 @@ use notifier::{Backoff, BatchHandler};
 use queue::SqsNotificationQueue;
 use secrecy::SecretString;
 use serde_json::json;
-use storage::{DynamoCatalog, DynamoCustomers, DynamoOrders};
+use storage::{DynamoCustomers, DynamoOrders};
 
 use crate::percentile;
 
@@ -37,7 +37,7 @@ pub async fn rows(env: &TestEnv, dynamodb: &str) -> Vec<Row> {
     env.drain(&queues.notifications).await;
     let queue = SqsNotificationQueue::new(env.sqs.clone(), queues.notifications.as_str());
     let orders = OrderService::new(
-        DynamoOrders::new(env.catalog()),
+        DynamoOrders::new(env.client.clone(), env.table.as_str()),
         queue.clone(),
         VatRate::kenya_standard(),
         HandOffPolicy::default(),
@@ -92,7 +92,7 @@ pub async fn rows(env: &TestEnv, dynamodb: &str) -> Vec<Row> {
     let client = counted_client(dynamodb, counter.clone());
     let handler = BatchHandler::new(
         Notifier::new(
-            DynamoOrders::new(DynamoCatalog::new(client.clone(), env.table.as_str())),
+            DynamoOrders::new(client.clone(), env.table.as_str()),
             DynamoCustomers::new(client, env.table.as_str()),
             AfricasTalking::new(AfricasTalkingConfig {
                 base_url: sandbox.base_url.parse().expect("url"),

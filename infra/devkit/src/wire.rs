@@ -4,7 +4,8 @@
 //! (so requests in parallel count once). Subtracted from a request's latency
 //! (`make bench`'s *own time*), it leaves what the function itself spends: our code, the
 //! SDK's serialisation and its parsing of the response — never waiting on the emulator,
-//! however it streams its bodies.
+//! however it streams its bodies. The accounting (`Wire`) is told the instants; only the
+//! timer reads the clock, so tests prove the arithmetic on instants of their own.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -32,6 +33,27 @@ struct Wire {
     total: Duration,
 }
 
+/// The accounting, on the instants it is given (the timer gives it the clock's).
+impl Wire {
+    /// A request sent at `now`.
+    fn sent(&mut self, now: Instant) {
+        if self.in_flight == 0 {
+            self.since = Some(now);
+        }
+        self.in_flight += 1;
+    }
+
+    /// A request answered (or failed, or dropped) at `now`.
+    fn answered(&mut self, now: Instant) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        if self.in_flight == 0
+            && let Some(since) = self.since.take()
+        {
+            self.total += now.saturating_duration_since(since);
+        }
+    }
+}
+
 impl WireTimer {
     /// Time during which a request was on the wire, so far (requests that ended).
     pub fn waited(&self) -> Duration {
@@ -43,21 +65,11 @@ impl WireTimer {
     }
 
     fn sent(&self) {
-        let mut wire = self.lock();
-        if wire.in_flight == 0 {
-            wire.since = Some(Instant::now());
-        }
-        wire.in_flight += 1;
+        self.lock().sent(Instant::now());
     }
 
     fn answered(&self) {
-        let mut wire = self.lock();
-        wire.in_flight = wire.in_flight.saturating_sub(1);
-        if wire.in_flight == 0
-            && let Some(since) = wire.since.take()
-        {
-            wire.total += since.elapsed();
-        }
+        self.lock().answered(Instant::now());
     }
 
     /// `inner`, timed.
@@ -123,16 +135,63 @@ impl Drop for OnWire {
 mod tests {
     use super::*;
 
+    /// `ms` milliseconds after `t0`: the tests feed the accounting instants of their own,
+    /// so what they prove does not depend on how fast the machine is.
+    fn at(t0: Instant, ms: u64) -> Instant {
+        t0 + Duration::from_millis(ms)
+    }
+
     #[test]
     fn overlapping_requests_count_once() {
+        let (mut wire, t0) = (Wire::default(), Instant::now());
+        wire.sent(at(t0, 0));
+        wire.sent(at(t0, 5));
+        wire.answered(at(t0, 20));
+        assert_eq!(wire.total, Duration::ZERO, "one still on the wire");
+        wire.answered(at(t0, 30));
+        assert_eq!(
+            wire.total,
+            Duration::from_millis(30),
+            "0..30 once, not 30 + 15"
+        );
+    }
+
+    #[test]
+    fn separate_requests_add_up_and_the_gaps_between_them_do_not_count() {
+        let (mut wire, t0) = (Wire::default(), Instant::now());
+        wire.sent(at(t0, 0));
+        wire.answered(at(t0, 10));
+        wire.sent(at(t0, 100));
+        wire.sent(at(t0, 110));
+        wire.answered(at(t0, 120));
+        wire.answered(at(t0, 125));
+        assert_eq!(wire.total, Duration::from_millis(10 + 25));
+    }
+
+    #[test]
+    fn a_stray_answer_neither_underflows_nor_counts() {
+        let (mut wire, t0) = (Wire::default(), Instant::now());
+        wire.answered(at(t0, 10));
+        assert_eq!((wire.in_flight, wire.total), (0, Duration::ZERO));
+        wire.sent(at(t0, 20));
+        wire.answered(at(t0, 30));
+        assert_eq!(wire.total, Duration::from_millis(10));
+    }
+
+    #[test]
+    fn the_timer_shares_its_total_between_clones() {
         let timer = WireTimer::default();
+        let clone = timer.clone();
+        clone.sent();
         timer.sent();
-        timer.sent();
-        std::thread::sleep(Duration::from_millis(20));
-        timer.answered();
+        clone.answered();
         assert_eq!(timer.waited(), Duration::ZERO, "one still on the wire");
         timer.answered();
-        let once = timer.waited();
-        assert!(once >= Duration::from_millis(20) && once < Duration::from_millis(40));
+        assert_eq!(timer.lock().in_flight, 0);
+        assert!(
+            timer.lock().since.is_none(),
+            "the interval was closed and added"
+        );
+        assert_eq!(timer.waited(), clone.waited());
     }
 }

@@ -4,14 +4,16 @@
 //!
 //! Every test has queues of its own (unique names), a visibility timeout of 1 s and a
 //! maxReceiveCount of 2, and short-polls (wait 0), so the tests run in parallel and
-//! quickly even on the serialised moto of `make test`.
+//! quickly even on the serialised moto of `make test`. No test sleeps a fixed time: one
+//! that needs a failed message back polls the queue's counts until it is visible again
+//! (up to a deadline), and "deleted" or "gone" is read from the counts, not waited for.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::types::MessageAttributeValue;
+use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -25,8 +27,11 @@ const SETTINGS: QueueSettings = QueueSettings {
     visibility_timeout: 1,
     max_receive_count: 2,
 };
-/// A little over the visibility timeout.
-const REDELIVERY: Duration = Duration::from_millis(1_300);
+/// How long a failed message may take to be visible again (the visibility timeout is
+/// 1 s; the rest is for a loaded machine). A bound on a wait, never an expected time.
+const REDELIVERY_DEADLINE: Duration = Duration::from_secs(30);
+/// Between two reads of a queue's counts while waiting.
+const POLL_EVERY: Duration = Duration::from_millis(50);
 const INVOKE_PATH: &str = "/2015-03-31/functions/notifier/invocations";
 
 type Answer = Box<dyn Fn(&Value) -> (StatusCode, String) + Send + Sync>;
@@ -141,6 +146,54 @@ impl World {
     async fn poll(&self) -> BatchReport {
         self.bridge.poll_once().await.expect("poll")
     }
+
+    /// Messages on `queue_url` as (visible, in flight), from moto's exact counts.
+    async fn counts(&self, queue_url: &str) -> (usize, usize) {
+        let attributes = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(queue_url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .expect("queue attributes")
+            .attributes
+            .unwrap_or_default();
+        let count = |name: QueueAttributeName| {
+            attributes
+                .get(&name)
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("no {name}: {attributes:?}"))
+        };
+        (
+            count(QueueAttributeName::ApproximateNumberOfMessages),
+            count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+        )
+    }
+
+    /// Messages still on `queue_url`, visible or not: none once every one was deleted.
+    async fn held(&self, queue_url: &str) -> usize {
+        let (visible, in_flight) = self.counts(queue_url).await;
+        visible + in_flight
+    }
+
+    /// Waits until `n` messages are visible on the notifications queue (the failed ones,
+    /// back after their visibility timeout), polling up to [`REDELIVERY_DEADLINE`].
+    async fn until_visible(&self, n: usize) {
+        let deadline = tokio::time::Instant::now() + REDELIVERY_DEADLINE;
+        loop {
+            let counts = self.counts(&self.queues.notifications).await;
+            if counts.0 == n {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{n} visible messages expected within {REDELIVERY_DEADLINE:?}; (visible, in flight) = {counts:?}"
+            );
+            tokio::time::sleep(POLL_EVERY).await;
+        }
+    }
 }
 
 /// The records of `event`, as (messageId, body, ApproximateReceiveCount).
@@ -192,8 +245,13 @@ async fn a_reported_failure_is_redelivered_and_the_others_are_deleted() {
         )
     });
     assert_eq!(world.poll().await, report(3, 2, 1));
+    assert_eq!(
+        world.held(&world.queues.notifications).await,
+        1,
+        "b is kept"
+    );
 
-    tokio::time::sleep(REDELIVERY).await;
+    world.until_visible(1).await;
     world
         .function
         .answer(|_| (StatusCode::OK, r#"{"batchItemFailures":[]}"#.into()));
@@ -206,14 +264,9 @@ async fn a_reported_failure_is_redelivered_and_the_others_are_deleted() {
     assert_eq!(again[0].1, "b");
     assert_eq!(again[0].2, "2");
 
-    tokio::time::sleep(REDELIVERY).await;
-    assert_eq!(world.poll().await, report(0, 0, 0));
-    assert!(
-        queues::drain(&world.sqs, &world.queues.dead_letters)
-            .await
-            .expect("drain")
-            .is_empty()
-    );
+    // Nothing is left to come back, and nothing went to the dead-letter queue.
+    assert_eq!(world.held(&world.queues.notifications).await, 0);
+    assert_eq!(world.held(&world.queues.dead_letters).await, 0);
 }
 
 #[tokio::test]
@@ -228,8 +281,9 @@ async fn a_function_error_deletes_nothing() {
         )
     });
     assert_eq!(world.poll().await, report(2, 0, 2));
+    assert_eq!(world.held(&world.queues.notifications).await, 2);
 
-    tokio::time::sleep(REDELIVERY).await;
+    world.until_visible(2).await;
     let mut bodies = queues::drain(&world.sqs, &world.queues.notifications)
         .await
         .expect("drain");
@@ -256,16 +310,15 @@ async fn an_unknown_item_identifier_fails_the_whole_batch() {
     assert_eq!(world.poll().await, report(2, 0, 2));
 
     // Not JSON at all: the same.
-    tokio::time::sleep(REDELIVERY).await;
+    world.until_visible(2).await;
     world.function.answer(|_| (StatusCode::OK, "ok".into()));
     assert_eq!(world.poll().await, report(2, 0, 2));
 
     // An empty answer (a handler returning nothing) means every message succeeded.
-    tokio::time::sleep(REDELIVERY).await;
+    world.until_visible(2).await;
     world.function.answer(|_| (StatusCode::OK, String::new()));
     assert_eq!(world.poll().await, report(2, 2, 0));
-    tokio::time::sleep(REDELIVERY).await;
-    assert_eq!(world.poll().await, report(0, 0, 0));
+    assert_eq!(world.held(&world.queues.notifications).await, 0);
 }
 
 #[tokio::test]
@@ -289,8 +342,15 @@ async fn an_unreachable_function_is_an_error_and_deletes_nothing() {
     .expect("bridge");
     assert!(bridge.poll_once().await.is_err());
 
-    tokio::time::sleep(REDELIVERY).await;
+    world.until_visible(1).await;
     assert_eq!(world.poll().await, report(1, 1, 0));
+    let events = world.function.events();
+    assert_eq!(
+        records(&events[0])[0].2,
+        "2",
+        "the failed poll received it once and left it"
+    );
+    assert_eq!(world.held(&world.queues.notifications).await, 0);
 }
 
 #[tokio::test]
@@ -316,7 +376,7 @@ async fn the_event_is_lambdas_sqs_event_and_counts_receives() {
         .function
         .answer(|_| (StatusCode::INTERNAL_SERVER_ERROR, String::new()));
     assert_eq!(world.poll().await, report(1, 0, 1));
-    tokio::time::sleep(REDELIVERY).await;
+    world.until_visible(1).await;
     world.function.answer(|_| (StatusCode::OK, "null".into()));
     assert_eq!(world.poll().await, report(1, 1, 0));
 
@@ -378,9 +438,9 @@ async fn a_message_failing_every_time_ends_in_the_dead_letter_queue() {
         .answer(|_| (StatusCode::INTERNAL_SERVER_ERROR, String::new()));
     // Received maxReceiveCount (2) times, failing each time...
     assert_eq!(world.poll().await, report(1, 0, 1));
-    tokio::time::sleep(REDELIVERY).await;
+    world.until_visible(1).await;
     assert_eq!(world.poll().await, report(1, 0, 1));
-    tokio::time::sleep(REDELIVERY).await;
+    world.until_visible(1).await;
     // ...then the next receive finds it gone: moto moved it to the dead-letter queue.
     assert_eq!(world.poll().await, report(0, 0, 0));
     assert_eq!(world.function.events().len(), 2);

@@ -5,7 +5,9 @@
 //!
 //! Invariants: an unknown category is [`CatalogError::CategoryNotFound`] when it is the
 //! subject of the request and [`CatalogError::UnknownCategory`] when a new product names
-//! it; a product that appears in orders is never deleted, only deactivated.
+//! it; a product that appears in orders is never deleted, only deactivated. Each use case
+//! runs in a span named after it that carries the ids it concerns (and the acting staff
+//! member's id, never their email).
 
 use crate::audit::Actor;
 use crate::catalog::{CatalogError, CategoryStore, ProductStore};
@@ -26,6 +28,7 @@ impl<'s, S: CategoryStore + ProductStore> Catalog<'s, S> {
     }
 
     /// The category `id`.
+    #[tracing::instrument(name = "catalog.category", skip_all, fields(category_id = %id))]
     pub async fn category(&self, id: CategoryId) -> Result<Category, CatalogError> {
         self.0
             .category(id)
@@ -34,6 +37,7 @@ impl<'s, S: CategoryStore + ProductStore> Catalog<'s, S> {
     }
 
     /// The category `id` and its ancestors, root first.
+    #[tracing::instrument(name = "catalog.with_ancestors", skip_all, fields(category_id = %id))]
     pub async fn with_ancestors(
         &self,
         id: CategoryId,
@@ -44,6 +48,8 @@ impl<'s, S: CategoryStore + ProductStore> Catalog<'s, S> {
     }
 
     /// The whole forest, or the tree under `root`.
+    #[tracing::instrument(name = "catalog.tree", skip_all,
+        fields(category_id = root.map(tracing::field::display)))]
     pub async fn tree(&self, root: Option<CategoryId>) -> Result<Vec<CategoryNode>, CatalogError> {
         let root = match root {
             Some(id) => Some(self.category(id).await?),
@@ -54,6 +60,8 @@ impl<'s, S: CategoryStore + ProductStore> Catalog<'s, S> {
     }
 
     /// A page of the products in category `id` (`direct_only`) or in its whole subtree.
+    #[tracing::instrument(name = "catalog.products", skip_all,
+        fields(category_id = %id, direct_only = direct_only))]
     pub async fn products(
         &self,
         id: CategoryId,
@@ -70,6 +78,7 @@ impl<'s, S: CategoryStore + ProductStore> Catalog<'s, S> {
     }
 
     /// The category `id` and the price summary of its subtree's products.
+    #[tracing::instrument(name = "catalog.price_summary", skip_all, fields(category_id = %id))]
     pub async fn price_summary(
         &self,
         id: CategoryId,
@@ -80,6 +89,9 @@ impl<'s, S: CategoryStore + ProductStore> Catalog<'s, S> {
     }
 
     /// Creates a product, active, in the existing category `new.category_id`.
+    #[tracing::instrument(name = "catalog.create_product", skip_all,
+        fields(category_id = %new.category_id, product_id = tracing::field::Empty,
+            actor_id = %actor.id))]
     pub async fn create_product(
         &self,
         new: NewProduct,
@@ -91,11 +103,14 @@ impl<'s, S: CategoryStore + ProductStore> Catalog<'s, S> {
             .await?
             .ok_or(CatalogError::UnknownCategory)?;
         let product = new.into_product(category.path, Timestamp::now());
+        tracing::Span::current().record("product_id", tracing::field::display(product.id));
         self.0.insert_product(&product, actor).await?;
         Ok(product)
     }
 
     /// Applies `change` to product `id`; an empty change only reads it.
+    #[tracing::instrument(name = "catalog.update_product", skip_all,
+        fields(product_id = %id, actor_id = %actor.id))]
     pub async fn update_product(
         &self,
         id: ProductId,
@@ -113,6 +128,8 @@ impl<'s, S: CategoryStore + ProductStore> Catalog<'s, S> {
     }
 
     /// Deletes product `id`, or deactivates it when orders refer to it.
+    #[tracing::instrument(name = "catalog.remove_product", skip_all,
+        fields(product_id = %id, actor_id = %actor.id))]
     pub async fn remove_product(
         &self,
         id: ProductId,

@@ -428,3 +428,253 @@ mod tests {
         );
     }
 }
+
+/// Properties of category names (trimmed, bounded, no control characters), their unique
+/// keys and slugs, and of paths.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+    use proptest::sample::Index;
+    use ulid::Ulid;
+
+    use super::*;
+
+    /// A word of a name: ASCII, or any characters that are neither blank nor control.
+    fn word() -> impl Strategy<Value = String> {
+        prop_oneof!["[A-Za-z0-9&'.]{1,8}", "[^\\s\\p{Cc}]{1,6}"]
+    }
+
+    /// A name as staff type it: one to eight words, single spaces between them.
+    fn name_text() -> impl Strategy<Value = String> {
+        prop::collection::vec(word(), 1..=8).prop_map(|words| words.join(" "))
+    }
+
+    /// Blanks that may surround a name (tabs and new lines are trimmed too).
+    fn padding() -> impl Strategy<Value = String> {
+        "[ \t\n\u{a0}\u{3000}]{0,3}"
+    }
+
+    /// `words` as someone else might type them: each word's ASCII letters in upper or
+    /// lower case, and any run of (non-control) blanks between the words.
+    fn retyped(words: Vec<String>) -> impl Strategy<Value = String> {
+        let n = words.len();
+        (
+            prop::collection::vec(any::<bool>(), n),
+            prop::collection::vec("[ \u{a0}\u{2003}\u{3000}]{1,3}", n),
+        )
+            .prop_map(move |(upper, gaps)| {
+                let mut text = String::new();
+                for ((word, upper), gap) in words.iter().zip(upper).zip(gaps) {
+                    if !text.is_empty() {
+                        text.push_str(&gap);
+                    }
+                    text.push_str(&if upper {
+                        word.to_ascii_uppercase()
+                    } else {
+                        word.to_ascii_lowercase()
+                    });
+                }
+                text
+            })
+    }
+
+    fn words_and_retyped() -> impl Strategy<Value = (String, String)> {
+        prop::collection::vec(word(), 1..=8)
+            .prop_flat_map(|words| (Just(words.join(" ")), retyped(words)))
+    }
+
+    /// One of a dozen category ids: few enough that paths share ids and prefixes.
+    fn category_id() -> impl Strategy<Value = CategoryId> {
+        (0_u128..12).prop_map(|n| Ulid(n).to_string().parse().expect("an id"))
+    }
+
+    /// A path of distinct ids, one to `max` long.
+    fn path(max: usize) -> impl Strategy<Value = CategoryPath> {
+        prop::collection::vec(category_id(), 1..=max).prop_map(|mut ids| {
+            let mut seen = std::collections::HashSet::new();
+            ids.retain(|id| seen.insert(*id));
+            CategoryPath::from_ids(ids).expect("distinct ids")
+        })
+    }
+
+    fn name(text: &str) -> CategoryName {
+        CategoryName::parse(text).expect("a name")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// A name is stored trimmed, whatever blanks surround it.
+        #[test]
+        fn names_are_trimmed(text in name_text(), before in padding(), after in padding()) {
+            let parsed = CategoryName::parse(&format!("{before}{text}{after}"));
+            prop_assert_eq!(parsed.as_ref().map(CategoryName::as_str), Ok(text.as_str()));
+        }
+
+        /// Names are 1 to 100 characters (not bytes) once trimmed.
+        #[test]
+        fn names_are_bounded_in_characters(text in "[^\\s\\p{Cc}]{1,130}", blanks in padding()) {
+            let parsed = CategoryName::parse(&format!("{blanks}{text}"));
+            if text.chars().count() <= MAX_NAME_CHARS {
+                prop_assert_eq!(parsed, Ok(name(&text)));
+            } else {
+                prop_assert_eq!(parsed, Err(InvalidName::TooLong(MAX_NAME_CHARS)));
+            }
+        }
+
+        /// A control character inside a name is refused (at either end it is trimmed if
+        /// blank, refused otherwise).
+        #[test]
+        fn control_characters_are_refused(
+            text in name_text().prop_filter("two characters", |t| t.chars().count() >= 2),
+            control in "\\p{Cc}",
+            at in any::<Index>(),
+        ) {
+            let mut chars: Vec<char> = text.chars().collect();
+            let inside = 1 + at.index(chars.len() - 1);
+            chars.splice(inside..inside, control.chars());
+            let spoiled: String = chars.into_iter().collect();
+            prop_assert_eq!(
+                CategoryName::parse(&spoiled),
+                Err(InvalidName::ControlCharacter),
+                "{:?}", spoiled
+            );
+        }
+
+        /// Blanks alone are no name.
+        #[test]
+        fn blank_names_are_refused(blanks in "[ \t\n\r\u{a0}\u{2003}\u{3000}]{0,6}") {
+            prop_assert_eq!(CategoryName::parse(&blanks), Err(InvalidName::Blank));
+        }
+
+        /// Any text: never a panic; an accepted name is the text trimmed, within the
+        /// bounds, free of control characters, and parses to itself.
+        #[test]
+        fn accepted_names_keep_the_rules(text in prop_oneof![any::<String>(), "\\PC{0,8}"]) {
+            if let Ok(parsed) = CategoryName::parse(&text) {
+                let kept = parsed.as_str();
+                prop_assert_eq!(kept, text.trim());
+                prop_assert!((1..=MAX_NAME_CHARS).contains(&kept.chars().count()));
+                prop_assert!(!kept.chars().any(char::is_control), "{:?}", kept);
+                prop_assert_eq!(CategoryName::parse(kept), Ok(parsed.clone()));
+            }
+        }
+
+        /// The unique key ignores ASCII case and how the words are spaced, and is itself
+        /// a name whose key it is.
+        #[test]
+        fn unique_keys_ignore_case_and_spacing((text, other) in words_and_retyped()) {
+            let key = name(&text).unique_key();
+            prop_assert_eq!(name(&other).unique_key(), key.clone(), "{:?} vs {:?}", text, other);
+            prop_assert!(!key.bytes().any(|b| b.is_ascii_uppercase()), "{:?}", key);
+            prop_assert!(!key.contains("  ") && key.trim() == key, "{:?}", key);
+            prop_assert_eq!(name(&key).unique_key(), key);
+        }
+
+        /// Names whose words differ other than in case have different keys.
+        #[test]
+        fn different_words_have_different_keys(
+            words in prop::collection::vec("[A-Za-z0-9&']{1,4}", 1..=4),
+            replacement in "[A-Za-z0-9&']{1,4}",
+            at in any::<Index>(),
+        ) {
+            let mut other = words.clone();
+            other[at.index(words.len())] = replacement;
+            let lower = |w: &[String]| w.iter().map(|w| w.to_ascii_lowercase()).collect::<Vec<_>>();
+            let same_words = lower(&words) == lower(&other);
+            prop_assert_eq!(
+                name(&words.join(" ")).unique_key() == name(&other.join(" ")).unique_key(),
+                same_words
+            );
+        }
+
+        /// A slug is lower-case ASCII letters and digits in hyphen-separated groups, holds
+        /// exactly the name's ASCII letters and digits (or is `category`), ignores case
+        /// and spacing, and is its own slug.
+        #[test]
+        fn slugs_are_stable_and_within_their_alphabet((text, other) in words_and_retyped()) {
+            let slug = name(&text).slug();
+            prop_assert!(
+                !slug.is_empty()
+                    && slug.split('-').all(|group| {
+                        !group.is_empty()
+                            && group.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                    }),
+                "{:?}", slug
+            );
+            let alphanumerics: String = text
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .map(|c| c.to_ascii_lowercase())
+                .collect();
+            if alphanumerics.is_empty() {
+                prop_assert_eq!(&slug, "category");
+            } else {
+                prop_assert_eq!(slug.replace('-', ""), alphanumerics);
+            }
+            prop_assert_eq!(name(&other).slug(), slug.clone());
+            prop_assert_eq!(name(&slug).slug(), slug);
+        }
+
+        /// A path is one to 32 distinct ids, kept in order.
+        #[test]
+        fn paths_are_one_to_32_distinct_ids(
+            ids in prop_oneof![
+                // A few ids out of a dozen: repeats are likely.
+                prop::collection::vec(category_id(), 0..=4),
+                // Up to two more fresh ids than a path may hold.
+                (0..=MAX_PATH_LEN + 2)
+                    .prop_map(|n| (0..n).map(|_| CategoryId::generate()).collect()),
+            ],
+        ) {
+            let mut unique = ids.clone();
+            unique.sort();
+            unique.dedup();
+            let valid = !ids.is_empty() && ids.len() <= MAX_PATH_LEN && unique.len() == ids.len();
+            let path = CategoryPath::from_ids(ids.clone());
+            prop_assert_eq!(path.is_ok(), valid, "{} ids", ids.len());
+            if let Ok(path) = path {
+                prop_assert_eq!(path.ids(), ids.as_slice());
+            }
+        }
+
+        /// Moving a category puts it under its new parent, unless that is in its own
+        /// subtree or the subtree would end up too deep; its descendants follow.
+        #[test]
+        fn moves_rebase_the_subtree(
+            current in path(6),
+            parent in proptest::option::of(path(6)),
+            below in prop::collection::vec(any::<u8>(), 0..=3),
+            height in prop_oneof![0_usize..=4, 25_usize..=MAX_PATH_LEN],
+        ) {
+            let moved = moved_path(&current, parent.as_ref(), height);
+            match &parent {
+                Some(parent) if parent.is_within(&current) => {
+                    prop_assert_eq!(moved, Err(IllegalMove::IntoOwnSubtree));
+                }
+                _ => {
+                    let levels = parent.as_ref().map_or(0, |p| p.ids().len()) + 1 + height;
+                    if levels > MAX_PATH_LEN {
+                        prop_assert_eq!(moved, Err(IllegalMove::TooDeep));
+                    } else {
+                        let moved = moved.expect("a legal move");
+                        prop_assert_eq!(moved.leaf(), current.leaf());
+                        prop_assert_eq!(moved.parent(), parent.as_ref().map(CategoryPath::leaf));
+                        // A descendant (ids unknown to both paths) follows the category.
+                        let mut descendant = current.clone();
+                        for _ in &below {
+                            descendant = descendant.child(CategoryId::generate());
+                        }
+                        let rebased = descendant.rebased(&current, &moved).expect("within");
+                        prop_assert!(rebased.is_within(&moved));
+                        prop_assert_eq!(
+                            &rebased.ids()[moved.ids().len()..],
+                            &descendant.ids()[current.ids().len()..]
+                        );
+                        prop_assert_eq!(rebased.level(), moved.level() + below.len());
+                    }
+                }
+            }
+        }
+    }
+}

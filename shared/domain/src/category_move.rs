@@ -115,6 +115,12 @@ pub fn fixed_items(moving: &Category, new_parent: Option<&CategoryPath>) -> usiz
 
 /// Plans the move of `moving` under `new_parent` (`None`: to the top level), given its
 /// subtree (`moving` included) and the subtree's products (id and category path) as read.
+#[tracing::instrument(name = "category_move.plan", skip_all, fields(
+    category_id = %moving.id,
+    parent_id = new_parent.map(|p| tracing::field::display(p.leaf())),
+    categories = subtree.len(),
+    products = products.len(),
+))]
 pub fn plan_move(
     moving: &Category,
     new_parent: Option<&CategoryPath>,

@@ -462,3 +462,143 @@ mod tests {
         assert!(!debug.contains("SECRET"), "{debug}");
     }
 }
+
+/// Properties of phone-number normalisation: every accepted way of writing a Kenyan mobile
+/// number gives the one E.164 form, and nothing else is accepted.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+    use proptest::sample::{Index, select};
+
+    use super::*;
+
+    /// The nine national digits of a Kenyan mobile number: `7…`, `10…` or `11…`.
+    fn national() -> impl Strategy<Value = String> {
+        prop_oneof!["7[0-9]{8}", "1[01][0-9]{7}"]
+    }
+
+    /// What people put between the digits: mostly nothing, sometimes a separator or two.
+    fn gap() -> impl Strategy<Value = String> {
+        prop_oneof![4 => Just(String::new()), 1 => "[ .()-]{1,2}"]
+    }
+
+    /// `national` as someone might write it: with the trunk `0`, bare, with the country
+    /// code with or without `+`, with separators between the digits and blanks around.
+    fn written(national: String) -> impl Strategy<Value = String> {
+        let forms = vec![
+            format!("0{national}"),
+            national.clone(),
+            format!("254{national}"),
+            format!("+254{national}"),
+        ];
+        (
+            select(forms),
+            prop::collection::vec(gap(), 12),
+            "[ \t\n]{0,2}",
+            "[ \t\n]{0,2}",
+        )
+            .prop_map(|(form, gaps, before, after)| {
+                let mut text = before;
+                let mut gaps = gaps.into_iter();
+                for (i, c) in form.chars().enumerate() {
+                    if i > 0 && c.is_ascii_digit() {
+                        text.push_str(&gaps.next().unwrap_or_default());
+                    }
+                    text.push(c);
+                }
+                text + &after
+            })
+    }
+
+    /// The E.164 form the rule says `digits` (after an optional `+`) stands for, derived
+    /// from the rule as written rather than from the parser: an optional prefix (`0`, or
+    /// `254`, which alone may follow a `+`) and nine national digits of a mobile range.
+    fn by_the_rule(plus: bool, digits: &str) -> Option<String> {
+        let prefixes: &[&str] = if plus { &["254"] } else { &["", "0", "254"] };
+        prefixes.iter().find_map(|prefix| {
+            let national = digits.strip_prefix(prefix)?;
+            let mobile = ["7", "10", "11"]
+                .iter()
+                .any(|range| national.starts_with(range));
+            (national.len() == 9 && mobile).then(|| format!("+254{national}"))
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Every accepted form of a number normalises to the same E.164 string.
+        #[test]
+        fn every_written_form_gives_one_e164(
+            (national, text) in national().prop_flat_map(|n| (Just(n.clone()), written(n))),
+        ) {
+            let parsed = PhoneNumber::parse(&text);
+            prop_assert_eq!(
+                parsed.map(|p| p.as_str().to_owned()),
+                Ok(format!("+254{national}")),
+                "{:?}", text
+            );
+        }
+
+        /// Parsing the normalised form gives it back unchanged.
+        #[test]
+        fn parsing_is_idempotent(text in national().prop_flat_map(written)) {
+            let once = PhoneNumber::parse(&text).expect("a mobile number");
+            prop_assert_eq!(PhoneNumber::parse(once.as_str()), Ok(once.clone()));
+            prop_assert_eq!(once.to_string(), once.as_str());
+        }
+
+        /// Digit strings, with or without `+`, are accepted exactly when the rule says so,
+        /// and then as the number the rule says.
+        #[test]
+        fn digit_strings_follow_the_rule(
+            plus in any::<bool>(),
+            digits in prop_oneof![
+                "[0-9]{0,14}",
+                "(0|254|2540)?[17][0-9]{8}[0-9]?",
+            ],
+        ) {
+            let text = if plus { format!("+{digits}") } else { digits.clone() };
+            prop_assert_eq!(
+                PhoneNumber::parse(&text).ok().map(|p| p.as_str().to_owned()),
+                by_the_rule(plus, &digits),
+                "{:?}", text
+            );
+        }
+
+        /// A number outside the mobile ranges is refused however it is written.
+        #[test]
+        fn other_ranges_are_refused(
+            text in prop_oneof!["[02-689][0-9]{8}", "1[2-9][0-9]{7}"].prop_flat_map(written),
+        ) {
+            prop_assert_eq!(PhoneNumber::parse(&text), Err(InvalidPhoneNumber), "{:?}", text);
+        }
+
+        /// One character that is not a digit, a separator or a blank spoils any number.
+        #[test]
+        fn stray_characters_are_refused(
+            text in national().prop_flat_map(written),
+            stray in any::<char>().prop_filter("allowed in a number", |c| {
+                !c.is_ascii_digit() && !c.is_whitespace() && !" -.()+".contains(*c)
+            }),
+            at in any::<Index>(),
+        ) {
+            let mut chars: Vec<char> = text.chars().collect();
+            chars.insert(at.index(chars.len() + 1), stray);
+            let spoiled: String = chars.into_iter().collect();
+            prop_assert_eq!(PhoneNumber::parse(&spoiled), Err(InvalidPhoneNumber), "{:?}", spoiled);
+        }
+
+        /// Any text at all: never a panic, and an accepted number's national digits are
+        /// the last nine digits of the text.
+        #[test]
+        fn arbitrary_text_is_parsed_or_refused_without_panicking(
+            text in prop_oneof![any::<String>(), "[0-9 .()+x-]{0,20}"],
+        ) {
+            if let Ok(number) = PhoneNumber::parse(&text) {
+                let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+                prop_assert!(digits.ends_with(&number.as_str()[4..]), "{:?}", text);
+            }
+        }
+    }
+}

@@ -6,6 +6,8 @@
 //! sign-ins of the same person race (the loser finds the winner's customer); an empty
 //! profile change writes nothing; the directory only reads; every customer it shows
 //! carries the count of its own orders (one count per customer, never a neighbour's).
+//! Each use case runs in a span named after it that carries the customer's id, never the
+//! subject, email, name or phone number.
 
 use crate::Timestamp;
 use crate::customer::{
@@ -30,11 +32,14 @@ impl<'s, S: CustomerStore> Accounts<'s, S> {
 
     /// The customer of `sign_in.subject`, created on the first sign-in; email, name and
     /// admin flag are brought up to date on every later one.
+    #[tracing::instrument(name = "accounts.sign_in", skip_all,
+        fields(customer_id = tracing::field::Empty))]
     pub async fn sign_in(&self, sign_in: SignIn) -> Result<Customer, CustomerError> {
         // Two rounds cover a concurrent first sign-in of the same subject: the loser
         // finds the winner's identity on its second read.
         for _ in 0..2 {
             if let Some(id) = self.0.customer_of_subject(&sign_in.subject).await? {
+                tracing::Span::current().record("customer_id", tracing::field::display(id));
                 return match self.0.refresh(id, &sign_in).await {
                     Err(CustomerError::NotFound) => Err(CustomerError::storage(Inconsistent(
                         "identity item refers to a missing customer",
@@ -43,6 +48,7 @@ impl<'s, S: CustomerStore> Accounts<'s, S> {
                 };
             }
             let customer = sign_in.new_customer(Timestamp::now());
+            tracing::Span::current().record("customer_id", tracing::field::display(customer.id));
             match self.0.register(&customer, &sign_in.subject).await? {
                 Registration::Registered => return Ok(customer),
                 Registration::SubjectTaken => continue,
@@ -54,11 +60,13 @@ impl<'s, S: CustomerStore> Accounts<'s, S> {
     }
 
     /// Customer `id`'s profile.
+    #[tracing::instrument(name = "accounts.profile", skip_all, fields(customer_id = %id))]
     pub async fn profile(&self, id: CustomerId) -> Result<Customer, CustomerError> {
         self.0.customer(id).await?.ok_or(CustomerError::NotFound)
     }
 
     /// Applies `change` to customer `id`'s profile; an empty change only reads it.
+    #[tracing::instrument(name = "accounts.update_profile", skip_all, fields(customer_id = %id))]
     pub async fn update_profile(
         &self,
         id: CustomerId,
@@ -83,6 +91,10 @@ impl<'s, S: CustomerStore + CustomerDirectory> Directory<'s, S> {
     }
 
     /// One page of `listing`, newest first, each customer with its order count.
+    #[tracing::instrument(name = "directory.list", skip_all, fields(listing = match listing {
+        CustomerListing::All => "all",
+        CustomerListing::Email(_) => "email",
+    }))]
     pub async fn list(
         &self,
         listing: &CustomerListing,
@@ -107,6 +119,7 @@ impl<'s, S: CustomerStore + CustomerDirectory> Directory<'s, S> {
     }
 
     /// Customer `id` with its order count ([`CustomerError::NotFound`] if there is none).
+    #[tracing::instrument(name = "directory.customer", skip_all, fields(customer_id = %id))]
     pub async fn customer(&self, id: CustomerId) -> Result<CustomerSummary, CustomerError> {
         let customer = self.0.customer(id).await?.ok_or(CustomerError::NotFound)?;
         let order_count = self.counts(&[id]).await?.first().copied().unwrap_or(0);

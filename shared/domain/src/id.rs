@@ -1,5 +1,8 @@
 //! Opaque identifiers. All are ULIDs: 26 Crockford base-32 characters, sortable by
 //! creation time, with no `/` or `#` (which the storage keys use as separators).
+//!
+//! Invariant: one id, one text. Only the canonical form parses (upper case, first
+//! character 0-7), so an id's key and URL are never spelt two ways.
 
 use std::fmt;
 use std::str::FromStr;
@@ -35,8 +38,13 @@ macro_rules! ulid_id {
         impl FromStr for $name {
             type Err = InvalidId;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
-                // Canonical form only: 26 upper-case characters, so one id has one key.
-                if s.len() != 26 || s.bytes().any(|b| b.is_ascii_lowercase()) {
+                // Canonical form only, so one id has one key: 26 upper-case characters,
+                // the first one 0-7. (26 characters carry 130 bits and a ULID has 128: the
+                // parser drops the top bits of a larger first character, `8…` reads as `0…`.)
+                let canonical = s.len() == 26
+                    && !s.bytes().any(|b| b.is_ascii_lowercase())
+                    && s.as_bytes()[0] <= b'7';
+                if !canonical {
                     return Err(InvalidId);
                 }
                 Ulid::from_string(s).map(Self).map_err(|_| InvalidId)
@@ -78,6 +86,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_largest_id_is_7zzz() {
+        let largest = "7ZZZZZZZZZZZZZZZZZZZZZZZZZ";
+        assert_eq!(
+            largest.parse::<OrderId>().map(|id| id.to_string()),
+            Ok(largest.to_owned())
+        );
+    }
+
+    #[test]
     fn round_trips_through_its_string_form() {
         let id = CategoryId::generate();
         assert_eq!(id.to_string().parse::<CategoryId>(), Ok(id));
@@ -93,8 +110,81 @@ mod tests {
             &id.to_lowercase(),
             &format!("{id}X"),
             "01ARZ3NDEKTSV4RRFFQ69G5FA/",
+            // Found by `properties::only_canonical_text_is_accepted`: read as 000…0.
+            "80000000000000000000000000",
+            "ZZZZZZZZZZZZZZZZZZZZZZZZZZ",
         ] {
             assert_eq!(bad.parse::<ProductId>(), Err(InvalidId), "{bad:?}");
+        }
+    }
+}
+
+/// Properties of ids' text form: one text per id, and one id per accepted text.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::audit::AuditEntryId;
+    use crate::customer::CustomerId;
+
+    /// Crockford base-32 as ULIDs write it.
+    const CROCKFORD: &str = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+    /// Text that looks like an id: 26 Crockford characters, or near misses (letters
+    /// Crockford leaves out, lower case, key separators, a character too few or many).
+    fn id_like_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[0-9A-HJKMNP-TV-Z]{26}",
+            "[0-7][0-9A-HJKMNP-TV-Z]{25}",
+            "[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}",
+            "[0-9A-Za-z/#]{25,27}",
+        ]
+    }
+
+    /// The id `text` stands for as a `T`, written back.
+    fn written_back<T: FromStr + fmt::Display>(text: &str) -> Option<String> {
+        text.parse::<T>().ok().map(|id| id.to_string())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Every id is written as 26 Crockford characters that parse back to it (as text
+        /// and as JSON), and ids sort like their texts.
+        #[test]
+        fn ids_round_trip_through_their_text(a in any::<u128>(), b in any::<u128>()) {
+            let (a, b) = (OrderId(Ulid(a)), OrderId(Ulid(b)));
+            let text = a.to_string();
+            prop_assert_eq!(text.len(), 26);
+            prop_assert!(text.chars().all(|c| CROCKFORD.contains(c)), "{}", text);
+            prop_assert_eq!(text.parse::<OrderId>(), Ok(a));
+            prop_assert_eq!(a.cmp(&b), text.cmp(&b.to_string()));
+            let json = serde_json::to_string(&a).expect("serialises");
+            prop_assert_eq!(serde_json::from_str::<OrderId>(&json).expect("deserialises"), a);
+            // Every kind of id shares the rule.
+            prop_assert_eq!(written_back::<AuditEntryId>(&text), Some(text.clone()));
+            prop_assert_eq!(written_back::<CustomerId>(&text), Some(text.clone()));
+            prop_assert_eq!(written_back::<CategoryId>(&text), Some(text.clone()));
+            prop_assert_eq!(written_back::<ProductId>(&text), Some(text));
+        }
+
+        /// Only an id's own text is accepted: whatever parses is written back exactly as
+        /// it was given, so one id never has two keys.
+        #[test]
+        fn only_canonical_text_is_accepted(text in id_like_text()) {
+            for written in [
+                written_back::<OrderId>(&text),
+                written_back::<ProductId>(&text),
+                written_back::<CategoryId>(&text),
+                written_back::<CustomerId>(&text),
+                written_back::<AuditEntryId>(&text),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                prop_assert_eq!(&written, &text);
+            }
         }
     }
 }

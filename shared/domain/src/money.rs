@@ -267,3 +267,236 @@ mod tests {
         assert_eq!(Money::ZERO.mean(0), None);
     }
 }
+
+/// Properties of amounts, checked against integer arithmetic on minor units (cents), the
+/// one form in which "exact" and "rounded half away from zero" are plain to state.
+#[cfg(test)]
+pub(crate) mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// The largest amount a client may send, in cents.
+    const MAX_CENTS: i64 = 100_000_000_000;
+
+    /// `n / d` rounded half away from zero (`d > 0`), in integers only.
+    pub(crate) fn div_round_half_away(n: i128, d: i128) -> i128 {
+        let (quotient, remainder) = (n / d, n % d);
+        if 2 * remainder.abs() >= d {
+            quotient + n.signum()
+        } else {
+            quotient
+        }
+    }
+
+    /// How an amount of `cents` is written: sign, whole shillings, two decimals.
+    fn written(cents: i128) -> String {
+        let sign = if cents < 0 { "-" } else { "" };
+        let abs = cents.unsigned_abs();
+        format!("{sign}{}.{:02}", abs / 100, abs % 100)
+    }
+
+    /// A client's decimal text with 0, 1 or 2 places (and maybe leading zeros), and the
+    /// cents it stands for. Whole parts cluster at both ends of the accepted range.
+    fn plain_decimal() -> impl Strategy<Value = (String, i128)> {
+        let whole = prop_oneof![
+            Just(0_u64),
+            0_u64..=1_000,
+            0_u64..=1_000_000_001,
+            999_999_990_u64..=1_000_000_001
+        ];
+        let fraction = prop_oneof![
+            Just((String::new(), 0_u64)),
+            (0_u64..10).prop_map(|d| (format!(".{d}"), d * 10)),
+            (0_u64..100).prop_map(|d| (format!(".{d:02}"), d)),
+        ];
+        (whole, fraction, 0_usize..=2).prop_map(|(whole, (fraction, fraction_cents), zeros)| {
+            let text = format!("{}{whole}{fraction}", "0".repeat(zeros));
+            (text, i128::from(whole) * 100 + i128::from(fraction_cents))
+        })
+    }
+
+    /// A decimal with three to eight places (so `(mantissa, scale)`) that is often exactly
+    /// half-way between two cents, or next to half-way, on either side of zero.
+    fn near_half_a_cent() -> impl Strategy<Value = (i64, u32)> {
+        let nudge = prop_oneof![Just(0_i64), Just(-1), Just(1), any::<i64>()];
+        (0..=MAX_CENTS, any::<bool>(), 1_u32..=6, nudge).prop_map(
+            |(cents, negative, places, nudge)| {
+                let unit = 10_i64.pow(places);
+                let tail = (unit / 2 + nudge).rem_euclid(unit);
+                let magnitude = cents * unit + tail;
+                (if negative { -magnitude } else { magnitude }, 2 + places)
+            },
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Plain decimals with at most two places parse to exactly their value: a price
+        /// must be above 0, a bound may be 0, neither above one billion.
+        #[test]
+        fn two_place_decimals_parse_exactly((text, cents) in plain_decimal()) {
+            let price = Money::parse_price(&text);
+            let bound = Money::parse_bound(&text);
+            if cents > i128::from(MAX_CENTS) {
+                prop_assert_eq!(price, Err(InvalidMoney::TooLarge));
+                prop_assert_eq!(bound, Err(InvalidMoney::TooLarge));
+            } else {
+                let parsed = bound.expect("a bound");
+                prop_assert_eq!(parsed.minor_units(), cents);
+                prop_assert_eq!(parsed.to_string(), written(cents));
+                if cents == 0 {
+                    prop_assert_eq!(price, Err(InvalidMoney::NotPositive));
+                } else {
+                    prop_assert_eq!(price, Ok(parsed));
+                }
+            }
+        }
+
+        /// Written amounts parse back to themselves, and cents survive the trip.
+        #[test]
+        fn written_prices_parse_back(cents in 1..=MAX_CENTS) {
+            let money = Money::from_minor_units(cents);
+            let text = money.to_string();
+            prop_assert_eq!(Money::parse_price(&text), Ok(money));
+            prop_assert_eq!(money.minor_units(), i128::from(cents));
+        }
+
+        /// A third decimal place that is not zero is refused, whatever the rest; zeros
+        /// after the second place change nothing.
+        #[test]
+        fn more_than_two_places_are_refused(
+            whole in 0_u64..=1_000_000_000,
+            cents in 0_u64..100,
+            extra in "[0-9]{0,4}[1-9]",
+            zeros in "0{1,3}",
+        ) {
+            let two_places = format!("{whole}.{cents:02}");
+            prop_assert_eq!(
+                Money::parse_bound(&format!("{two_places}{extra}")),
+                Err(InvalidMoney::TooPrecise)
+            );
+            prop_assert_eq!(
+                Money::parse_bound(&format!("{two_places}{zeros}")),
+                Money::parse_bound(&two_places)
+            );
+        }
+
+        /// Any text at all: never a panic, and what is accepted is plain decimal notation
+        /// that is written back as the same amount.
+        #[test]
+        fn arbitrary_text_is_parsed_or_refused_without_panicking(text in any::<String>()) {
+            if let Ok(money) = Money::parse_bound(&text) {
+                prop_assert!(text.bytes().all(|b| b.is_ascii_digit() || b == b'.'), "{text:?}");
+                prop_assert_eq!(Money::parse_bound(&money.to_string()), Ok(money));
+            }
+        }
+
+        /// A character other than digits and the decimal point makes any amount invalid,
+        /// wherever it stands (a sign, an exponent, a space, a comma, another script's digit).
+        #[test]
+        fn stray_characters_are_refused(
+            (text, _) in plain_decimal(),
+            stray in prop_oneof![
+                // What number parsers elsewhere accept: signs, exponents, digit separators.
+                prop::sample::select(vec!['+', '-', 'e', 'E', '_', ',', ' ']),
+                any::<char>()
+                    .prop_filter("a digit or the point", |c| !c.is_ascii_digit() && *c != '.'),
+            ],
+            at in any::<prop::sample::Index>(),
+        ) {
+            let mut chars: Vec<char> = text.chars().collect();
+            chars.insert(at.index(chars.len() + 1), stray);
+            let spoiled: String = chars.into_iter().collect();
+            prop_assert_eq!(
+                Money::parse_bound(&spoiled),
+                Err(InvalidMoney::NotADecimal),
+                "{:?}", spoiled
+            );
+        }
+
+        /// Cents and written form agree for every amount, negative ones included.
+        #[test]
+        fn minor_units_round_trip(cents in any::<i64>()) {
+            let money = Money::from_minor_units(cents);
+            prop_assert_eq!(money.minor_units(), i128::from(cents));
+            prop_assert_eq!(money.to_string(), written(i128::from(cents)));
+        }
+
+        /// Any decimal is rounded to two places half away from zero.
+        #[test]
+        fn rounding_is_half_away_from_zero(
+            (mantissa, scale) in prop_oneof![
+                (any::<i64>(), 0_u32..=10),
+                (-100_000_i64..=100_000, 0_u32..=10),
+                near_half_a_cent(),
+            ],
+        ) {
+            let cents = if scale <= 2 {
+                i128::from(mantissa) * 10_i128.pow(2 - scale)
+            } else {
+                div_round_half_away(i128::from(mantissa), 10_i128.pow(scale - 2))
+            };
+            let money = Money::from_decimal(Decimal::new(mantissa, scale));
+            prop_assert_eq!(money.minor_units(), cents);
+            prop_assert_eq!(money.to_string(), written(cents));
+            // Rounding twice changes nothing.
+            prop_assert_eq!(Money::from_decimal(money.as_decimal()), money);
+        }
+
+        /// Sums and products are exact: the sum of amounts is the sum of their cents.
+        #[test]
+        fn sums_and_products_are_exact(
+            cents in prop::collection::vec(0..=MAX_CENTS, 0..=50),
+            quantity in 0_u32..=1_000,
+        ) {
+            let amounts: Vec<Money> = cents.iter().copied().map(Money::from_minor_units).collect();
+            let total: Money = amounts.iter().copied().sum();
+            let exact: i128 = cents.iter().map(|c| i128::from(*c)).sum();
+            prop_assert_eq!(total.minor_units(), exact);
+            let reversed: Money = amounts.iter().rev().copied().sum();
+            prop_assert_eq!(reversed, total, "the order of the terms does not matter");
+            for (money, cents) in amounts.iter().zip(&cents) {
+                prop_assert_eq!(
+                    money.times(quantity).minor_units(),
+                    i128::from(*cents) * i128::from(quantity)
+                );
+            }
+        }
+
+        /// A mean is the sum divided by the count, rounded half away from zero.
+        #[test]
+        fn means_round_half_away_from_zero(cents in prop::collection::vec(0..=MAX_CENTS, 1..=50)) {
+            let total: Money = cents.iter().copied().map(Money::from_minor_units).sum();
+            let count = cents.len() as u64;
+            let expected = div_round_half_away(total.minor_units(), i128::from(count));
+            let expected = Money::from_minor_units(i64::try_from(expected).expect("cents"));
+            prop_assert_eq!(total.mean(count), Some(expected));
+        }
+
+        /// Grouping only adds a comma before every third digit of the whole part.
+        #[test]
+        fn grouping_adds_thousands_separators_only(cents in any::<i64>()) {
+            let money = Money::from_minor_units(cents);
+            let grouped = money.grouped();
+            prop_assert_eq!(grouped.replace(',', ""), money.to_string());
+            let unsigned = grouped.strip_prefix('-').unwrap_or(&grouped);
+            let (whole, fraction) = unsigned.split_once('.').expect("two decimals");
+            prop_assert_eq!(fraction.len(), 2);
+            let groups: Vec<&str> = whole.split(',').collect();
+            prop_assert!((1..=3).contains(&groups[0].len()), "{}", grouped);
+            prop_assert!(groups[1..].iter().all(|g| g.len() == 3), "{}", grouped);
+            prop_assert!(whole.bytes().all(|b| b.is_ascii_digit() || b == b','), "{}", grouped);
+        }
+
+        /// JSON carries an amount as its two-decimal string, and reads it back unchanged.
+        #[test]
+        fn json_round_trips(cents in any::<i64>()) {
+            let money = Money::from_minor_units(cents);
+            let json = serde_json::to_string(&money).expect("serialises");
+            prop_assert_eq!(&json, &format!("\"{}\"", written(i128::from(cents))));
+            prop_assert_eq!(serde_json::from_str::<Money>(&json).expect("deserialises"), money);
+        }
+    }
+}

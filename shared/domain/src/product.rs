@@ -175,24 +175,6 @@ pub enum StockChange {
     Adjust(i64),
 }
 
-impl StockChange {
-    /// Why a conditional update carrying this stock change was refused, given the product as
-    /// it is now (`None`: gone): too little stock for the adjustment, no such product, or
-    /// a concurrent change of the product.
-    pub fn refusal(change: Option<StockChange>, now: Option<&Product>) -> crate::CatalogError {
-        use crate::CatalogError;
-        match (now, change) {
-            (None, _) => CatalogError::ProductNotFound,
-            (Some(product), Some(StockChange::Adjust(delta)))
-                if i64::from(product.stock_quantity) + delta < 0 =>
-            {
-                CatalogError::InsufficientStock
-            }
-            (Some(_), _) => CatalogError::ConcurrentChange,
-        }
-    }
-}
-
 /// A change to some of a product's writable fields. `Some(None)` clears an optional one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProductChange {
@@ -323,8 +305,9 @@ mod tests {
     use crate::{CatalogError, CategoryId, Timestamp};
 
     #[test]
-    fn a_refused_update_is_explained_by_the_product_as_it_is_now() {
-        let now = Timestamp::now();
+    fn a_change_applies_to_the_product_as_read_and_stock_stays_in_bounds() {
+        let at = Timestamp::parse("2026-12-01T10:00:00.000Z").expect("at");
+        let later = Timestamp::parse("2026-12-01T11:00:00.000Z").expect("at");
         let product = Product {
             id: ProductId::generate(),
             name: ProductName::parse("Phone").expect("name"),
@@ -334,23 +317,38 @@ mod tests {
             stock_quantity: 2,
             category_path: CategoryPath::root(CategoryId::generate()),
             is_active: true,
-            created_at: now,
-            updated_at: now,
+            created_at: at,
+            updated_at: at,
         };
-        let refusal = |change, now| StockChange::refusal(change, now);
+        let stock = |change| ProductChange {
+            stock: Some(change),
+            ..ProductChange::default()
+        };
+        let applied = stock(StockChange::Adjust(3))
+            .apply(&product, None, later)
+            .expect("applies");
+        assert_eq!((applied.stock_quantity, applied.updated_at), (5, later));
+        assert_eq!(applied.created_at, at);
         assert!(matches!(
-            refusal(Some(StockChange::Adjust(-3)), Some(&product)),
-            CatalogError::InsufficientStock
+            stock(StockChange::Adjust(-3)).apply(&product, None, later),
+            Err(CatalogError::InsufficientStock)
         ));
         assert!(matches!(
-            refusal(Some(StockChange::Adjust(-2)), Some(&product)),
-            CatalogError::ConcurrentChange
+            stock(StockChange::Adjust(i64::from(MAX_STOCK))).apply(&product, None, later),
+            Err(CatalogError::StockLimitExceeded)
         ));
-        assert!(matches!(
-            refusal(Some(StockChange::Set(0)), Some(&product)),
-            CatalogError::ConcurrentChange
-        ));
-        assert!(matches!(refusal(None, None), CatalogError::ProductNotFound));
+        let elsewhere = CategoryPath::root(CategoryId::generate());
+        let moved = ProductChange {
+            name: Some(ProductName::parse("Phone X").expect("name")),
+            sku: Some(Some(Sku::parse("PX").expect("sku"))),
+            ..ProductChange::default()
+        }
+        .apply(&product, Some(elsewhere.clone()), later)
+        .expect("applies");
+        assert_eq!(moved.category_path, elsewhere);
+        assert_eq!(moved.name.as_str(), "Phone X");
+        assert_eq!(moved.sku.as_ref().map(Sku::as_str), Some("PX"));
+        assert_eq!((moved.price, moved.stock_quantity), (product.price, 2));
     }
 
     #[test]

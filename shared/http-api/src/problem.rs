@@ -212,7 +212,7 @@ impl From<OrderError> for ApiError {
             OrderError::NotFound => ApiError::NotFound("order not found".into()),
             OrderError::Invalid(errors) => ApiError::Validation(errors),
             OrderError::InvalidCursor => ApiError::BadRequest(err.to_string()),
-            OrderError::Unavailable(ref lines) => {
+            OrderError::OutOfStock(ref lines) => {
                 let unavailable: Vec<Value> = lines
                     .iter()
                     .map(|line| {
@@ -355,7 +355,7 @@ mod tests {
     #[tokio::test]
     async fn unavailable_lines_are_listed_in_the_conflict_body() {
         let product: domain::ProductId = "01J0000000000000000000000P".parse().expect("id");
-        let err = OrderError::Unavailable(vec![domain::order::Unavailable {
+        let err = OrderError::OutOfStock(vec![domain::order::Unavailable {
             product_id: product,
             requested: 3,
             available: 1,

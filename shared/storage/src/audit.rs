@@ -7,36 +7,55 @@
 //! committed; nothing here updates or deletes one.
 
 use aws_sdk_dynamodb::types::TransactWriteItem;
-use domain::audit::{AuditEntry, AuditError, AuditListing, AuditLog};
+use domain::audit::{AuditEntry, AuditError, AuditListing, AuditLog, Retention};
 use domain::{CatalogError, Page, PageRequest};
 
 use crate::DynamoCatalog;
 use crate::expr::Expr;
+use crate::failure::Failure;
 use crate::keys;
 use crate::query::Listing;
 use crate::records::audit::AuditRecord;
+use crate::table::Table;
 use crate::txn;
 
-impl DynamoCatalog {
-    /// The transaction item that records `entry`.
+impl Table {
+    /// The transaction item that records `entry`, kept for `retention` (each adapter that
+    /// records changes holds its own, from `ApiConfig.audit_retention`).
     pub(crate) fn history_put(
         &self,
         entry: &AuditEntry,
-    ) -> Result<TransactWriteItem, CatalogError> {
-        let item = AuditRecord::encode(entry, self.audit_retention)?;
-        txn::put(self.table.name(), item, Expr::new().when_absent(keys::PK)).map_err(Into::into)
+        retention: Retention,
+    ) -> Result<TransactWriteItem, Failure> {
+        let item = AuditRecord::encode(entry, retention)?;
+        txn::put(self.name(), item, Expr::new().when_absent(keys::PK))
     }
 }
 
+impl DynamoCatalog {
+    /// The transaction item that records `entry`, kept for the catalog's retention.
+    pub(crate) fn history_put(&self, entry: &AuditEntry) -> Result<TransactWriteItem, Failure> {
+        self.table.history_put(entry, self.audit_retention)
+    }
+}
+
+/// A list's failure (the list code reports in the catalog's terms) as the history's.
 fn audit_error(err: CatalogError) -> AuditError {
     match err {
         CatalogError::InvalidCursor => AuditError::InvalidCursor,
         CatalogError::StorageUnavailable(err) => AuditError::StorageUnavailable(err),
+        CatalogError::Storage(err) => AuditError::Storage(err),
         other => AuditError::Storage(Box::new(other)),
     }
 }
 
 impl AuditLog for DynamoCatalog {
+    #[tracing::instrument(name = "dynamodb.audit_entries", skip_all, fields(
+        entity = match &listing {
+            AuditListing::Entity(kind, _) => Some(kind.as_str()),
+            AuditListing::All => None,
+        },
+    ))]
     async fn audit_entries(
         &self,
         listing: AuditListing,
@@ -45,13 +64,14 @@ impl AuditLog for DynamoCatalog {
         let page = match listing {
             AuditListing::Entity(kind, id) => {
                 let list = Listing::gsi1(keys::entity_history(kind, &id), "").newest_first();
-                self.query_page(&list, &page).await
+                self.table.query_page(&list, &page).await
             }
             AuditListing::All => {
                 let shards = keys::OrderShard::all()
                     .map(|shard| Listing::gsi2(keys::audit_log(shard), ""))
                     .collect();
-                self.query_sharded_page(keys::AUDIT_LOG, shards, &page)
+                self.table
+                    .query_sharded_page(keys::AUDIT_LOG, shards, &page)
                     .await
             }
         }
@@ -60,8 +80,7 @@ impl AuditLog for DynamoCatalog {
             .items
             .into_iter()
             .map(AuditRecord::decode)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| AuditError::Storage(Box::new(e)))?;
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Page {
             items,
             next_cursor: page.next_cursor,

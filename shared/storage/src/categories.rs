@@ -145,6 +145,7 @@ impl DynamoCatalog {
         // transaction fail rather than act on a stale view.
         let budget = MAX_MOVE_ITEMS;
         let subtree: Vec<StoredCategory> = self
+            .table
             .query_all(
                 &Listing::gsi1(keys::CATEGORY_TREE, keys::path(&old.path)),
                 Some(budget),
@@ -158,6 +159,7 @@ impl DynamoCatalog {
             keys::products_in_subtree(&old.path),
         );
         let products = self
+            .table
             .query_all(&products_listing, Some(budget))
             .await?
             .into_iter()
@@ -265,6 +267,11 @@ pub(crate) fn unmoved(path: &CategoryPath) -> Expr {
 }
 
 impl CategoryStore for DynamoCatalog {
+    #[tracing::instrument(name = "dynamodb.create_category", skip_all, fields(
+        category_id = tracing::field::Empty,
+        parent_id = parent.map(tracing::field::display),
+        actor_id = %actor.id,
+    ))]
     async fn create_category(
         &self,
         name: CategoryName,
@@ -272,6 +279,7 @@ impl CategoryStore for DynamoCatalog {
         actor: &Actor,
     ) -> Result<Category, CatalogError> {
         let id = CategoryId::generate();
+        tracing::Span::current().record("category_id", tracing::field::display(id));
         let (path, parent_path) = match parent {
             Some(pid) => {
                 let parent = self
@@ -323,10 +331,12 @@ impl CategoryStore for DynamoCatalog {
         }
     }
 
+    #[tracing::instrument(name = "dynamodb.category", skip_all, fields(category_id = %id))]
     async fn category(&self, id: CategoryId) -> Result<Option<Category>, CatalogError> {
         Ok(self.stored_category(id).await?.map(|c| c.category))
     }
 
+    #[tracing::instrument(name = "dynamodb.categories", skip_all, fields(count = ids.len()))]
     async fn categories(&self, ids: &[CategoryId]) -> Result<Vec<Category>, CatalogError> {
         let mut found: HashMap<CategoryId, Category> = HashMap::new();
         let mut unique: Vec<CategoryId> = ids.to_vec();
@@ -340,6 +350,12 @@ impl CategoryStore for DynamoCatalog {
         Ok(ids.iter().filter_map(|id| found.get(id).cloned()).collect())
     }
 
+    #[tracing::instrument(name = "dynamodb.list_categories", skip_all, fields(
+        parent_id = match listing {
+            CategoryListing::ChildrenOf(id) => Some(tracing::field::display(id)),
+            _ => None,
+        },
+    ))]
     async fn list_categories(
         &self,
         listing: CategoryListing,
@@ -350,7 +366,7 @@ impl CategoryStore for DynamoCatalog {
             CategoryListing::Roots => Listing::gsi2(keys::category_children(None), ""),
             CategoryListing::ChildrenOf(id) => Listing::gsi2(keys::category_children(Some(id)), ""),
         };
-        let page = self.query_page(&listing, &page).await?;
+        let page = self.table.query_page(&listing, &page).await?;
         let items = page
             .items
             .into_iter()
@@ -362,9 +378,12 @@ impl CategoryStore for DynamoCatalog {
         })
     }
 
+    #[tracing::instrument(name = "dynamodb.subtree", skip_all,
+        fields(category_id = root.map(|path| tracing::field::display(path.leaf()))))]
     async fn subtree(&self, root: Option<&CategoryPath>) -> Result<Vec<Category>, CatalogError> {
         let prefix = root.map(keys::path).unwrap_or_default();
         let items = self
+            .table
             .query_all(&Listing::gsi1(keys::CATEGORY_TREE, prefix), None)
             .await?;
         Ok(items
@@ -373,6 +392,8 @@ impl CategoryStore for DynamoCatalog {
             .collect::<Result<_, _>>()?)
     }
 
+    #[tracing::instrument(name = "dynamodb.update_category", skip_all,
+        fields(category_id = %id, actor_id = %actor.id))]
     async fn update_category(
         &self,
         id: CategoryId,
@@ -392,6 +413,8 @@ impl CategoryStore for DynamoCatalog {
         }
     }
 
+    #[tracing::instrument(name = "dynamodb.delete_category", skip_all,
+        fields(category_id = %id, actor_id = %actor.id))]
     async fn delete_category(&self, id: CategoryId, actor: &Actor) -> Result<(), CatalogError> {
         let current = self
             .stored_category(id)

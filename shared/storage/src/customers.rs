@@ -31,15 +31,15 @@ use domain::{
 };
 use futures::{StreamExt, TryStreamExt};
 
-use crate::DynamoCatalog;
 use crate::expr::Expr;
+use crate::failure::Failure;
 use crate::item::{Fields, n, s};
 use crate::keys;
 use crate::query::Listing;
 use crate::records::attr;
 use crate::records::customer::{CustomerRecord, IdentityRecord, Listed, SignInRecord};
-use crate::table::{Table, TableError};
-use crate::txn::{self, Op, Transaction, TxnError};
+use crate::table::{Table, WriteError};
+use crate::txn::{self, Op, Transaction};
 
 /// Order counts one page runs at the same time: a default page (20 customers) at once,
 /// larger pages in waves, so a page of 100 does not open 100 connections.
@@ -66,18 +66,14 @@ impl DynamoCustomers {
         let expr = expr.when_exists(keys::PK);
         match self.table.update(&keys::customer(id), &expr).await {
             Ok(item) => Ok(CustomerRecord::decode(item)?),
-            Err(TableError::ConditionFailed) => Err(CustomerError::NotFound),
-            Err(other) => Err(other.into()),
+            Err(WriteError::ConditionFailed) => Err(CustomerError::NotFound),
+            Err(WriteError::Failed(failure)) => Err(failure.into()),
         }
     }
 }
 
-/// A storage failure that is not one of the SDK's errors.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct Inconsistent(&'static str);
-
 impl CustomerStore for DynamoCustomers {
+    #[tracing::instrument(name = "dynamodb.customer_of_subject", skip_all)]
     async fn customer_of_subject(
         &self,
         subject: &str,
@@ -89,6 +85,7 @@ impl CustomerStore for DynamoCustomers {
         Ok(item.map(IdentityRecord::decode).transpose()?)
     }
 
+    #[tracing::instrument(name = "dynamodb.register", skip_all, fields(customer_id = %customer.id))]
     async fn register(
         &self,
         customer: &Customer,
@@ -106,12 +103,11 @@ impl CustomerStore for DynamoCustomers {
         match self.table.transact(items).await {
             Ok(()) => Ok(Registration::Registered),
             Err(err) if err.condition_failed(Op::Identity) => Ok(Registration::SubjectTaken),
-            Err(TxnError::Cancelled(codes)) => Err(CustomerError::storage(txn::Cancelled(codes))),
-            Err(TxnError::Unavailable(err)) => Err(CustomerError::StorageUnavailable(err)),
-            Err(TxnError::Failed(err)) => Err(CustomerError::Storage(err)),
+            Err(err) => Err(err.into_failure().into()),
         }
     }
 
+    #[tracing::instrument(name = "dynamodb.refresh", skip_all, fields(customer_id = %id))]
     async fn refresh(&self, id: CustomerId, sign_in: &SignIn) -> Result<Customer, CustomerError> {
         let mut expr = Expr::new()
             .set(attr::EMAIL, s(&sign_in.email))
@@ -126,11 +122,13 @@ impl CustomerStore for DynamoCustomers {
         self.update_customer(id, expr).await
     }
 
+    #[tracing::instrument(name = "dynamodb.customer", skip_all, fields(customer_id = %id))]
     async fn customer(&self, id: CustomerId) -> Result<Option<Customer>, CustomerError> {
         let item = self.table.get(&keys::customer(id)).await?;
         Ok(item.map(CustomerRecord::decode).transpose()?)
     }
 
+    #[tracing::instrument(name = "dynamodb.update_profile", skip_all, fields(customer_id = %id))]
     async fn update_profile(
         &self,
         id: CustomerId,
@@ -147,16 +145,24 @@ impl CustomerStore for DynamoCustomers {
     }
 }
 
-/// A list's failure as a customer error.
-fn from_catalog(err: CatalogError) -> CustomerError {
+/// A list's failure (the list code reports in the catalog's terms) as a customer error.
+fn list_error(err: CatalogError) -> CustomerError {
     match err {
         CatalogError::InvalidCursor => CustomerError::InvalidCursor,
         CatalogError::StorageUnavailable(err) => CustomerError::StorageUnavailable(err),
+        CatalogError::Storage(err) => CustomerError::Storage(err),
         other => CustomerError::storage(other),
     }
 }
 
 impl CustomerDirectory for DynamoCustomers {
+    #[tracing::instrument(name = "dynamodb.list_customers", skip_all, fields(
+        // The kind only: the address looked up is personal data.
+        listing = match listing {
+            CustomerListing::All => "all",
+            CustomerListing::Email(_) => "email",
+        },
+    ))]
     async fn list_customers(
         &self,
         listing: &CustomerListing,
@@ -166,12 +172,11 @@ impl CustomerDirectory for DynamoCustomers {
             CustomerListing::All => Listing::gsi2(keys::CUSTOMER_LIST, ""),
             CustomerListing::Email(email) => Listing::gsi1(keys::customers_with_email(email), ""),
         };
-        // The list code works on any `Table`; the catalog is only its home.
-        let lists = DynamoCatalog::new(self.table.client().clone(), self.table.name());
-        let page = lists
+        let page = self
+            .table
             .query_page(&list.newest_first(), page)
             .await
-            .map_err(from_catalog)?;
+            .map_err(list_error)?;
         let items = page
             .items
             .into_iter()
@@ -183,6 +188,8 @@ impl CustomerDirectory for DynamoCustomers {
         })
     }
 
+    #[tracing::instrument(name = "dynamodb.order_counts", skip_all,
+        fields(count = customers.len()))]
     async fn order_counts(&self, customers: &[CustomerId]) -> Result<Vec<u64>, CustomerError> {
         let table = &self.table;
         let counts: Vec<u64> = futures::stream::iter(customers.iter().copied())
@@ -241,7 +248,7 @@ impl DynamoCustomers {
             for attr in [attr::ID, attr::EMAIL] {
                 scan = scan.expression_attribute_names(format!("#{attr}"), attr);
             }
-            let output = scan.send().await.map_err(TableError::from)?;
+            let output = scan.send().await.map_err(Failure::of)?;
             report.scanned_pages += 1;
             for item in output.items.unwrap_or_default() {
                 let f = Fields(&item);
@@ -256,8 +263,8 @@ impl DynamoCustomers {
                 }
                 match self.table.update(&keys::customer(id), &update).await {
                     Ok(_) => report.filed += 1,
-                    Err(TableError::ConditionFailed) => report.changed_meanwhile += 1,
-                    Err(other) => return Err(other.into()),
+                    Err(WriteError::ConditionFailed) => report.changed_meanwhile += 1,
+                    Err(WriteError::Failed(failure)) => return Err(failure.into()),
                 }
             }
             match output.last_evaluated_key {
@@ -269,18 +276,20 @@ impl DynamoCustomers {
 }
 
 impl SignInStateStore for DynamoCustomers {
+    #[tracing::instrument(name = "dynamodb.save_pending", skip_all)]
     async fn save_pending(&self, pending: PendingSignIn) -> Result<(), CustomerError> {
         let item = SignInRecord::encode(&pending)?;
         let absent = Expr::new().when_absent(keys::PK);
         match self.table.put(item, &absent).await {
             Ok(()) => Ok(()),
-            Err(TableError::ConditionFailed) => Err(CustomerError::storage(Inconsistent(
-                "sign-in state collision",
-            ))),
-            Err(other) => Err(other.into()),
+            Err(WriteError::ConditionFailed) => {
+                Err(Failure::failed("sign-in state collision").into())
+            }
+            Err(WriteError::Failed(failure)) => Err(failure.into()),
         }
     }
 
+    #[tracing::instrument(name = "dynamodb.take_pending", skip_all)]
     async fn take_pending(
         &self,
         state: &str,
@@ -295,8 +304,8 @@ impl SignInStateStore for DynamoCustomers {
             .await
         {
             Ok(item) => item,
-            Err(TableError::ConditionFailed) => return Ok(None),
-            Err(other) => return Err(other.into()),
+            Err(WriteError::ConditionFailed) => return Ok(None),
+            Err(WriteError::Failed(failure)) => return Err(failure.into()),
         };
         Ok(Some(SignInRecord::decode(state, item)?))
     }

@@ -9,14 +9,10 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use domain::Timestamp;
 use domain::category::CategoryPath;
 
+use crate::failure::Failure;
 use crate::keys::{self, PrimaryKey};
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
-
-/// An item that does not have the shape this code writes.
-#[derive(Debug, thiserror::Error)]
-#[error("stored item has a missing or malformed attribute {0:?}")]
-pub(crate) struct MalformedItem(pub &'static str);
 
 pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
@@ -42,30 +38,32 @@ pub(crate) fn key(key: &PrimaryKey) -> Item {
 pub(crate) struct Fields<'a>(pub &'a Item);
 
 impl Fields<'_> {
-    pub fn str(&self, name: &'static str) -> Result<&str, MalformedItem> {
-        self.opt_str(name)?.ok_or(MalformedItem(name))
+    pub fn str(&self, name: &'static str) -> Result<&str, Failure> {
+        self.opt_str(name)?.ok_or_else(|| Failure::malformed(name))
     }
 
-    pub fn opt_str(&self, name: &'static str) -> Result<Option<&str>, MalformedItem> {
+    pub fn opt_str(&self, name: &'static str) -> Result<Option<&str>, Failure> {
         match self.0.get(name) {
             None | Some(AttributeValue::Null(_)) => Ok(None),
             Some(AttributeValue::S(v)) => Ok(Some(v)),
-            Some(_) => Err(MalformedItem(name)),
+            Some(_) => Err(Failure::malformed(name)),
         }
     }
 
-    pub fn parse<T: FromStr>(&self, name: &'static str) -> Result<T, MalformedItem> {
-        self.str(name)?.parse().map_err(|_| MalformedItem(name))
+    pub fn parse<T: FromStr>(&self, name: &'static str) -> Result<T, Failure> {
+        self.str(name)?
+            .parse()
+            .map_err(|_| Failure::malformed(name))
     }
 
-    pub fn number<T: FromStr>(&self, name: &'static str) -> Result<T, MalformedItem> {
+    pub fn number<T: FromStr>(&self, name: &'static str) -> Result<T, Failure> {
         match self.0.get(name) {
-            Some(AttributeValue::N(v)) => v.parse().map_err(|_| MalformedItem(name)),
-            _ => Err(MalformedItem(name)),
+            Some(AttributeValue::N(v)) => v.parse().map_err(|_| Failure::malformed(name)),
+            _ => Err(Failure::malformed(name)),
         }
     }
 
-    pub fn timestamp(&self, name: &'static str) -> Result<Timestamp, MalformedItem> {
-        Timestamp::parse(self.str(name)?).map_err(|_| MalformedItem(name))
+    pub fn timestamp(&self, name: &'static str) -> Result<Timestamp, Failure> {
+        Timestamp::parse(self.str(name)?).map_err(|_| Failure::malformed(name))
     }
 }

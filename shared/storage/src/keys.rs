@@ -604,3 +604,279 @@ mod tests {
         );
     }
 }
+
+/// Properties of the keys: each builder's input can be read back from its key, no key of
+/// one kind of item can be mistaken for another's, subtree prefixes select exactly the
+/// subtree, and sort keys sort like what they stand for.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+    use proptest::sample::select;
+    use time::OffsetDateTime;
+
+    use super::*;
+
+    /// Any id's text (26 Crockford characters, the first 0-7).
+    fn id_text() -> impl Strategy<Value = String> {
+        "[0-7][0-9A-HJKMNP-TV-Z]{25}"
+    }
+
+    fn any_id<T>() -> impl Strategy<Value = T>
+    where
+        T: std::str::FromStr<Err: std::fmt::Debug> + std::fmt::Debug,
+    {
+        id_text().prop_map(|text| text.parse().expect("an id"))
+    }
+
+    /// One of a dozen category ids that differ only in their last character, so paths
+    /// share ids and long prefixes.
+    fn close_category_id() -> impl Strategy<Value = CategoryId> {
+        select(&b"0123456789AB"[..]).prop_map(|c| {
+            format!("01J0000000000000000000000{}", char::from(c))
+                .parse()
+                .expect("an id")
+        })
+    }
+
+    /// A path of up to `max` distinct ids from the dozen.
+    fn close_path(max: usize) -> impl Strategy<Value = CategoryPath> {
+        prop::collection::vec(close_category_id(), 1..=max).prop_map(|mut ids| {
+            let mut seen = std::collections::HashSet::new();
+            ids.retain(|id| seen.insert(*id));
+            CategoryPath::from_ids(ids).expect("distinct ids")
+        })
+    }
+
+    /// An instant in the years RFC 3339 writes (0000 to 9999), to the millisecond.
+    fn timestamp() -> impl Strategy<Value = Timestamp> {
+        const FIRST_MS: i64 = -62_167_219_200_000; // 0000-01-01T00:00:00.000Z
+        const LAST_MS: i64 = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
+        prop_oneof![
+            FIRST_MS..=LAST_MS,
+            1_700_000_000_000_i64..=1_900_000_000_000
+        ]
+        .prop_map(at_ms)
+    }
+
+    fn at_ms(ms: i64) -> Timestamp {
+        let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+            .expect("in range");
+        Timestamp::from_datetime(at)
+    }
+
+    /// The prefixes that say which kind of item a primary key belongs to.
+    const KINDS: [&str; 12] = [
+        "CATEGORY#",
+        "CATEGORY_NAME#",
+        "PRODUCT#",
+        "SKU#",
+        "ORDER#",
+        "ORDER_NUMBER#",
+        "IDEMPOTENCY#",
+        "CUSTOMER#",
+        "IDENTITY#",
+        "SIGNIN_STATE#",
+        "UPGRADE#",
+        "AUDIT#",
+    ];
+
+    /// What the primary-key builders are given, one of each.
+    #[derive(Debug)]
+    struct Inputs {
+        category: CategoryId,
+        parent: Option<CategoryId>,
+        name: CategoryName,
+        product: ProductId,
+        sku: Sku,
+        order: OrderId,
+        number: OrderNumber,
+        customer: CustomerId,
+        idempotency: IdempotencyKey,
+        subject: String,
+        state: String,
+        upgrade: String,
+        entry: AuditEntryId,
+    }
+
+    fn inputs() -> impl Strategy<Value = Inputs> {
+        (
+            (
+                any_id(),
+                proptest::option::of(any_id()),
+                "[^\\s\\p{Cc}]{1,10}( [^\\s\\p{Cc}]{1,10}){0,2}",
+                any_id(),
+            ),
+            (
+                "[A-Za-z0-9._-]{1,64}",
+                any_id(),
+                "ORD-[0-9]{8}-[0-9A-HJKMNP-TV-Z]{6}",
+                any_id(),
+            ),
+            (
+                "[!-~]{1,64}",
+                "(?s).{1,40}",
+                "(?s).{1,40}",
+                "[A-Z_#]{1,20}",
+                any_id(),
+            ),
+        )
+            .prop_map(
+                |(
+                    (category, parent, name, product),
+                    (sku, order, number, customer),
+                    (key, subject, state, upgrade, entry),
+                )| Inputs {
+                    category,
+                    parent,
+                    name: CategoryName::parse(&name).expect("a name"),
+                    product,
+                    sku: Sku::parse(&sku).expect("a SKU"),
+                    order,
+                    number: OrderNumber::parse(&number).expect("an order number"),
+                    customer,
+                    idempotency: IdempotencyKey::parse(&key).expect("an idempotency key"),
+                    subject,
+                    state,
+                    upgrade,
+                    entry,
+                },
+            )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Each primary key repeats its PK as SK, reads back the values it was built from,
+        /// and starts with its own kind's prefix and no other kind's.
+        #[test]
+        fn primary_keys_read_back_and_never_collide(i in inputs()) {
+            fn after<'k>(key: &'k PrimaryKey, prefix: &str) -> &'k str {
+                assert_eq!(key.sk, key.pk, "SK repeats PK");
+                key.pk.strip_prefix(prefix).unwrap_or_else(|| panic!("{key:?} lacks {prefix}"))
+            }
+            let name_claim = category_name_claim(i.parent, &i.name);
+            let claimed = after(&name_claim, "CATEGORY_NAME#");
+            let (parent, name_key) = claimed.split_once('#').expect("two parts");
+            prop_assert_eq!(parent, i.parent.map_or_else(|| "ROOT".to_owned(), |p| p.to_string()));
+            prop_assert_eq!(name_key, i.name.unique_key());
+            let idempotency_key = idempotency(i.customer, &i.idempotency);
+            let remembered = after(&idempotency_key, "IDEMPOTENCY#");
+            let (owner, key) = remembered.split_once('#').expect("two parts");
+            prop_assert_eq!(owner.parse::<CustomerId>(), Ok(i.customer));
+            prop_assert_eq!(key, i.idempotency.as_str());
+
+            let built = [
+                (category(i.category), "CATEGORY#", i.category.to_string()),
+                (name_claim.clone(), "CATEGORY_NAME#", claimed.to_owned()),
+                (product(i.product), "PRODUCT#", i.product.to_string()),
+                (sku_claim(&i.sku), "SKU#", i.sku.as_str().to_ascii_uppercase()),
+                (order(i.order), "ORDER#", i.order.to_string()),
+                (order_number_claim(&i.number), "ORDER_NUMBER#", i.number.to_string()),
+                (idempotency_key.clone(), "IDEMPOTENCY#", remembered.to_owned()),
+                (customer(i.customer), "CUSTOMER#", i.customer.to_string()),
+                (
+                    customer_identity(GOOGLE_PROVIDER, &i.subject),
+                    "IDENTITY#",
+                    format!("GOOGLE#{}", i.subject),
+                ),
+                (sign_in_state(&i.state), "SIGNIN_STATE#", i.state.clone()),
+                (upgrade_progress(&i.upgrade), "UPGRADE#", i.upgrade.clone()),
+                (audit_entry(i.entry), "AUDIT#", i.entry.to_string()),
+            ];
+            for (key, kind, rest) in &built {
+                prop_assert_eq!(after(key, kind), rest.as_str());
+                let kinds: Vec<&str> =
+                    KINDS.iter().copied().filter(|k| key.pk.starts_with(k)).collect();
+                prop_assert_eq!(kinds, vec![*kind], "{:?}", key);
+            }
+            // Ids read back as the same id.
+            prop_assert_eq!(after(&order(i.order), "ORDER#").parse::<OrderId>(), Ok(i.order));
+            let entry = audit_entry(i.entry);
+            prop_assert_eq!(after(&entry, "AUDIT#").parse::<AuditEntryId>(), Ok(i.entry));
+        }
+
+        /// An order's (and a history entry's) shard is one of the shards readers query,
+        /// the same for the same text whichever kind of id it is.
+        #[test]
+        fn shards_are_below_the_shard_count(text in id_text()) {
+            let shard = OrderShard::of(text.parse().expect("an order id"));
+            prop_assert!(shard.0 < ORDER_INDEX_SHARDS, "{:?}", shard);
+            prop_assert!(OrderShard::all().any(|s| s == shard));
+            prop_assert_eq!(OrderShard::of_entry(text.parse().expect("an entry id")), shard);
+            prop_assert_eq!(order_list(shard), format!("ORDERS#{}", shard.0));
+            prop_assert_eq!(audit_log(shard), format!("AUDIT_LOG#{}", shard.0));
+        }
+
+        /// A path's key holds its ids in order and nothing else (it reads back), and one
+        /// path's key starts with another's exactly when it lies within it.
+        #[test]
+        fn path_keys_read_back_and_nest_like_paths(p in close_path(8), q in close_path(8)) {
+            let key = path(&p);
+            prop_assert!(key.ends_with('/'));
+            let ids: Vec<CategoryId> = key
+                .trim_end_matches('/')
+                .split('/')
+                .map(|id| id.parse().expect("an id"))
+                .collect();
+            prop_assert_eq!(CategoryPath::from_ids(ids), Ok(p.clone()));
+            prop_assert_eq!(key.starts_with(&path(&q)), p.ids().starts_with(q.ids()));
+        }
+
+        /// A product's key starts with the subtree prefix of its category and of each of
+        /// its ancestors and of no other category, and with the "directly in" prefix of
+        /// its own category only.
+        #[test]
+        fn product_keys_select_exactly_their_subtrees(
+            p in close_path(8),
+            other in close_path(8),
+            product in any_id::<ProductId>(),
+        ) {
+            let key = product_in_category(&p, product);
+            for depth in 1..=p.ids().len() {
+                let ancestor = CategoryPath::from_ids(p.ids()[..depth].to_vec()).expect("a path");
+                prop_assert!(key.starts_with(&products_in_subtree(&ancestor)));
+                let directly = key.starts_with(&products_directly_in(&ancestor));
+                prop_assert_eq!(directly, depth == p.ids().len());
+            }
+            let within = p.ids().starts_with(other.ids());
+            let selected = key.starts_with(&products_in_subtree(&other));
+            prop_assert_eq!(selected, within, "{} vs {:?}", key, other);
+            prop_assert_eq!(key.starts_with(&products_directly_in(&other)), p == other);
+            let own = format!("#{product}");
+            prop_assert!(key.ends_with(&own));
+        }
+
+        /// Ids sort like the creation order they carry, and their sort keys sort alike.
+        #[test]
+        fn list_sort_keys_sort_like_ids(a in any_id::<OrderId>(), b in any_id::<OrderId>()) {
+            prop_assert_eq!(order_list_order(a).cmp(&order_list_order(b)), a.cmp(&b));
+            let entry = |id: OrderId| id.to_string().parse::<AuditEntryId>().expect("an entry id");
+            let (x, y) = (entry(a), entry(b));
+            prop_assert_eq!(audit_list_order(x).cmp(&audit_list_order(y)), x.cmp(&y));
+        }
+
+        /// A hand-off is below the bound of `now` exactly when it is due at or before
+        /// `now`, and hand-offs sort by when they are due, then by order.
+        #[test]
+        fn due_hand_offs_are_a_range_below_the_bound(
+            now in timestamp(),
+            // Due exactly now, a millisecond either side, or further off.
+            offset_ms in prop_oneof![
+                prop::sample::select(vec![0_i64, -1, 1]),
+                -2_000_i64..=2_000,
+                -1_000_000_000_i64..=1_000_000_000,
+            ],
+            later in timestamp(),
+            a in any_id::<OrderId>(),
+            b in any_id::<OrderId>(),
+        ) {
+            let now_ms = now.as_datetime().unix_timestamp_nanos() / 1_000_000;
+            let now_ms = i64::try_from(now_ms).expect("milliseconds");
+            let due = at_ms((now_ms + offset_ms).clamp(-62_167_219_200_000, 253_402_300_799_999));
+            let below = hand_off_due(due, a) < hand_off_due_bound(now);
+            prop_assert_eq!(below, due <= now, "{} vs {}", due, now);
+            let by_key = hand_off_due(due, a).cmp(&hand_off_due(later, b));
+            prop_assert_eq!(by_key, (due, a).cmp(&(later, b)));
+        }
+    }
+}

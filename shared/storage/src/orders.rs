@@ -6,17 +6,22 @@
 //! its channels is `failed`: the write of a channel's state sets or removes the GSI5 keys
 //! itself, under a condition on the stored states ([`NotificationStore::save_channel`]).
 
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use domain::audit::Retention;
 use domain::notification::{Channel, ChannelState, ChannelStatus, NotificationStore};
 use domain::order::{
-    IdempotencyKey, IdempotencyRecord, Order, OrderError, OrderListing, OrderStatus, OrderStore,
-    PendingHandOff, PlaceFailure, StatusChange,
+    HandOffChange, IdempotencyKey, IdempotencyRecord, Order, OrderError, OrderListing, OrderStatus,
+    OrderStore, PendingHandOff, PlaceFailure, StatusChange,
 };
 use domain::product::Product;
 use domain::{CatalogError, CustomerId, OrderId, Page, PageRequest, ProductId, Timestamp};
 
 use crate::expr::Expr;
 use crate::item::{Fields, Item, key, n, s};
+use crate::keys;
 use crate::query::Listing;
 use crate::records::attr;
 use crate::records::catalog::ProductRecord;
@@ -26,33 +31,42 @@ use crate::records::order::{
     stored_status,
 };
 use crate::retry::execute_retrying_conflicts;
-use crate::table::{Table, TableError};
+use crate::table::{Table, WriteError};
 use crate::txn::{self, Op, Transaction, TxnError};
-use crate::{DynamoCatalog, keys};
 
-/// Order storage on the single table.
+/// Order storage on the single table, with the change history its status changes record.
 #[derive(Debug, Clone)]
 pub struct DynamoOrders {
-    /// The catalog's table (listings go through the catalog's query code).
-    catalog: DynamoCatalog,
+    table: Table,
+    /// How long the history entries written here are kept.
+    audit_retention: Retention,
 }
 
 impl DynamoOrders {
-    /// Order storage on the catalog's table.
-    pub fn new(catalog: DynamoCatalog) -> Self {
-        Self { catalog }
+    /// Order storage on `table`, reached through `client`, keeping history entries for the
+    /// default retention.
+    pub fn new(client: Client, table: impl Into<Arc<str>>) -> Self {
+        Self {
+            table: Table::new(client, table),
+            audit_retention: Retention::DEFAULT,
+        }
     }
 
-    fn table(&self) -> &Table {
-        &self.catalog.table
+    /// The same storage, keeping the history entries it writes for `retention`.
+    pub fn with_audit_retention(self, retention: Retention) -> Self {
+        Self {
+            audit_retention: retention,
+            ..self
+        }
     }
 }
 
-fn from_catalog(err: CatalogError) -> OrderError {
+/// A list's failure (the list code reports in the catalog's terms) as an order error.
+fn list_error(err: CatalogError) -> OrderError {
     match err {
         CatalogError::InvalidCursor => OrderError::InvalidCursor,
-        CatalogError::ConcurrentChange => OrderError::ConcurrentChange,
         CatalogError::StorageUnavailable(err) => OrderError::StorageUnavailable(err),
+        CatalogError::Storage(err) => OrderError::Storage(err),
         other => OrderError::storage(other),
     }
 }
@@ -74,7 +88,7 @@ fn listed_as_failed(mut expr: Expr, order: OrderId) -> Expr {
 
 impl DynamoOrders {
     fn name(&self) -> &str {
-        self.table().name()
+        self.table.name()
     }
 
     /// The decrement of one line's stock, conditioned on the product being as priced.
@@ -108,25 +122,29 @@ impl DynamoOrders {
             OrderStatus::Cancelled => expr = expr.set(attr::CANCELLED_AT, s(change.at.to_string())),
             _ => {}
         }
-        match change.hand_off_due {
-            Some(Some(due)) => {
+        match change.hand_off {
+            HandOffChange::Mark(due) => {
                 for (attr, value) in HandOff::of(change.order_id, due).into_attributes() {
                     expr = expr.set(attr, value);
                 }
                 expr = expr.set(attr::HAND_OFF_RESENDS, n(0));
             }
-            Some(None) => expr = without_hand_off(expr),
-            None => {}
+            HandOffChange::Clear => expr = without_hand_off(expr),
+            HandOffChange::Keep => {}
         }
         expr
     }
 
     async fn get(&self, key_of: &keys::PrimaryKey) -> Result<Option<Item>, OrderError> {
-        Ok(self.table().get(key_of).await?)
+        Ok(self.table.get(key_of).await?)
     }
 }
 
 impl OrderStore for DynamoOrders {
+    #[tracing::instrument(name = "dynamodb.load_for_order", skip_all, fields(
+        products = products.len(),
+        customer_id = idempotency.map(|(customer, _)| tracing::field::display(customer)),
+    ))]
     async fn load_for_order(
         &self,
         products: &[ProductId],
@@ -138,7 +156,7 @@ impl OrderStore for DynamoOrders {
         if let Some(record_key) = &record_key {
             wanted.push(key(record_key));
         }
-        let found = self.table().batch_get(wanted, true).await?;
+        let found = self.table.batch_get(wanted, true).await?;
         let mut products = Vec::with_capacity(found.len());
         let mut record = None;
         for item in found {
@@ -154,6 +172,8 @@ impl OrderStore for DynamoOrders {
         Ok((products, record))
     }
 
+    #[tracing::instrument(name = "dynamodb.idempotency_record", skip_all,
+        fields(customer_id = %customer))]
     async fn idempotency_record(
         &self,
         customer: CustomerId,
@@ -169,6 +189,8 @@ impl OrderStore for DynamoOrders {
             .flatten())
     }
 
+    #[tracing::instrument(name = "dynamodb.place", skip_all,
+        fields(order_id = %order.id, customer_id = %order.customer_id, lines = order.lines.len()))]
     async fn place(
         &self,
         order: &Order,
@@ -196,7 +218,7 @@ impl OrderStore for DynamoOrders {
         for line in &order.lines {
             items.push(Op::Stock, self.reserve(line)?);
         }
-        match execute_retrying_conflicts(self.table(), items).await {
+        match execute_retrying_conflicts(&self.table, items).await {
             Ok(()) => Ok(()),
             Err(err) if err.condition_failed(Op::Idempotency) => {
                 Err(PlaceFailure::IdempotencyKeyTaken)
@@ -209,25 +231,24 @@ impl OrderStore for DynamoOrders {
                 tracing::warn!(?codes, "order transaction cancelled");
                 Err(PlaceFailure::Other(OrderError::ConcurrentChange))
             }
-            Err(TxnError::Unavailable(err)) => {
-                Err(PlaceFailure::Other(OrderError::StorageUnavailable(err)))
-            }
-            Err(TxnError::Failed(err)) => Err(PlaceFailure::Other(OrderError::Storage(err))),
+            Err(TxnError::Failed(failure)) => Err(failure.into()),
         }
     }
 
+    #[tracing::instrument(name = "dynamodb.order", skip_all, fields(order_id = %id))]
     async fn order(&self, id: OrderId) -> Result<Option<Order>, OrderError> {
         let item = self.get(&keys::order(id)).await?;
         Ok(item.map(OrderRecord::decode).transpose()?)
     }
 
+    #[tracing::instrument(name = "dynamodb.change_status", skip_all,
+        fields(order_id = %change.order_id, from = change.from.as_str(), to = change.to.as_str()))]
     async fn change_status(&self, change: &StatusChange) -> Result<(), OrderError> {
         let order_key = keys::order(change.order_id);
         let update = self.status_update(change);
         let history = self
-            .catalog
-            .history_put(&change.history)
-            .map_err(from_catalog)?;
+            .table
+            .history_put(&change.history, self.audit_retention)?;
         let mut items = Transaction::new()
             .with(
                 Op::Order,
@@ -243,13 +264,17 @@ impl OrderStore for DynamoOrders {
                 txn::update(self.name(), key(&keys::product(*product)), restore)?,
             );
         }
-        match execute_retrying_conflicts(self.table(), items).await {
+        match execute_retrying_conflicts(&self.table, items).await {
             Ok(()) => Ok(()),
             Err(err) if err.condition_failed(Op::Order) => Err(OrderError::ConcurrentChange),
-            Err(err) => Err(from_catalog(err.into_catalog_error())),
+            Err(err) => Err(err.or_cancelled(OrderError::ConcurrentChange)),
         }
     }
 
+    #[tracing::instrument(name = "dynamodb.list_orders", skip_all, fields(
+        listing = listing.kind(),
+        customer_id = listing.customer().map(tracing::field::display),
+    ))]
     async fn list_orders(
         &self,
         listing: OrderListing,
@@ -264,20 +289,20 @@ impl OrderStore for DynamoOrders {
                     }
                     None => list,
                 };
-                self.catalog.query_page(&list.newest_first(), &page).await
+                self.table.query_page(&list.newest_first(), &page).await
             }
             OrderListing::Status(status) => {
                 let shards = keys::OrderShard::all()
                     .map(|shard| Listing::gsi3(keys::orders_in_status(status, shard), ""))
                     .collect();
                 let list = keys::orders_in_status_list(status);
-                self.catalog.query_sharded_page(&list, shards, &page).await
+                self.table.query_sharded_page(&list, shards, &page).await
             }
             OrderListing::NotificationFailed => {
                 let shards = keys::OrderShard::all()
                     .map(|shard| Listing::gsi5(keys::notification_failed(shard)))
                     .collect();
-                self.catalog
+                self.table
                     .query_sharded_page(keys::NOTIFICATION_FAILED_LIST, shards, &page)
                     .await
             }
@@ -285,12 +310,12 @@ impl OrderStore for DynamoOrders {
                 let shards = keys::OrderShard::all()
                     .map(|shard| Listing::gsi2(keys::order_list(shard), ""))
                     .collect();
-                self.catalog
+                self.table
                     .query_sharded_page(keys::ORDER_LIST, shards, &page)
                     .await
             }
         }
-        .map_err(from_catalog)?;
+        .map_err(list_error)?;
         let items = page
             .items
             .into_iter()
@@ -302,6 +327,7 @@ impl OrderStore for DynamoOrders {
         })
     }
 
+    #[tracing::instrument(name = "dynamodb.due_hand_offs", skip_all, fields(limit = limit))]
     async fn due_hand_offs(
         &self,
         now: Timestamp,
@@ -312,10 +338,9 @@ impl OrderStore for DynamoOrders {
                 Listing::gsi4(keys::hand_offs_due(shard)).below(keys::hand_off_due_bound(now))
             })
             .collect();
-        self.catalog
+        self.table
             .query_sharded_first(&shards, limit)
-            .await
-            .map_err(from_catalog)?
+            .await?
             .iter()
             .map(|item| {
                 let f = Fields(item);
@@ -328,6 +353,8 @@ impl OrderStore for DynamoOrders {
             .collect()
     }
 
+    #[tracing::instrument(name = "dynamodb.reschedule_hand_off", skip_all,
+        fields(order_id = %order_id, resends = resends))]
     async fn reschedule_hand_off(
         &self,
         order_id: OrderId,
@@ -339,10 +366,10 @@ impl OrderStore for DynamoOrders {
             update = update.set(attr, value);
         }
         update = update.set(attr::HAND_OFF_RESENDS, n(resends));
-        match self.table().update(&keys::order(order_id), &update).await {
+        match self.table.update(&keys::order(order_id), &update).await {
             // Acknowledged by the notifier meanwhile: nothing left to schedule.
-            Ok(_) | Err(TableError::ConditionFailed) => Ok(()),
-            Err(other) => Err(other.into()),
+            Ok(_) | Err(WriteError::ConditionFailed) => Ok(()),
+            Err(WriteError::Failed(failure)) => Err(failure.into()),
         }
     }
 }
@@ -356,10 +383,9 @@ impl DynamoOrders {
     pub async fn file_unsharded_orders(&self, limit: usize) -> Result<usize, OrderError> {
         let listing = Listing::gsi2(keys::ORDER_LIST, "");
         let found = self
-            .catalog
+            .table
             .query_all(&listing, Some(limit.saturating_sub(1)))
-            .await
-            .map_err(from_catalog)?;
+            .await?;
         let mut moved = 0;
         for item in found.iter().take(limit) {
             let f = Fields(item);
@@ -399,11 +425,11 @@ impl DynamoOrders {
                     )
                     .when_absent(keys::GSI5PK);
             }
-            match self.table().update(&keys::order(id), &update).await {
+            match self.table.update(&keys::order(id), &update).await {
                 Ok(_) => moved += 1,
                 // Changed (or already moved) since the index was read: the next call.
-                Err(TableError::ConditionFailed) => {}
-                Err(other) => return Err(other.into()),
+                Err(WriteError::ConditionFailed) => {}
+                Err(WriteError::Failed(failure)) => return Err(failure.into()),
             }
         }
         Ok(moved)
@@ -453,23 +479,19 @@ impl DynamoOrders {
                     }
                 })
                 .collect();
-            let (found, below) = self
-                .catalog
-                .walk_sharded(shards, per_shard)
-                .await
-                .map_err(from_catalog)?;
+            let (found, below) = self.table.walk_sharded(shards, per_shard).await?;
             let mut filed = 0_usize;
             for item in &found {
                 let id: OrderId = Fields(item).parse(attr::ID)?;
                 match self
-                    .table()
+                    .table
                     .update(&keys::order(id), &listed_as_failed(unfiled(), id))
                     .await
                 {
                     Ok(_) => filed += 1,
                     // Listed meanwhile (by the notifier, or a step read twice).
-                    Err(TableError::ConditionFailed) => {}
-                    Err(other) => return Err(other.into()),
+                    Err(WriteError::ConditionFailed) => {}
+                    Err(WriteError::Failed(failure)) => return Err(failure.into()),
                 }
             }
             run.filed += filed;
@@ -487,11 +509,11 @@ impl DynamoOrders {
                 (Some(previous), true) => record.when_eq(attr::UPGRADE_BELOW, s(previous.clone())),
                 (None, true) => record.when_absent(attr::UPGRADE_BELOW),
             };
-            match self.table().update(&progress_key, &record).await {
+            match self.table.update(&progress_key, &record).await {
                 Ok(_) => {}
                 // Another run moved it meanwhile: it goes on from there next time.
-                Err(TableError::ConditionFailed) => return Ok(run),
-                Err(other) => return Err(other.into()),
+                Err(WriteError::ConditionFailed) => return Ok(run),
+                Err(WriteError::Failed(failure)) => return Err(failure.into()),
             }
             started = true;
             progress = UpgradeProgress {
@@ -514,6 +536,8 @@ pub struct UpgradeRun {
 }
 
 impl NotificationStore for DynamoOrders {
+    #[tracing::instrument(name = "dynamodb.save_channel", skip_all,
+        fields(order_id = %order, channel = %channel, version = expected_version))]
     async fn save_channel(
         &self,
         order: OrderId,
@@ -568,20 +592,21 @@ impl NotificationStore for DynamoOrders {
         // The cases exclude each other; each failed condition rules one out. None left:
         // the version did not match (another delivery wrote first).
         for update in cases {
-            match self.table().update(&keys::order(order), &update).await {
+            match self.table.update(&keys::order(order), &update).await {
                 Ok(_) => return Ok(true),
-                Err(TableError::ConditionFailed) => {}
-                Err(other) => return Err(other.into()),
+                Err(WriteError::ConditionFailed) => {}
+                Err(WriteError::Failed(failure)) => return Err(failure.into()),
             }
         }
         Ok(false)
     }
 
+    #[tracing::instrument(name = "dynamodb.acknowledge", skip_all, fields(order_id = %order))]
     async fn acknowledge(&self, order: OrderId) -> Result<(), OrderError> {
         let update = without_hand_off(Expr::new()).when_exists(keys::PK);
-        match self.table().update(&keys::order(order), &update).await {
-            Ok(_) | Err(TableError::ConditionFailed) => Ok(()),
-            Err(other) => Err(other.into()),
+        match self.table.update(&keys::order(order), &update).await {
+            Ok(_) | Err(WriteError::ConditionFailed) => Ok(()),
+            Err(WriteError::Failed(failure)) => Err(failure.into()),
         }
     }
 }

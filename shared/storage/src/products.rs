@@ -22,7 +22,7 @@ use crate::records::attr;
 use crate::records::catalog::price_cents;
 use crate::records::catalog::{Placement, ProductRecord, StoredProduct, encode_sku_claim};
 use crate::retry::StaleReads;
-use crate::txn::{self, Op, Transaction, TxnError};
+use crate::txn::{self, Op, Transaction};
 use crate::{DynamoCatalog, keys};
 
 impl DynamoCatalog {
@@ -140,7 +140,8 @@ impl DynamoCatalog {
                     .map(|k| k.as_str().to_owned())
                     .unwrap_or_default(),
             )),
-            Err(e) if e.condition_failed(Op::Product) || stale(&e) => Ok(None),
+            // A stale read, or a transaction racing ours: read again and retry.
+            Err(e) if e.condition_failed(Op::Product) || e.conflicted() => Ok(None),
             Err(e) => Err(e.into_catalog_error()),
         }
     }
@@ -154,12 +155,6 @@ fn unchanged_since(stored: &StoredProduct) -> Expr {
         Some(revision) => exists.when_eq(attr::REVISION, n(revision)),
         None => exists.when_absent(attr::REVISION),
     }
-}
-
-/// True when a transaction lost a race worth reading again for: DynamoDB cancelled it for
-/// a conflicting concurrent transaction.
-fn stale(err: &TxnError) -> bool {
-    err.conflicted()
 }
 
 fn product_filter(filter: &ProductFilter) -> Expr {
@@ -183,6 +178,11 @@ fn product_filter(filter: &ProductFilter) -> Expr {
 }
 
 impl ProductStore for DynamoCatalog {
+    #[tracing::instrument(name = "dynamodb.insert_product", skip_all, fields(
+        product_id = %product.id,
+        category_id = %product.category_id(),
+        actor_id = %actor.id,
+    ))]
     async fn insert_product(&self, product: &Product, actor: &Actor) -> Result<(), CatalogError> {
         let unchanged = unmoved(&product.category_path);
         let count = attr::PRODUCT_COUNT;
@@ -223,10 +223,17 @@ impl ProductStore for DynamoCatalog {
         }
     }
 
+    #[tracing::instrument(name = "dynamodb.product", skip_all, fields(product_id = %id))]
     async fn product(&self, id: ProductId) -> Result<Option<Product>, CatalogError> {
         Ok(self.stored_product(id).await?.map(|p| p.product))
     }
 
+    #[tracing::instrument(name = "dynamodb.list_products", skip_all, fields(
+        category_id = match &scope {
+            ProductScope::Category { path, .. } => Some(tracing::field::display(path.leaf())),
+            ProductScope::All => None,
+        },
+    ))]
     async fn list_products(
         &self,
         scope: ProductScope,
@@ -245,6 +252,7 @@ impl ProductStore for DynamoCatalog {
             ),
         };
         let page = self
+            .table
             .query_page(&listing.filtered(product_filter(&filter)), &page)
             .await?;
         let items = page
@@ -258,6 +266,8 @@ impl ProductStore for DynamoCatalog {
         })
     }
 
+    #[tracing::instrument(name = "dynamodb.update_product", skip_all,
+        fields(product_id = %id, actor_id = %actor.id))]
     async fn update_product(
         &self,
         id: ProductId,
@@ -277,6 +287,8 @@ impl ProductStore for DynamoCatalog {
         Err(CatalogError::ConcurrentChange)
     }
 
+    #[tracing::instrument(name = "dynamodb.delete_unordered_product", skip_all,
+        fields(product_id = %id, actor_id = %actor.id))]
     async fn delete_unordered_product(
         &self,
         id: ProductId,
@@ -329,6 +341,8 @@ impl ProductStore for DynamoCatalog {
         }
     }
 
+    #[tracing::instrument(name = "dynamodb.price_summary", skip_all,
+        fields(category_id = %path.leaf()))]
     async fn price_summary(
         &self,
         path: &domain::category::CategoryPath,
@@ -341,7 +355,7 @@ impl ProductStore for DynamoCatalog {
         .filtered(active);
         let mut summary = PriceSummary::default();
         let mut total = Money::ZERO;
-        for item in self.query_all(&listing, None).await? {
+        for item in self.table.query_all(&listing, None).await? {
             total = total + ProductRecord::decode(item)?.product.price;
             summary.product_count += 1;
         }

@@ -1,17 +1,18 @@
-//! Index queries: one list = one partition of an index, optionally narrowed by a sort-key
-//! prefix or bound and a filter; a sharded list = several partitions of one index whose
-//! sort keys are unique across them, read in parallel and merged. Paging is by cursor;
-//! never a Scan.
+//! Index queries on a [`Table`], for every adapter: one list = one partition of an index,
+//! optionally narrowed by a sort-key prefix or bound and a filter; a sharded list = several
+//! partitions of one index whose sort keys are unique across them, read in parallel and
+//! merged. Paging is by cursor (a cursor that is not the list's is
+//! [`CatalogError::InvalidCursor`], which each adapter reports as its own); never a Scan.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use domain::{CatalogError, Page, PageRequest};
 
-use crate::DynamoCatalog;
 use crate::cursor;
 use crate::expr::Expr;
+use crate::failure::Failure;
 use crate::item::Item;
 use crate::keys;
-use crate::table::TableError;
+use crate::table::Table;
 
 /// Most index reads one page request makes when a filter discards items. A page can then
 /// hold fewer items than asked for while `next_cursor` is still set: clients follow the
@@ -164,29 +165,26 @@ fn merge_newest_first<T>(shards: Vec<ShardPage<T>>, want: usize) -> (Vec<T>, Opt
 }
 
 /// The value of `sort_attr`, an index sort key, in `item`.
-fn sort_key_of(item: &Item, sort_attr: &str) -> Result<String, CatalogError> {
+fn sort_key_of(item: &Item, sort_attr: &str) -> Result<String, Failure> {
     match item.get(sort_attr) {
         Some(AttributeValue::S(key)) => Ok(key.clone()),
-        _ => Err(CatalogError::storage(crate::item::MalformedItem(
-            "index sort key",
-        ))),
+        _ => Err(Failure::malformed("index sort key")),
     }
 }
 
-impl DynamoCatalog {
+impl Table {
     /// One read of `listing` starting after `start`, evaluating at most `limit` items.
     async fn read(
         &self,
         listing: &Listing,
         start: Option<Item>,
         limit: i32,
-    ) -> Result<(Vec<Item>, Option<Item>), CatalogError> {
+    ) -> Result<(Vec<Item>, Option<Item>), Failure> {
         let mut key_condition = "#kp = :kp".to_owned();
         let mut request = self
-            .table
             .client()
             .query()
-            .table_name(self.table.name())
+            .table_name(self.name())
             .index_name(listing.index)
             .expression_attribute_names("#kp", listing.partition_attr)
             .expression_attribute_values(":kp", AttributeValue::S(listing.partition.clone()))
@@ -216,8 +214,7 @@ impl DynamoCatalog {
         let output = request
             .key_condition_expression(key_condition)
             .send()
-            .await
-            .map_err(TableError::from)?;
+            .await?;
         Ok((output.items.unwrap_or_default(), output.last_evaluated_key))
     }
 
@@ -344,7 +341,7 @@ impl DynamoCatalog {
         &self,
         shards: &[Listing],
         limit: usize,
-    ) -> Result<Vec<Item>, CatalogError> {
+    ) -> Result<Vec<Item>, Failure> {
         let Some(sort_attr) = shards.first().map(|s| s.sort_attr) else {
             return Ok(Vec::new());
         };
@@ -357,7 +354,7 @@ impl DynamoCatalog {
             .into_iter()
             .flat_map(|(found, _)| found)
             .map(|item| Ok((sort_key_of(&item, sort_attr)?, item)))
-            .collect::<Result<Vec<_>, CatalogError>>()?;
+            .collect::<Result<Vec<_>, Failure>>()?;
         keyed.sort_by(|a, b| a.0.cmp(&b.0));
         keyed.truncate(limit);
         Ok(keyed.into_iter().map(|(_, item)| item).collect())
@@ -373,7 +370,7 @@ impl DynamoCatalog {
         &self,
         shards: Vec<Listing>,
         per_shard: usize,
-    ) -> Result<(Vec<Item>, Option<String>), CatalogError> {
+    ) -> Result<(Vec<Item>, Option<String>), Failure> {
         let Some(sort_attr) = shards.first().map(|s| s.sort_attr) else {
             return Ok((Vec::new(), None));
         };
@@ -402,7 +399,7 @@ impl DynamoCatalog {
         &self,
         listing: &Listing,
         cap: Option<usize>,
-    ) -> Result<Vec<Item>, CatalogError> {
+    ) -> Result<Vec<Item>, Failure> {
         let mut items = Vec::new();
         let mut start = None;
         loop {

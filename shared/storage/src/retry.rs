@@ -1,8 +1,26 @@
 //! How often, and after which pause, a write is tried again when a concurrent write got in
 //! its way: one policy for every adapter.
 //!
-//! Two cases, one backoff (full jitter under a doubling ceiling, so racing writers spread
-//! out instead of colliding again in step):
+//! Every retry of the system, and where it lives (each decides one thing, none retries
+//! what another already retried):
+//! - the AWS SDK (shared/bootstrap `aws.rs`): one request, 3 attempts, for transport
+//!   failures and throttling; what is still failing is a 503 with `Retry-After`;
+//! - here, storage: a transaction cancelled for a `TransactionConflict` (the same items,
+//!   sent again, [`CONFLICT_TRIES`]: order placement and status changes), and a
+//!   read-then-write whose read went stale ([`StaleReads`]: product updates);
+//! - the orders service (shared/domain `order/service.rs`, `Race::retries`): placing an
+//!   order that lost a race to another request — a price changed (priced once more), the
+//!   stock moved (placed again, 3×), the order number was taken (a new one, 3×). Those are
+//!   business outcomes the transaction's conditions report, not conflicts: the service
+//!   reads and prices again, then sends a new transaction (which storage may in turn
+//!   retry on a conflict);
+//! - signing in (shared/domain `customer_use_cases.rs`): a second round finds the customer
+//!   a concurrent first sign-in registered;
+//! - the notifier (functions/notifier) and the reconciler: messages redelivered by SQS
+//!   with their own backoff, and confirmations re-sent until acknowledged.
+//!
+//! Two cases here, one backoff (full jitter under a doubling ceiling, so racing writers
+//! spread out instead of colliding again in step):
 //! - DynamoDB cancelled a transaction for a conflicting concurrent transaction
 //!   (`TransactionConflict`): the same transaction is sent again, [`CONFLICT_TRIES`] in all;
 //! - a read-then-write found its read stale (its condition failed because the item changed

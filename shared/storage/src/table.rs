@@ -1,9 +1,11 @@
 //! The one handle every adapter works through: the DynamoDB client and the table's name,
-//! with the few operations the adapters need.
+//! with the few operations the adapters need (here; its index queries and sharded lists
+//! in [`crate::query`], the put of a change's history entry in `audit`). Adapters hold a
+//! `Table`, never another adapter.
 //!
 //! Invariants: a single-item read is strongly consistent (it precedes a conditional write);
 //! a single-item write carries its condition and reports a failed one as
-//! [`TableError::ConditionFailed`] (nothing changed); a batch read retries the keys
+//! [`WriteError::ConditionFailed`] (nothing changed); a batch read retries the keys
 //! DynamoDB leaves unprocessed until none is left; a count follows `LastEvaluatedKey` until
 //! the partition is counted in full; a transaction's items name their
 //! operations ([`crate::txn`]), and its cancellation reasons come back under those names.
@@ -22,6 +24,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue, Select};
 
 use crate::expr::{Expr, conditioned};
+use crate::failure::Failure;
 use crate::item::{Item, key};
 use crate::keys::PrimaryKey;
 use crate::txn::{Transaction, TxnError};
@@ -29,82 +32,26 @@ use crate::txn::{Transaction, TxnError};
 /// Most keys one `BatchGetItem` takes.
 const BATCH_GET_SIZE: usize = 100;
 
-/// Why an operation on one item (or a read) did not succeed.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum TableError {
+/// Why a conditional write of one item did not happen.
+#[derive(Debug)]
+pub(crate) enum WriteError {
     /// The write's condition did not hold: nothing changed.
-    #[error("the write's condition did not hold")]
     ConditionFailed,
-    /// DynamoDB could not be reached, timed out or throttled the request (after the
-    /// SDK's own retries): nothing changed, and the same request may succeed later.
-    #[error(transparent)]
-    Unavailable(Box<dyn StdError + Send + Sync>),
-    /// The request failed otherwise (rejected, a key the SDK cannot build).
-    #[error(transparent)]
-    Request(Box<dyn StdError + Send + Sync>),
+    /// The request failed.
+    Failed(Failure),
 }
 
-impl TableError {
-    fn request(err: impl StdError + Send + Sync + 'static) -> Self {
-        TableError::Request(Box::new(err))
-    }
-}
-
-/// A failed request, sorted by whether retrying it later can help.
-pub(crate) enum RequestFailure {
-    Unavailable(Box<dyn StdError + Send + Sync>),
-    Failed(Box<dyn StdError + Send + Sync>),
-}
-
-/// DynamoDB's error codes for a request refused for its rate, not its content.
-const THROTTLED: [&str; 4] = [
-    "ThrottlingException",
-    "ProvisionedThroughputExceededException",
-    "RequestLimitExceeded",
-    "TransactionInProgressException",
-];
-
-impl RequestFailure {
-    /// Sorts `err`: the endpoint unreachable, a timeout, a garbled response, a 5xx or
-    /// throttling is `Unavailable`; anything else `Failed`.
-    pub(crate) fn of<E>(err: SdkError<E, HttpResponse>) -> Self
+impl WriteError {
+    /// `err`, a failed write request, sorted: a failed condition (`is_condition` tells it
+    /// by the operation's own error type) or a failure.
+    fn of<E>(err: SdkError<E, HttpResponse>, is_condition: impl Fn(&E) -> bool) -> Self
     where
         E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
     {
-        let transient = match &err {
-            SdkError::DispatchFailure(_)
-            | SdkError::TimeoutError(_)
-            | SdkError::ResponseError(_) => true,
-            SdkError::ServiceError(service) => {
-                service.raw().status().is_server_error()
-                    || service.err().code().is_some_and(|c| THROTTLED.contains(&c))
-            }
-            _ => false,
-        };
-        let err: Box<dyn StdError + Send + Sync> = Box::new(err);
-        if transient {
-            RequestFailure::Unavailable(err)
-        } else {
-            RequestFailure::Failed(err)
+        match err.as_service_error() {
+            Some(e) if is_condition(e) => WriteError::ConditionFailed,
+            _ => WriteError::Failed(Failure::of(err)),
         }
-    }
-}
-
-impl From<RequestFailure> for TableError {
-    fn from(failure: RequestFailure) -> Self {
-        match failure {
-            RequestFailure::Unavailable(err) => TableError::Unavailable(err),
-            RequestFailure::Failed(err) => TableError::Request(err),
-        }
-    }
-}
-
-impl<E> From<SdkError<E, HttpResponse>> for TableError
-where
-    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
-{
-    fn from(err: SdkError<E, HttpResponse>) -> Self {
-        RequestFailure::of(err).into()
     }
 }
 
@@ -134,7 +81,7 @@ impl Table {
     }
 
     /// The item at `key`, read strongly consistently.
-    pub(crate) async fn get(&self, at: &PrimaryKey) -> Result<Option<Item>, TableError> {
+    pub(crate) async fn get(&self, at: &PrimaryKey) -> Result<Option<Item>, Failure> {
         let output = self
             .client
             .get_item()
@@ -142,8 +89,7 @@ impl Table {
             .set_key(Some(key(at)))
             .consistent_read(true)
             .send()
-            .await
-            .map_err(TableError::from)?;
+            .await?;
         Ok(output.item)
     }
 
@@ -153,7 +99,7 @@ impl Table {
         &self,
         keys: Vec<Item>,
         consistent: bool,
-    ) -> Result<Vec<Item>, TableError> {
+    ) -> Result<Vec<Item>, Failure> {
         let mut found = Vec::new();
         for chunk in keys.chunks(BATCH_GET_SIZE) {
             let mut request = Some(
@@ -161,7 +107,7 @@ impl Table {
                     .set_keys(Some(chunk.to_vec()))
                     .consistent_read(consistent)
                     .build()
-                    .map_err(TableError::request)?,
+                    .map_err(Failure::failed)?,
             );
             while let Some(keys_and_attributes) = request.take() {
                 let output = self
@@ -169,8 +115,7 @@ impl Table {
                     .batch_get_item()
                     .request_items(self.name(), keys_and_attributes)
                     .send()
-                    .await
-                    .map_err(TableError::from)?;
+                    .await?;
                 if let Some(items) = output.responses.and_then(|mut r| r.remove(self.name())) {
                     found.extend(items);
                 }
@@ -191,7 +136,7 @@ impl Table {
         index: &str,
         partition_attr: &str,
         partition: &str,
-    ) -> Result<u64, TableError> {
+    ) -> Result<u64, Failure> {
         let mut total = 0_u64;
         let mut start = None;
         loop {
@@ -206,8 +151,7 @@ impl Table {
                 .select(Select::Count)
                 .set_exclusive_start_key(start)
                 .send()
-                .await
-                .map_err(TableError::from)?;
+                .await?;
             total += u64::try_from(output.count).unwrap_or(0);
             match output.last_evaluated_key {
                 Some(last) if !last.is_empty() => start = Some(last),
@@ -217,25 +161,22 @@ impl Table {
     }
 
     /// Writes `item` if `condition` holds.
-    pub(crate) async fn put(&self, item: Item, condition: &Expr) -> Result<(), TableError> {
+    pub(crate) async fn put(&self, item: Item, condition: &Expr) -> Result<(), WriteError> {
         let put = self.client.put_item().table_name(self.name());
         conditioned!(put.set_item(Some(item)), condition)
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| match e {
-                SdkError::ServiceError(s)
-                    if matches!(s.err(), PutItemError::ConditionalCheckFailedException(_)) =>
-                {
-                    TableError::ConditionFailed
-                }
-                other => other.into(),
+            .map_err(|e| {
+                WriteError::of(e, |e| {
+                    matches!(e, PutItemError::ConditionalCheckFailedException(_))
+                })
             })
     }
 
     /// Applies `expr` (its update, under its condition) to the item at `at` and returns
     /// the item as written.
-    pub(crate) async fn update(&self, at: &PrimaryKey, expr: &Expr) -> Result<Item, TableError> {
+    pub(crate) async fn update(&self, at: &PrimaryKey, expr: &Expr) -> Result<Item, WriteError> {
         let update = self.client.update_item().table_name(self.name());
         let update = update
             .set_key(Some(key(at)))
@@ -245,13 +186,10 @@ impl Table {
             .send()
             .await
             .map(|output| output.attributes.unwrap_or_default())
-            .map_err(|e| match e {
-                SdkError::ServiceError(s)
-                    if matches!(s.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
-                {
-                    TableError::ConditionFailed
-                }
-                other => other.into(),
+            .map_err(|e| {
+                WriteError::of(e, |e| {
+                    matches!(e, UpdateItemError::ConditionalCheckFailedException(_))
+                })
             })
     }
 
@@ -260,20 +198,17 @@ impl Table {
         &self,
         at: &PrimaryKey,
         condition: &Expr,
-    ) -> Result<Item, TableError> {
+    ) -> Result<Item, WriteError> {
         let delete = self.client.delete_item().table_name(self.name());
         conditioned!(delete.set_key(Some(key(at))), condition)
             .return_values(ReturnValue::AllOld)
             .send()
             .await
             .map(|output| output.attributes.unwrap_or_default())
-            .map_err(|e| match e {
-                SdkError::ServiceError(s)
-                    if matches!(s.err(), DeleteItemError::ConditionalCheckFailedException(_)) =>
-                {
-                    TableError::ConditionFailed
-                }
-                other => other.into(),
+            .map_err(|e| {
+                WriteError::of(e, |e| {
+                    matches!(e, DeleteItemError::ConditionalCheckFailedException(_))
+                })
             })
     }
 
@@ -296,9 +231,6 @@ impl Table {
             let codes = cancelled.cancellation_reasons().iter().map(|r| r.code());
             return Err(TxnError::cancelled(&ops, codes));
         }
-        Err(match RequestFailure::of(err) {
-            RequestFailure::Unavailable(err) => TxnError::Unavailable(err),
-            RequestFailure::Failed(err) => TxnError::Failed(err),
-        })
+        Err(TxnError::Failed(Failure::of(err)))
     }
 }

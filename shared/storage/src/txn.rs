@@ -5,26 +5,15 @@
 //! cancellation reasons are read back by that name ([`TxnError::condition_failed`]), never
 //! by position — adding or reordering items cannot change which error a caller reports.
 
-use std::error::Error as StdError;
-
-use aws_sdk_dynamodb::error::BuildError;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 use domain::CatalogError;
 
 use crate::expr::{Expr, conditioned};
+use crate::failure::Failure;
 use crate::item::Item;
 
-/// A transaction item the SDK could not build (a bug of ours: a required field unset).
-#[derive(Debug, thiserror::Error)]
-#[error("building a transaction item: {0}")]
-pub(crate) struct BuildFailed(#[from] BuildError);
-
 /// A `Put` of `item`, under the conditions of `condition`.
-pub(crate) fn put(
-    table: &str,
-    item: Item,
-    condition: Expr,
-) -> Result<TransactWriteItem, BuildFailed> {
+pub(crate) fn put(table: &str, item: Item, condition: Expr) -> Result<TransactWriteItem, Failure> {
     let put = conditioned!(
         Put::builder().table_name(table).set_item(Some(item)),
         condition
@@ -34,7 +23,7 @@ pub(crate) fn put(
 }
 
 /// An `Update` of the item at `key` with `expr`'s update and condition.
-pub(crate) fn update(table: &str, key: Item, expr: Expr) -> Result<TransactWriteItem, BuildFailed> {
+pub(crate) fn update(table: &str, key: Item, expr: Expr) -> Result<TransactWriteItem, Failure> {
     let update = Update::builder()
         .table_name(table)
         .set_key(Some(key))
@@ -48,7 +37,7 @@ pub(crate) fn delete(
     table: &str,
     key: Item,
     condition: Expr,
-) -> Result<TransactWriteItem, BuildFailed> {
+) -> Result<TransactWriteItem, Failure> {
     let delete = conditioned!(
         Delete::builder().table_name(table).set_key(Some(key)),
         condition
@@ -121,20 +110,13 @@ impl Transaction {
     }
 }
 
-/// A transaction DynamoDB cancelled for reasons the caller did not expect, as an error.
-#[derive(Debug, thiserror::Error)]
-#[error("transaction cancelled: {0:?}")]
-pub(crate) struct Cancelled(pub Vec<(Op, Option<String>)>);
-
-/// Why a transaction did not commit.
+/// Why a transaction did not commit (nothing changed).
 #[derive(Debug)]
 pub(crate) enum TxnError {
     /// DynamoDB cancelled it: each item's operation and reason code (`None` = no reason).
     Cancelled(Vec<(Op, Option<String>)>),
-    /// DynamoDB could not be reached, timed out or throttled it: nothing changed.
-    Unavailable(Box<dyn StdError + Send + Sync>),
-    /// Anything else (the request failed).
-    Failed(Box<dyn StdError + Send + Sync>),
+    /// The request failed.
+    Failed(Failure),
 }
 
 impl TxnError {
@@ -152,13 +134,28 @@ impl TxnError {
             if reasons.iter().any(|(_, code)| code.as_deref() == Some("TransactionConflict")))
     }
 
-    /// The error to report when no item-specific meaning applies: a conflicting
-    /// concurrent change, or the underlying failure.
-    pub fn into_catalog_error(self) -> CatalogError {
+    /// The error to report when no item-specific meaning applies: `cancelled` (a
+    /// conflicting concurrent change) for a cancellation, else the failure.
+    pub fn or_cancelled<E: From<Failure>>(self, cancelled: E) -> E {
         match self {
-            TxnError::Cancelled(_) => CatalogError::ConcurrentChange,
-            TxnError::Unavailable(err) => CatalogError::StorageUnavailable(err),
-            TxnError::Failed(err) => CatalogError::Storage(err),
+            TxnError::Cancelled(_) => cancelled,
+            TxnError::Failed(failure) => failure.into(),
+        }
+    }
+
+    /// [`Self::or_cancelled`] for the catalog: a cancellation is a concurrent change.
+    pub fn into_catalog_error(self) -> CatalogError {
+        self.or_cancelled(CatalogError::ConcurrentChange)
+    }
+
+    /// The transaction's failure, a cancellation included (for a caller that expects none
+    /// of the conditions it could fail).
+    pub fn into_failure(self) -> Failure {
+        match self {
+            TxnError::Cancelled(reasons) => {
+                Failure::failed(format!("transaction cancelled: {reasons:?}"))
+            }
+            TxnError::Failed(failure) => failure,
         }
     }
 }
@@ -223,6 +220,6 @@ mod tests {
         );
         assert!(err.conflicted());
         assert!(!err.condition_failed(Op::Product));
-        assert!(!TxnError::Failed("down".into()).condition_failed(Op::Product));
+        assert!(!TxnError::Failed(Failure::failed("down")).condition_failed(Op::Product));
     }
 }

@@ -121,7 +121,7 @@ impl Shop {
         let queues = env.queues().await;
         Self {
             service: OrderService::new(
-                DynamoOrders::new(env.catalog()),
+                DynamoOrders::new(env.client.clone(), env.table.as_str()),
                 SqsNotificationQueue::new(env.sqs.clone(), queues.notifications),
                 VatRate::kenya_standard(),
                 HandOffPolicy::default(),

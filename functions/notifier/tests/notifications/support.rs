@@ -25,7 +25,7 @@ use notifier::{Backoff, BatchHandler};
 use queue::{Redelivery, SqsNotificationQueue};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use storage::{DynamoCatalog, DynamoCustomers, DynamoOrders};
+use storage::{DynamoCustomers, DynamoOrders};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -115,7 +115,7 @@ impl World {
         }
         let queue = SqsNotificationQueue::new(env.sqs.clone(), queues.notifications.as_str());
         let orders = OrderService::new(
-            DynamoOrders::new(env.catalog()),
+            DynamoOrders::new(env.client.clone(), env.table.as_str()),
             queue.clone(),
             VatRate::kenya_standard(),
             HandOffPolicy {
@@ -134,7 +134,7 @@ impl World {
         })
         .expect("AT client");
         let notifier = Notifier::new(
-            DynamoOrders::new(DynamoCatalog::new(client.clone(), env.table.as_str())),
+            DynamoOrders::new(client.clone(), env.table.as_str()),
             DynamoCustomers::new(client, env.table.as_str()),
             sms,
             SesEmail::new(ses.clone(), sender.as_str(), admin.as_str(), None),

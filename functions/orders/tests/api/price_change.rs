@@ -140,7 +140,7 @@ fn racing_service(
     let catalog = app.env.catalog();
     OrderService::new(
         RacingAdmin {
-            inner: DynamoOrders::new(catalog.clone()),
+            inner: DynamoOrders::new(app.env.client.clone(), app.env.table.as_str()),
             catalog,
             new_prices,
             stock_blips,

@@ -4,7 +4,6 @@
 #![allow(dead_code)]
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use devkit::events::{ApiRequest, ApiResponse};
 use devkit::queues::Queues;
@@ -20,7 +19,7 @@ use http_api::AppState;
 use http_api::auth::Identity;
 use queue::SqsNotificationQueue;
 use serde_json::{Value, json};
-use storage::{DynamoCatalog, DynamoOrders};
+use storage::DynamoOrders;
 
 pub type Service = OrderService<DynamoOrders, SqsNotificationQueue>;
 
@@ -69,7 +68,7 @@ impl App {
         let queues = env.queues().await;
         let requests = RequestCounter::default();
         let client = counted_client(endpoint, requests.clone());
-        let store = DynamoOrders::new(DynamoCatalog::new(client, env.table.as_str()));
+        let store = DynamoOrders::new(client, env.table.as_str());
         let queue = SqsNotificationQueue::new(
             env.sqs.clone(),
             queue_url.unwrap_or_else(|| queues.notifications.clone()),
@@ -201,9 +200,4 @@ pub fn order_body(lines: &[(ProductId, u32)]) -> Value {
 
 fn ulid_suffix() -> String {
     ProductId::generate().to_string()[16..].to_owned()
-}
-
-/// Waits `d`.
-pub async fn pause(d: Duration) {
-    tokio::time::sleep(d).await;
 }

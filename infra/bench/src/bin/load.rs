@@ -101,12 +101,10 @@ impl Sim {
             .interceptor(recorder.clone())
             .interceptor(requests.clone())
             .build();
-        let catalog = DynamoCatalog::new(
-            aws_sdk_dynamodb::Client::from_conf(config),
-            env.table.as_str(),
-        );
+        let dynamodb = aws_sdk_dynamodb::Client::from_conf(config);
+        let catalog = DynamoCatalog::new(dynamodb.clone(), env.table.as_str());
         let service = Arc::new(OrderService::new(
-            DynamoOrders::new(catalog.clone()),
+            DynamoOrders::new(dynamodb, env.table.as_str()),
             SqsNotificationQueue::new(env.sqs.clone(), queues.notifications.clone()),
             VatRate::kenya_standard(),
             HandOffPolicy::default(),

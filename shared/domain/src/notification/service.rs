@@ -7,6 +7,9 @@
 //!   (conditional on the version read), and never for a final channel.
 //! - The hand-off mark is cleared only once both channels are final, so the reconciler
 //!   keeps re-sending an order that still has something to send.
+//! - A message is handled in a span `notifier.notify` carrying the order's id (and each
+//!   channel in `notifier.channel`, with the channel's name), never a phone number, an
+//!   address or a name.
 
 use std::time::Duration;
 
@@ -88,6 +91,7 @@ where
     }
 
     /// Handles one `order.confirmed` message for `order_id`.
+    #[tracing::instrument(name = "notifier.notify", skip_all, fields(order_id = %order_id))]
     pub async fn notify(&self, order_id: OrderId) -> Result<Handled, NotifyError> {
         let Some(order) = self.store.order(order_id).await? else {
             tracing::warn!(order_id = %order_id, "no such order; message dropped");
@@ -128,6 +132,8 @@ where
 
     /// Moves one channel as far as it goes now; returns its state afterwards (as stored,
     /// or as read when another delivery wrote first).
+    #[tracing::instrument(name = "notifier.channel", skip_all,
+        fields(order_id = %order.id, channel = %channel))]
     async fn advance(
         &self,
         order: &Order,

@@ -22,12 +22,14 @@ use crate::timestamp::Timestamp;
 
 pub use number::OrderNumber;
 pub use ports::{
-    IdempotencyRecord, NotificationQueue, OrderError, OrderListing, OrderStore, PendingHandOff,
-    PlaceFailure, QueueError, StatusChange, Unavailable,
+    HandOffChange, IdempotencyRecord, NotificationQueue, OrderError, OrderListing, OrderStore,
+    PendingHandOff, PlaceFailure, QueueError, StatusChange, Unavailable,
 };
 pub use pricing::{OrderLine, Quantity, Totals, VatRate};
-pub use request::{DeliveryAddress, IdempotencyKey, Notes, OrderRequest, RequestedLine};
-pub use service::{HandOffPolicy, OrderService, Placed, Viewer};
+pub use request::{
+    DeliveryAddress, IdempotencyKey, Notes, OrderRequest, RequestedLine, RequestedLines,
+};
+pub use service::{HandOffPolicy, OrderService, Placed, Race, Viewer};
 pub use status::{Actor, IllegalTransition, OrderStatus, StatusChangeError};
 
 /// An order as stored and returned.
@@ -73,7 +75,7 @@ impl Order {
             OrderStatus::Cancelled => order.cancelled_at = Some(change.at),
             _ => {}
         }
-        order.hand_off_due = change.hand_off_due.unwrap_or(self.hand_off_due);
+        order.hand_off_due = change.hand_off.applied_to(self.hand_off_due);
         order
     }
 }

@@ -87,3 +87,59 @@ mod tests {
         }
     }
 }
+
+/// Properties of order numbers: every number made reads back, and only that shape reads.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+    use time::OffsetDateTime;
+
+    use super::*;
+
+    /// An instant in the years a number's date has four digits for (0000 to 9999).
+    fn timestamp() -> impl Strategy<Value = Timestamp> {
+        (-62_167_219_200_i64..=253_402_300_799).prop_map(|seconds| {
+            Timestamp::from_datetime(
+                OffsetDateTime::from_unix_timestamp(seconds).expect("in range"),
+            )
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// A number carries the UTC date it was made on and six Crockford characters, and
+        /// reads back as itself.
+        #[test]
+        fn numbers_read_back(at in timestamp(), random in any::<u128>()) {
+            let number = OrderNumber::from_parts(at, random);
+            let date = at.as_datetime().date();
+            let (year, month, day) = (date.year(), u8::from(date.month()), date.day());
+            let expected_date = format!("ORD-{year:04}{month:02}{day:02}-");
+            prop_assert!(number.as_str().starts_with(&expected_date), "{}", number);
+            let random_part = &number.as_str()[13..];
+            prop_assert!(random_part.bytes().all(|b| CROCKFORD.contains(&b)), "{}", number);
+            prop_assert_eq!(OrderNumber::parse(number.as_str()), Ok(number.clone()));
+        }
+
+        /// Any text: never a panic, and what reads is `ORD-`, eight digits, `-` and six
+        /// Crockford characters.
+        #[test]
+        fn only_the_number_shape_reads(
+            text in prop_oneof![
+                any::<String>(),
+                "ORD-[0-9]{8}-[0-9A-Z]{6}",
+                "ORD-.{8}-.{6}",
+                "ORD-[0-9]{6,9}-[0-9A-Z]{5,7}",
+            ],
+        ) {
+            if let Ok(number) = OrderNumber::parse(&text) {
+                let bytes = text.as_bytes();
+                prop_assert_eq!(number.as_str(), text.as_str());
+                prop_assert!(text.len() == 19 && text.starts_with("ORD-") && bytes[12] == b'-');
+                prop_assert!(bytes[4..12].iter().all(u8::is_ascii_digit), "{:?}", text);
+                prop_assert!(bytes[13..].iter().all(|b| CROCKFORD.contains(b)), "{:?}", text);
+            }
+        }
+    }
+}

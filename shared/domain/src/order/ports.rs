@@ -23,8 +23,8 @@ pub struct Unavailable {
     pub available: u32,
 }
 
-/// Why an orders operation did not happen. Every variant but `Storage` and `Queue` is
-/// the client's business.
+/// Why an orders operation did not happen. Every variant but `Storage` and
+/// `StorageUnavailable` is the client's business.
 #[derive(Debug, thiserror::Error)]
 pub enum OrderError {
     #[error("order not found")]
@@ -32,8 +32,9 @@ pub enum OrderError {
     /// The request names products that do not exist (field errors per line).
     #[error(transparent)]
     Invalid(#[from] ValidationErrors),
+    /// Some lines cannot be served from stock (a 409 listing them as `unavailable`).
     #[error("some items are not available in the requested quantity")]
-    Unavailable(Vec<Unavailable>),
+    OutOfStock(Vec<Unavailable>),
     #[error(transparent)]
     IllegalTransition(#[from] IllegalTransition),
     #[error(transparent)]
@@ -96,9 +97,31 @@ pub struct StatusChange {
     pub history: crate::audit::AuditEntry,
     /// Stock to give back, in the same transaction (a cancellation).
     pub restock: Vec<(ProductId, Quantity)>,
-    /// `Some(Some(due))`: mark the order for hand-off to the notifier, due at `due`;
-    /// `Some(None)`: clear the mark; `None`: leave it.
-    pub hand_off_due: Option<Option<Timestamp>>,
+    /// What becomes of the order's hand-off to the notifier.
+    pub hand_off: HandOffChange,
+}
+
+/// What a status change does to an order's hand-off to the notifier (the mark the
+/// reconciler re-sends confirmations by).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandOffChange {
+    /// Mark the order for hand-off, due at this time (a confirmation).
+    Mark(Timestamp),
+    /// Clear the mark (a cancellation: nothing left to notify).
+    Clear,
+    /// Leave the mark as it is.
+    Keep,
+}
+
+impl HandOffChange {
+    /// The order's hand-off due time after the change, given the one before.
+    pub fn applied_to(self, due: Option<Timestamp>) -> Option<Timestamp> {
+        match self {
+            HandOffChange::Mark(at) => Some(at),
+            HandOffChange::Clear => None,
+            HandOffChange::Keep => due,
+        }
+    }
 }
 
 /// Which orders a list shows, newest first.
@@ -112,6 +135,26 @@ pub enum OrderListing {
     NotificationFailed,
     /// Every order.
     All,
+}
+
+impl OrderListing {
+    /// The list's kind, for logs: `customer`, `status`, `notification_failed` or `all`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            OrderListing::Customer(..) => "customer",
+            OrderListing::Status(_) => "status",
+            OrderListing::NotificationFailed => "notification_failed",
+            OrderListing::All => "all",
+        }
+    }
+
+    /// The customer whose orders it lists, if it lists one customer's.
+    pub fn customer(&self) -> Option<CustomerId> {
+        match self {
+            OrderListing::Customer(customer, _) => Some(*customer),
+            _ => None,
+        }
+    }
 }
 
 /// A confirmed order whose hand-off to the notifier has not been acknowledged.

@@ -222,3 +222,92 @@ mod tests {
         );
     }
 }
+
+/// Properties of an order's amounts, checked against integer arithmetic on cents.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::money::properties::div_round_half_away;
+    use crate::order::request::MAX_LINES;
+
+    /// Prices up to the largest a product may have (one billion shillings), in cents.
+    fn unit_price_cents() -> impl Strategy<Value = i64> {
+        prop_oneof![1_i64..=10_000, 1_i64..=100_000_000_000]
+    }
+
+    /// A VAT rate with up to four decimals, in basis points of a hundredth (`1600` is
+    /// 16 %), written as the configuration writes it.
+    fn vat_basis_points() -> impl Strategy<Value = i64> {
+        prop_oneof![Just(1_600_i64), 0_i64..10_000]
+    }
+
+    fn vat(basis_points: i64) -> VatRate {
+        format!("0.{basis_points:04}").parse().expect("a VAT rate")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Line totals are exact, the subtotal is their exact sum, the tax is the subtotal
+        /// times the rate rounded half away from zero, and the total adds them up.
+        #[test]
+        fn totals_add_up_exactly(
+            lines in prop::collection::vec(
+                (unit_price_cents(), 1_i64..=i64::from(MAX_QUANTITY)),
+                1..=MAX_LINES,
+            ),
+            basis_points in vat_basis_points(),
+        ) {
+            let priced: Vec<OrderLine> = lines
+                .iter()
+                .map(|(cents, quantity)| {
+                    OrderLine::new(
+                        ProductId::generate(),
+                        ProductName::parse("Thing").expect("name"),
+                        None,
+                        Money::from_minor_units(*cents),
+                        Quantity::new(*quantity).expect("quantity"),
+                    )
+                })
+                .collect();
+            for (line, (cents, quantity)) in priced.iter().zip(&lines) {
+                prop_assert_eq!(
+                    line.line_total.minor_units(),
+                    i128::from(*cents) * i128::from(*quantity)
+                );
+            }
+            let subtotal: i128 = lines.iter().map(|(c, q)| i128::from(*c) * i128::from(*q)).sum();
+            let tax = div_round_half_away(subtotal * i128::from(basis_points), 10_000);
+
+            let totals = Totals::of(&priced, vat(basis_points));
+            prop_assert_eq!(totals.subtotal.minor_units(), subtotal);
+            prop_assert_eq!(totals.tax_amount.minor_units(), tax);
+            prop_assert_eq!(totals.total_amount.minor_units(), subtotal + tax);
+            prop_assert!(totals.tax_amount <= totals.subtotal, "{:?}", totals);
+        }
+
+        /// Rates from 0 up to (not including) 1 are accepted, with surrounding spaces;
+        /// 1 and above, and negative rates, are not.
+        #[test]
+        fn vat_rates_are_fractions_below_one(
+            basis_points in 0_i64..10_000,
+            too_high in prop_oneof![
+                Just("1".to_owned()),
+                Just("1.0000".to_owned()),
+                (1_u32..=100, 0_u32..10_000).prop_map(|(whole, bp)| format!("{whole}.{bp:04}")),
+            ],
+            padding in "[ \t]{0,2}",
+        ) {
+            let rate = vat(basis_points);
+            prop_assert_eq!(rate.as_decimal(), Decimal::new(basis_points, 4));
+            prop_assert_eq!(format!("{padding}0.{basis_points:04}{padding}").parse(), Ok(rate));
+            prop_assert_eq!(too_high.parse::<VatRate>(), Err(InvalidVatRate));
+            if basis_points > 0 {
+                let negative = format!("-0.{basis_points:04}");
+                prop_assert_eq!(negative.parse::<VatRate>(), Err(InvalidVatRate));
+            }
+        }
+    }
+}

@@ -67,10 +67,38 @@ pub struct RequestedLine {
     pub quantity: Quantity,
 }
 
+/// The lines of an order: 1–50 lines of distinct products (checked once, here).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestedLines(Vec<RequestedLine>);
+
+impl RequestedLines {
+    /// Checks the line rules (1–50 lines, distinct products), reporting every problem under
+    /// `items` / `items[i].product_id`.
+    pub fn new(lines: Vec<RequestedLine>) -> Result<Self, ValidationErrors> {
+        let mut errors = ValidationErrors::default();
+        if lines.is_empty() || lines.len() > MAX_LINES {
+            errors.push(
+                "items",
+                format!("must list from 1 to {MAX_LINES} distinct products"),
+            );
+        }
+        let mut seen = HashSet::new();
+        for (i, line) in lines.iter().enumerate() {
+            if !seen.insert(line.product_id) {
+                errors.push(
+                    format!("items[{i}].product_id"),
+                    "is listed more than once; give each product once with its total quantity",
+                );
+            }
+        }
+        errors.into_result(|| Self(lines))
+    }
+}
+
 /// A valid request to place an order: 1–50 lines of distinct products.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderRequest {
-    lines: Vec<RequestedLine>,
+    lines: RequestedLines,
     pub delivery_address: DeliveryAddress,
     pub notes: Option<Notes>,
     /// `false` leaves the order `PENDING` until it is confirmed.
@@ -78,31 +106,40 @@ pub struct OrderRequest {
 }
 
 impl OrderRequest {
-    /// Checks the line rules (1–50 lines, distinct products), reporting problems under
-    /// `items` / `items[i].product_id`.
+    /// Checks the line rules ([`RequestedLines::new`]) and makes the request.
     pub fn new(
         lines: Vec<RequestedLine>,
         delivery_address: DeliveryAddress,
         notes: Option<Notes>,
         confirm: bool,
     ) -> Result<Self, ValidationErrors> {
-        let mut errors = ValidationErrors::default();
-        check_lines(&lines, &mut errors);
-        errors.into_result(|| Self {
+        let lines = RequestedLines::new(lines)?;
+        Ok(Self::of(lines, delivery_address, notes, confirm))
+    }
+
+    /// The request of lines already checked (a parser that collects every field error
+    /// checks them with the other fields).
+    pub fn of(
+        lines: RequestedLines,
+        delivery_address: DeliveryAddress,
+        notes: Option<Notes>,
+        confirm: bool,
+    ) -> Self {
+        Self {
             lines,
             delivery_address,
             notes,
             confirm,
-        })
+        }
     }
 
     pub fn lines(&self) -> &[RequestedLine] {
-        &self.lines
+        &self.lines.0
     }
 
     /// The product ids, in request order.
     pub fn product_ids(&self) -> Vec<ProductId> {
-        self.lines.iter().map(|l| l.product_id).collect()
+        self.lines().iter().map(|l| l.product_id).collect()
     }
 
     /// A digest of everything the request asks for: two requests with the same
@@ -114,7 +151,7 @@ impl OrderRequest {
             hash.update((bytes.len() as u64).to_be_bytes());
             hash.update(bytes);
         };
-        for line in &self.lines {
+        for line in self.lines() {
             field(line.product_id.to_string().as_bytes());
             field(&line.quantity.get().to_be_bytes());
         }
@@ -123,25 +160,6 @@ impl OrderRequest {
         field(self.notes.as_ref().map_or("", Notes::as_str).as_bytes());
         field(&[u8::from(self.notes.is_some()), u8::from(self.confirm)]);
         Fingerprint(hex(&hash.finalize()))
-    }
-}
-
-/// Checks the rules of an order's lines, for request parsers that collect every error.
-pub fn check_lines(lines: &[RequestedLine], errors: &mut ValidationErrors) {
-    if lines.is_empty() || lines.len() > MAX_LINES {
-        errors.push(
-            "items",
-            format!("must list from 1 to {MAX_LINES} distinct products"),
-        );
-    }
-    let mut seen = HashSet::new();
-    for (i, line) in lines.iter().enumerate() {
-        if !seen.insert(line.product_id) {
-            errors.push(
-                format!("items[{i}].product_id"),
-                "is listed more than once; give each product once with its total quantity",
-            );
-        }
     }
 }
 

@@ -1,6 +1,13 @@
 //! The orders use cases: place, read, list, change status, and re-send confirmations the
 //! notifier has not acknowledged. Generic over the ports, so tests run them on the real
 //! adapters and production wires DynamoDB and SQS.
+//!
+//! Invariants: placing an order starts again only after losing a race to another request
+//! (a price or the stock changed, the order number was taken), each race at most
+//! [`Race::retries`] times — the one place that decides; retrying a transaction DynamoDB
+//! cancelled for a conflict is storage's business, not this (storage's `retry` module
+//! lists every retry and where it lives). Each use case runs in a span named after it that
+//! carries the ids it concerns (order, customer), never personal data.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -10,8 +17,8 @@ use crate::error::ValidationErrors;
 use crate::id::OrderId;
 use crate::id::ProductId;
 use crate::order::ports::{
-    IdempotencyRecord, NotificationQueue, OrderError, OrderListing, OrderStore, PlaceFailure,
-    StatusChange, Unavailable,
+    HandOffChange, IdempotencyRecord, NotificationQueue, OrderError, OrderListing, OrderStore,
+    PlaceFailure, StatusChange, Unavailable,
 };
 use crate::order::pricing::{OrderLine, Totals, VatRate};
 use crate::order::request::{IdempotencyKey, OrderRequest};
@@ -24,11 +31,45 @@ use crate::timestamp::Timestamp;
 /// How long an idempotency key holds its first response.
 pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// Tries at a fresh order number when the drawn one is taken (practically never).
-const ORDER_NUMBER_TRIES: usize = 3;
-/// Placements retried when the stock a line needed was taken and given back (a cancel)
-/// between the read and the transaction, prices unchanged.
-const STOCK_RACE_TRIES: usize = 3;
+/// A race that placing an order can lose to another request between its read and its
+/// transaction. Each is retried by reading (or drawing) again and pricing again, never by
+/// sending the same transaction again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Race {
+    /// A price changed: the order is priced once more on the new figures (a second change
+    /// is a 409, so a customer is never charged a price that keeps moving).
+    PriceChanged,
+    /// Only stock moved (taken and given back by a cancel, say), prices unchanged, and
+    /// enough is back: placed again.
+    StockRaced,
+    /// The drawn order number is taken (practically never): a fresh one is drawn.
+    NumberTaken,
+}
+
+impl Race {
+    /// How often placing one order retries after losing this race; one more loss is a
+    /// 409 ([`OrderError::ConcurrentChange`]) the client may retry.
+    pub const fn retries(self) -> u32 {
+        match self {
+            Race::PriceChanged => 1,
+            Race::StockRaced => 3,
+            Race::NumberTaken => 3,
+        }
+    }
+}
+
+/// The races one placement has lost so far, by kind.
+#[derive(Debug, Default)]
+struct LostRaces([u32; 3]);
+
+impl LostRaces {
+    /// Counts one more loss of `race`: whether to try again.
+    fn retry(&mut self, race: Race) -> bool {
+        let lost = &mut self.0[race as usize];
+        *lost += 1;
+        *lost <= race.retries()
+    }
+}
 
 /// When confirmations are handed (again) to the notifier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,6 +160,8 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
     /// Places an order for `customer`: one read of the products (and the idempotency
     /// record), then one transaction. A confirmed order is handed to the notifier after
     /// the commit; if that send fails, the reconciler sends it later.
+    #[tracing::instrument(name = "orders.place", skip_all,
+        fields(customer_id = %customer, order_id = tracing::field::Empty))]
     pub async fn place(
         &self,
         customer: CustomerId,
@@ -136,9 +179,8 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
             return replay(record, &fingerprint);
         }
         let id = OrderId::generate();
-        let mut price_retried = false;
-        let mut stock_races = 0;
-        let mut number_tries = 0;
+        tracing::Span::current().record("order_id", tracing::field::display(id));
+        let mut races = LostRaces::default();
         let mut order = self.price(
             id,
             customer,
@@ -172,21 +214,20 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
                     short(request, &products)?;
                     let number = order.order_number.clone();
                     let repriced = self.price(id, customer, number, request, &products, now)?;
-                    if repriced.lines == order.lines {
-                        // Only stock moved, and enough is back: place again, a few times.
-                        stock_races += 1;
-                        if stock_races > STOCK_RACE_TRIES {
-                            return Err(OrderError::ConcurrentChange);
-                        }
-                    } else if price_retried {
-                        return Err(OrderError::ConcurrentChange);
+                    let race = if repriced.lines == order.lines {
+                        Race::StockRaced
                     } else {
-                        price_retried = true;
+                        Race::PriceChanged
+                    };
+                    if !races.retry(race) {
+                        return Err(OrderError::ConcurrentChange);
                     }
                     order = repriced;
                 }
-                Err(PlaceFailure::OrderNumberTaken) if number_tries < ORDER_NUMBER_TRIES => {
-                    number_tries += 1;
+                Err(PlaceFailure::OrderNumberTaken) => {
+                    if !races.retry(Race::NumberTaken) {
+                        return Err(OrderError::ConcurrentChange);
+                    }
                     let number = OrderNumber::generate(now);
                     order = self.price(id, customer, number, request, &products, now)?;
                 }
@@ -198,7 +239,6 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
                         None => Err(OrderError::ConcurrentChange),
                     };
                 }
-                Err(PlaceFailure::OrderNumberTaken) => return Err(OrderError::ConcurrentChange),
                 Err(PlaceFailure::Other(err)) => return Err(err),
             }
         }
@@ -273,6 +313,8 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
     }
 
     /// One order, if `viewer` may see it (another customer's order is "not found").
+    #[tracing::instrument(name = "orders.order", skip_all,
+        fields(order_id = %id, customer_id = %viewer.customer_id, admin = viewer.admin))]
     pub async fn order(&self, viewer: Viewer, id: OrderId) -> Result<Order, OrderError> {
         self.store
             .order(id)
@@ -282,6 +324,10 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
     }
 
     /// A page of orders, newest first.
+    #[tracing::instrument(name = "orders.list", skip_all, fields(
+        listing = listing.kind(),
+        customer_id = listing.customer().map(tracing::field::display),
+    ))]
     pub async fn list(
         &self,
         listing: OrderListing,
@@ -295,6 +341,9 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
     /// is handed to the notifier.
     ///
     /// `by` is who asked, as the change history records them (the owner or an admin).
+    #[tracing::instrument(name = "orders.change_status", skip_all,
+        fields(order_id = %id, customer_id = %viewer.customer_id, admin = viewer.admin,
+            to = to.as_str()))]
     pub async fn change_status(
         &self,
         viewer: Viewer,
@@ -320,10 +369,10 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
             } else {
                 Vec::new()
             },
-            hand_off_due: match to {
-                OrderStatus::Confirmed => Some(Some(at.after(self.hand_off.grace))),
-                OrderStatus::Cancelled => Some(None),
-                _ => None,
+            hand_off: match to {
+                OrderStatus::Confirmed => HandOffChange::Mark(at.after(self.hand_off.grace)),
+                OrderStatus::Cancelled => HandOffChange::Clear,
+                _ => HandOffChange::Keep,
             },
         };
         match self.store.change_status(&change).await {
@@ -344,6 +393,7 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
 
     /// Re-sends, oldest first, at most `limit` confirmations that are due and still not
     /// acknowledged by the notifier, and schedules the next re-send of each.
+    #[tracing::instrument(name = "orders.resend_due_hand_offs", skip_all, fields(limit = limit))]
     pub async fn resend_due_hand_offs(&self, limit: usize) -> Result<ResendReport, OrderError> {
         let now = Timestamp::now();
         let mut report = ResendReport::default();
@@ -375,7 +425,7 @@ fn index(products: &[Product]) -> HashMap<ProductId, &Product> {
     products.iter().map(|p| (p.id, p)).collect()
 }
 
-/// `Err(Unavailable)` listing every line whose product is inactive or short of stock.
+/// `Err(OutOfStock)` listing every line whose product is inactive or short of stock.
 fn short(request: &OrderRequest, products: &[Product]) -> Result<(), OrderError> {
     let by_id = index(products);
     let unavailable: Vec<Unavailable> = request
@@ -396,7 +446,7 @@ fn short(request: &OrderRequest, products: &[Product]) -> Result<(), OrderError>
     if unavailable.is_empty() {
         Ok(())
     } else {
-        Err(OrderError::Unavailable(unavailable))
+        Err(OrderError::OutOfStock(unavailable))
     }
 }
 
@@ -417,6 +467,22 @@ fn replay(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_race_is_retried_its_own_number_of_times_and_counted_apart() {
+        let mut races = LostRaces::default();
+        assert!(races.retry(Race::PriceChanged), "priced once more");
+        for _ in 0..3 {
+            assert!(races.retry(Race::StockRaced));
+            assert!(races.retry(Race::NumberTaken));
+        }
+        assert!(
+            !races.retry(Race::PriceChanged),
+            "a second price change is a 409"
+        );
+        assert!(!races.retry(Race::StockRaced));
+        assert!(!races.retry(Race::NumberTaken));
+    }
 
     #[test]
     fn re_sends_back_off_exponentially_up_to_the_cap() {

@@ -12,7 +12,8 @@ use domain::audit::{Action, Actor, AuditEntry, FieldChange, Retention, Value};
 use domain::{CustomerId, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::{Gsi1, Gsi2, ItemHead, RecordError, decode, encode};
+use super::{Gsi1, Gsi2, ItemHead, decode, encode};
+use crate::failure::Failure;
 use crate::item::Item;
 use crate::keys;
 
@@ -48,13 +49,13 @@ impl StoredValue {
         }
     }
 
-    fn value(self) -> Result<Value, RecordError> {
+    fn value(self) -> Result<Value, Failure> {
         match (self.s, self.n, self.b) {
             (None, None, None) => Ok(Value::Null),
             (Some(s), None, None) => Ok(Value::Text(s)),
             (None, Some(n), None) => Ok(Value::Number(n)),
             (None, None, Some(b)) => Ok(Value::Bool(b)),
-            _ => Err(RecordError::new(AUDIT, "a field value of two kinds")),
+            _ => Err(Failure::record(AUDIT, "a field value of two kinds")),
         }
     }
 }
@@ -88,7 +89,7 @@ pub(crate) struct AuditRecord {
 
 impl AuditRecord {
     /// The item of `entry`, expiring after `retention`.
-    pub fn encode(entry: &AuditEntry, retention: Retention) -> Result<Item, RecordError> {
+    pub fn encode(entry: &AuditEntry, retention: Retention) -> Result<Item, Failure> {
         let entity = entry.entity_type();
         let order = keys::audit_list_order(entry.id);
         encode(
@@ -124,9 +125,9 @@ impl AuditRecord {
     }
 
     /// The entry a stored item holds.
-    pub fn decode(item: Item) -> Result<AuditEntry, RecordError> {
+    pub fn decode(item: Item) -> Result<AuditEntry, Failure> {
         let r: AuditRecord = decode(AUDIT, item)?;
-        let invalid = |what: &'static str| RecordError::new(AUDIT, format!("invalid {what}"));
+        let invalid = |what: &'static str| Failure::record(AUDIT, format!("invalid {what}"));
         let action: Action = r.action.parse().map_err(|_| invalid("action"))?;
         if action.entity_type().as_str() != r.subject_type {
             return Err(invalid("entity type"));
@@ -141,7 +142,7 @@ impl AuditRecord {
                 };
                 Ok((field, change))
             })
-            .collect::<Result<_, RecordError>>()?;
+            .collect::<Result<_, Failure>>()?;
         Ok(AuditEntry {
             id: r.id.parse().map_err(|_| invalid("id"))?,
             at: Timestamp::parse(&r.at).map_err(|_| invalid("timestamp"))?,

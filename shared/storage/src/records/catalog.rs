@@ -11,7 +11,8 @@ use domain::product::{Description, Product, ProductName, Sku};
 use domain::{CategoryId, Money, ProductId, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::{Gsi1, Gsi2, ItemHead, RecordError, claim, decode, encode};
+use super::{Gsi1, Gsi2, ItemHead, claim, decode, encode};
+use crate::failure::Failure;
 use crate::item::Item;
 use crate::keys;
 
@@ -22,17 +23,17 @@ fn ids(path: &CategoryPath) -> Vec<String> {
     path.ids().iter().map(ToString::to_string).collect()
 }
 
-fn path_of(record: &'static str, ids: &[String]) -> Result<CategoryPath, RecordError> {
+fn path_of(record: &'static str, ids: &[String]) -> Result<CategoryPath, Failure> {
     let ids = ids
         .iter()
         .map(|id| id.parse::<CategoryId>())
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|_| RecordError::new(record, "invalid path id"))?;
-    CategoryPath::from_ids(ids).map_err(|e| RecordError::new(record, format!("path: {e}")))
+        .map_err(|_| Failure::record(record, "invalid path id"))?;
+    CategoryPath::from_ids(ids).map_err(|e| Failure::record(record, format!("path: {e}")))
 }
 
-fn timestamp(record: &'static str, raw: &str) -> Result<Timestamp, RecordError> {
-    Timestamp::parse(raw).map_err(|_| RecordError::new(record, "invalid timestamp"))
+fn timestamp(record: &'static str, raw: &str) -> Result<Timestamp, Failure> {
+    Timestamp::parse(raw).map_err(|_| Failure::record(record, "invalid timestamp"))
 }
 
 /// A category with the counters its item also holds.
@@ -62,7 +63,7 @@ pub(crate) struct CategoryRecord {
 
 impl CategoryRecord {
     /// The item of a new category (no children, no products, revision 0).
-    pub fn encode_new(category: &Category) -> Result<Item, RecordError> {
+    pub fn encode_new(category: &Category) -> Result<Item, Failure> {
         let key = keys::category(category.id);
         let parent = category.parent_id();
         encode(
@@ -89,14 +90,14 @@ impl CategoryRecord {
     }
 
     /// The category (and counters) a stored item holds.
-    pub fn decode(item: Item) -> Result<StoredCategory, RecordError> {
+    pub fn decode(item: Item) -> Result<StoredCategory, Failure> {
         let r: CategoryRecord = decode(CATEGORY, item)?;
         let id: CategoryId =
             r.id.parse()
-                .map_err(|_| RecordError::new(CATEGORY, "invalid id"))?;
+                .map_err(|_| Failure::record(CATEGORY, "invalid id"))?;
         let path = path_of(CATEGORY, &r.path)?;
         if path.leaf() != id {
-            return Err(RecordError::new(
+            return Err(Failure::record(
                 CATEGORY,
                 "path does not end at the category",
             ));
@@ -105,7 +106,7 @@ impl CategoryRecord {
             category: Category {
                 id,
                 name: CategoryName::parse(&r.name)
-                    .map_err(|_| RecordError::new(CATEGORY, "invalid name"))?,
+                    .map_err(|_| Failure::record(CATEGORY, "invalid name"))?,
                 path,
                 created_at: timestamp(CATEGORY, &r.created_at)?,
                 updated_at: timestamp(CATEGORY, &r.updated_at)?,
@@ -121,7 +122,7 @@ impl CategoryRecord {
 pub(crate) fn encode_name_claim(
     parent: Option<CategoryId>,
     category: &Category,
-) -> Result<Item, RecordError> {
+) -> Result<Item, Failure> {
     claim(
         keys::category_name_claim(parent, &category.name),
         keys::entity::CATEGORY_NAME,
@@ -130,7 +131,7 @@ pub(crate) fn encode_name_claim(
 }
 
 /// The item that claims a SKU for a product.
-pub(crate) fn encode_sku_claim(sku: &Sku, product: ProductId) -> Result<Item, RecordError> {
+pub(crate) fn encode_sku_claim(sku: &Sku, product: ProductId) -> Result<Item, Failure> {
     claim(keys::sku_claim(sku), keys::entity::SKU, product.to_string())
 }
 
@@ -167,7 +168,7 @@ impl Placement {
     }
 
     /// Its attributes, to set in an update.
-    pub fn into_item(self) -> Result<Item, RecordError> {
+    pub fn into_item(self) -> Result<Item, Failure> {
         encode(PRODUCT, &self)
     }
 }
@@ -201,13 +202,13 @@ pub(crate) struct ProductRecord {
 }
 
 /// A product's price in cents, as stored.
-pub(crate) fn price_cents(price: Money) -> Result<i64, RecordError> {
-    i64::try_from(price.minor_units()).map_err(|_| RecordError::new(PRODUCT, "price out of range"))
+pub(crate) fn price_cents(price: Money) -> Result<i64, Failure> {
+    i64::try_from(price.minor_units()).map_err(|_| Failure::record(PRODUCT, "price out of range"))
 }
 
 impl ProductRecord {
     /// The item of a new product.
-    pub fn encode_new(product: &Product) -> Result<Item, RecordError> {
+    pub fn encode_new(product: &Product) -> Result<Item, Failure> {
         let key = keys::product(product.id);
         encode(
             PRODUCT,
@@ -232,9 +233,9 @@ impl ProductRecord {
     }
 
     /// The product (and its order marker) a stored item holds.
-    pub fn decode(item: Item) -> Result<StoredProduct, RecordError> {
+    pub fn decode(item: Item) -> Result<StoredProduct, Failure> {
         let r: ProductRecord = decode(PRODUCT, item)?;
-        let invalid = |what: &'static str| RecordError::new(PRODUCT, format!("invalid {what}"));
+        let invalid = |what: &'static str| Failure::record(PRODUCT, format!("invalid {what}"));
         Ok(StoredProduct {
             product: Product {
                 id: r.id.parse().map_err(|_| invalid("id"))?,

@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use aws_sdk_dynamodb::types::AttributeValue;
 use domain::customer::EmailKey;
 
-use super::{Gsi1, Gsi2, ItemHead, RecordError, decode, encode};
+use super::{Gsi1, Gsi2, ItemHead, decode, encode};
+use crate::failure::Failure;
 use crate::item::{Item, s};
 use crate::keys::{self, customer_entity};
 
@@ -79,7 +80,7 @@ impl Listed {
 
 impl CustomerRecord {
     /// The item of a customer who first signs in as `subject`.
-    pub fn encode_new(customer: &Customer, subject: &str) -> Result<Item, RecordError> {
+    pub fn encode_new(customer: &Customer, subject: &str) -> Result<Item, Failure> {
         let key = keys::customer(customer.id);
         encode(
             CUSTOMER,
@@ -102,9 +103,9 @@ impl CustomerRecord {
     }
 
     /// The customer a stored item holds.
-    pub fn decode(item: Item) -> Result<Customer, RecordError> {
+    pub fn decode(item: Item) -> Result<Customer, Failure> {
         let r: CustomerRecord = decode(CUSTOMER, item)?;
-        let invalid = |what: &'static str| RecordError::new(CUSTOMER, format!("invalid {what}"));
+        let invalid = |what: &'static str| Failure::record(CUSTOMER, format!("invalid {what}"));
         Ok(Customer {
             id: r.id.parse().map_err(|_| invalid("id"))?,
             email: r.email,
@@ -132,7 +133,7 @@ pub(crate) struct IdentityRecord {
 
 impl IdentityRecord {
     /// The item mapping `subject` (at our provider) to `customer`.
-    pub fn encode(subject: &str, customer: CustomerId) -> Result<Item, RecordError> {
+    pub fn encode(subject: &str, customer: CustomerId) -> Result<Item, Failure> {
         let key = keys::customer_identity(keys::GOOGLE_PROVIDER, subject);
         encode(
             IDENTITY,
@@ -144,11 +145,11 @@ impl IdentityRecord {
     }
 
     /// The customer an identity item points to.
-    pub fn decode(item: Item) -> Result<CustomerId, RecordError> {
+    pub fn decode(item: Item) -> Result<CustomerId, Failure> {
         let r: IdentityRecord = decode(IDENTITY, item)?;
         r.customer_id
             .parse()
-            .map_err(|_| RecordError::new(IDENTITY, "invalid customer_id"))
+            .map_err(|_| Failure::record(IDENTITY, "invalid customer_id"))
     }
 }
 
@@ -166,7 +167,7 @@ pub(crate) struct SignInRecord {
 
 impl SignInRecord {
     /// The item of `pending`.
-    pub fn encode(pending: &PendingSignIn) -> Result<Item, RecordError> {
+    pub fn encode(pending: &PendingSignIn) -> Result<Item, Failure> {
         let key = keys::sign_in_state(&pending.state);
         encode(
             SIGN_IN,
@@ -181,7 +182,7 @@ impl SignInRecord {
     }
 
     /// The pending sign-in of `state` a stored item holds.
-    pub fn decode(state: &str, item: Item) -> Result<PendingSignIn, RecordError> {
+    pub fn decode(state: &str, item: Item) -> Result<PendingSignIn, Failure> {
         let r: SignInRecord = decode(SIGN_IN, item)?;
         Ok(PendingSignIn {
             state: state.to_owned(),

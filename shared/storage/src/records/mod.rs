@@ -3,9 +3,10 @@
 //!
 //! Invariants: a record holds plain attribute values (strings, numbers, booleans) and
 //! converts to and from the domain type in one place, validating on the way in, so a
-//! malformed stored item is an error naming the record, never a panic or a made-up value;
-//! keys come from [`crate::keys`]; attribute names are the serde field names, and the
-//! update expressions of the adapters use the same names (tests check both).
+//! malformed stored item is an error naming the record ([`Failure::record`]), never a
+//! panic or a made-up value; keys come from [`crate::keys`]; attribute names are the serde
+//! field names, and the update expressions of the adapters use the same names (tests
+//! check both).
 
 pub(crate) mod attr;
 pub(crate) mod audit;
@@ -15,44 +16,21 @@ pub(crate) mod order;
 
 use serde::{Deserialize, Serialize};
 
+use crate::failure::Failure;
 use crate::item::Item;
 use crate::keys::PrimaryKey;
 
-/// A stored item that does not decode into its record, or a record that does not encode.
-#[derive(Debug, thiserror::Error)]
-#[error("{record} item: {source}")]
-pub(crate) struct RecordError {
-    pub record: &'static str,
-    #[source]
-    pub source: Box<dyn std::error::Error + Send + Sync>,
-}
-
-impl RecordError {
-    pub fn new(
-        record: &'static str,
-        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
-    ) -> Self {
-        Self {
-            record,
-            source: source.into(),
-        }
-    }
-}
-
 /// `record` as an item.
-pub(crate) fn encode<T: serde::Serialize>(
-    name: &'static str,
-    record: &T,
-) -> Result<Item, RecordError> {
-    serde_dynamo::to_item(record).map_err(|e| RecordError::new(name, e))
+pub(crate) fn encode<T: serde::Serialize>(name: &'static str, record: &T) -> Result<Item, Failure> {
+    serde_dynamo::to_item(record).map_err(|e| Failure::record(name, e))
 }
 
 /// `item` as a `T`.
 pub(crate) fn decode<T: serde::de::DeserializeOwned>(
     name: &'static str,
     item: Item,
-) -> Result<T, RecordError> {
-    serde_dynamo::from_item(item).map_err(|e| RecordError::new(name, e))
+) -> Result<T, Failure> {
+    serde_dynamo::from_item(item).map_err(|e| Failure::record(name, e))
 }
 
 /// The attributes every item starts with: its key and its `entity_type`.
@@ -114,11 +92,7 @@ struct ClaimRecord {
 }
 
 /// The claim item at `key`, of `entity_type`, owned by `owner`.
-pub(crate) fn claim(
-    key: PrimaryKey,
-    entity_type: &str,
-    owner: String,
-) -> Result<Item, RecordError> {
+pub(crate) fn claim(key: PrimaryKey, entity_type: &str, owner: String) -> Result<Item, Failure> {
     encode(
         "uniqueness claim",
         &ClaimRecord {

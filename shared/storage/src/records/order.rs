@@ -17,22 +17,23 @@ use domain::product::{ProductName, Sku};
 use domain::{Money, OrderId, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::{Gsi1, Gsi2, Gsi3, Gsi4, Gsi5, ItemHead, RecordError, attr, claim, decode, encode};
+use super::{Gsi1, Gsi2, Gsi3, Gsi4, Gsi5, ItemHead, attr, claim, decode, encode};
+use crate::failure::Failure;
 use crate::item::{Item, s};
 use crate::keys;
 
 const ORDER: &str = "order";
 const IDEMPOTENCY: &str = "idempotency record";
 
-fn cents(record: &'static str, amount: Money) -> Result<i64, RecordError> {
-    i64::try_from(amount.minor_units()).map_err(|_| RecordError::new(record, "amount out of range"))
+fn cents(record: &'static str, amount: Money) -> Result<i64, Failure> {
+    i64::try_from(amount.minor_units()).map_err(|_| Failure::record(record, "amount out of range"))
 }
 
-fn timestamp(raw: &str) -> Result<Timestamp, RecordError> {
-    Timestamp::parse(raw).map_err(|_| RecordError::new(ORDER, "invalid timestamp"))
+fn timestamp(raw: &str) -> Result<Timestamp, Failure> {
+    Timestamp::parse(raw).map_err(|_| Failure::record(ORDER, "invalid timestamp"))
 }
 
-fn optional_timestamp(raw: Option<&str>) -> Result<Option<Timestamp>, RecordError> {
+fn optional_timestamp(raw: Option<&str>) -> Result<Option<Timestamp>, Failure> {
     raw.map(timestamp).transpose()
 }
 
@@ -49,7 +50,7 @@ struct LineRecord {
 }
 
 impl LineRecord {
-    fn of(line: &OrderLine) -> Result<Self, RecordError> {
+    fn of(line: &OrderLine) -> Result<Self, Failure> {
         Ok(Self {
             product_id: line.product_id.to_string(),
             product_name: line.product_name.as_str().to_owned(),
@@ -60,8 +61,8 @@ impl LineRecord {
         })
     }
 
-    fn into_line(self) -> Result<OrderLine, RecordError> {
-        let invalid = |what: &'static str| RecordError::new(ORDER, format!("invalid line {what}"));
+    fn into_line(self) -> Result<OrderLine, Failure> {
+        let invalid = |what: &'static str| Failure::record(ORDER, format!("invalid line {what}"));
         Ok(OrderLine {
             product_id: self.product_id.parse().map_err(|_| invalid("product_id"))?,
             product_name: ProductName::parse(&self.product_name)
@@ -106,16 +107,16 @@ impl ChannelRecord {
     }
 
     /// `state` as the map an update sets.
-    pub fn encode(state: &ChannelState) -> Result<AttributeValue, RecordError> {
-        serde_dynamo::to_attribute_value(Self::of(state)).map_err(|e| RecordError::new(ORDER, e))
+    pub fn encode(state: &ChannelState) -> Result<AttributeValue, Failure> {
+        serde_dynamo::to_attribute_value(Self::of(state)).map_err(|e| Failure::record(ORDER, e))
     }
 
-    fn into_state(self) -> Result<ChannelState, RecordError> {
+    fn into_state(self) -> Result<ChannelState, Failure> {
         Ok(ChannelState {
             status: self
                 .status
                 .parse()
-                .map_err(|_| RecordError::new(ORDER, "invalid channel status"))?,
+                .map_err(|_| Failure::record(ORDER, "invalid channel status"))?,
             attempts: self.attempts,
             last_error: self.last_error.as_deref().map(ErrorClass::new),
             message_id: self.message_id,
@@ -168,7 +169,7 @@ pub(crate) struct UpgradeProgress {
 }
 
 impl UpgradeProgress {
-    pub fn decode(item: Item) -> Result<Self, RecordError> {
+    pub fn decode(item: Item) -> Result<Self, Failure> {
         decode("upgrade progress", item)
     }
 }
@@ -214,7 +215,7 @@ struct OrderFields {
 }
 
 impl OrderFields {
-    fn of(order: &Order) -> Result<Self, RecordError> {
+    fn of(order: &Order) -> Result<Self, Failure> {
         let written = |state: &ChannelState| {
             (*state != ChannelState::default()).then(|| ChannelRecord::of(state))
         };
@@ -243,8 +244,8 @@ impl OrderFields {
         })
     }
 
-    fn into_order(self, hand_off_due: Option<&str>) -> Result<Order, RecordError> {
-        let invalid = |what: &'static str| RecordError::new(ORDER, format!("invalid {what}"));
+    fn into_order(self, hand_off_due: Option<&str>) -> Result<Order, Failure> {
+        let invalid = |what: &'static str| Failure::record(ORDER, format!("invalid {what}"));
         let channel = |c: Option<ChannelRecord>| {
             c.map(ChannelRecord::into_state)
                 .transpose()
@@ -344,7 +345,7 @@ impl HandOff {
 
 impl OrderRecord {
     /// The full item of a new order.
-    pub fn encode_new(order: &Order) -> Result<Item, RecordError> {
+    pub fn encode_new(order: &Order) -> Result<Item, Failure> {
         let key = keys::order(order.id);
         let listed = keys::order_list_order(order.id);
         let shard = keys::OrderShard::of(order.id);
@@ -369,7 +370,7 @@ impl OrderRecord {
     }
 
     /// The order a stored item holds.
-    pub fn decode(item: Item) -> Result<Order, RecordError> {
+    pub fn decode(item: Item) -> Result<Order, Failure> {
         let r: OrderRecord = decode(ORDER, item)?;
         let due = r.hand_off.as_ref().map(|h| h.hand_off_due.clone());
         r.fields.into_order(due.as_deref())
@@ -377,7 +378,7 @@ impl OrderRecord {
 }
 
 /// The item that claims an order number.
-pub(crate) fn encode_number_claim(order: &Order) -> Result<Item, RecordError> {
+pub(crate) fn encode_number_claim(order: &Order) -> Result<Item, Failure> {
     claim(
         keys::order_number_claim(&order.order_number),
         keys::entity::ORDER_NUMBER,
@@ -401,7 +402,7 @@ pub(crate) struct IdempotencyItem {
 
 impl IdempotencyItem {
     /// The item of `record`.
-    pub fn encode(record: &IdempotencyRecord) -> Result<Item, RecordError> {
+    pub fn encode(record: &IdempotencyRecord) -> Result<Item, Failure> {
         let key = keys::idempotency(record.customer_id, &record.key);
         encode(
             IDEMPOTENCY,
@@ -418,12 +419,12 @@ impl IdempotencyItem {
 
     /// The record in `item`, or `None` when it has expired (DynamoDB deletes expired items
     /// only eventually).
-    pub fn decode(item: Item, now: Timestamp) -> Result<Option<IdempotencyRecord>, RecordError> {
+    pub fn decode(item: Item, now: Timestamp) -> Result<Option<IdempotencyRecord>, Failure> {
         let r: IdempotencyItem = decode(IDEMPOTENCY, item)?;
         if r.expires_at <= now.unix_seconds() {
             return Ok(None);
         }
-        let invalid = |what: &'static str| RecordError::new(IDEMPOTENCY, format!("invalid {what}"));
+        let invalid = |what: &'static str| Failure::record(IDEMPOTENCY, format!("invalid {what}"));
         let expires_at = time::OffsetDateTime::from_unix_timestamp(r.expires_at)
             .map(Timestamp::from_datetime)
             .map_err(|_| invalid("expires_at"))?;

@@ -58,7 +58,7 @@ export function History({
   const page = useLoad(() => get<Page<AuditEntry>>('/audit', query), [entityType, entityId, paging.cursor, reloadKey]);
   const label = entityType ? `History of this ${entityType}` : 'Change history';
   return (
-    <section aria-label={label} class="history">
+    <div class="history">
       <Problem error={page.error} onRetry={page.reload} />
       {page.loading && !page.data && <Status>Loading history…</Status>}
       {page.data && page.data.items.length === 0 && <p>No changes recorded yet.</p>}
@@ -106,6 +106,6 @@ export function History({
       {page.data && (page.data.next_cursor || paging.page > 1) && (
         <Pager paging={paging} nextCursor={page.data.next_cursor} label={label} />
       )}
-    </section>
+    </div>
   );
 }

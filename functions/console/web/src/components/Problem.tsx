@@ -13,8 +13,8 @@ export function Problem({ error, onRetry }: { error: ApiError | undefined; onRet
       </p>
       {error.errors.length > 0 && (
         <ul>
-          {error.errors.map((e) => (
-            <li key={e.field}>
+          {error.errors.map((e, i) => (
+            <li key={i}>
               {e.field}: {e.message}
             </li>
           ))}

@@ -6,6 +6,7 @@ import { useState } from 'preact/hooks';
 import { del, patch, post, type Category, type CategoryNode } from '../api';
 import { flatten, useCategoryTree, type CategoryOption } from '../categories';
 import { Confirm } from '../components/Confirm';
+import { History } from '../components/History';
 import { fieldError, SelectField, TextField } from '../components/Field';
 import { Problem, Status } from '../components/Problem';
 import { Screen } from '../components/Screen';
@@ -41,8 +42,8 @@ function NameForm({
 }) {
   const [name, setName] = useState(initial);
   const action = useAction();
-  async function save(e: Event) {
-    e.preventDefault();
+  async function save(e?: Event) {
+    e?.preventDefault();
     const saved = await action.run(() => submit(name));
     if (saved) {
       if (!initial) setName('');
@@ -56,7 +57,7 @@ function NameForm({
       <button type="submit" disabled={action.busy}>
         {label}
       </button>
-      <Problem error={action.error} />
+      <Problem error={action.error} onRetry={save} />
     </form>
   );
 }
@@ -65,8 +66,8 @@ function MoveForm({ option, options, onDone }: { option: CategoryOption; options
   const [parent, setParent] = useState('');
   const action = useAction();
   const targets = options.filter((o) => !option.subtree.has(o.id));
-  async function move(e: Event) {
-    e.preventDefault();
+  async function move(e?: Event) {
+    e?.preventDefault();
     const moved = await action.run(() => patch<Category>(`/categories/${encodeURIComponent(option.id)}`, { parent_id: parent || null }));
     if (moved) onDone();
   }
@@ -83,7 +84,7 @@ function MoveForm({ option, options, onDone }: { option: CategoryOption; options
       <button type="submit" disabled={action.busy}>
         Move
       </button>
-      <Problem error={action.error} />
+      <Problem error={action.error} onRetry={move} />
     </form>
   );
 }
@@ -103,6 +104,7 @@ function CategoryPanel({
 }) {
   const [asking, setAsking] = useState(false);
   const [note, setNote] = useState<string | null>(null);
+  const [round, setRound] = useState(0);
   const action = useAction();
   const id = encodeURIComponent(option.id);
   async function remove() {
@@ -125,6 +127,7 @@ function CategoryPanel({
         submit={(n) => patch<Category>(`/categories/${id}`, { name: n })}
         onDone={() => {
           setNote('Renamed.');
+          setRound((r) => r + 1);
           onChanged();
         }}
       />
@@ -134,6 +137,7 @@ function CategoryPanel({
         options={options}
         onDone={() => {
           setNote('Moved.');
+          setRound((r) => r + 1);
           onChanged();
         }}
       />
@@ -149,7 +153,7 @@ function CategoryPanel({
       <button type="button" class="danger" onClick={() => setAsking(true)}>
         Delete category
       </button>
-      <Problem error={action.error} />
+      <Problem error={action.error} onRetry={remove} />
       <Confirm
         open={asking}
         title={`Delete ${name}?`}
@@ -160,6 +164,8 @@ function CategoryPanel({
       >
         <p>The category is removed for good.</p>
       </Confirm>
+      <h3>History</h3>
+      <History entityType="category" entityId={option.id} reloadKey={round} />
     </section>
   );
 }

@@ -49,7 +49,7 @@ export function Notifications() {
             <tbody>
               {orders.map((o) => (
                 <tr key={o.id}>
-                  <td>
+                  <td class="nowrap">
                     <Link href={`/console/orders/${encodeURIComponent(o.id)}`}>{o.order_number}</Link>
                   </td>
                   <td>{when(o.created_at)}</td>

@@ -2,7 +2,7 @@
 // order's history; buttons only for the legal next steps; cancelling says which stock
 // comes back.
 
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { advance, cancellable, cancelOrder, get, nextStatus, type Customer, type Order } from '../api';
 import { Confirm } from '../components/Confirm';
 import { History } from '../components/History';
@@ -131,12 +131,15 @@ function Notifications({ order }: { order: Order }) {
 function Actions({ order, onChanged }: { order: Order; onChanged: (o: Order) => void }) {
   const action = useAction();
   const [confirming, setConfirming] = useState(false);
+  const last = useRef<() => void>(() => undefined);
   const next = nextStatus(order.status);
   async function step() {
+    last.current = step;
     const updated = await action.run(() => advance(order));
     if (updated) onChanged(updated);
   }
   async function cancel() {
+    last.current = cancel;
     const updated = await action.run(() => cancelOrder(order.id));
     setConfirming(false);
     if (updated) onChanged(updated);
@@ -157,7 +160,7 @@ function Actions({ order, onChanged }: { order: Order; onChanged: (o: Order) => 
           </button>
         )}
       </div>
-      <Problem error={action.error} onRetry={step} />
+      <Problem error={action.error} onRetry={() => last.current()} />
       <Confirm
         open={confirming}
         title={`Cancel ${order.order_number}?`}

@@ -101,7 +101,7 @@ export function OrderRows({
               </label>
             </td>
           )}
-          <td>
+          <td class="nowrap">
             <Link href={`/console/orders/${encodeURIComponent(o.id)}`}>{o.order_number}</Link>
           </td>
           <td>

@@ -2,7 +2,7 @@
 // a delta, deactivate/activate and delete behind a confirmation, and its history. The
 // same form creates a product at /console/products/new.
 
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { del, get, patch, post, type Product } from '../api';
 import { useCategoryOptions } from '../categories';
 import { Confirm } from '../components/Confirm';
@@ -70,8 +70,8 @@ function ProductForm({ product, onSaved }: { product?: Product; onSaved?: () => 
   const errors = action.error?.status === 422 ? action.error.errors : undefined;
   const err = (field: string) => fieldError(errors, field);
 
-  async function save(e: Event) {
-    e.preventDefault();
+  async function save(e?: Event) {
+    e?.preventDefault();
     setSaved(null);
     if (!product) {
       const created = await action.run(() => post<Product>('/products', createBody(d)));
@@ -131,7 +131,7 @@ function ProductForm({ product, onSaved }: { product?: Product; onSaved?: () => 
           {product ? 'Save changes' : 'Create product'}
         </button>
       </div>
-      <Problem error={action.error} />
+      <Problem error={action.error} onRetry={save} />
       {saved && <Status>{saved}</Status>}
     </form>
   );
@@ -141,8 +141,8 @@ function StockAdjust({ product, onChanged }: { product: Product; onChanged: () =
   const [delta, setDelta] = useState('');
   const [done, setDone] = useState<string | null>(null);
   const action = useAction();
-  async function apply(e: Event) {
-    e.preventDefault();
+  async function apply(e?: Event) {
+    e?.preventDefault();
     setDone(null);
     const updated = await action.run(() =>
       patch<Product>(`/products/${encodeURIComponent(product.id)}`, { stock_delta: integer(delta) }),
@@ -167,7 +167,7 @@ function StockAdjust({ product, onChanged }: { product: Product; onChanged: () =
       <button type="submit" disabled={action.busy || delta.trim() === ''}>
         Adjust stock
       </button>
-      <Problem error={action.error} />
+      <Problem error={action.error} onRetry={apply} />
       {done && <Status>{done}</Status>}
     </form>
   );
@@ -177,8 +177,10 @@ function Lifecycle({ product, onChanged }: { product: Product; onChanged: () => 
   const [asking, setAsking] = useState<'deactivate' | 'delete' | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const action = useAction();
+  const last = useRef<() => void>(() => undefined);
   const id = encodeURIComponent(product.id);
   async function confirm() {
+    last.current = confirm;
     if (asking === 'deactivate') {
       const updated = await action.run(() => patch<Product>(`/products/${id}`, { is_active: false }));
       setAsking(null);
@@ -200,6 +202,7 @@ function Lifecycle({ product, onChanged }: { product: Product; onChanged: () => 
     }
   }
   async function activate() {
+    last.current = activate;
     const updated = await action.run(() => patch<Product>(`/products/${id}`, { is_active: true }));
     if (updated) onChanged();
   }
@@ -217,7 +220,7 @@ function Lifecycle({ product, onChanged }: { product: Product; onChanged: () => 
       <button type="button" class="danger" onClick={() => setAsking('delete')}>
         Delete
       </button>
-      <Problem error={action.error} />
+      <Problem error={action.error} onRetry={() => last.current()} />
       {done && <Status>{done}</Status>}
       <Confirm
         open={asking !== null}
