@@ -8,7 +8,7 @@
 # check, but for two the contract rules out: `positive_data_acceptance` expects every
 # schema-valid request to succeed, and no schema can say that a parent_id, product_id or
 # cursor must name something that exists, or that a state must be one we handed out;
-# `use_after_free` expects a deleted resource to be gone, while shared/API.md has DELETE
+# `use_after_free` expects a deleted resource to be gone, while docs/api.md has DELETE
 # /products/{id} keep a product that appears in orders, deactivated (a 200 on GET after the
 # 204). Hard deletes answering 404 afterwards are asserted by the integration tests.
 #

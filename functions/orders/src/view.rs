@@ -1,4 +1,4 @@
-//! The order as the API shows it (shared/API.md, Orders). Admins also see where each
+//! The order as the API shows it (docs/api.md, Orders). Admins also see where each
 //! notification channel stands; customers never do.
 
 use domain::notification::{ChannelState, Notifications};

@@ -1,5 +1,5 @@
 //! The API's errors and their one mapping to `application/problem+json` responses
-//! (RFC 9457), as shared/API.md fixes them.
+//! (RFC 9457), as docs/api.md fixes them.
 
 use std::error::Error as StdError;
 

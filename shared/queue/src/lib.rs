@@ -3,7 +3,7 @@
 //! keep failing) and, through [`Redelivery`], delays the next delivery of a message it
 //! could not finish (its backoff).
 //!
-//! The message is exactly shared/API.md's: `{"order_id": "...", "event": "order.confirmed"}`.
+//! The message is exactly docs/api.md's: `{"order_id": "...", "event": "order.confirmed"}`.
 //! The queue is a standard queue, so a message can arrive more than once (and the
 //! reconciler re-sends unacknowledged confirmations): the notifier is idempotent.
 

@@ -204,7 +204,7 @@ export const STATUSES: OrderStatus[] = [
   'CANCELLED',
 ];
 
-/** The one legal step forward from `status` (shared/API.md, Orders), if any. */
+/** The one legal step forward from `status` (docs/api.md, Orders), if any. */
 export function nextStatus(status: OrderStatus): OrderStatus | null {
   switch (status) {
     case 'PENDING':

@@ -1,4 +1,4 @@
-//! The texts the notifier sends (shared/API.md, Notifications): the customer's SMS and
+//! The texts the notifier sends (docs/api.md, Notifications): the customer's SMS and
 //! the admin's email, with amounts as `KES 12,500.00`.
 //!
 //! Invariant: everything that came from a person (names, addresses, notes, product

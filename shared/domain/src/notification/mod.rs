@@ -2,7 +2,7 @@
 //! sent at most once, their state kept on the order.
 //!
 //! - [`channel`]: one channel's state and the only moves it can make.
-//! - [`message`]: the texts (shared/API.md, Notifications).
+//! - [`message`]: the texts (docs/api.md, Notifications).
 //! - [`ports`]: the providers and where channel states are stored.
 //! - [`service`]: the use case, on top of the ports.
 

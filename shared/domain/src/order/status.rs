@@ -1,4 +1,4 @@
-//! The order workflow: statuses, the one state machine of shared/API.md, and who may
+//! The order workflow: statuses, the one state machine of docs/api.md, and who may
 //! move an order along it.
 
 use std::fmt;
