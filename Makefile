@@ -28,7 +28,7 @@ DDB_LOCAL_SHA512 := c5379e44bbf311fab2779961ddb1f8734907bd21c79a6843e590ec1c5280
 DDB_LOCAL_DIR := $(VENV)/dynamodb-local
 DDB_LOCAL_STAMP := $(DDB_LOCAL_DIR)/.$(DDB_LOCAL_PACKAGE).stamp
 
-.PHONY: help venv tools dynamodb-local dev test fuzz browser load build bench lint fmt clean
+.PHONY: help venv tools dynamodb-local dev test fuzz browser load soak build bench lint fmt clean
 
 help: ## List the targets
 	@echo "Usage: make <target>"
@@ -82,6 +82,9 @@ fuzz: ## schemathesis from openapi.yaml against a local stack of its own: admin,
 
 browser: ## The console's browser tests: headless Chromium (Debian's, installed if missing; CONSOLE_BROWSER) against a local stack of their own (CONSOLE_DOCS=1 refreshes docs/console/*.png)
 	@infra/scripts/browser.sh
+
+soak: ## make test SOAK_RUNS times in a row (default 5) beside a parallel release build (SOAK_LOAD=0: none); logs in .local/soak
+	@infra/scripts/soak.sh
 
 load: ## Load simulation in process on DynamoDB Local + moto: shop and flash-sale modes, writes per partition key, invariants checked (LOAD_MODE, LOAD_SECONDS, FLASH_BUYERS)
 	@infra/scripts/load.sh
