@@ -19,7 +19,7 @@ FUNCTIONS=(categories products orders customers audit auth console notifier reco
 cargo build --quiet --release -p coldstart "${FUNCTIONS[@]/#/-p}"
 export AWS_ENDPOINT_URL="$MOTO_ENDPOINT"
 export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
-cargo run --quiet -p devkit -- bootstrap --template template.yaml --table coldstart \
+cargo run --quiet -p devstack -- bootstrap --template template.yaml --table coldstart \
   --out .local/coldstart >/dev/null
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
 ARGS=("floor=$BIN/floor")

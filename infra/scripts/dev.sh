@@ -4,12 +4,12 @@
 #      (the table's emulator) on 127.0.0.1:${DDB_PORT:-8000}
 #   1b. the local OpenID provider (oidc-provider-mock, standing in for Google) on
 #      127.0.0.1:${OIDC_PORT:-9400}, with the users admin and customer predefined
-#   2. devkit bootstrap: table from template.yaml, notifications queue + DLQ, SES sender
+#   2. devstack bootstrap: table from template.yaml, notifications queue + DLQ, SES sender
 #      identity, local ES256 keys, demo catalog, .local/dev.env, admin/customer tokens
-#   2b. the Africa's Talking stand-in (devkit sms-sandbox) on 127.0.0.1:${SMS_PORT:-9500}
+#   2b. the Africa's Talking stand-in (devstack sms-sandbox) on 127.0.0.1:${SMS_PORT:-9500}
 #   3. cargo lambda watch on 127.0.0.1:${API_PORT:-9000} (routes from
 #      [workspace.metadata.lambda.watch.router] in Cargo.toml), env from .local/dev.env
-#   4. the queue bridge (devkit queue-bridge): notifications queue -> notifier function,
+#   4. the queue bridge (devstack queue-bridge): notifications queue -> notifier function,
 #      as Lambda's SQS event source mapping would
 # Ctrl-C (or TERM) stops everything this script started.
 set -euo pipefail
@@ -34,7 +34,7 @@ ADMIN_EMAILS="${ADMIN_EMAILS:-admin@example.com}"
 SMS_PORT="${SMS_PORT:-9500}"
 SMS_PID_FILE="$LOCAL_DIR/sms.pid"
 BRIDGE_PID_FILE="$LOCAL_DIR/bridge.pid"
-DEVKIT="${CARGO_TARGET_DIR:-$ROOT/target}/debug/devkit"
+DEVSTACK="${CARGO_TARGET_DIR:-$ROOT/target}/debug/devstack"
 WATCH_PID=""
 
 make --no-print-directory venv dynamodb-local
@@ -101,7 +101,7 @@ export AWS_SECRET_ACCESS_KEY=test
 unset AWS_PROFILE AWS_SESSION_TOKEN
 
 echo "==> bootstrapping table '$TABLE', keys and demo data" >&2
-cargo run --quiet -p devkit -- bootstrap --template template.yaml --table "$TABLE" --out "$LOCAL_DIR" \
+cargo run --quiet -p devstack -- bootstrap --template template.yaml --table "$TABLE" --out "$LOCAL_DIR" \
   --oidc-issuer "$OIDC_ISSUER" --admin-emails "$ADMIN_EMAILS" \
   --redirect-uri "http://127.0.0.1:$API_PORT/api/v1/auth/google/callback,http://127.0.0.1:$API_PORT/console/callback,http://localhost:$API_PORT/console/callback" \
   --sms-url "http://127.0.0.1:$SMS_PORT" --email-to "${ORDER_EMAIL_TO:-admin@example.com}"
@@ -114,7 +114,7 @@ fi
 # Africa's Talking stand-in (what it accepted: GET http://127.0.0.1:$SMS_PORT/messages).
 bg_stop sms-sandbox "$SMS_PID_FILE"
 bg_start sms-sandbox sms_ready "$SMS_PORT" "$LOCAL_DIR/sms.log" "$SMS_PID_FILE" 30 -- \
-  "$DEVKIT" sms-sandbox --port "$SMS_PORT"
+  "$DEVSTACK" sms-sandbox --port "$SMS_PORT"
 
 export PATH="$ROOT/.venv/bin:$PATH"
 # Own session => own process group: Ctrl-C reaches only this script, whose trap then
@@ -132,7 +132,7 @@ WATCH_PID=$!
 # partial batch failures, as the event source mapping in AWS (log: .local/bridge.log).
 QUEUE_URL="$(grep '^NOTIFICATIONS_QUEUE_URL=' "$LOCAL_DIR/dev.env" | cut -d= -f2-)"
 bg_stop bridge "$BRIDGE_PID_FILE"
-setsid "$DEVKIT" queue-bridge --queue-url "$QUEUE_URL" \
+setsid "$DEVSTACK" queue-bridge --queue-url "$QUEUE_URL" \
   --invoke-url "http://127.0.0.1:$API_PORT/2015-03-31/functions/notifier/invocations" \
   </dev/null >"$LOCAL_DIR/bridge.log" 2>&1 &
 echo "$!" >"$BRIDGE_PID_FILE"

@@ -5,7 +5,7 @@
 #   source infra/scripts/emulators.sh
 #   emulators_start NAME   # logs and pid files in .local/, named after NAME; sets MOTO_PORT
 #                          # and DDB_PORT and exports MOTO_ENDPOINT and
-#                          # AWS_ENDPOINT_URL_DYNAMODB (what devkit::testing reads);
+#                          # AWS_ENDPOINT_URL_DYNAMODB (what testkit::env reads);
 #                          # installs the EXIT trap that stops both
 
 EMULATORS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"

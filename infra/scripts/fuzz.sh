@@ -2,7 +2,7 @@
 # `make fuzz`: schemathesis (pinned in .venv) against the whole local stack (make dev's, on
 # ports of its own), from openapi.yaml: every check, the stateful phase, as an admin, as a
 # signed-in customer (a real sign-in, so /customer/me finds a customer) and with no token.
-# Requests go through `devkit gateway`, a local stand-in for API Gateway (cargo lambda
+# Requests go through `devstack gateway`, a local stand-in for API Gateway (cargo lambda
 # watch's own HTTP front answers non-UTF-8 bodies with a text/plain 500 before any function
 # runs; API Gateway base64-encodes them). Fails on any 5xx, contract violation or failed
 # check, but for two the contract rules out: `positive_data_acceptance` expects every
@@ -57,7 +57,7 @@ sign_in() {
 CUSTOMER="$(sign_in fuzz-customer)"
 ADMIN="$(sign_in admin)"
 
-"${CARGO_TARGET_DIR:-$ROOT/target}/debug/devkit" gateway --port "$GATEWAY_PORT" \
+"${CARGO_TARGET_DIR:-$ROOT/target}/debug/devstack" gateway --port "$GATEWAY_PORT" \
   --invoke-url "http://127.0.0.1:$API_PORT" </dev/null >"$LOCAL_DIR/gateway.log" 2>&1 &
 GATEWAY_PID=$!
 side_stack_wait "http://127.0.0.1:$GATEWAY_PORT/api/v1/categories"

@@ -9,7 +9,7 @@ use std::io::Read;
 use std::sync::LazyLock;
 
 use axum::Router;
-use devkit::events::{ApiRequest, ApiResponse};
+use testkit::events::{ApiRequest, ApiResponse};
 
 /// One router per test binary: building it compresses every file (as at a cold start).
 static ROUTER: LazyLock<Router> = LazyLock::new(console::router);
@@ -350,24 +350,24 @@ fn routes_match_template_yaml_and_the_local_router() {
     // The console is HTML outside /api/v1, so openapi.yaml (the JSON API's contract, and
     // the fuzzer's input) does not document it; API Gateway reaches it by GET only (any
     // other method is API Gateway's 404 there, the function's 405 locally).
-    let ours: devkit::routes::RouteSet = console::ROUTES
+    let ours: testkit::routes::RouteSet = console::ROUTES
         .iter()
         .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
         .collect();
     let (template, any) =
-        devkit::routes::template_routes("ConsoleFunction").expect("template.yaml");
+        testkit::routes::template_routes("ConsoleFunction").expect("template.yaml");
     assert_eq!(template, ours, "HttpApi events of ConsoleFunction");
     assert!(any.is_empty(), "no ANY routes: {any:?}");
     // The local router writes API Gateway's greedy `{proxy+}` as its catch-all `{*proxy}`,
     // which matches one character or more, and so also lists the bare `/console/`.
-    let watched = devkit::routes::watch_paths("console").expect("Cargo.toml");
+    let watched = testkit::routes::watch_paths("console").expect("Cargo.toml");
     let mut local: BTreeSet<String> = ours
         .iter()
         .map(|(_, p)| p.replace("{proxy+}", "{*proxy}"))
         .collect();
     local.insert(format!("{}/", console::BASE));
     assert_eq!(watched, local, "[workspace.metadata.lambda.watch.router]");
-    let documented: Vec<_> = devkit::routes::openapi_routes()
+    let documented: Vec<_> = testkit::routes::openapi_routes()
         .expect("openapi.yaml")
         .into_iter()
         .filter(|(_, p)| p.starts_with(console::BASE))

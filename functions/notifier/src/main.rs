@@ -1,5 +1,5 @@
 //! Lambda entrypoint of the notifier: wiring only. Triggered by the notifications queue
-//! (batches, `ReportBatchItemFailures`); locally the devkit queue bridge invokes it at
+//! (batches, `ReportBatchItemFailures`); locally devstack's queue bridge invokes it at
 //! `POST :9000/2015-03-31/functions/notifier/invocations`.
 
 use aws_lambda_events::event::sqs::SqsEvent;

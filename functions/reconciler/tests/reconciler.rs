@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use devkit::testing::TestEnv;
 use domain::order::{
     DeliveryAddress, HandOffPolicy, OrderRequest, OrderService, OrderStatus, OrderStore, Quantity,
     RequestedLine, VatRate, Viewer,
@@ -12,6 +11,7 @@ use domain::{CustomerId, ProductId};
 use queue::SqsNotificationQueue;
 use serde_json::json;
 use storage::DynamoOrders;
+use testkit::env::TestEnv;
 
 type Service = OrderService<DynamoOrders, SqsNotificationQueue>;
 
@@ -53,7 +53,7 @@ fn customer_actor() -> domain::audit::Actor {
 fn broken_queue(env: &TestEnv) -> String {
     format!(
         "{}/123456789012/{}-missing",
-        devkit::testing::moto_endpoint(),
+        testkit::env::moto_endpoint(),
         env.table
     )
 }
@@ -334,11 +334,11 @@ async fn unlist_failed(env: &TestEnv, id: domain::OrderId) {
 
 #[tokio::test]
 async fn failed_notifications_stored_before_gsi5_are_filed_once_by_a_resumable_walk() {
-    use devkit::testing::{RequestCounter, counted_client, dynamodb_endpoint};
     use domain::notification::NotificationStore;
     use domain::notification::{Channel, ChannelState, ChannelStatus, ErrorClass};
     use domain::order::OrderListing;
     use storage::UpgradeRun;
+    use testkit::env::{RequestCounter, counted_client, dynamodb_endpoint};
 
     let env = TestEnv::new().await;
     let queues = env.queues().await;

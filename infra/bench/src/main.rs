@@ -16,9 +16,7 @@ mod notifier;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use devkit::events::ApiRequest;
-use devkit::testing::{RequestCounter, TestEnv, timed_client, timed_sqs_client};
-use devkit::wire::WireTimer;
+use bench::wire::{WireTimer, timed_client, timed_sqs_client};
 use domain::catalog_use_cases::Catalog;
 use domain::category::CategoryName;
 use domain::product::{NewProduct, ProductName};
@@ -26,6 +24,8 @@ use domain::{CategoryId, CategoryStore, Money};
 use http_api::AppState;
 use serde_json::json;
 use storage::DynamoCatalog;
+use testkit::env::{RequestCounter, TestEnv};
+use testkit::events::ApiRequest;
 
 const ROOTS: usize = 3;
 const CHILDREN: usize = 4;
@@ -46,7 +46,7 @@ pub(crate) fn percentile(sorted: &[Duration], p: f64) -> f64 {
 #[tokio::main]
 async fn main() {
     let env = TestEnv::new().await;
-    let endpoint = devkit::testing::dynamodb_endpoint();
+    let endpoint = testkit::env::dynamodb_endpoint();
     let counter = RequestCounter::default();
     let wire = WireTimer::default();
     let dynamodb = timed_client(&endpoint, counter.clone(), &wire);
@@ -57,7 +57,7 @@ async fn main() {
         "seeding {PRODUCTS} products in {} categories…",
         ROOTS * (1 + CHILDREN + CHILDREN * CHILDREN)
     );
-    let actor = devkit::testing::admin_actor();
+    let actor = testkit::env::admin_actor();
     let mut roots = Vec::new();
     let mut leaves: Vec<CategoryId> = Vec::new();
     let mut middles = Vec::new();
@@ -128,7 +128,7 @@ async fn main() {
     let service = std::sync::Arc::new(domain::order::OrderService::new(
         storage::DynamoOrders::new(dynamodb.clone(), env.table.as_str()),
         queue::SqsNotificationQueue::new(
-            timed_sqs_client(&devkit::testing::moto_endpoint(), &wire),
+            timed_sqs_client(&testkit::env::moto_endpoint(), &wire),
             queues.notifications.clone(),
         ),
         domain::order::VatRate::kenya_standard(),

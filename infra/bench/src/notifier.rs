@@ -7,8 +7,7 @@ use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use aws_sdk_sqs::types::MessageSystemAttributeName;
-use devkit::sms_sandbox::{self, SandboxConfig};
-use devkit::testing::{RequestCounter, TestEnv, counted_client};
+use devstack::sms::{self, SandboxConfig};
 use domain::customer::{CustomerName, ProfileChange, SignIn};
 use domain::customer_use_cases::Accounts;
 use domain::notification::{DEFAULT_CLAIM_LEASE, Notifier};
@@ -20,6 +19,7 @@ use queue::SqsNotificationQueue;
 use secrecy::SecretString;
 use serde_json::json;
 use storage::{DynamoCustomers, DynamoOrders};
+use testkit::env::{RequestCounter, TestEnv, counted_client};
 
 use crate::percentile;
 
@@ -78,14 +78,17 @@ pub async fn rows(env: &TestEnv, dynamodb: &str) -> Vec<Row> {
             .expect("placed");
     }
 
-    let sandbox = sms_sandbox::start(SandboxConfig {
-        username: "sandbox".into(),
-        api_key: "bench-key".into(),
-    })
+    let sandbox = sms::start(
+        SandboxConfig {
+            username: "sandbox".into(),
+            api_key: "bench-key".into(),
+        },
+        0,
+    )
     .await
     .expect("SMS stand-in");
-    let ses = devkit::email::local_ses_client(&devkit::testing::moto_endpoint());
-    devkit::email::ensure_identity(&ses, "orders@shop.example.com")
+    let ses = testkit::email::local_ses_client(&testkit::env::moto_endpoint());
+    testkit::email::ensure_identity(&ses, "orders@shop.example.com")
         .await
         .expect("SES identity");
     let counter = RequestCounter::default();
@@ -111,7 +114,7 @@ pub async fn rows(env: &TestEnv, dynamodb: &str) -> Vec<Row> {
             max: Duration::from_secs(900),
         },
     );
-    let arn = devkit::queues::queue_arn(&env.sqs, &queues.notifications)
+    let arn = testkit::queues::queue_arn(&env.sqs, &queues.notifications)
         .await
         .expect("queue ARN");
 
@@ -144,9 +147,7 @@ pub async fn rows(env: &TestEnv, dynamodb: &str) -> Vec<Row> {
                 .messages
                 .unwrap_or_default();
             assert_eq!(messages.len(), size as usize, "{name}: queue ran dry");
-            let event: SqsEvent =
-                serde_json::from_value(devkit::bridge::sqs_event(&messages, &arn))
-                    .expect("SQS event");
+            let event: SqsEvent = devstack::bridge::sqs_event(&messages, &arn);
             let started = Instant::now();
             let response = handler.handle(event).await;
             times.push(started.elapsed());

@@ -21,8 +21,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use devkit::events::ApiRequest;
 use serde_json::{Value, json};
+use testkit::events::ApiRequest;
 use tokio::sync::Notify;
 
 /// What one start of one binary is handed and what it did.

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use devkit::oidc::{ScriptedProvider, unsigned_token};
 use oidc::{IdTokenError, OidcClient, OidcError, ProviderConfig};
 use serde_json::Value;
+use testkit::oidc::{ScriptedProvider, unsigned_token};
 use wiremock::matchers::path;
 use wiremock::{Mock, ResponseTemplate};
 
@@ -88,7 +88,7 @@ async fn refuses_tokens_that_do_not_prove_the_user() {
         claims[field] = value;
         provider.sign(&claims)
     };
-    let now = devkit::keys::now_seconds();
+    let now = testkit::keys::now_seconds();
     let cases = [
         (
             with("iss", "https://elsewhere.example".into()),
@@ -188,7 +188,7 @@ async fn authorization_urls_carry_pkce_s256_state_nonce_and_scopes() {
         .await
         .expect("request");
     let url = url::Url::parse(&request.url).expect("url");
-    let param = |name: &str| devkit::oidc::query_param(&url, name);
+    let param = |name: &str| testkit::oidc::query_param(&url, name);
     assert_eq!(url.path(), "/authorize");
     assert_eq!(param("response_type").as_deref(), Some("code"));
     assert_eq!(param("client_id").as_deref(), Some(CLIENT));
@@ -198,7 +198,7 @@ async fn authorization_urls_carry_pkce_s256_state_nonce_and_scopes() {
     assert_eq!(param("code_challenge_method").as_deref(), Some("S256"));
     assert_eq!(
         param("code_challenge"),
-        Some(devkit::oidc::pkce_s256(&request.pkce_verifier))
+        Some(testkit::oidc::pkce_s256(&request.pkce_verifier))
     );
     assert_eq!(
         param("redirect_uri").as_deref(),

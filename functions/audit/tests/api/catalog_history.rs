@@ -4,13 +4,13 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use devkit::contention::Contention;
-use devkit::events::ApiRequest;
-use devkit::testing::{admin_identity, dynamodb_endpoint};
 use domain::category::CategoryName;
 use domain::product::{NewProduct, ProductName};
 use domain::{CategoryStore, Money};
 use serde_json::{Value, json};
+use testkit::contention::Contention;
+use testkit::env::{admin_identity, dynamodb_endpoint};
+use testkit::events::ApiRequest;
 
 use crate::support::Shop;
 
@@ -245,7 +245,7 @@ async fn a_transaction_that_fails_leaves_neither_the_change_nor_its_entry() {
     let contention = Contention::start(&dynamodb_endpoint(), usize::MAX).await;
     let shop = Shop::reaching_dynamodb_at(contention.endpoint()).await;
     let store = shop.env.catalog();
-    let actor = devkit::testing::admin_actor();
+    let actor = testkit::env::admin_actor();
     let name = |s: &str| CategoryName::parse(s).expect("name");
     let category = store
         .create_category(name("Phones"), None, &actor)

@@ -2,11 +2,11 @@
 //! its own DynamoDB client whose requests are counted, and the history read back.
 
 use axum::Router;
-use devkit::events::{ApiRequest, ApiResponse};
-use devkit::testing::{RequestCounter, TestEnv, counted_client, dynamodb_endpoint};
 use http_api::AppState;
 use serde_json::{Value, json};
 use storage::DynamoCatalog;
+use testkit::env::{RequestCounter, TestEnv, counted_client, dynamodb_endpoint};
+use testkit::events::{ApiRequest, ApiResponse};
 
 /// The three functions on one fresh table.
 #[derive(Debug)]

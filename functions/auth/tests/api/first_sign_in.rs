@@ -3,9 +3,9 @@
 
 use std::collections::HashSet;
 
-use devkit::testing::TestEnv;
 use domain::customer::{CustomerName, SignIn};
 use domain::customer_use_cases::Accounts;
+use testkit::env::TestEnv;
 
 #[tokio::test]
 async fn concurrent_first_sign_ins_of_one_subject_make_one_customer() {

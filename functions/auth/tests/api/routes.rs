@@ -3,5 +3,5 @@
 #[test]
 fn routes_match_template_yaml_and_the_local_router() {
     let routes = auth::routes::<storage::DynamoCustomers>();
-    devkit::routes::assert_declared("AuthFunction", "auth", routes.routes());
+    testkit::routes::assert_declared("AuthFunction", "auth", routes.routes());
 }

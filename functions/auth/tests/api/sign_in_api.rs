@@ -8,17 +8,17 @@ use std::time::Duration;
 
 use auth::{Auth, admin_list};
 use aws_sdk_dynamodb::types::AttributeValue;
-use devkit::events::{ApiRequest, ApiResponse};
-use devkit::oidc::{
-    LocalProvider, ScriptedProvider, TEST_CLIENT_ID, TEST_CLIENT_SECRET, TEST_REDIRECT_URI,
-    pkce_s256, query_param, unsigned_token,
-};
-use devkit::testing::TestEnv;
 use domain::SignInStateStore;
 use domain::customer::PendingSignIn;
 use http_api::AppState;
 use oidc::{OidcClient, ProviderConfig};
 use serde_json::{Value, json};
+use testkit::env::TestEnv;
+use testkit::events::{ApiRequest, ApiResponse};
+use testkit::oidc::{
+    LocalProvider, ScriptedProvider, TEST_CLIENT_ID, TEST_CLIENT_SECRET, TEST_REDIRECT_URI,
+    pkce_s256, query_param, unsigned_token,
+};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
@@ -274,7 +274,7 @@ async fn login_keeps_state_verifier_and_nonce_server_side_for_ten_minutes() {
     let Some(AttributeValue::N(expires_at)) = item.get("expires_at") else {
         panic!("expires_at is the table's TTL number attribute");
     };
-    let ttl = expires_at.parse::<i64>().expect("number") - devkit::keys::now_seconds();
+    let ttl = expires_at.parse::<i64>().expect("number") - testkit::keys::now_seconds();
     assert!((595..=600).contains(&ttl), "{ttl}");
 
     // Another allowed redirect URI; anything else is 400.
@@ -331,7 +331,7 @@ async fn forged_replayed_or_expired_states_are_400() {
             nonce: "n".into(),
             pkce_verifier: "v".repeat(43),
             redirect_uri: TEST_REDIRECT_URI.into(),
-            expires_at: devkit::keys::now_seconds() - 1,
+            expires_at: testkit::keys::now_seconds() - 1,
         })
         .await
         .expect("saved");
@@ -489,7 +489,7 @@ async fn expired_forged_or_unsigned_id_tokens_are_401_and_rotated_keys_are_fetch
 
     let before = world.env.snapshot().await;
     let mut expired = valid.clone();
-    expired["exp"] = (devkit::keys::now_seconds() - 600).into();
+    expired["exp"] = (testkit::keys::now_seconds() - 600).into();
     let mut wrong_iss = valid.clone();
     wrong_iss["iss"] = "https://accounts.google.com".into();
     let mut wrong_aud = valid.clone();
@@ -604,8 +604,8 @@ async fn jwks_publishes_the_keys_that_verify_our_tokens() {
     );
     let published = http_api::TokenVerifier::from_jwks(
         &response.body.to_string(),
-        devkit::testing::ISSUER,
-        devkit::testing::AUDIENCE,
+        testkit::env::ISSUER,
+        testkit::env::AUDIENCE,
     )
     .expect("a usable JWK Set");
     let sub = provider.new_user(&unique_email("jwks"), "J").await;

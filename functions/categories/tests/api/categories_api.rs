@@ -1,11 +1,11 @@
 //! The categories Lambda, driven with real API Gateway v2 events against moto.
 
-use devkit::events::ApiRequest;
-use devkit::testing::TestApp as App;
 use domain::catalog_use_cases::Catalog as UseCases;
 use domain::product::{NewProduct, ProductName};
 use domain::{CategoryId, Money};
 use serde_json::{Value, json};
+use testkit::env::TestApp as App;
+use testkit::events::ApiRequest;
 
 /// Category helpers on the test app.
 trait Catalog {
@@ -53,7 +53,7 @@ impl Catalog for App {
             category_id: category.parse::<CategoryId>().expect("id"),
         };
         UseCases::new(&self.env.catalog())
-            .create_product(new, &devkit::testing::admin_actor())
+            .create_product(new, &testkit::env::admin_actor())
             .await
             .expect("product")
             .id

@@ -3,5 +3,5 @@
 #[test]
 fn routes_match_template_yaml_and_the_local_router() {
     let routes = categories::routes::<storage::DynamoCatalog>();
-    devkit::routes::assert_declared("CategoriesFunction", "categories", routes.routes());
+    testkit::routes::assert_declared("CategoriesFunction", "categories", routes.routes());
 }

@@ -1,10 +1,6 @@
 //! The customers Lambda, driven with real API Gateway v2 events against moto: the
 //! profile, the phone-number rule, and every way an access token is refused.
 
-use devkit::events::ApiRequest;
-use devkit::keys;
-use devkit::oidc::unsigned_token;
-use devkit::testing::{AUDIENCE, ISSUER, TestEnv};
 use domain::customer::{CustomerName, SignIn};
 use domain::customer_use_cases::Accounts;
 use http_api::auth::{ACCESS_TOKEN_TTL_SECONDS, Identity};
@@ -12,6 +8,10 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use p256::SecretKey;
 use p256::pkcs8::{DecodePrivateKey, EncodePublicKey, LineEnding};
 use serde_json::{Value, json};
+use testkit::env::{AUDIENCE, ISSUER, TestEnv};
+use testkit::events::ApiRequest;
+use testkit::keys;
+use testkit::oidc::unsigned_token;
 
 const ME: &str = "/api/v1/customer/me";
 
@@ -51,11 +51,11 @@ async fn app() -> App {
 }
 
 impl App {
-    async fn get_me(&self, token: &str) -> devkit::events::ApiResponse {
+    async fn get_me(&self, token: &str) -> testkit::events::ApiResponse {
         ApiRequest::get(ME).bearer(token).send(&self.router).await
     }
 
-    async fn patch_me(&self, body: Value) -> devkit::events::ApiResponse {
+    async fn patch_me(&self, body: Value) -> testkit::events::ApiResponse {
         ApiRequest::patch(ME)
             .bearer(&self.token)
             .json(&body)

@@ -7,9 +7,9 @@ use std::collections::BTreeSet;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use devkit::testing::customer_identity;
 use http_api::auth::Identity;
 use serde_json::{Value, json};
+use testkit::env::customer_identity;
 
 use crate::support::{CUSTOMERS, Shop, Staff, ids};
 
@@ -47,7 +47,7 @@ async fn the_list_shows_every_customer_newest_first_and_pages_through_each_exact
 
     // Each item is the `/customer/me` object plus `order_count`.
     let newest = signed_up.last().expect("a customer");
-    let me = devkit::events::ApiRequest::get("/api/v1/customer/me")
+    let me = testkit::events::ApiRequest::get("/api/v1/customer/me")
         .bearer(&staff.env.token_for(&Identity {
             customer_id: newest.id.to_string(),
             email: newest.email.clone(),
@@ -227,7 +227,7 @@ async fn an_order_count_goes_on_past_the_first_megabyte_of_orders() {
     let staff = Staff::new().await;
     let shop = Shop::new(&staff.env).await;
     let buyer = staff.sign_up("big.buyer@example.com").await;
-    // Large orders: 50 lines with 72-character product names (the longest devkit's
+    // Large orders: 50 lines with 72-character product names (the longest testkit's
     // helper takes), a 500-character address and 1,000 characters of notes (over 12 KB
     // each), so a count query stops at DynamoDB's 1 MB a query and must follow
     // LastEvaluatedKey.
@@ -315,7 +315,7 @@ async fn only_admins_look_customers_up_and_customers_still_see_only_themselves()
     }
     // Wrong methods reach the function: 405.
     for path in [CUSTOMERS.to_owned(), one.clone()] {
-        devkit::events::ApiRequest::post(&path)
+        testkit::events::ApiRequest::post(&path)
             .bearer(&staff.admin)
             .json(&json!({}))
             .send(&staff.router)

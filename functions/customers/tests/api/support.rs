@@ -2,8 +2,6 @@
 //! counts its DynamoDB requests, an admin token, customers signed in the way the auth
 //! function signs them in, and orders placed through the orders service.
 
-use devkit::events::{ApiRequest, ApiResponse};
-use devkit::testing::{RequestCounter, TestEnv, counted_client, dynamodb_endpoint};
 use domain::customer::{Customer, CustomerName, SignIn};
 use domain::customer_use_cases::Accounts;
 use domain::order::{
@@ -15,6 +13,8 @@ use http_api::AppState;
 use queue::SqsNotificationQueue;
 use serde_json::Value;
 use storage::{DynamoCustomers, DynamoOrders};
+use testkit::env::{RequestCounter, TestEnv, counted_client, dynamodb_endpoint};
+use testkit::events::{ApiRequest, ApiResponse};
 
 pub const CUSTOMERS: &str = "/api/v1/customers";
 

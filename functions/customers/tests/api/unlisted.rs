@@ -3,12 +3,12 @@
 //! and a profile change never takes a listed customer out of the lists.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use devkit::events::ApiRequest;
-use devkit::testing::dynamodb_endpoint;
 use domain::customer::Customer;
 use http_api::auth::Identity;
 use serde_json::json;
 use storage::keys;
+use testkit::env::dynamodb_endpoint;
+use testkit::events::ApiRequest;
 
 use crate::support::{CUSTOMERS, Staff, ids};
 

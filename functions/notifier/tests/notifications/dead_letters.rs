@@ -1,4 +1,4 @@
-//! A message that keeps failing: through devkit's queue bridge (which stands in for the
+//! A message that keeps failing: through devstack's queue bridge (which stands in for the
 //! event source mapping), the notifier reports it failed on every receive, and the
 //! queue's redrive policy moves it to the dead-letter queue after `maxReceiveCount`.
 
@@ -8,9 +8,9 @@ use std::time::Duration;
 use aws_lambda_events::event::sqs::SqsEvent;
 use axum::Json;
 use axum::routing::post;
-use devkit::bridge::{Bridge, BridgeOptions};
-use devkit::queues::QueueSettings;
+use devstack::bridge::{Bridge, BridgeOptions};
 use notifier::Backoff;
+use testkit::queues::QueueSettings;
 use wiremock::ResponseTemplate;
 use wiremock::matchers::method;
 

@@ -3,7 +3,7 @@
 //! orders service that places and confirms orders, and the notifier's batch handler.
 //!
 //! Messages are received from the real queue and handed to the handler as the SQS event
-//! Lambda would build (devkit's queue bridge builds it); acknowledged ones are deleted,
+//! Lambda would build (devstack's queue bridge builds it); acknowledged ones are deleted,
 //! as the event source mapping does.
 
 use std::collections::HashMap;
@@ -12,8 +12,6 @@ use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
-use devkit::queues::Queues;
-use devkit::testing::{RequestCounter, TestEnv, counted_client, moto_endpoint};
 use domain::customer::{CustomerName, ProfileChange, SignIn};
 use domain::customer_use_cases::Accounts;
 use domain::notification::{DEFAULT_CLAIM_LEASE, Notifier};
@@ -26,6 +24,8 @@ use queue::{Redelivery, SqsNotificationQueue};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use storage::{DynamoCustomers, DynamoOrders};
+use testkit::env::{RequestCounter, TestEnv, counted_client, moto_endpoint};
+use testkit::queues::Queues;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -100,11 +100,11 @@ impl World {
     pub async fn with(options: Options) -> Self {
         let env = TestEnv::new().await;
         let queues = env.queues().await;
-        let queue_arn = devkit::queues::queue_arn(&env.sqs, &queues.notifications)
+        let queue_arn = testkit::queues::queue_arn(&env.sqs, &queues.notifications)
             .await
             .expect("queue ARN");
         let at = MockServer::start().await;
-        let ses = devkit::email::local_ses_client(&moto_endpoint());
+        let ses = testkit::email::local_ses_client(&moto_endpoint());
         let unique = env.table.trim_start_matches("test-");
         let (sender, admin) = (
             format!("shop-{unique}@example.com"),
@@ -124,7 +124,7 @@ impl World {
             },
         );
         let requests = RequestCounter::default();
-        let client = counted_client(&devkit::testing::dynamodb_endpoint(), requests.clone());
+        let client = counted_client(&testkit::env::dynamodb_endpoint(), requests.clone());
         let sms = AfricasTalking::new(AfricasTalkingConfig {
             base_url: at.uri().parse().expect("url"),
             username: AT_USERNAME.into(),
@@ -244,9 +244,7 @@ impl World {
     /// Hands `messages` to the notifier as one SQS event and deletes those it did not
     /// report failed. Returns the ids it reported failed.
     pub async fn deliver(&self, messages: &[Message]) -> Vec<String> {
-        let event: SqsEvent =
-            serde_json::from_value(devkit::bridge::sqs_event(messages, &self.queue_arn))
-                .expect("an SQS event");
+        let event: SqsEvent = devstack::bridge::sqs_event(messages, &self.queue_arn);
         let response: SqsBatchResponse = self.handler.handle(event).await;
         let failed: Vec<String> = response
             .batch_item_failures
@@ -318,7 +316,7 @@ impl World {
 
     /// Every email SES accepted for this test's admin address (from the emulator's state).
     pub async fn emails(&self) -> Vec<Value> {
-        devkit::email::sent_to(&moto_endpoint(), &self.admin)
+        testkit::email::sent_to(&moto_endpoint(), &self.admin)
             .await
             .expect("emulator state")
     }
@@ -330,7 +328,7 @@ impl World {
 }
 
 async fn verify(ses: &aws_sdk_sesv2::Client, identity: &str) {
-    devkit::email::ensure_identity(ses, identity)
+    testkit::email::ensure_identity(ses, identity)
         .await
         .expect("SES identity");
 }

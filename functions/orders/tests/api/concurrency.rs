@@ -9,11 +9,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::support::{App, order_body};
-use devkit::contention::Contention;
-use devkit::testing::dynamodb_endpoint;
 use domain::order::OrderError;
 use futures::future::join_all;
 use serde_json::{Value, json};
+use testkit::contention::Contention;
+use testkit::env::dynamodb_endpoint;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn forty_concurrent_orders_for_the_last_ten_units_never_oversell() {
@@ -97,7 +97,7 @@ async fn forty_concurrent_orders_for_the_last_ten_units_never_oversell() {
     // The orders the admin sees agree: live orders hold exactly the missing units.
     let list = app
         .send(
-            devkit::events::ApiRequest::get("/api/v1/orders?status=CONFIRMED&limit=100")
+            testkit::events::ApiRequest::get("/api/v1/orders?status=CONFIRMED&limit=100")
                 .bearer(&app.admin),
         )
         .await;
@@ -105,7 +105,7 @@ async fn forty_concurrent_orders_for_the_last_ten_units_never_oversell() {
     assert_eq!(list.body["items"].as_array().expect("items").len(), placed);
     let cancelled_list = app
         .send(
-            devkit::events::ApiRequest::get("/api/v1/orders?status=CANCELLED&limit=100")
+            testkit::events::ApiRequest::get("/api/v1/orders?status=CANCELLED&limit=100")
                 .bearer(&app.admin),
         )
         .await;
@@ -169,14 +169,14 @@ async fn one_idempotency_key_sent_concurrently_creates_one_order() {
     }
     assert_eq!(app.stock(phone).await, 98, "one order's stock");
     let list = app
-        .send(devkit::events::ApiRequest::get("/api/v1/orders").bearer(&app.customer))
+        .send(testkit::events::ApiRequest::get("/api/v1/orders").bearer(&app.customer))
         .await;
     assert_eq!(list.body["items"], json!([first.clone()]));
     assert_eq!(app.messages().await.len(), 1, "one confirmation");
 }
 
 /// DynamoDB cancels a transaction with `TransactionConflict` while another transaction is
-/// changing one of its items (DynamoDB Local never does: `devkit::contention` stands in
+/// changing one of its items (DynamoDB Local never does: `testkit::contention` stands in
 /// for the other writer). The orders store retries such a cancellation a few times.
 #[tokio::test]
 async fn a_transaction_conflict_is_retried_and_the_order_placed_once() {

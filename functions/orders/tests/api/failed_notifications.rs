@@ -7,11 +7,11 @@
 
 use std::collections::BTreeSet;
 
-use devkit::events::{ApiRequest, ApiResponse};
 use domain::OrderId;
 use domain::notification::{Channel, ChannelState, ChannelStatus, ErrorClass, NotificationStore};
 use serde_json::Value;
 use storage::keys::{ORDER_INDEX_SHARDS, OrderShard};
+use testkit::events::{ApiRequest, ApiResponse};
 
 use crate::support::{App, order_body};
 

@@ -2,10 +2,10 @@
 //! by an admin — records exactly one history entry in the same transaction; a refused
 //! change records none, and placing an order is not a change (the order is its own record).
 
-use devkit::contention::Contention;
-use devkit::testing::{admin_identity, customer_identity, dynamodb_endpoint};
 use domain::audit::{Action, AuditEntry, AuditListing, AuditLog, EntityType, Value};
 use domain::{PageLimit, PageRequest};
+use testkit::contention::Contention;
+use testkit::env::{admin_identity, customer_identity, dynamodb_endpoint};
 
 use crate::support::{App, order_body};
 

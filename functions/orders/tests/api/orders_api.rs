@@ -2,9 +2,9 @@
 //! SQS).
 
 use crate::support::{App, order_body};
-use devkit::events::ApiRequest;
 use domain::ProductStore;
 use serde_json::{Value, json};
+use testkit::events::ApiRequest;
 
 fn id_of(order: &Value) -> String {
     order["id"].as_str().expect("id").to_owned()
@@ -71,7 +71,7 @@ async fn placing_an_order_prices_it_decrements_stock_and_hands_it_to_the_notifie
                 price: Some(domain::Money::parse_price("999.00").expect("price")),
                 ..Default::default()
             },
-            &devkit::testing::admin_actor(),
+            &testkit::env::admin_actor(),
         )
         .await
         .expect("price change");
@@ -210,7 +210,7 @@ async fn short_stock_is_a_409_listing_every_unavailable_line_and_changes_nothing
                 is_active: Some(false),
                 ..Default::default()
             },
-            &devkit::testing::admin_actor(),
+            &testkit::env::admin_actor(),
         )
         .await
         .expect("deactivate");
@@ -419,7 +419,7 @@ async fn customers_see_only_their_own_orders_admins_see_and_filter_all() {
         .expect_problem(404);
     get(&app.customer, "/api/v1/orders").await;
 
-    let ids = |response: &devkit::events::ApiResponse| -> Vec<String> {
+    let ids = |response: &testkit::events::ApiResponse| -> Vec<String> {
         response.body["items"]
             .as_array()
             .expect("items")

@@ -1,9 +1,9 @@
 //! DynamoDB stopping mid-run: requests fail with a 503 problem that says when to retry,
 //! nothing is half-written, and the function recovers on its own once DynamoDB is back.
 
-use devkit::events::ApiRequest;
-use devkit::outage::Outage;
-use devkit::testing::dynamodb_endpoint;
+use testkit::env::dynamodb_endpoint;
+use testkit::events::ApiRequest;
+use testkit::outage::Outage;
 
 use crate::support::{App, order_body};
 

@@ -36,7 +36,7 @@ impl RacingAdmin {
             ..ProductChange::default()
         };
         self.catalog
-            .update_product(product, change, &devkit::testing::admin_actor())
+            .update_product(product, change, &testkit::env::admin_actor())
             .await
             .expect("stock change");
     }
@@ -57,7 +57,7 @@ impl OrderStore for RacingAdmin {
                 ..ProductChange::default()
             };
             self.catalog
-                .update_product(products[0], change, &devkit::testing::admin_actor())
+                .update_product(products[0], change, &testkit::env::admin_actor())
                 .await
                 .expect("price change");
         }

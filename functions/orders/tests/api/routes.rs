@@ -3,5 +3,5 @@
 #[test]
 fn routes_match_template_yaml_and_the_local_router() {
     let routes = orders::routes::<storage::DynamoOrders, queue::SqsNotificationQueue>();
-    devkit::routes::assert_declared("OrdersFunction", "orders", routes.routes());
+    testkit::routes::assert_declared("OrdersFunction", "orders", routes.routes());
 }

@@ -6,9 +6,9 @@
 use std::collections::BTreeSet;
 
 use crate::support::{App, order_body};
-use devkit::events::{ApiRequest, ApiResponse};
 use serde_json::Value;
 use storage::keys::{ORDER_INDEX_SHARDS, OrderShard};
+use testkit::events::{ApiRequest, ApiResponse};
 
 fn ids(response: &ApiResponse) -> Vec<String> {
     response.body["items"]

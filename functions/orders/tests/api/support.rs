@@ -5,11 +5,6 @@
 
 use std::sync::Arc;
 
-use devkit::events::{ApiRequest, ApiResponse};
-use devkit::queues::Queues;
-use devkit::testing::{
-    RequestCounter, TestEnv, counted_client, customer_identity, dynamodb_endpoint,
-};
 use domain::catalog_use_cases::Catalog;
 use domain::category::CategoryName;
 use domain::order::{HandOffPolicy, OrderService, VatRate};
@@ -20,6 +15,9 @@ use http_api::auth::Identity;
 use queue::SqsNotificationQueue;
 use serde_json::{Value, json};
 use storage::DynamoOrders;
+use testkit::env::{RequestCounter, TestEnv, counted_client, customer_identity, dynamodb_endpoint};
+use testkit::events::{ApiRequest, ApiResponse};
+use testkit::queues::Queues;
 
 pub type Service = OrderService<DynamoOrders, SqsNotificationQueue>;
 
@@ -88,7 +86,7 @@ impl App {
             .create_category(
                 CategoryName::parse("Phones").expect("name"),
                 None,
-                &devkit::testing::admin_actor(),
+                &testkit::env::admin_actor(),
             )
             .await
             .expect("category")
@@ -122,7 +120,7 @@ impl App {
                     stock_quantity: stock,
                     category_id: self.category,
                 },
-                &devkit::testing::admin_actor(),
+                &testkit::env::admin_actor(),
             )
             .await
             .expect("product")

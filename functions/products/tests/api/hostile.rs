@@ -1,11 +1,11 @@
 //! Hostile input, kept as a regression suite: each request gets a problem+json 4xx and
 //! leaves the table exactly as it was.
 
-use devkit::events::ApiRequest;
-use devkit::testing::TestApp as App;
 use domain::CategoryStore;
 use domain::category::CategoryName;
 use serde_json::json;
+use testkit::env::TestApp as App;
+use testkit::events::ApiRequest;
 
 #[tokio::test]
 async fn hostile_requests_are_4xx_problems_and_change_nothing() {
@@ -16,7 +16,7 @@ async fn hostile_requests_are_4xx_problems_and_change_nothing() {
         .create_category(
             CategoryName::parse("Target").expect("name"),
             None,
-            &devkit::testing::admin_actor(),
+            &testkit::env::admin_actor(),
         )
         .await
         .expect("category")

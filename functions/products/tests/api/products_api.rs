@@ -3,11 +3,11 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use devkit::events::{ApiRequest, ApiResponse};
-use devkit::testing::TestApp as App;
 use domain::category::CategoryName;
 use domain::{CategoryId, CategoryStore, ProductId};
 use serde_json::{Value, json};
+use testkit::env::TestApp as App;
+use testkit::events::{ApiRequest, ApiResponse};
 
 /// Product helpers on the test app.
 trait Catalog {
@@ -29,7 +29,7 @@ impl Catalog for App {
         let name = CategoryName::parse(name).expect("name");
         self.env
             .catalog()
-            .create_category(name, parent, &devkit::testing::admin_actor())
+            .create_category(name, parent, &testkit::env::admin_actor())
             .await
             .expect("category")
             .id
@@ -380,7 +380,7 @@ async fn updates_fields_and_moves_products_between_categories() {
     // The old category no longer counts it.
     app.env
         .catalog()
-        .delete_category(a.parse().expect("id"), &devkit::testing::admin_actor())
+        .delete_category(a.parse().expect("id"), &testkit::env::admin_actor())
         .await
         .expect("A is empty now");
 
@@ -584,7 +584,7 @@ async fn concurrent_creations_in_one_category_all_land() {
         let refused = app
             .env
             .catalog()
-            .delete_category(category_id, &devkit::testing::admin_actor())
+            .delete_category(category_id, &testkit::env::admin_actor())
             .await;
         assert!(
             matches!(refused, Err(domain::CatalogError::CategoryNotEmpty)),
@@ -596,7 +596,7 @@ async fn concurrent_creations_in_one_category_all_land() {
     }
     app.env
         .catalog()
-        .delete_category(category_id, &devkit::testing::admin_actor())
+        .delete_category(category_id, &testkit::env::admin_actor())
         .await
         .expect("empty now");
 }

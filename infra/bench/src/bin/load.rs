@@ -8,7 +8,7 @@
 //! - **flash**: `FLASH_BUYERS` (200) buyers race for the `FLASH_STOCK` (300) units of one
 //!   product until it is sold out.
 //!
-//! An SDK interceptor ([`devkit::writes::WriteRecorder`]) counts the writes on every
+//! An SDK interceptor ([`bench::writes::WriteRecorder`]) counts the writes on every
 //! partition key of the table and its indexes. After each mode the invariants are checked —
 //! every product's stock is exactly its start minus the units of the orders still standing,
 //! no order is lost (each 201 is stored, and listed exactly once by the admin list, paged
@@ -24,10 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use devkit::contention::Contention;
-use devkit::events::{ApiRequest, ApiResponse};
-use devkit::testing::{RequestCounter, TestEnv, dynamodb_endpoint, local_client};
-use devkit::writes::{PartitionWrites, WriteRecorder};
+use bench::writes::{PartitionWrites, WriteRecorder};
 use domain::catalog_use_cases::Catalog;
 use domain::category::CategoryName;
 use domain::order::{HandOffPolicy, OrderService, VatRate};
@@ -39,6 +36,9 @@ use queue::SqsNotificationQueue;
 use serde_json::{Value, json};
 use storage::keys::ORDER_INDEX_SHARDS;
 use storage::{DynamoCatalog, DynamoOrders};
+use testkit::contention::Contention;
+use testkit::env::{RequestCounter, TestEnv, dynamodb_endpoint, local_client};
+use testkit::events::{ApiRequest, ApiResponse};
 
 fn setting(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -133,7 +133,7 @@ impl Sim {
 
     /// `count` products with `stock` units each, in two top-level categories.
     async fn products(&self, count: usize, stock: u32) -> Vec<ProductId> {
-        let actor = devkit::testing::admin_actor();
+        let actor = testkit::env::admin_actor();
         let mut categories = Vec::new();
         for name in ["Phones", "Laptops"] {
             let name = CategoryName::parse(name).unwrap_or_else(|e| panic!("{e}"));

@@ -1,40 +1,33 @@
-//! Local stack and test kit. Used by `make dev` (through the `devkit` binary) and by the
-//! integration tests of every function; never deployed.
+//! What the tests of every function link: a world of their own on the local emulators and
+//! the means to drive the real handlers. Never deployed; `devstack` (the local stack of
+//! `make dev`) builds on the same pieces.
 //!
-//! - [`table`]: the DynamoDB table, created from `template.yaml` (the one definition).
-//! - [`keys`]: ES256 key pairs and access tokens for local use.
+//! - [`env`]: a fresh table on DynamoDB Local per test, with tokens, request counting,
+//!   table snapshots, and a function's router ready to call ([`env::TestApp`]).
 //! - [`events`]: real API Gateway v2 (HTTP API) events sent through a function's router.
-//! - [`gateway`]: a local stand-in for API Gateway in front of `cargo lambda watch` (fuzzing).
-//! - [`testing`]: a fresh table on the local moto server, with tokens, per test.
+//! - [`table`]: the DynamoDB table, created from `template.yaml` (the one definition).
+//! - [`queues`]: the notifications queue and its dead-letter queue, as template.yaml has them.
 //! - [`email`]: SES on the local emulator: the sender identity and the emails sent.
-//! - [`queues`]: the notifications queue and its dead-letter queue.
-//! - [`seed`]: a small demo catalog.
-//! - [`oidc`]: the local OpenID provider (a real one, started by the scripts) and a
-//!   scriptable stand-in for a misbehaving provider.
+//! - [`keys`]: ES256 key pairs and access tokens for local use.
+//! - [`oidc`]: a scriptable stand-in for a misbehaving OpenID provider, and token helpers.
+//! - [`routes`]: the routes declared in template.yaml, openapi.yaml and Cargo.toml (parity).
 //! - [`outage`]: a forwarder in front of the local emulator that a test cuts and restores.
-//! - [`sms_sandbox`]: a local stand-in for Africa's Talking's SMS API that keeps what it
-//!   accepts.
 //! - [`contention`]: a forwarder in front of the local DynamoDB that cancels transactions
 //!   with `TransactionConflict`, as a concurrent writer in DynamoDB would.
-//! - [`bridge`]: the queue bridge, standing in for Lambda's SQS event source mapping
-//!   (with `ReportBatchItemFailures`) between the local queue and a function.
+//!
+//! Invariant: every AWS client built here points at a local endpoint with static test
+//! credentials ([`local_aws_config`]); none can reach a real AWS account.
 
-pub mod bridge;
 pub mod contention;
 pub mod email;
+pub mod env;
 pub mod events;
-pub mod gateway;
 pub mod keys;
 pub mod oidc;
 pub mod outage;
 pub mod queues;
 pub mod routes;
-pub mod seed;
-pub mod sms_sandbox;
 pub mod table;
-pub mod testing;
-pub mod wire;
-pub mod writes;
 
 /// The AWS configuration of the local emulator at `endpoint`: its URL, a fixed region and
 /// static test credentials. Every local client (DynamoDB, SQS, SES) is built from it, so
@@ -48,23 +41,26 @@ pub fn local_aws_config(endpoint: &str) -> aws_config::SdkConfig {
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "test", "test", None, None, "devkit",
+            "test", "test", None, None, "testkit",
         )))
         .build()
 }
 
 /// Everything that can go wrong in the kit.
 #[derive(Debug, thiserror::Error)]
-pub enum DevkitError {
+pub enum KitError {
+    /// template.yaml cannot be read or does not declare what the kit reads from it.
     #[error("template.yaml: {0}")]
     Template(String),
+    /// The local DynamoDB refused or failed a request.
     #[error("DynamoDB: {0}")]
     Dynamo(String),
+    /// Any other local service or file.
     #[error("{0}")]
     Other(String),
 }
 
-impl DevkitError {
+impl KitError {
     pub(crate) fn dynamo(err: impl std::error::Error) -> Self {
         let mut message = err.to_string();
         let mut source = err.source();
@@ -72,6 +68,6 @@ impl DevkitError {
             message.push_str(&format!(": {cause}"));
             source = cause.source();
         }
-        DevkitError::Dynamo(message)
+        KitError::Dynamo(message)
     }
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use serde_yaml::Value;
 
-use crate::DevkitError;
+use crate::KitError;
 use crate::table::template_path;
 
 /// `(METHOD, path)` pairs.
@@ -16,15 +16,15 @@ pub type RouteSet = BTreeSet<(String, String)>;
 
 /// The HTTP API events of the function `logical_id` in template.yaml: its explicit routes,
 /// and the paths it also takes `ANY` method on (so a wrong method reaches it for a 405).
-pub fn template_routes(logical_id: &str) -> Result<(RouteSet, BTreeSet<String>), DevkitError> {
+pub fn template_routes(logical_id: &str) -> Result<(RouteSet, BTreeSet<String>), KitError> {
     let path = template_path();
     let yaml = std::fs::read_to_string(&path)
-        .map_err(|e| DevkitError::Template(format!("{}: {e}", path.display())))?;
+        .map_err(|e| KitError::Template(format!("{}: {e}", path.display())))?;
     let template: Value =
-        serde_yaml::from_str(&yaml).map_err(|e| DevkitError::Template(e.to_string()))?;
+        serde_yaml::from_str(&yaml).map_err(|e| KitError::Template(e.to_string()))?;
     let events = template["Resources"][logical_id]["Properties"]["Events"]
         .as_mapping()
-        .ok_or_else(|| DevkitError::Template(format!("{logical_id} has no Events")))?;
+        .ok_or_else(|| KitError::Template(format!("{logical_id} has no Events")))?;
     let mut routes = RouteSet::new();
     let mut any = BTreeSet::new();
     for event in events.values() {
@@ -33,7 +33,7 @@ pub fn template_routes(logical_id: &str) -> Result<(RouteSet, BTreeSet<String>),
         }
         let props = &event["Properties"];
         let (Some(method), Some(path)) = (props["Method"].as_str(), props["Path"].as_str()) else {
-            return Err(DevkitError::Template(format!(
+            return Err(KitError::Template(format!(
                 "{logical_id}: HttpApi event without Method and Path"
             )));
         };
@@ -48,23 +48,23 @@ pub fn template_routes(logical_id: &str) -> Result<(RouteSet, BTreeSet<String>),
 }
 
 /// The operations of openapi.yaml: `(METHOD, path)` for every method of every path.
-pub fn openapi_routes() -> Result<RouteSet, DevkitError> {
+pub fn openapi_routes() -> Result<RouteSet, KitError> {
     const METHODS: [&str; 8] = [
         "get", "put", "post", "delete", "options", "head", "patch", "trace",
     ];
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../openapi.yaml");
     let yaml = std::fs::read_to_string(&path)
-        .map_err(|e| DevkitError::Other(format!("{}: {e}", path.display())))?;
+        .map_err(|e| KitError::Other(format!("{}: {e}", path.display())))?;
     let document: Value =
-        serde_yaml::from_str(&yaml).map_err(|e| DevkitError::Other(e.to_string()))?;
+        serde_yaml::from_str(&yaml).map_err(|e| KitError::Other(e.to_string()))?;
     let paths = document["paths"]
         .as_mapping()
-        .ok_or_else(|| DevkitError::Other("openapi.yaml has no paths".into()))?;
+        .ok_or_else(|| KitError::Other("openapi.yaml has no paths".into()))?;
     let mut routes = RouteSet::new();
     for (path, item) in paths {
-        let path = path.as_str().ok_or_else(|| {
-            DevkitError::Other("openapi.yaml: a path that is not a string".into())
-        })?;
+        let path = path
+            .as_str()
+            .ok_or_else(|| KitError::Other("openapi.yaml: a path that is not a string".into()))?;
         for method in METHODS {
             if item.get(method).is_some() {
                 routes.insert((method.to_ascii_uppercase(), path.to_owned()));
@@ -77,11 +77,11 @@ pub fn openapi_routes() -> Result<RouteSet, DevkitError> {
 /// The local emulator's routing table: `(path template, function)` pairs from
 /// `[workspace.metadata.lambda.watch.router]` in Cargo.toml (every method of a path goes to
 /// its function, so a wrong method still reaches it and gets a 405).
-pub fn watch_router() -> Result<Vec<(String, String)>, DevkitError> {
+pub fn watch_router() -> Result<Vec<(String, String)>, KitError> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.toml");
-    let text = std::fs::read_to_string(&path).map_err(|e| DevkitError::Other(e.to_string()))?;
+    let text = std::fs::read_to_string(&path).map_err(|e| KitError::Other(e.to_string()))?;
     let manifest: toml::Table =
-        toml::from_str(&text).map_err(|e| DevkitError::Other(e.to_string()))?;
+        toml::from_str(&text).map_err(|e| KitError::Other(e.to_string()))?;
     let router = manifest
         .get("workspace")
         .and_then(|w| w.get("metadata"))
@@ -90,13 +90,13 @@ pub fn watch_router() -> Result<Vec<(String, String)>, DevkitError> {
         .and_then(|w| w.get("router"))
         .and_then(toml::Value::as_table)
         .ok_or_else(|| {
-            DevkitError::Other("Cargo.toml has no [workspace.metadata.lambda.watch.router]".into())
+            KitError::Other("Cargo.toml has no [workspace.metadata.lambda.watch.router]".into())
         })?;
     router
         .iter()
         .map(|(path, target)| match target.as_str() {
             Some(name) => Ok((path.clone(), name.to_owned())),
-            None => Err(DevkitError::Other(format!(
+            None => Err(KitError::Other(format!(
                 "watch router entry {path:?} must be a plain function name"
             ))),
         })
@@ -104,7 +104,7 @@ pub fn watch_router() -> Result<Vec<(String, String)>, DevkitError> {
 }
 
 /// The paths the local emulator routes to `function` (for every method).
-pub fn watch_paths(function: &str) -> Result<BTreeSet<String>, DevkitError> {
+pub fn watch_paths(function: &str) -> Result<BTreeSet<String>, KitError> {
     Ok(watch_router()?
         .into_iter()
         .filter(|(_, name)| name == function)

@@ -270,8 +270,7 @@ fn canonical(value: &aws_sdk_dynamodb::types::AttributeValue) -> String {
 }
 
 /// Counts the DynamoDB requests a client makes (every operation attempt, retries
-/// included), to measure round trips per API request. (Time on the wire:
-/// [`crate::wire::WireTimer`].)
+/// included), to measure round trips per API request.
 #[derive(Debug, Clone, Default)]
 pub struct RequestCounter {
     requests: Arc<std::sync::atomic::AtomicU64>,
@@ -308,31 +307,6 @@ pub fn counted_client(endpoint: &str, counter: RequestCounter) -> Client {
         .interceptor(counter)
         .build();
     Client::from_conf(config)
-}
-
-/// A local client whose requests are counted by `counter` and whose time on the wire
-/// (send → whole response read) is added to `wire`.
-pub fn timed_client(
-    endpoint: &str,
-    counter: RequestCounter,
-    wire: &crate::wire::WireTimer,
-) -> Client {
-    let config = local_client(endpoint)
-        .config()
-        .to_builder()
-        .interceptor(counter)
-        .http_client(wire.wrap(aws_smithy_http_client::Builder::new().build_http()))
-        .build();
-    Client::from_conf(config)
-}
-
-/// A local SQS client (moto at `endpoint`) whose time on the wire is added to `wire`.
-pub fn timed_sqs_client(endpoint: &str, wire: &crate::wire::WireTimer) -> aws_sdk_sqs::Client {
-    let config = aws_sdk_sqs::Config::from(&crate::local_aws_config(endpoint))
-        .to_builder()
-        .http_client(wire.wrap(aws_smithy_http_client::Builder::new().build_http()))
-        .build();
-    aws_sdk_sqs::Client::from_conf(config)
 }
 
 /// A function's router on a fresh [`TestEnv`], with an admin and a customer token.

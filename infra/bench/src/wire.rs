@@ -19,6 +19,7 @@ use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 use http_body_util::BodyExt;
+use testkit::env::RequestCounter;
 
 /// The wire time of every client built with [`WireTimer::wrap`]; clones share it.
 #[derive(Debug, Clone, Default)]
@@ -129,6 +130,31 @@ impl Drop for OnWire {
     fn drop(&mut self) {
         self.0.answered();
     }
+}
+
+/// A local client whose requests are counted by `counter` and whose time on the wire
+/// (send → whole response read) is added to `wire`.
+pub fn timed_client(
+    endpoint: &str,
+    counter: RequestCounter,
+    wire: &WireTimer,
+) -> aws_sdk_dynamodb::Client {
+    let config = testkit::env::local_client(endpoint)
+        .config()
+        .to_builder()
+        .interceptor(counter)
+        .http_client(wire.wrap(aws_smithy_http_client::Builder::new().build_http()))
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// A local SQS client (moto at `endpoint`) whose time on the wire is added to `wire`.
+pub fn timed_sqs_client(endpoint: &str, wire: &WireTimer) -> aws_sdk_sqs::Client {
+    let config = aws_sdk_sqs::Config::from(&testkit::local_aws_config(endpoint))
+        .to_builder()
+        .http_client(wire.wrap(aws_smithy_http_client::Builder::new().build_http()))
+        .build();
+    aws_sdk_sqs::Client::from_conf(config)
 }
 
 #[cfg(test)]

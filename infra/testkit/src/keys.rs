@@ -7,7 +7,7 @@ use p256::pkcs8::{EncodePrivateKey, LineEnding};
 use rand_core::OsRng;
 use serde_json::Value;
 
-use crate::DevkitError;
+use crate::KitError;
 
 /// A key pair: the private key as PKCS#8 PEM and the public key as a JWK Set.
 #[derive(Debug, Clone)]
@@ -18,11 +18,11 @@ pub struct KeyPair {
 }
 
 /// A fresh P-256 key pair published under `kid`.
-pub fn generate(kid: &str) -> Result<KeyPair, DevkitError> {
+pub fn generate(kid: &str) -> Result<KeyPair, KitError> {
     let secret = SecretKey::random(&mut OsRng);
     let private_pem = secret
         .to_pkcs8_pem(LineEnding::LF)
-        .map_err(|e| DevkitError::Other(format!("encoding the private key: {e}")))?
+        .map_err(|e| KitError::Other(format!("encoding the private key: {e}")))?
         .to_string();
     Ok(KeyPair {
         kid: kid.to_owned(),
@@ -31,9 +31,9 @@ pub fn generate(kid: &str) -> Result<KeyPair, DevkitError> {
     })
 }
 
-fn jwks_of(secret: &SecretKey, kid: &str) -> Result<String, DevkitError> {
+fn jwks_of(secret: &SecretKey, kid: &str) -> Result<String, KitError> {
     let mut jwk: Value = serde_json::from_str(&secret.public_key().to_jwk_string())
-        .map_err(|e| DevkitError::Other(format!("public JWK: {e}")))?;
+        .map_err(|e| KitError::Other(format!("public JWK: {e}")))?;
     if let Some(fields) = jwk.as_object_mut() {
         fields.insert("kid".into(), kid.into());
         fields.insert("alg".into(), "ES256".into());
@@ -43,14 +43,14 @@ fn jwks_of(secret: &SecretKey, kid: &str) -> Result<String, DevkitError> {
 }
 
 impl KeyPair {
-    pub fn signer(&self, issuer: &str, audience: &str) -> Result<TokenSigner, DevkitError> {
+    pub fn signer(&self, issuer: &str, audience: &str) -> Result<TokenSigner, KitError> {
         TokenSigner::from_pem(&self.kid, &self.private_pem, issuer, audience)
-            .map_err(|e| DevkitError::Other(e.to_string()))
+            .map_err(|e| KitError::Other(e.to_string()))
     }
 
-    pub fn verifier(&self, issuer: &str, audience: &str) -> Result<TokenVerifier, DevkitError> {
+    pub fn verifier(&self, issuer: &str, audience: &str) -> Result<TokenVerifier, KitError> {
         TokenVerifier::from_jwks(&self.jwks, issuer, audience)
-            .map_err(|e| DevkitError::Other(e.to_string()))
+            .map_err(|e| KitError::Other(e.to_string()))
     }
 }
 
@@ -60,10 +60,10 @@ pub fn now_seconds() -> i64 {
 }
 
 /// A token for `identity` signed by `signer`, issued now.
-pub fn token(signer: &TokenSigner, identity: &Identity) -> Result<String, DevkitError> {
+pub fn token(signer: &TokenSigner, identity: &Identity) -> Result<String, KitError> {
     signer
         .sign(identity, now_seconds())
-        .map_err(|e| DevkitError::Other(e.to_string()))
+        .map_err(|e| KitError::Other(e.to_string()))
 }
 
 #[cfg(test)]

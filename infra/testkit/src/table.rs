@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{
 };
 use serde_yaml::Value;
 
-use crate::DevkitError;
+use crate::KitError;
 
 /// The repository's template.yaml.
 pub fn template_path() -> PathBuf {
@@ -26,18 +26,18 @@ pub struct TableDefinition {
     pub ttl_attribute: Option<String>,
 }
 
-fn template_err(message: impl Into<String>) -> DevkitError {
-    DevkitError::Template(message.into())
+fn template_err(message: impl Into<String>) -> KitError {
+    KitError::Template(message.into())
 }
 
-fn str_at<'a>(value: &'a Value, key: &str) -> Result<&'a str, DevkitError> {
+fn str_at<'a>(value: &'a Value, key: &str) -> Result<&'a str, KitError> {
     value
         .get(key)
         .and_then(Value::as_str)
         .ok_or_else(|| template_err(format!("missing string {key}")))
 }
 
-fn list_at<'a>(value: &'a Value, key: &str) -> Result<&'a [Value], DevkitError> {
+fn list_at<'a>(value: &'a Value, key: &str) -> Result<&'a [Value], KitError> {
     value
         .get(key)
         .and_then(Value::as_sequence)
@@ -45,7 +45,7 @@ fn list_at<'a>(value: &'a Value, key: &str) -> Result<&'a [Value], DevkitError> 
         .ok_or_else(|| template_err(format!("missing list {key}")))
 }
 
-fn key_schema(elements: &[Value]) -> Result<Vec<KeySchemaElement>, DevkitError> {
+fn key_schema(elements: &[Value]) -> Result<Vec<KeySchemaElement>, KitError> {
     elements
         .iter()
         .map(|e| {
@@ -60,7 +60,7 @@ fn key_schema(elements: &[Value]) -> Result<Vec<KeySchemaElement>, DevkitError> 
 
 impl TableDefinition {
     /// Reads the single `AWS::DynamoDB::Table` resource of a SAM/CloudFormation template.
-    pub fn from_template(yaml: &str) -> Result<Self, DevkitError> {
+    pub fn from_template(yaml: &str) -> Result<Self, KitError> {
         let template: Value =
             serde_yaml::from_str(yaml).map_err(|e| template_err(e.to_string()))?;
         let resources = template
@@ -127,7 +127,7 @@ impl TableDefinition {
     }
 
     /// Reads the repository's template.yaml.
-    pub fn from_repository() -> Result<Self, DevkitError> {
+    pub fn from_repository() -> Result<Self, KitError> {
         let path = template_path();
         let yaml = std::fs::read_to_string(&path)
             .map_err(|e| template_err(format!("{}: {e}", path.display())))?;
@@ -135,7 +135,7 @@ impl TableDefinition {
     }
 
     /// Creates the table `name` with this definition (on-demand billing) and its TTL.
-    pub async fn create(&self, client: &Client, name: &str) -> Result<(), DevkitError> {
+    pub async fn create(&self, client: &Client, name: &str) -> Result<(), KitError> {
         client
             .create_table()
             .table_name(name)
@@ -145,27 +145,27 @@ impl TableDefinition {
             .set_global_secondary_indexes((!self.indexes.is_empty()).then(|| self.indexes.clone()))
             .send()
             .await
-            .map_err(DevkitError::dynamo)?;
+            .map_err(KitError::dynamo)?;
         if let Some(attribute) = &self.ttl_attribute {
             let spec = TimeToLiveSpecification::builder()
                 .attribute_name(attribute)
                 .enabled(true)
                 .build()
-                .map_err(DevkitError::dynamo)?;
+                .map_err(KitError::dynamo)?;
             client
                 .update_time_to_live()
                 .table_name(name)
                 .time_to_live_specification(spec)
                 .send()
                 .await
-                .map_err(DevkitError::dynamo)?;
+                .map_err(KitError::dynamo)?;
         }
         Ok(())
     }
 }
 
 /// True when the table `name` exists.
-pub async fn exists(client: &Client, name: &str) -> Result<bool, DevkitError> {
+pub async fn exists(client: &Client, name: &str) -> Result<bool, KitError> {
     match client.describe_table().table_name(name).send().await {
         Ok(_) => Ok(true),
         Err(err)
@@ -175,7 +175,7 @@ pub async fn exists(client: &Client, name: &str) -> Result<bool, DevkitError> {
         {
             Ok(false)
         }
-        Err(err) => Err(DevkitError::dynamo(err)),
+        Err(err) => Err(KitError::dynamo(err)),
     }
 }
 

@@ -5,7 +5,7 @@ use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_yaml::Value;
 
-use crate::DevkitError;
+use crate::KitError;
 use crate::table::template_path;
 
 /// An SQS client for the moto server at `endpoint`, with static test credentials.
@@ -22,18 +22,18 @@ pub struct QueueSettings {
 
 impl QueueSettings {
     /// Reads `Resources.NotificationsQueue` of the repository's template.yaml.
-    pub fn from_repository() -> Result<Self, DevkitError> {
+    pub fn from_repository() -> Result<Self, KitError> {
         let path = template_path();
         let yaml = std::fs::read_to_string(&path)
-            .map_err(|e| DevkitError::Template(format!("{}: {e}", path.display())))?;
+            .map_err(|e| KitError::Template(format!("{}: {e}", path.display())))?;
         let template: Value =
-            serde_yaml::from_str(&yaml).map_err(|e| DevkitError::Template(e.to_string()))?;
+            serde_yaml::from_str(&yaml).map_err(|e| KitError::Template(e.to_string()))?;
         let props = &template["Resources"]["NotificationsQueue"]["Properties"];
         let number = |value: &Value, what: &str| {
             value
                 .as_u64()
                 .and_then(|n| u32::try_from(n).ok())
-                .ok_or_else(|| DevkitError::Template(format!("NotificationsQueue: no {what}")))
+                .ok_or_else(|| KitError::Template(format!("NotificationsQueue: no {what}")))
         };
         Ok(Self {
             visibility_timeout: number(&props["VisibilityTimeout"], "VisibilityTimeout")?,
@@ -52,13 +52,13 @@ pub struct Queues {
     pub dead_letters: String,
 }
 
-fn sqs_err(err: impl std::error::Error) -> DevkitError {
-    DevkitError::Other(format!("SQS: {err}"))
+fn sqs_err(err: impl std::error::Error) -> KitError {
+    KitError::Other(format!("SQS: {err}"))
 }
 
 /// Creates (or finds) `<name>` and `<name>-dlq`, the first redriving to the second.
 /// The ARN of the queue at `url`.
-pub async fn queue_arn(client: &Client, url: &str) -> Result<String, DevkitError> {
+pub async fn queue_arn(client: &Client, url: &str) -> Result<String, KitError> {
     client
         .get_queue_attributes()
         .queue_url(url)
@@ -68,14 +68,14 @@ pub async fn queue_arn(client: &Client, url: &str) -> Result<String, DevkitError
         .map_err(|e| sqs_err(e.into_service_error()))?
         .attributes
         .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
-        .ok_or_else(|| DevkitError::Other(format!("SQS: queue {url} has no ARN")))
+        .ok_or_else(|| KitError::Other(format!("SQS: queue {url} has no ARN")))
 }
 
 pub async fn ensure_queues(
     client: &Client,
     name: &str,
     settings: QueueSettings,
-) -> Result<Queues, DevkitError> {
+) -> Result<Queues, KitError> {
     let dlq = client
         .create_queue()
         .queue_name(format!("{name}-dlq"))
@@ -83,7 +83,7 @@ pub async fn ensure_queues(
         .await
         .map_err(|e| sqs_err(e.into_service_error()))?
         .queue_url
-        .ok_or_else(|| DevkitError::Other("SQS: no dead-letter queue URL".into()))?;
+        .ok_or_else(|| KitError::Other("SQS: no dead-letter queue URL".into()))?;
     let dlq_arn = queue_arn(client, &dlq).await?;
     let redrive = serde_json::json!({
         "deadLetterTargetArn": dlq_arn,
@@ -102,7 +102,7 @@ pub async fn ensure_queues(
         .await
         .map_err(|e| sqs_err(e.into_service_error()))?
         .queue_url
-        .ok_or_else(|| DevkitError::Other("SQS: no queue URL".into()))?;
+        .ok_or_else(|| KitError::Other("SQS: no queue URL".into()))?;
     Ok(Queues {
         notifications,
         dead_letters: dlq,
@@ -110,7 +110,7 @@ pub async fn ensure_queues(
 }
 
 /// Receives every message now visible on `queue_url` (deleting them), bodies only.
-pub async fn drain(client: &Client, queue_url: &str) -> Result<Vec<String>, DevkitError> {
+pub async fn drain(client: &Client, queue_url: &str) -> Result<Vec<String>, KitError> {
     let mut bodies = Vec::new();
     loop {
         let output = client

@@ -18,10 +18,10 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
-use devkit::bridge::{BatchReport, Bridge, BridgeOptions};
-use devkit::queues::{self, QueueSettings, Queues};
-use devkit::testing::moto_endpoint;
+use devstack::bridge::{BatchReport, Bridge, BridgeOptions};
 use serde_json::{Value, json};
+use testkit::env::moto_endpoint;
+use testkit::queues::{self, QueueSettings, Queues};
 
 const SETTINGS: QueueSettings = QueueSettings {
     visibility_timeout: 1,

@@ -19,20 +19,20 @@
 //! the dead-letter queue after `maxReceiveCount` receives, exactly as in AWS. Logs carry
 //! message ids and counts only, never bodies nor the function's answers.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::time::Duration;
 
+use aws_lambda_events::encodings::Base64Data;
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage, SqsMessageAttribute};
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::{
     DeleteMessageBatchRequestEntry, Message, MessageAttributeValue, MessageSystemAttributeName,
 };
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 use tokio::sync::OnceCell;
 
-use crate::DevkitError;
+use crate::StackError;
 
 /// Default largest batch (SQS's own maximum per receive).
 pub const DEFAULT_BATCH_SIZE: i32 = 10;
@@ -95,15 +95,15 @@ impl Bridge {
         queue_url: impl Into<String>,
         invoke_url: impl Into<String>,
         options: BridgeOptions,
-    ) -> Result<Self, DevkitError> {
+    ) -> Result<Self, StackError> {
         if !(1..=10).contains(&options.batch_size) {
-            return Err(DevkitError::Other(format!(
+            return Err(StackError::Other(format!(
                 "batch size {} is not between 1 and 10",
                 options.batch_size
             )));
         }
         if !(0..=20).contains(&options.wait_seconds) {
-            return Err(DevkitError::Other(format!(
+            return Err(StackError::Other(format!(
                 "wait of {} s is not between 0 and 20",
                 options.wait_seconds
             )));
@@ -112,7 +112,7 @@ impl Bridge {
             .connect_timeout(Duration::from_secs(5))
             .timeout(INVOKE_TIMEOUT)
             .build()
-            .map_err(|e| DevkitError::Other(format!("HTTP client: {e}")))?;
+            .map_err(|e| StackError::Other(format!("HTTP client: {e}")))?;
         Ok(Self {
             sqs,
             queue_url: queue_url.into(),
@@ -124,11 +124,12 @@ impl Bridge {
     }
 
     /// The queue's ARN, asked of SQS once.
-    async fn queue_arn(&self) -> Result<&str, DevkitError> {
+    async fn queue_arn(&self) -> Result<&str, StackError> {
         self.queue_arn
-            .get_or_try_init(|| crate::queues::queue_arn(&self.sqs, &self.queue_url))
+            .get_or_try_init(|| testkit::queues::queue_arn(&self.sqs, &self.queue_url))
             .await
             .map(String::as_str)
+            .map_err(StackError::from)
     }
 
     /// The queue's name, for logs.
@@ -139,7 +140,7 @@ impl Bridge {
     /// One receive, one invocation with what it got (if anything), and the deletes its
     /// answer calls for. An unreachable function is an error (nothing is deleted); a
     /// function that failed, in whole or in part, is not: see [`BatchReport::failed`].
-    pub async fn poll_once(&self) -> Result<BatchReport, DevkitError> {
+    pub async fn poll_once(&self) -> Result<BatchReport, StackError> {
         let messages = self
             .sqs
             .receive_message()
@@ -268,26 +269,28 @@ impl Bridge {
     }
 }
 
-fn sqs_err<E>(err: E) -> DevkitError
+fn sqs_err<E>(err: E) -> StackError
 where
     E: std::error::Error + 'static,
 {
-    DevkitError::Other(format!("SQS: {}", DisplayErrorContext(&err)))
+    StackError::Other(format!("SQS: {}", DisplayErrorContext(&err)))
 }
 
-fn invoke_err(url: &str, err: reqwest::Error) -> DevkitError {
+fn invoke_err(url: &str, err: reqwest::Error) -> StackError {
     let mut message = format!("invoking {url}: {err}");
     let mut source = std::error::Error::source(&err);
     while let Some(cause) = source {
         message.push_str(&format!(": {cause}"));
         source = cause.source();
     }
-    DevkitError::Other(message)
+    StackError::Other(message)
 }
 
 /// The function's answer read as the event source mapping reads it: `Ok` with the ids
 /// of the messages it reported failed (none: all succeeded), or `Err` with why the whole
-/// batch counts as failed.
+/// batch counts as failed. An empty body, `null`, and an object whose `batchItemFailures`
+/// is absent or `null` are Lambda's ways of saying that every message succeeded; anything
+/// else must read as an [`SqsBatchResponse`] naming messages of the batch.
 fn outcome<'a>(
     status: u16,
     body: &[u8],
@@ -301,24 +304,23 @@ fn outcome<'a>(
     }
     let answer: Value =
         serde_json::from_slice(body).map_err(|_| "the answer is not JSON".to_owned())?;
-    let failures = match &answer {
+    match &answer {
         Value::Null => return Ok(HashSet::new()),
-        Value::Object(fields) => match fields.get("batchItemFailures") {
-            None | Some(Value::Null) => return Ok(HashSet::new()),
-            Some(Value::Array(failures)) => failures,
-            Some(_) => return Err("batchItemFailures is not a list".into()),
-        },
+        Value::Object(fields) if fields.get("batchItemFailures").is_none_or(Value::is_null) => {
+            return Ok(HashSet::new());
+        }
+        Value::Object(_) => {}
         _ => return Err("the answer is not a batch response object".into()),
-    };
+    }
+    let response: SqsBatchResponse = serde_json::from_value(answer)
+        .map_err(|e| format!("the answer is not a batch response: {e}"))?;
     let mut failed = HashSet::new();
-    for failure in failures {
-        let id = failure
-            .get("itemIdentifier")
-            .and_then(Value::as_str)
-            .filter(|id| !id.is_empty())
-            .ok_or_else(|| "a batch item failure has no itemIdentifier".to_owned())?;
+    for failure in &response.batch_item_failures {
+        if failure.item_identifier.is_empty() {
+            return Err("a batch item failure has an empty itemIdentifier".into());
+        }
         let id = batch
-            .get(id)
+            .get(failure.item_identifier.as_str())
             .ok_or_else(|| "an itemIdentifier is not a message of the batch".to_owned())?;
         failed.insert(*id);
     }
@@ -326,71 +328,60 @@ fn outcome<'a>(
 }
 
 /// The Lambda SQS event for `messages` received from the queue `queue_arn`, as AWS builds
-/// it: `{"Records":[{"messageId", "receiptHandle", "body", "attributes",
-/// "messageAttributes", "md5OfBody", "eventSource": "aws:sqs", "eventSourceARN",
-/// "awsRegion"}]}` (plus `md5OfMessageAttributes` when a message has attributes).
-pub fn sqs_event(messages: &[Message], queue_arn: &str) -> Value {
+/// it: one record per message with its id, receipt handle, body, system attributes,
+/// message attributes (binary values in base64), MD5 digests, `aws:sqs` as the source,
+/// the queue's ARN and its region.
+pub fn sqs_event(messages: &[Message], queue_arn: &str) -> SqsEvent {
     // arn:aws:sqs:<region>:<account>:<name>
     let region = queue_arn.split(':').nth(3).unwrap_or("us-east-1");
-    let records: Vec<Value> = messages
+    let mut event = SqsEvent::default();
+    event.records = messages
         .iter()
         .map(|message| {
-            let attributes: BTreeMap<&str, &str> = message
+            let mut record = SqsMessage::default();
+            record.message_id = message.message_id.clone();
+            record.receipt_handle = message.receipt_handle.clone();
+            record.body = message.body.clone();
+            record.md5_of_body = message.md5_of_body.clone();
+            record.md5_of_message_attributes = message.md5_of_message_attributes.clone();
+            record.attributes = message
                 .attributes()
                 .into_iter()
                 .flatten()
-                .map(|(name, value)| (name.as_str(), value.as_str()))
+                .map(|(name, value)| (name.as_str().to_owned(), value.clone()))
                 .collect();
-            let message_attributes: Map<String, Value> = message
+            record.message_attributes = message
                 .message_attributes()
                 .into_iter()
                 .flatten()
                 .map(|(name, value)| (name.clone(), lambda_message_attribute(value)))
                 .collect();
-            let mut record = json!({
-                "messageId": message.message_id(),
-                "receiptHandle": message.receipt_handle(),
-                "body": message.body(),
-                "attributes": attributes,
-                "messageAttributes": message_attributes,
-                "md5OfBody": message.md5_of_body(),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": region,
-            });
-            if let (Some(md5), Some(fields)) =
-                (message.md5_of_message_attributes(), record.as_object_mut())
-            {
-                fields.insert("md5OfMessageAttributes".into(), md5.into());
-            }
+            record.event_source = Some("aws:sqs".into());
+            record.event_source_arn = Some(queue_arn.into());
+            record.aws_region = Some(region.into());
             record
         })
         .collect();
-    json!({ "Records": records })
+    event
 }
 
-/// A message attribute in the event's camel-case shape, binary values in base64.
-fn lambda_message_attribute(value: &MessageAttributeValue) -> Value {
-    let mut attribute = json!({
-        "stringListValues": value.string_list_values(),
-        "binaryListValues": value
-            .binary_list_values()
-            .iter()
-            .map(|b| STANDARD.encode(b.as_ref()))
-            .collect::<Vec<_>>(),
-        "dataType": value.data_type(),
-    });
-    if let Some(fields) = attribute.as_object_mut() {
-        if let Some(text) = value.string_value() {
-            fields.insert("stringValue".into(), text.into());
-        }
-        if let Some(binary) = value.binary_value() {
-            fields.insert(
-                "binaryValue".into(),
-                STANDARD.encode(binary.as_ref()).into(),
-            );
-        }
-    }
+/// A message attribute as the event carries it.
+fn lambda_message_attribute(value: &MessageAttributeValue) -> SqsMessageAttribute {
+    let base64 = |bytes: &[u8]| {
+        let mut data = Base64Data::default();
+        data.extend_from_slice(bytes);
+        data
+    };
+    let mut attribute = SqsMessageAttribute::default();
+    attribute.string_value = value.string_value.clone();
+    attribute.binary_value = value.binary_value().map(|b| base64(b.as_ref()));
+    attribute.string_list_values = value.string_list_values().to_vec();
+    attribute.binary_list_values = value
+        .binary_list_values()
+        .iter()
+        .map(|b| base64(b.as_ref()))
+        .collect();
+    attribute.data_type = Some(value.data_type().to_owned());
     attribute
 }
 
@@ -473,37 +464,53 @@ mod tests {
                     .build()
                     .expect("attribute"),
             )
+            .message_attributes(
+                "blob",
+                MessageAttributeValue::builder()
+                    .data_type("Binary")
+                    .binary_value(aws_sdk_sqs::primitives::Blob::new(b"\x00\xff".to_vec()))
+                    .build()
+                    .expect("attribute"),
+            )
             .md5_of_message_attributes("fedcba9876543210fedcba9876543210")
             .build();
         let event = sqs_event(
             &[message],
             "arn:aws:sqs:eu-west-1:123456789012:dev-notifications",
         );
+        let json = serde_json::to_value(&event).expect("serialises");
+        let record = &json["Records"][0];
+        for (field, value) in [
+            ("messageId", "m-1"),
+            ("receiptHandle", "rh-1"),
+            ("body", r#"{"order_id":"01J"}"#),
+            ("md5OfBody", "0123456789abcdef0123456789abcdef"),
+            ("md5OfMessageAttributes", "fedcba9876543210fedcba9876543210"),
+            ("eventSource", "aws:sqs"),
+            (
+                "eventSourceARN",
+                "arn:aws:sqs:eu-west-1:123456789012:dev-notifications",
+            ),
+            ("awsRegion", "eu-west-1"),
+        ] {
+            assert_eq!(record[field], value, "{field}");
+        }
         assert_eq!(
-            event,
-            json!({"Records": [{
-                "messageId": "m-1",
-                "receiptHandle": "rh-1",
-                "body": r#"{"order_id":"01J"}"#,
-                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1700000000000"},
-                "messageAttributes": {"kind": {
-                    "stringValue": "order.confirmed",
-                    "stringListValues": [],
-                    "binaryListValues": [],
-                    "dataType": "String",
-                }},
-                "md5OfBody": "0123456789abcdef0123456789abcdef",
-                "md5OfMessageAttributes": "fedcba9876543210fedcba9876543210",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:dev-notifications",
-                "awsRegion": "eu-west-1",
-            }]})
+            record["attributes"],
+            serde_json::json!({"ApproximateReceiveCount": "1", "SentTimestamp": "1700000000000"})
         );
+        let kind = &record["messageAttributes"]["kind"];
+        assert_eq!(kind["stringValue"], "order.confirmed");
+        assert_eq!(kind["dataType"], "String");
+        assert_eq!(record["messageAttributes"]["blob"]["binaryValue"], "AP8=");
+        // What a function reads is what was sent.
+        let read: SqsEvent = serde_json::from_value(json).expect("reads back");
+        assert_eq!(read, event);
     }
 
     #[test]
     fn options_out_of_range_are_refused() {
-        let sqs = crate::queues::local_sqs_client("http://127.0.0.1:1");
+        let sqs = testkit::queues::local_sqs_client("http://127.0.0.1:1");
         for options in [
             BridgeOptions {
                 batch_size: 0,

@@ -19,8 +19,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
 
-use crate::DevkitError;
-use crate::events::ApiRequest;
+use crate::StackError;
+use testkit::events::ApiRequest;
 
 #[derive(Debug)]
 struct Gateway {
@@ -31,8 +31,8 @@ struct Gateway {
 
 /// Serves the gateway on `port` (loopback), invoking functions at `invoke_base`
 /// (`http://127.0.0.1:9000`), until the process stops.
-pub async fn serve(port: u16, invoke_base: &str) -> Result<(), DevkitError> {
-    let routes = crate::routes::watch_router()?
+pub async fn serve(port: u16, invoke_base: &str) -> Result<(), StackError> {
+    let routes = testkit::routes::watch_router()?
         .into_iter()
         .map(|(path, function)| (segments(&path), function))
         .collect();
@@ -44,10 +44,10 @@ pub async fn serve(port: u16, invoke_base: &str) -> Result<(), DevkitError> {
     let app = axum::Router::new().fallback(handle).with_state(state);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
-        .map_err(|e| DevkitError::Other(format!("binding 127.0.0.1:{port}: {e}")))?;
+        .map_err(|e| StackError::Other(format!("binding 127.0.0.1:{port}: {e}")))?;
     axum::serve(listener, app)
         .await
-        .map_err(|e| DevkitError::Other(e.to_string()))
+        .map_err(|e| StackError::Other(e.to_string()))
 }
 
 fn segments(path: &str) -> Vec<String> {

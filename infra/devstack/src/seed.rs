@@ -6,7 +6,7 @@ use domain::product::{Description, NewProduct, ProductName, Sku};
 use domain::{CategoryId, CategoryStore, Money};
 use storage::DynamoCatalog;
 
-use crate::DevkitError;
+use crate::StackError;
 
 /// `(path of category names, product name, SKU, price, stock)`.
 const PRODUCTS: &[(&[&str], &str, &str, &str, u32)] = &[
@@ -98,12 +98,12 @@ const PRODUCTS: &[(&[&str], &str, &str, &str, u32)] = &[
 
 /// Loads the demo catalog unless the table already holds categories. Returns how many
 /// products it created.
-pub async fn demo_catalog(store: &DynamoCatalog) -> Result<usize, DevkitError> {
-    let fail = |e: domain::CatalogError| DevkitError::Other(format!("seeding: {e}"));
+pub async fn demo_catalog(store: &DynamoCatalog) -> Result<usize, StackError> {
+    let fail = |e: domain::CatalogError| StackError::Other(format!("seeding: {e}"));
     if !store.subtree(None).await.map_err(fail)?.is_empty() {
         return Ok(0);
     }
-    let actor = crate::testing::admin_actor();
+    let actor = testkit::env::admin_actor();
     let mut created: Vec<(Vec<&str>, CategoryId)> = Vec::new();
     for (path, name, sku, price, stock) in PRODUCTS {
         let mut parent: Option<CategoryId> = None;
@@ -117,7 +117,7 @@ pub async fn demo_catalog(store: &DynamoCatalog) -> Result<usize, DevkitError> {
                 Some(id) => id,
                 None => {
                     let name = CategoryName::parse(prefix[depth - 1])
-                        .map_err(|e| DevkitError::Other(e.to_string()))?;
+                        .map_err(|e| StackError::Other(e.to_string()))?;
                     let id = store
                         .create_category(name, parent, &actor)
                         .await
@@ -129,7 +129,7 @@ pub async fn demo_catalog(store: &DynamoCatalog) -> Result<usize, DevkitError> {
             };
             parent = Some(id);
         }
-        let invalid = |e: &dyn std::fmt::Display| DevkitError::Other(format!("demo data: {e}"));
+        let invalid = |e: &dyn std::fmt::Display| StackError::Other(format!("demo data: {e}"));
         let product = NewProduct {
             name: ProductName::parse(name).map_err(|e| invalid(&e))?,
             description: Some(
@@ -139,7 +139,7 @@ pub async fn demo_catalog(store: &DynamoCatalog) -> Result<usize, DevkitError> {
             sku: Some(Sku::parse(sku).map_err(|e| invalid(&e))?),
             price: Money::parse_price(price).map_err(|e| invalid(&e))?,
             stock_quantity: *stock,
-            category_id: parent.ok_or_else(|| DevkitError::Other("empty category path".into()))?,
+            category_id: parent.ok_or_else(|| StackError::Other("empty category path".into()))?,
         };
         Catalog::new(store)
             .create_product(product, &actor)

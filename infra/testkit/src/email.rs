@@ -6,7 +6,7 @@ use aws_sdk_sesv2::Client;
 use aws_sdk_sesv2::operation::create_email_identity::CreateEmailIdentityError;
 use serde_json::Value;
 
-use crate::DevkitError;
+use crate::KitError;
 
 /// An SES v2 client for the moto server at `endpoint`, with static test credentials.
 pub fn local_ses_client(endpoint: &str) -> Client {
@@ -14,7 +14,7 @@ pub fn local_ses_client(endpoint: &str) -> Client {
 }
 
 /// Makes `address` a (verified) sending identity; one that exists already is fine.
-pub async fn ensure_identity(client: &Client, address: &str) -> Result<(), DevkitError> {
+pub async fn ensure_identity(client: &Client, address: &str) -> Result<(), KitError> {
     match client
         .create_email_identity()
         .email_identity(address)
@@ -24,24 +24,22 @@ pub async fn ensure_identity(client: &Client, address: &str) -> Result<(), Devki
         Ok(_) => Ok(()),
         Err(err) => match err.into_service_error() {
             CreateEmailIdentityError::AlreadyExistsException(_) => Ok(()),
-            other => Err(DevkitError::Other(format!(
-                "SES identity {address}: {other}"
-            ))),
+            other => Err(KitError::Other(format!("SES identity {address}: {other}"))),
         },
     }
 }
 
 /// Every email the emulator's SES accepted for `to`, oldest first: objects with `id`,
 /// `source`, `destinations`, `subject` and `body` (the HTML part).
-pub async fn sent_to(endpoint: &str, to: &str) -> Result<Vec<Value>, DevkitError> {
+pub async fn sent_to(endpoint: &str, to: &str) -> Result<Vec<Value>, KitError> {
     let url = format!("{endpoint}/moto-api/data.json");
     let state: Value = reqwest::get(&url)
         .await
         .and_then(reqwest::Response::error_for_status)
-        .map_err(|e| DevkitError::Other(format!("{url}: {e}")))?
+        .map_err(|e| KitError::Other(format!("{url}: {e}")))?
         .json()
         .await
-        .map_err(|e| DevkitError::Other(format!("{url}: {e}")))?;
+        .map_err(|e| KitError::Other(format!("{url}: {e}")))?;
     Ok(state["ses"]["Message"]
         .as_array()
         .into_iter()

@@ -1,0 +1,10 @@
+//! The instruments of `make bench` and `make load`, shared by their two binaries:
+//!
+//! - [`wire`]: time on the wire, measured below the SDK, and the local clients that
+//!   record it (a bench's *own time* is its latency minus this);
+//! - [`writes`]: writes per partition key, recorded by an SDK interceptor (`make load`).
+//!
+//! Never linked by a function or its tests: what tests share is in `testkit`.
+
+pub mod wire;
+pub mod writes;

@@ -1,0 +1,287 @@
+//! `devstack`: sets up the local stack for `make dev` and runs its local stand-ins (the
+//! Africa's Talking stand-in, the queue bridge, the API Gateway stand-in). Wiring only:
+//! the work is in the library's modules. `devstack --help` lists the commands and their
+//! options with their defaults.
+//!
+//! Invariants: `bootstrap` and `queue-bridge` talk only to the endpoint in
+//! `AWS_ENDPOINT_URL` (and `AWS_ENDPOINT_URL_DYNAMODB` for the table) and refuse to run
+//! without one, so they cannot touch a real AWS account; `sms-sandbox` and `gateway` talk
+//! to no AWS service. The servers log plain text lines to stderr (`RUST_LOG` filters,
+//! `info` by default).
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use devstack::StackError;
+use devstack::bootstrap::Bootstrap;
+use devstack::bridge::{Bridge, BridgeOptions, DEFAULT_BATCH_SIZE, DEFAULT_WAIT_SECONDS};
+use devstack::sms::{self, MESSAGING_PATH, SandboxConfig};
+
+/// The local stack of `make dev`: never deployed.
+#[derive(Debug, Parser)]
+#[command(name = "devstack", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create the table from template.yaml (if missing), the notifications queue and its
+    /// dead-letter queue, the SES sender identity, a local key pair (if missing) and the
+    /// demo catalog (if the table is empty); write OUT/dev.env for `cargo lambda watch`
+    /// and print an admin's and a customer's token.
+    Bootstrap(Box<BootstrapArgs>),
+    /// Serve the Africa's Talking stand-in on 127.0.0.1:PORT (POST /version1/messaging;
+    /// GET /messages lists what it accepted) until stopped.
+    SmsSandbox {
+        #[arg(long)]
+        port: u16,
+        #[arg(long, default_value = "sandbox")]
+        username: String,
+        #[arg(long, default_value = "local-sandbox-key")]
+        api_key: String,
+    },
+    /// Feed the queue at QUEUE_URL to the function at INVOKE_URL (cargo lambda watch:
+    /// http://127.0.0.1:9000/2015-03-31/functions/<name>/invocations) as Lambda's SQS event
+    /// source mapping with ReportBatchItemFailures would, until stopped.
+    QueueBridge {
+        #[arg(long)]
+        queue_url: String,
+        #[arg(long)]
+        invoke_url: String,
+        /// Most messages per batch, 1 to 10.
+        #[arg(long, default_value_t = DEFAULT_BATCH_SIZE)]
+        batch_size: i32,
+        /// Long-poll wait of each receive, 0 to 20 seconds.
+        #[arg(long, default_value_t = DEFAULT_WAIT_SECONDS)]
+        wait_seconds: i32,
+    },
+    /// Serve a stand-in for API Gateway on 127.0.0.1:PORT that sends each request as a
+    /// real API Gateway v2 event to the function owning its path, through the invoke API
+    /// at INVOKE_URL (cargo lambda watch: http://127.0.0.1:9000), until stopped.
+    Gateway {
+        #[arg(long)]
+        port: u16,
+        #[arg(long)]
+        invoke_url: String,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct BootstrapArgs {
+    #[arg(long)]
+    table: String,
+    /// Where the key pair, dev.env and the tokens go.
+    #[arg(long)]
+    out: PathBuf,
+    /// The template whose Table resource is created (default: the repository's).
+    #[arg(long)]
+    template: Option<PathBuf>,
+    #[arg(long, default_value = "order-system-local")]
+    issuer: String,
+    #[arg(long, default_value = "order-system-api")]
+    audience: String,
+    #[arg(long, default_value = "http://127.0.0.1:9400")]
+    oidc_issuer: String,
+    #[arg(long, default_value = "order-system-local")]
+    oidc_client_id: String,
+    /// The local provider accepts any secret; this one only exercises the code path.
+    #[arg(long, default_value = "local-secret")]
+    oidc_client_secret: String,
+    /// Allowed redirect URIs, comma-separated: the API's callback and the console's.
+    #[arg(
+        long = "redirect-uri",
+        default_value = "http://127.0.0.1:9000/api/v1/auth/google/callback,http://127.0.0.1:9000/console/callback"
+    )]
+    redirect_uris: String,
+    /// The admins' e-mail addresses, comma-separated.
+    #[arg(long, default_value = "admin@example.com")]
+    admin_emails: String,
+    /// The Africa's Talking stand-in (`devstack sms-sandbox`).
+    #[arg(long, default_value = "http://127.0.0.1:9500")]
+    sms_url: String,
+    #[arg(long, default_value = "orders@shop.example.com")]
+    email_from: String,
+    #[arg(long, default_value = "admin@example.com")]
+    email_to: String,
+}
+
+/// The SMS stand-in's account, as `dev.env` gives it to the notifier (Africa's Talking's
+/// own sandbox username is `sandbox`).
+const SMS_USERNAME: &str = "sandbox";
+const SMS_API_KEY: &str = "local-sandbox-key";
+
+/// The local emulator's endpoint: required, so nothing reaches a real AWS account.
+fn local_endpoint() -> Result<String, StackError> {
+    std::env::var("AWS_ENDPOINT_URL").map_err(|_| {
+        StackError::Other(
+            "AWS_ENDPOINT_URL is not set: devstack only talks to the local stack".into(),
+        )
+    })
+}
+
+/// Plain text log lines on stderr, filtered by `RUST_LOG` (`info` by default).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
+async fn bootstrap(args: BootstrapArgs) -> Result<(), StackError> {
+    let endpoint = local_endpoint()?;
+    // The table may have an emulator of its own (DynamoDB Local), as the SDK reads it.
+    let dynamodb_endpoint =
+        std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_else(|_| endpoint.clone());
+    let out = args.out.clone();
+    let report = Bootstrap {
+        endpoint,
+        dynamodb_endpoint,
+        table: args.table.clone(),
+        out: args.out,
+        template: args.template,
+        issuer: args.issuer,
+        audience: args.audience,
+        oidc_issuer: args.oidc_issuer,
+        oidc_client_id: args.oidc_client_id,
+        oidc_client_secret: args.oidc_client_secret,
+        redirect_uris: args.redirect_uris,
+        admin_emails: args.admin_emails,
+        sms_url: args.sms_url,
+        sms_username: SMS_USERNAME.into(),
+        sms_api_key: SMS_API_KEY.into(),
+        email_from: args.email_from.clone(),
+        email_to: args.email_to.clone(),
+    }
+    .run()
+    .await?;
+    let created = if report.table_created {
+        "created"
+    } else {
+        "already there"
+    };
+    println!("table {}: {created}", args.table);
+    println!("demo catalog: {} products loaded", report.products_seeded);
+    println!("notifications queue: {}", report.notifications_queue);
+    println!("dead-letter queue:   {}", report.dead_letter_queue);
+    println!(
+        "order emails:        {} -> {} (SES on the emulator)",
+        args.email_from, args.email_to
+    );
+    println!(
+        "\nADMIN_TOKEN={}\n\nCUSTOMER_TOKEN={}\n",
+        report.admin_token, report.customer_token
+    );
+    println!(
+        "(also in {0}/admin.token and {0}/customer.token; valid 24 h)",
+        out.display()
+    );
+    Ok(())
+}
+
+async fn run(command: Command) -> Result<(), StackError> {
+    match command {
+        Command::Bootstrap(args) => bootstrap(*args).await,
+        Command::SmsSandbox {
+            port,
+            username,
+            api_key,
+        } => {
+            let sandbox = sms::start(SandboxConfig { username, api_key }, port)
+                .await
+                .map_err(|e| StackError::Other(format!("127.0.0.1:{port}: {e}")))?;
+            init_logging();
+            tracing::info!(url = %format!("{}{MESSAGING_PATH}", sandbox.base_url), "sms sandbox: listening");
+            sandbox.wait().await;
+            Ok(())
+        }
+        Command::QueueBridge {
+            queue_url,
+            invoke_url,
+            batch_size,
+            wait_seconds,
+        } => {
+            let bridge = Bridge::new(
+                testkit::queues::local_sqs_client(&local_endpoint()?),
+                queue_url,
+                invoke_url,
+                BridgeOptions {
+                    batch_size,
+                    wait_seconds,
+                },
+            )?;
+            init_logging();
+            bridge.run().await;
+            Ok(())
+        }
+        Command::Gateway { port, invoke_url } => devstack::gateway::serve(port, &invoke_url).await,
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    if let Err(err) = run(Cli::parse().command).await {
+        eprintln!("devstack: {err}");
+        std::process::exit(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn bootstrap_takes_the_flags_the_scripts_pass() {
+        let cli = Cli::try_parse_from([
+            "devstack",
+            "bootstrap",
+            "--template",
+            "template.yaml",
+            "--table",
+            "dev",
+            "--out",
+            ".local",
+            "--oidc-issuer",
+            "http://127.0.0.1:9401",
+            "--admin-emails",
+            "a@example.com",
+            "--redirect-uri",
+            "http://127.0.0.1:9001/api/v1/auth/google/callback",
+            "--sms-url",
+            "http://127.0.0.1:9501",
+            "--email-to",
+            "b@example.com",
+        ])
+        .expect("parses");
+        let Command::Bootstrap(args) = cli.command else {
+            panic!("not bootstrap: {cli:?}");
+        };
+        assert_eq!(args.table, "dev");
+        assert_eq!(args.sms_url, "http://127.0.0.1:9501");
+        assert_eq!(args.issuer, "order-system-local");
+    }
+
+    #[test]
+    fn a_missing_required_flag_or_a_bad_number_is_refused() {
+        for args in [
+            &["devstack", "bootstrap", "--table", "dev"][..],
+            &["devstack", "sms-sandbox"],
+            &["devstack", "sms-sandbox", "--port", "ninety"],
+            &["devstack", "queue-bridge", "--queue-url", "q"],
+            &["devstack", "frobnicate"],
+        ] {
+            assert!(Cli::try_parse_from(args).is_err(), "{args:?}");
+        }
+    }
+}
