@@ -12,7 +12,7 @@ Invariants:
 - Every check is retried (`--attempts`, `--delay`, each request bounded by `--timeout`)
   because a freshly deployed API may briefly answer 5xx/404 or not resolve yet.
 
-The checks follow the API contract (shared API.md): the category tree and the JWK Set
+The checks follow the API contract (docs/api.md): the category tree and the JWK Set
 are public, and any route needing a token answers 401 application/problem+json without one.
 """
 

@@ -15,11 +15,17 @@
 //! It then files under GSI5 the orders whose notification failed before that index
 //! existed ([`file_failed_notifications`]): a walk of every order, once, spread over runs;
 //! once it is done, one `GetItem` a run.
+//!
+//! Last it gives the categories stored with the sibling sort key of earlier releases the
+//! current one ([`rekey_category_siblings`]), so the flat category lists follow the tree's
+//! order: one read of every category and an update of each old one, once; then one
+//! `GetItem` a run.
 
+use domain::CatalogError;
 use domain::order::service::ResendReport;
 use domain::order::{NotificationQueue, OrderError, OrderService, OrderStore};
 use serde::Serialize;
-use storage::DynamoOrders;
+use storage::{DynamoCatalog, DynamoOrders};
 
 pub mod metrics;
 
@@ -63,6 +69,20 @@ pub async fn file_failed_notifications(orders: &DynamoOrders) -> Result<usize, O
             filed = run.filed,
             done = run.done,
             "orders with a failed notification filed under GSI5"
+        );
+    }
+    Ok(run.filed)
+}
+
+/// Gives the categories stored with an earlier sibling sort key the current one, up to
+/// `BATCH * MAX_BATCHES` of them a run (the next run goes on). Returns how many.
+pub async fn rekey_category_siblings(catalog: &DynamoCatalog) -> Result<usize, CatalogError> {
+    let run = catalog.rekey_category_siblings(BATCH * MAX_BATCHES).await?;
+    if run.filed > 0 || !run.done {
+        tracing::info!(
+            rekeyed = run.filed,
+            done = run.done,
+            "categories given the current sibling sort key"
         );
     }
     Ok(run.filed)

@@ -9,7 +9,7 @@ use bootstrap::orders::OrdersConfig;
 use bootstrap::{Aws, Env};
 use domain::order::OrderService;
 use queue::SqsNotificationQueue;
-use storage::DynamoOrders;
+use storage::{DynamoCatalog, DynamoOrders};
 
 #[tokio::main]
 async fn main() -> Result<(), bootstrap::Error> {
@@ -23,7 +23,8 @@ async fn main() -> Result<(), bootstrap::Error> {
         .unwrap_or_else(|| "reconciler".to_owned())
         .into();
     let aws = Aws::load()?;
-    let orders = DynamoOrders::new(aws.dynamodb(), table_name);
+    let orders = DynamoOrders::new(aws.dynamodb(), table_name.clone());
+    let catalog = DynamoCatalog::new(aws.dynamodb(), table_name);
     let service = Arc::new(OrderService::new(
         orders.clone(),
         SqsNotificationQueue::new(aws.sqs(), config.queue_url),
@@ -31,7 +32,7 @@ async fn main() -> Result<(), bootstrap::Error> {
         config.hand_off,
     ));
     bootstrap::run_events(move |_: serde_json::Value| {
-        let (service, orders) = (service.clone(), orders.clone());
+        let (service, orders, catalog) = (service.clone(), orders.clone(), catalog.clone());
         let function_name = function_name.clone();
         async move {
             reconciler::file_unsharded(&orders).await?;
@@ -43,6 +44,7 @@ async fn main() -> Result<(), bootstrap::Error> {
             );
             // After the re-sends, so that a failing upgrade step never holds them up.
             reconciler::file_failed_notifications(&orders).await?;
+            reconciler::rekey_category_siblings(&catalog).await?;
             Ok(report)
         }
     })

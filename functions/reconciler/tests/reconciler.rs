@@ -443,3 +443,247 @@ async fn failed_notifications_stored_before_gsi5_are_filed_once_by_a_resumable_w
     );
     assert_eq!(env.snapshot().await, before);
 }
+
+/// Rewrites category `id`'s GSI2 sort key to the form releases before the current one
+/// wrote (`keys::legacy_category_sibling_order`), as a table written by them holds it.
+async fn legacy_sibling_key(env: &TestEnv, category: &domain::category::Category) {
+    use aws_sdk_dynamodb::types::AttributeValue::S;
+    use storage::keys;
+    let key = keys::category(category.id);
+    let legacy = keys::legacy_category_sibling_order(&category.name, category.id);
+    env.client
+        .update_item()
+        .table_name(&env.table)
+        .key(keys::PK, S(key.pk))
+        .key(keys::SK, S(key.sk))
+        .update_expression("SET #k = :k")
+        .expression_attribute_names("#k", keys::GSI2SK)
+        .expression_attribute_values(":k", S(legacy))
+        .send()
+        .await
+        .expect("rewritten to the earlier sibling key");
+}
+
+/// The stored GSI2 sort key of category `id`.
+async fn stored_sibling_key(env: &TestEnv, id: domain::CategoryId) -> String {
+    use aws_sdk_dynamodb::types::AttributeValue::S;
+    use storage::keys;
+    let key = keys::category(id);
+    let item = env
+        .client
+        .get_item()
+        .table_name(&env.table)
+        .key(keys::PK, S(key.pk))
+        .key(keys::SK, S(key.sk))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("read")
+        .item
+        .expect("the category");
+    match item.get(keys::GSI2SK) {
+        Some(S(sort_key)) => sort_key.clone(),
+        other => panic!("no sibling key: {other:?}"),
+    }
+}
+
+/// The names of the first page of `listing`, as `GET /api/v1/categories` lists them.
+async fn listed_names(
+    catalog: &storage::DynamoCatalog,
+    listing: domain::catalog::CategoryListing,
+) -> Vec<String> {
+    use domain::CategoryStore;
+    let page = domain::PageRequest {
+        limit: domain::PageLimit::new(100).expect("limit"),
+        cursor: None,
+    };
+    let page = catalog.list_categories(listing, page).await.expect("list");
+    page.items
+        .iter()
+        .map(|c| c.name.as_str().to_owned())
+        .collect()
+}
+
+/// `snapshot` without the upgrade's progress item and without every item's GSI2 sort
+/// key: what the re-keying must leave byte-identical.
+fn all_but_sibling_keys(snapshot: &[String]) -> Vec<String> {
+    const FIELD: &str = "GSI2SK=S(\"";
+    snapshot
+        .iter()
+        .filter(|item| !item.contains("PK=S(\"UPGRADE#"))
+        .map(|item| match item.find(FIELD) {
+            Some(start) => {
+                let value = &item[start + FIELD.len()..];
+                let end = value.find("\")").expect("the key's end") + 2;
+                format!("{}{}", &item[..start], &value[end..])
+            }
+            None => item.clone(),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn categories_stored_with_the_earlier_sibling_key_are_re_keyed_once_and_silently() {
+    use domain::CategoryStore;
+    use domain::catalog::CategoryListing;
+    use domain::category::{CategoryName, build_forest};
+    use storage::{DynamoCatalog, UpgradeRun, keys};
+    use testkit::env::{RequestCounter, admin_actor, counted_client, dynamodb_endpoint};
+
+    let env = TestEnv::new().await;
+    let catalog = env.catalog();
+    let create = |name: &str, parent: Option<domain::CategoryId>| {
+        let catalog = catalog.clone();
+        let name = CategoryName::parse(name).expect("name");
+        async move {
+            catalog
+                .create_category(name, parent, &admin_actor())
+                .await
+                .expect("created")
+        }
+    };
+    // A table of an earlier release: siblings whose names begin one another, at the top
+    // level and under a parent, all under the earlier key.
+    let shop = create("Shop", None).await;
+    let mut stored = vec![shop.clone()];
+    for name in ["Ab", "A\"", "A", "A!", "A B"] {
+        stored.push(create(name, None).await);
+        stored.push(create(name, Some(shop.id)).await);
+    }
+    for category in &stored {
+        legacy_sibling_key(&env, category).await;
+    }
+    let earlier = ["A B", "A!", "A\"", "A", "Ab"];
+    assert_eq!(
+        listed_names(&catalog, CategoryListing::ChildrenOf(shop.id)).await,
+        earlier,
+        "the earlier order: \"A B\" before \"A\""
+    );
+    let before = env.snapshot().await;
+
+    // Three categories a call: the first re-keys three, the next the rest and is done.
+    let requests = RequestCounter::default();
+    let counted = DynamoCatalog::new(
+        counted_client(&dynamodb_endpoint(), requests.clone()),
+        env.table.as_str(),
+    );
+    let first = counted.rekey_category_siblings(3).await.expect("a step");
+    assert_eq!(
+        first,
+        UpgradeRun {
+            filed: 3,
+            done: false
+        }
+    );
+    // The progress item, the categories (one query), three updates, the progress.
+    assert_eq!(requests.count(), 1 + 1 + 3 + 1);
+    let count = requests.count();
+    let rest = counted
+        .rekey_category_siblings(3_000)
+        .await
+        .expect("a step");
+    assert_eq!(
+        rest,
+        UpgradeRun {
+            filed: stored.len() - 3,
+            done: true
+        }
+    );
+    let updates = u64::try_from(stored.len() - 3).expect("count");
+    assert_eq!(requests.count() - count, 1 + 1 + updates + 1);
+
+    // Every key is the current one, and the lists follow the tree.
+    for category in &stored {
+        assert_eq!(
+            stored_sibling_key(&env, category.id).await,
+            keys::category_sibling_order(&category.name, category.id)
+        );
+    }
+    let tree = build_forest(catalog.subtree(None).await.expect("every category"));
+    let tree_names = |nodes: &[domain::category::CategoryNode]| -> Vec<String> {
+        nodes.iter().map(|n| n.name.as_str().to_owned()).collect()
+    };
+    let top = listed_names(&catalog, CategoryListing::Roots).await;
+    assert_eq!(top, ["A", "A B", "A!", "A\"", "Ab", "Shop"]);
+    assert_eq!(top, tree_names(&tree));
+    let children = listed_names(&catalog, CategoryListing::ChildrenOf(shop.id)).await;
+    assert_eq!(children, ["A", "A B", "A!", "A\"", "Ab"]);
+    let shop_node = tree.iter().find(|n| n.id == shop.id).expect("Shop");
+    assert_eq!(children, tree_names(&shop_node.children));
+
+    // Nothing else changed: no history entry, no revision or `updated_at`; only the
+    // progress item is new.
+    let after = env.snapshot().await;
+    assert_eq!(all_but_sibling_keys(&after), all_but_sibling_keys(&before));
+    assert_eq!(after.len(), before.len() + 1);
+    assert_ne!(after, before);
+
+    // Done: a call (every reconciler run from now on) is one GetItem and changes nothing.
+    let count = requests.count();
+    assert_eq!(
+        counted.rekey_category_siblings(3_000).await.expect("done"),
+        UpgradeRun {
+            filed: 0,
+            done: true
+        }
+    );
+    assert_eq!(requests.count() - count, 1);
+    assert_eq!(
+        reconciler::rekey_category_siblings(&catalog)
+            .await
+            .expect("done"),
+        0
+    );
+    assert_eq!(env.snapshot().await, after);
+}
+
+#[tokio::test]
+async fn a_table_of_this_release_needs_no_re_keying_and_then_costs_one_get_item_a_run() {
+    use domain::CategoryStore;
+    use domain::category::CategoryName;
+    use storage::{DynamoCatalog, UpgradeRun};
+    use testkit::env::{RequestCounter, admin_actor, counted_client, dynamodb_endpoint};
+
+    let env = TestEnv::new().await;
+    let catalog = env.catalog();
+    let root = catalog
+        .create_category(
+            CategoryName::parse("A").expect("name"),
+            None,
+            &admin_actor(),
+        )
+        .await
+        .expect("created");
+    catalog
+        .create_category(
+            CategoryName::parse("A B").expect("name"),
+            Some(root.id),
+            &admin_actor(),
+        )
+        .await
+        .expect("created");
+    let before = env.snapshot().await;
+
+    let requests = RequestCounter::default();
+    let counted = DynamoCatalog::new(
+        counted_client(&dynamodb_endpoint(), requests.clone()),
+        env.table.as_str(),
+    );
+    let done = UpgradeRun {
+        filed: 0,
+        done: true,
+    };
+    assert_eq!(counted.rekey_category_siblings(1).await.expect("run"), done);
+    // The progress item, the categories (one query), recording it done.
+    assert_eq!(requests.count(), 3);
+    let after = env.snapshot().await;
+    let progress = |item: &&String| item.contains("PK=S(\"UPGRADE#");
+    assert_eq!(after.iter().filter(progress).count(), 1);
+    let rest: Vec<String> = after.iter().filter(|i| !progress(i)).cloned().collect();
+    assert_eq!(rest, before, "only the progress item is new");
+
+    let count = requests.count();
+    assert_eq!(counted.rekey_category_siblings(1).await.expect("run"), done);
+    assert_eq!(requests.count() - count, 1);
+    assert_eq!(env.snapshot().await, after);
+}

@@ -3,7 +3,7 @@
 //!
 //! | entity (`entity_type`) | PK = SK | GSI1PK / GSI1SK | GSI2PK / GSI2SK |
 //! |---|---|---|---|
-//! | Category | `CATEGORY#<id>` | `CATEGORY_TREE` / `<path>` | `CATEGORY_CHILDREN#<parent id or ROOT>` / `<name key>#<id>` |
+//! | Category | `CATEGORY#<id>` | `CATEGORY_TREE` / `<path>` | `CATEGORY_CHILDREN#<parent id or ROOT>` / `<name key>\u{1F}<id>` |
 //! | CategoryName (uniqueness) | `CATEGORY_NAME#<parent id or ROOT>#<name key>` | – | – |
 //! | Product | `PRODUCT#<id>` | `CATEGORY_PRODUCTS#<root id>` / `<path>#<id>` | `PRODUCTS` / `<id>` |
 //! | Sku (uniqueness) | `SKU#<SKU upper-cased>` | – | – |
@@ -31,6 +31,14 @@
 //!
 //! `<path>` is the category path's ids joined and ended by `/` (`A/B/C/`), so a subtree is a
 //! `begins_with` on its path, and a category's own products begin with `<path>#`.
+//!
+//! `<name key>` is [`CategoryName::unique_key`] (lower-cased, white space folded to single
+//! spaces): every character of it is at least U+0020, since names refuse control
+//! characters. The sibling key closes it with U+001F (the unit separator), below all of
+//! them, so siblings list in exactly the tree's order: by name key, a name before every
+//! longer name it begins ("A" before "A B"), then by id. Releases before wrote
+//! `<name key>#<id>`, which put "A B" before "A" (`' '` < `'#'`); the reconciler re-keys
+//! such items once ([`CATEGORY_SIBLING_ORDER_UPGRADE`]).
 
 use domain::audit::{AuditEntryId, EntityType};
 use domain::category::{CategoryName, CategoryPath};
@@ -113,8 +121,20 @@ pub fn category_children(parent: Option<CategoryId>) -> String {
     format!("CATEGORY_CHILDREN#{}", parent_segment(parent))
 }
 
-/// GSI2 sort key of a category among its siblings: by name, then id.
+/// Closes the name key in [`category_sibling_order`]: below every character a name key
+/// holds (each is U+0020 or above), so a key sorts before every longer key it begins.
+pub const SIBLING_ORDER_SEPARATOR: char = '\u{1F}';
+
+/// GSI2 sort key of a category among its siblings: by name key, then id — the order of
+/// `(name.unique_key(), id)`, which the tree sorts siblings by.
 pub fn category_sibling_order(name: &CategoryName, id: CategoryId) -> String {
+    format!("{}{SIBLING_ORDER_SEPARATOR}{id}", name.unique_key())
+}
+
+/// The GSI2 sort key releases before [`SIBLING_ORDER_SEPARATOR`] wrote (`<name key>#<id>`),
+/// which lists "A B" before "A". Nothing writes it any more: it names what
+/// [`CATEGORY_SIBLING_ORDER_UPGRADE`] replaces, and lets tests build such a table.
+pub fn legacy_category_sibling_order(name: &CategoryName, id: CategoryId) -> String {
     format!("{}#{id}", name.unique_key())
 }
 
@@ -303,6 +323,10 @@ pub fn upgrade_progress(name: &str) -> PrimaryKey {
 /// (`crate::DynamoOrders::file_failed_notifications`).
 pub const FAILED_NOTIFICATIONS_UPGRADE: &str = "NOTIFICATION_FAILED";
 
+/// The upgrade that gives the categories stored with [`legacy_category_sibling_order`]
+/// their [`category_sibling_order`] (`crate::DynamoCatalog::rekey_category_siblings`).
+pub const CATEGORY_SIBLING_ORDER_UPGRADE: &str = "CATEGORY_SIBLING_ORDER";
+
 // --- Change history ----------------------------------------------------------------------
 //
 // | entity | PK = SK | GSI1PK / GSI1SK | GSI2PK / GSI2SK |
@@ -416,6 +440,10 @@ mod tests {
         let name = CategoryName::parse(" Phones  & Tablets ").expect("name");
         assert_eq!(
             category_sibling_order(&name, b),
+            format!("phones & tablets\u{1F}{B}")
+        );
+        assert_eq!(
+            legacy_category_sibling_order(&name, b),
             format!("phones & tablets#{B}")
         );
         assert_eq!(
@@ -545,6 +573,30 @@ mod tests {
         let progress = upgrade_progress(FAILED_NOTIFICATIONS_UPGRADE);
         assert_eq!(progress.pk, "UPGRADE#NOTIFICATION_FAILED");
         assert_eq!(progress.sk, progress.pk);
+        let progress = upgrade_progress(CATEGORY_SIBLING_ORDER_UPGRADE);
+        assert_eq!(progress.pk, "UPGRADE#CATEGORY_SIBLING_ORDER");
+        assert_eq!(progress.sk, progress.pk);
+    }
+
+    #[test]
+    fn siblings_sort_by_name_with_a_name_before_the_longer_names_it_begins() {
+        let id = cid(A);
+        let key = |n: &str| category_sibling_order(&CategoryName::parse(n).expect("name"), id);
+        let listed = ["A", "a  B", "A!", "A\"", "A#", "Ab", "B"];
+        let keys: Vec<String> = listed.iter().map(|n| key(n)).collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(sorted, keys, "{listed:?}");
+        // The form releases before wrote put "A B" (and "A!", `A"`) before "A".
+        let legacy =
+            |n: &str| legacy_category_sibling_order(&CategoryName::parse(n).expect("name"), id);
+        assert!(legacy("A B") < legacy("A") && legacy("A!") < legacy("A"));
+        assert_ne!(key("A"), legacy("A"));
+        // The separator is the character just below U+0020, and every character below
+        // U+0020 is a control character, which names refuse: no name key holds one.
+        assert_eq!(u32::from(SIBLING_ORDER_SEPARATOR) + 1, 0x20);
+        assert!(('\0'..'\u{20}').all(|c| c.is_control()));
+        assert!(CategoryName::parse("A\u{1F}B").is_err());
     }
 
     #[test]
@@ -645,6 +697,21 @@ mod properties {
             ids.retain(|id| seen.insert(*id));
             CategoryPath::from_ids(ids).expect("distinct ids")
         })
+    }
+
+    /// A category name: often built of the characters around the separators (space, `!`,
+    /// `"`, `#`, `$`), letters in both cases, white space that folds (no-break and
+    /// ideographic spaces) and letters that lower-case to several characters (`İ`), so
+    /// names share long prefixes and equal name keys; otherwise any name.
+    fn sibling_name() -> impl Strategy<Value = CategoryName> {
+        let parts = [
+            "a", "A", "b", " ", "  ", "!", "\"", "#", "$", "é", "İ", "\u{a0}", "\u{3000}",
+        ];
+        prop_oneof![
+            prop::collection::vec(select(parts.to_vec()), 1..8).prop_map(|p| p.concat()),
+            "[^\\p{Cc}]{1,12}",
+        ]
+        .prop_filter_map("a name", |raw| CategoryName::parse(&raw).ok())
     }
 
     /// An instant in the years RFC 3339 writes (0000 to 9999), to the millisecond.
@@ -853,6 +920,26 @@ mod properties {
             let entry = |id: OrderId| id.to_string().parse::<AuditEntryId>().expect("an entry id");
             let (x, y) = (entry(a), entry(b));
             prop_assert_eq!(audit_list_order(x).cmp(&audit_list_order(y)), x.cmp(&y));
+        }
+
+        /// Siblings' keys sort like `(name key, id)`, the order the tree sorts siblings in
+        /// (`domain::category::build_forest`): for any two distinct names, whichever ids.
+        /// The key reads back as its name key and id.
+        #[test]
+        fn sibling_keys_sort_like_the_tree(
+            a in sibling_name(),
+            b in sibling_name(),
+            x in close_category_id(),
+            y in close_category_id(),
+        ) {
+            prop_assume!(a != b);
+            let (ka, kb) = (category_sibling_order(&a, x), category_sibling_order(&b, y));
+            let tree = (a.unique_key(), x).cmp(&(b.unique_key(), y));
+            prop_assert_eq!(ka.cmp(&kb), tree, "{:?} vs {:?}", ka, kb);
+            let (name_key, id) = ka.rsplit_once(SIBLING_ORDER_SEPARATOR).expect("two parts");
+            prop_assert_eq!(name_key, a.unique_key());
+            prop_assert_eq!(id.parse::<CategoryId>(), Ok(x));
+            prop_assert!(!a.unique_key().contains(SIBLING_ORDER_SEPARATOR));
         }
 
         /// A hand-off is below the bound of `now` exactly when it is due at or before

@@ -526,12 +526,13 @@ impl DynamoOrders {
     }
 }
 
-/// What one call of [`DynamoOrders::file_failed_notifications`] did.
+/// What one call of a one-off upgrade ([`DynamoOrders::file_failed_notifications`],
+/// [`crate::DynamoCatalog::rekey_category_siblings`]) did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct UpgradeRun {
-    /// Orders it listed under GSI5.
+    /// Items it changed: orders it listed under GSI5, categories it re-keyed.
     pub filed: usize,
-    /// The walk has seen every order: nothing is left to file.
+    /// The walk has seen every item: nothing is left to change.
     pub done: bool,
 }
 

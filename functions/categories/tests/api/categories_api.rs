@@ -214,6 +214,65 @@ async fn flat_lists_page_through_children_and_roots() {
     .expect_problem(400);
 }
 
+/// Every page of `list` (a `GET /api/v1/categories…` path with its query), `limit` at a
+/// time: the names in the order listed.
+async fn paged_names(app: &App, list: &str, limit: u32) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut path = format!("{list}&limit={limit}");
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&cursor={c}"));
+        }
+        let page = app.get(&path).await;
+        page.expect_status(200);
+        seen.extend(names(&page.body["items"]));
+        match page.body["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return seen,
+        }
+    }
+}
+
+#[tokio::test]
+async fn flat_lists_of_siblings_follow_the_trees_order() {
+    let app = app().await;
+    // Names that begin another name, followed by the characters that sort below `#`
+    // (space, `!`, `"`), by `#` itself and by a letter; created out of order.
+    let siblings = ["Ab", "A#", "A\"", "a", "A!", "A B", "Z"];
+    let parent = app.create_id("Shop", None).await;
+    for name in siblings {
+        app.create_id(name, None).await;
+        app.create_id(name, Some(&parent)).await;
+    }
+
+    let tree = app.get("/api/v1/categories/tree").await;
+    tree.expect_status(200);
+    let top = names(&tree.body);
+    assert_eq!(top, ["a", "A B", "A!", "A\"", "A#", "Ab", "Shop", "Z"]);
+    let shop = tree
+        .body
+        .as_array()
+        .and_then(|roots| roots.iter().find(|node| node["name"] == "Shop"));
+    let children = names(&shop.expect("Shop in the tree")["children"]);
+    assert_eq!(children, ["a", "A B", "A!", "A\"", "A#", "Ab", "Z"]);
+
+    let roots = "/api/v1/categories?parent_id=root";
+    let of_shop = format!("/api/v1/categories?parent_id={parent}");
+    let page = app.get(&format!("{roots}&limit=100")).await;
+    assert_eq!(names(&page.body["items"]), top, "one page");
+    let page = app.get(&format!("{of_shop}&limit=100")).await;
+    assert_eq!(names(&page.body["items"]), children, "one page");
+    for limit in [1, 2, 3] {
+        assert_eq!(paged_names(&app, roots, limit).await, top, "limit {limit}");
+        assert_eq!(
+            paged_names(&app, &of_shop, limit).await,
+            children,
+            "limit {limit}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn sibling_names_are_unique_regardless_of_case() {
     let app = app().await;

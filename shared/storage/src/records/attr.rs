@@ -65,7 +65,7 @@ pub const VERSION: &str = "version";
 // The progress of a one-off upgrade of stored items (`UPGRADE#<name>`).
 /// The order id the upgrade's walk goes on below (newest first).
 pub const UPGRADE_BELOW: &str = "below";
-/// `true` once the walk has seen every order.
+/// `true` once the walk has seen every item (order, category) it walks.
 pub const UPGRADE_DONE: &str = "done";
-/// Orders the upgrade changed so far.
+/// Items the upgrade changed so far.
 pub const UPGRADE_FILED: &str = "filed";

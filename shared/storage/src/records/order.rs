@@ -157,9 +157,9 @@ pub(crate) fn failed_channels(item: &Item) -> Vec<Channel> {
         .collect()
 }
 
-/// How far an upgrade that walks the orders newest first has got (its item is
-/// `keys::upgrade_progress`): it goes on below the order id `below`, and is `done` once
-/// every order was seen.
+/// How far a one-off upgrade has got (its item is `keys::upgrade_progress`): one that
+/// walks the orders newest first goes on below the order id `below`; each is `done` once
+/// it has seen every item it walks.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub(crate) struct UpgradeProgress {
     #[serde(default)]
