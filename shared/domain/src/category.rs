@@ -26,13 +26,15 @@ pub enum InvalidName {
 }
 
 /// Checks the shared rules of display names (categories and products).
+/// The length bound counts the characters as sent, white space around the name included
+/// (as the published schema's `maxLength` does); that white space is then trimmed.
 pub(crate) fn parse_display_name(raw: &str, max_chars: usize) -> Result<String, InvalidName> {
+    if raw.chars().count() > max_chars {
+        return Err(InvalidName::TooLong(max_chars));
+    }
     let name = raw.trim();
     if name.is_empty() {
         return Err(InvalidName::Blank);
-    }
-    if name.chars().count() > max_chars {
-        return Err(InvalidName::TooLong(max_chars));
     }
     if name.chars().any(char::is_control) {
         return Err(InvalidName::ControlCharacter);
@@ -511,11 +513,13 @@ mod properties {
             prop_assert_eq!(parsed.as_ref().map(CategoryName::as_str), Ok(text.as_str()));
         }
 
-        /// Names are 1 to 100 characters (not bytes) once trimmed.
+        /// Names are at most 100 characters (not bytes) as sent, blanks around them
+        /// included, and at least one once trimmed.
         #[test]
         fn names_are_bounded_in_characters(text in "[^\\s\\p{Cc}]{1,130}", blanks in padding()) {
-            let parsed = CategoryName::parse(&format!("{blanks}{text}"));
-            if text.chars().count() <= MAX_NAME_CHARS {
+            let sent = format!("{blanks}{text}");
+            let parsed = CategoryName::parse(&sent);
+            if sent.chars().count() <= MAX_NAME_CHARS {
                 prop_assert_eq!(parsed, Ok(name(&text)));
             } else {
                 prop_assert_eq!(parsed, Err(InvalidName::TooLong(MAX_NAME_CHARS)));
