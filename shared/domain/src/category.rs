@@ -26,18 +26,20 @@ pub enum InvalidName {
 }
 
 /// Checks the shared rules of display names (categories and products).
-/// The length bound counts the characters as sent, white space around the name included
-/// (as the published schema's `maxLength` does); that white space is then trimmed.
+/// Checked as sent, as the published schema states them: at most `max_chars` characters,
+/// white space around the name included, and no control character anywhere (a trailing
+/// tab or line break is refused, not trimmed away). Blanks around the name (spaces and
+/// other non-control white space) are then trimmed.
 pub(crate) fn parse_display_name(raw: &str, max_chars: usize) -> Result<String, InvalidName> {
     if raw.chars().count() > max_chars {
         return Err(InvalidName::TooLong(max_chars));
     }
+    if raw.chars().any(char::is_control) {
+        return Err(InvalidName::ControlCharacter);
+    }
     let name = raw.trim();
     if name.is_empty() {
         return Err(InvalidName::Blank);
-    }
-    if name.chars().any(char::is_control) {
-        return Err(InvalidName::ControlCharacter);
     }
     Ok(name.to_owned())
 }
@@ -451,9 +453,10 @@ mod properties {
         prop::collection::vec(word(), 1..=8).prop_map(|words| words.join(" "))
     }
 
-    /// Blanks that may surround a name (tabs and new lines are trimmed too).
+    /// Blanks that may surround a name (tabs and line breaks are control characters:
+    /// refused, not trimmed).
     fn padding() -> impl Strategy<Value = String> {
-        "[ \t\n\u{a0}\u{3000}]{0,3}"
+        "[ \u{a0}\u{2003}\u{3000}]{0,3}"
     }
 
     /// `words` as someone else might type them: each word's ASCII letters in upper or
@@ -526,8 +529,7 @@ mod properties {
             }
         }
 
-        /// A control character inside a name is refused (at either end it is trimmed if
-        /// blank, refused otherwise).
+        /// A control character inside a name is refused.
         #[test]
         fn control_characters_are_refused(
             text in name_text().prop_filter("two characters", |t| t.chars().count() >= 2),
@@ -547,8 +549,20 @@ mod properties {
 
         /// Blanks alone are no name.
         #[test]
-        fn blank_names_are_refused(blanks in "[ \t\n\r\u{a0}\u{2003}\u{3000}]{0,6}") {
+        fn blank_names_are_refused(blanks in "[ \u{a0}\u{2003}\u{3000}]{0,6}") {
             prop_assert_eq!(CategoryName::parse(&blanks), Err(InvalidName::Blank));
+        }
+
+        /// A control character is refused wherever it stands, at either end too, even
+        /// where trimming would have dropped it (tab, line break).
+        #[test]
+        fn control_characters_at_the_ends_are_refused(
+            text in name_text(),
+            control in "\\p{Cc}",
+            at_start in any::<bool>(),
+        ) {
+            let sent = if at_start { format!("{control}{text}") } else { format!("{text}{control}") };
+            prop_assert_eq!(CategoryName::parse(&sent), Err(InvalidName::ControlCharacter), "{:?}", sent);
         }
 
         /// Any text: never a panic; an accepted name is the text trimmed, within the
