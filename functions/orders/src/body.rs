@@ -6,6 +6,7 @@ use domain::order::{
     RequestedLine, RequestedLines, Viewer,
 };
 use domain::{CustomerId, PageRequest, ProductId, ValidationErrors};
+use http_api::extract::not_null;
 use http_api::{ApiError, page_request};
 use serde::Deserialize;
 
@@ -16,6 +17,8 @@ pub struct PlaceBody {
     items: Option<Vec<ItemBody>>,
     delivery_address: Option<String>,
     notes: Option<String>,
+    /// Defaults to `true` when left out; `null` is refused (the schema has no `null`).
+    #[serde(default, deserialize_with = "not_null")]
     confirm: Option<bool>,
 }
 

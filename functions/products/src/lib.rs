@@ -11,7 +11,7 @@ use domain::product::{
 };
 use domain::{CategoryId, CategoryStore, Money, ProductId, ProductStore, ValidationErrors};
 use http_api::catalog::{ProductListQuery, ProductView, category_id_param};
-use http_api::extract::nullable;
+use http_api::extract::{not_null, nullable};
 use http_api::{Admin, ApiError, ApiQuery, AppState, Caller, JsonBody, ListBody, RouteTable};
 use serde::Deserialize;
 use serde_json::Value;
@@ -170,15 +170,21 @@ async fn create<S: Store>(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UpdateBody {
+    #[serde(default, deserialize_with = "not_null")]
     name: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     description: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     sku: Option<Option<String>>,
+    #[serde(default, deserialize_with = "not_null")]
     price: Option<Value>,
+    #[serde(default, deserialize_with = "not_null")]
     stock_quantity: Option<i64>,
+    #[serde(default, deserialize_with = "not_null")]
     stock_delta: Option<i64>,
+    #[serde(default, deserialize_with = "not_null")]
     category_id: Option<String>,
+    #[serde(default, deserialize_with = "not_null")]
     is_active: Option<bool>,
 }
 

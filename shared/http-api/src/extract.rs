@@ -136,6 +136,20 @@ where
     <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
 }
 
+/// For `#[serde(default, deserialize_with = "not_null")]` on an `Option<T>` whose field may
+/// be left out but has no `null` in the schema: absent stays `None`, `null` is a 422 on the
+/// field ("must not be null") instead of reading as "leave it".
+pub fn not_null<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    match <Option<T> as serde::Deserialize>::deserialize(deserializer)? {
+        Some(value) => Ok(Some(value)),
+        None => Err(serde::de::Error::custom("must not be null")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,6 +198,30 @@ mod tests {
         }
         match parse_json::<Body>(b"[]") {
             Err(ApiError::Validation(errors)) => assert_eq!(errors.0[0].field, "body"),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Change {
+        #[serde(default, deserialize_with = "not_null")]
+        is_active: Option<bool>,
+        #[serde(default, deserialize_with = "nullable")]
+        note: Option<Option<String>>,
+    }
+
+    #[test]
+    fn a_field_without_null_in_its_schema_may_be_left_out_but_not_sent_as_null() {
+        let change = parse_json::<Change>(b"{}").expect("absent");
+        assert_eq!((change.is_active, change.note), (None, None));
+        let change = parse_json::<Change>(br#"{"is_active":false,"note":null}"#).expect("set");
+        assert_eq!((change.is_active, change.note), (Some(false), Some(None)));
+        match parse_json::<Change>(br#"{"is_active":null}"#) {
+            Err(ApiError::Validation(errors)) => {
+                assert_eq!(errors.0[0].field, "is_active");
+                assert_eq!(errors.0[0].message, "must not be null");
+            }
             other => panic!("expected a validation error, got {other:?}"),
         }
     }

@@ -127,6 +127,11 @@ async fn invalid_orders_get_422_naming_the_field_and_change_nothing() {
             json!({"items": [{"product_id": p, "quantity": 1}], "delivery_address": "x", "coupon": "FREE"}),
             "coupon",
         ),
+        // `confirm` may be left out (true) but has no `null` (it once read as left out).
+        (
+            json!({"items": [{"product_id": p, "quantity": 1}], "delivery_address": "x", "confirm": null}),
+            "confirm",
+        ),
         // A line, or the whole body, written as an array of its fields is not an object
         // (it once placed the order).
         (

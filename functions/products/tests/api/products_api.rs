@@ -227,6 +227,21 @@ async fn refuses_invalid_products_with_field_errors_and_changes_nothing() {
     )
     .await
     .expect_problem(422);
+    // Fields without `null` in the schema may be left out, never sent as null: `null`
+    // is not "leave it" (it used to read as absent and answer 200).
+    for field in [
+        "name",
+        "price",
+        "stock_quantity",
+        "stock_delta",
+        "category_id",
+        "is_active",
+    ] {
+        let refused = app.patch(&existing, json!({ field: null })).await;
+        let problem = refused.expect_problem(422);
+        assert_eq!(field_of(&refused), field);
+        assert_eq!(problem["errors"][0]["message"], "must not be null");
+    }
     app.send(
         ApiRequest::post("/api/v1/products")
             .bearer(&app.admin)
