@@ -52,11 +52,7 @@ pub fn openapi_routes() -> Result<RouteSet, KitError> {
     const METHODS: [&str; 8] = [
         "get", "put", "post", "delete", "options", "head", "patch", "trace",
     ];
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../openapi.yaml");
-    let yaml = std::fs::read_to_string(&path)
-        .map_err(|e| KitError::Other(format!("{}: {e}", path.display())))?;
-    let document: Value =
-        serde_yaml::from_str(&yaml).map_err(|e| KitError::Other(e.to_string()))?;
+    let document = openapi_document()?;
     let paths = document["paths"]
         .as_mapping()
         .ok_or_else(|| KitError::Other("openapi.yaml has no paths".into()))?;
@@ -72,6 +68,14 @@ pub fn openapi_routes() -> Result<RouteSet, KitError> {
         }
     }
     Ok(routes)
+}
+
+/// openapi.yaml, parsed.
+fn openapi_document() -> Result<Value, KitError> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../openapi.yaml");
+    let yaml = std::fs::read_to_string(&path)
+        .map_err(|e| KitError::Other(format!("{}: {e}", path.display())))?;
+    serde_yaml::from_str(&yaml).map_err(|e| KitError::Other(e.to_string()))
 }
 
 /// The local emulator's routing table: `(path template, function)` pairs from
@@ -179,6 +183,28 @@ mod tests {
             documented.len(),
             28,
             "20 paths, 28 operations (the template adds 20 ANY routes)"
+        );
+    }
+
+    /// Every operation that reads or writes the table can answer 503 (the table
+    /// unreachable, timing out or throttling) and says so; only the public keys, served
+    /// from memory, cannot.
+    #[test]
+    fn every_operation_that_reaches_the_table_documents_its_503() {
+        let document = openapi_document().expect("openapi.yaml");
+        let mut missing = Vec::new();
+        for (method, path) in openapi_routes().expect("openapi routes") {
+            let operation = &document["paths"][path.as_str()][method.to_ascii_lowercase().as_str()];
+            let documented = operation["responses"]["503"]["$ref"].as_str()
+                == Some("#/components/responses/ServiceUnavailable");
+            let from_memory = (method.as_str(), path.as_str()) == ("GET", "/api/v1/auth/jwks.json");
+            if documented == from_memory {
+                missing.push(format!("{method} {path}"));
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "503 documented wrongly (missing, or on the in-memory key set): {missing:?}"
         );
     }
 }
