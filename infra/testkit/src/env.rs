@@ -7,6 +7,7 @@
 use std::sync::{Arc, OnceLock};
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
 use http_api::auth::Identity;
 use http_api::{AppState, TokenSigner, TokenVerifier};
 use storage::{DynamoCatalog, DynamoCustomers};
@@ -245,6 +246,27 @@ impl TestEnv {
         }
         items.sort();
         items
+    }
+
+    /// When the stored history entry `id` expires (its TTL attribute, Unix seconds).
+    pub async fn audit_entry_expiry(&self, id: domain::audit::AuditEntryId) -> i64 {
+        let at = storage::keys::audit_entry(id);
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(storage::keys::PK, AttributeValue::S(at.pk))
+            .key(storage::keys::SK, AttributeValue::S(at.sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("reading history entry {id}: {e}"))
+            .item
+            .unwrap_or_else(|| panic!("history entry {id} is not stored"));
+        match item.get("expires_at") {
+            Some(AttributeValue::N(n)) => n.parse().unwrap_or_else(|e| panic!("{n}: {e}")),
+            other => panic!("history entry {id}: expires_at is {other:?}"),
+        }
     }
 }
 

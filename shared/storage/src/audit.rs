@@ -7,7 +7,7 @@
 //! committed; nothing here updates or deletes one.
 
 use aws_sdk_dynamodb::types::TransactWriteItem;
-use domain::audit::{AuditEntry, AuditError, AuditListing, AuditLog, Retention};
+use domain::audit::{AuditEntry, AuditError, AuditListing, AuditLog};
 use domain::{CatalogError, Page, PageRequest};
 
 use crate::DynamoCatalog;
@@ -20,22 +20,10 @@ use crate::table::Table;
 use crate::txn;
 
 impl Table {
-    /// The transaction item that records `entry`, kept for `retention` (each adapter that
-    /// records changes holds its own, from `ApiConfig.audit_retention`).
-    pub(crate) fn history_put(
-        &self,
-        entry: &AuditEntry,
-        retention: Retention,
-    ) -> Result<TransactWriteItem, Failure> {
-        let item = AuditRecord::encode(entry, retention)?;
-        txn::put(self.name(), item, Expr::new().when_absent(keys::PK))
-    }
-}
-
-impl DynamoCatalog {
-    /// The transaction item that records `entry`, kept for the catalog's retention.
+    /// The transaction item that records `entry`, kept for the table's audit retention.
     pub(crate) fn history_put(&self, entry: &AuditEntry) -> Result<TransactWriteItem, Failure> {
-        self.table.history_put(entry, self.audit_retention)
+        let item = AuditRecord::encode(entry, self.audit_retention())?;
+        txn::put(self.name(), item, Expr::new().when_absent(keys::PK))
     }
 }
 

@@ -110,7 +110,7 @@ impl DynamoCatalog {
                 Op::Category,
                 txn::update(self.table.name(), key(&keys::category(old.id)), update)?,
             )
-            .with(Op::History, self.history_put(&entry)?);
+            .with(Op::History, self.table.history_put(&entry)?);
         let claim_changes = renamed.name.unique_key() != old.name.unique_key();
         if claim_changes {
             items.push(
@@ -256,7 +256,7 @@ impl DynamoCatalog {
         items.push(Op::NameClaim, self.name_claim_put(new_parent, &moved)?);
         debug_assert_eq!(items.len(), plan.items);
         let entry = audit::category_changed(actor, &old, &moved);
-        items.push(Op::History, self.history_put(&entry)?);
+        items.push(Op::History, self.table.history_put(&entry)?);
 
         match self.table.transact(items).await {
             Ok(()) => Ok(moved),
@@ -401,7 +401,8 @@ impl CategoryStore for DynamoCatalog {
             )
             .with(
                 Op::History,
-                self.history_put(&audit::category_created(actor, &category))?,
+                self.table
+                    .history_put(&audit::category_created(actor, &category))?,
             );
         if let (Some(pid), Some(parent_path)) = (parent, &parent_path) {
             let unchanged = unmoved(parent_path);
@@ -529,7 +530,11 @@ impl CategoryStore for DynamoCatalog {
             )
             .with(
                 Op::History,
-                self.history_put(&audit::category_deleted(actor, category, Timestamp::now()))?,
+                self.table.history_put(&audit::category_deleted(
+                    actor,
+                    category,
+                    Timestamp::now(),
+                ))?,
             );
         if let Some(parent) = category.parent_id() {
             items.push(

@@ -38,8 +38,6 @@ pub use table::Table;
 #[derive(Debug, Clone)]
 pub struct DynamoCatalog {
     table: Table,
-    /// How long the history entries written here are kept.
-    audit_retention: Retention,
 }
 
 impl DynamoCatalog {
@@ -48,15 +46,13 @@ impl DynamoCatalog {
     pub fn new(client: Client, table: impl Into<Arc<str>>) -> Self {
         Self {
             table: Table::new(client, table),
-            audit_retention: Retention::DEFAULT,
         }
     }
 
     /// The same catalog, keeping the history entries it writes for `retention`.
     pub fn with_audit_retention(self, retention: Retention) -> Self {
         Self {
-            audit_retention: retention,
-            ..self
+            table: self.table.with_audit_retention(retention),
         }
     }
 }

@@ -38,8 +38,6 @@ use crate::txn::{self, Op, Transaction, TxnError};
 #[derive(Debug, Clone)]
 pub struct DynamoOrders {
     table: Table,
-    /// How long the history entries written here are kept.
-    audit_retention: Retention,
 }
 
 impl DynamoOrders {
@@ -48,15 +46,13 @@ impl DynamoOrders {
     pub fn new(client: Client, table: impl Into<Arc<str>>) -> Self {
         Self {
             table: Table::new(client, table),
-            audit_retention: Retention::DEFAULT,
         }
     }
 
     /// The same storage, keeping the history entries it writes for `retention`.
     pub fn with_audit_retention(self, retention: Retention) -> Self {
         Self {
-            audit_retention: retention,
-            ..self
+            table: self.table.with_audit_retention(retention),
         }
     }
 }
@@ -246,9 +242,7 @@ impl OrderStore for DynamoOrders {
     async fn change_status(&self, change: &StatusChange) -> Result<(), OrderError> {
         let order_key = keys::order(change.order_id);
         let update = self.status_update(change);
-        let history = self
-            .table
-            .history_put(&change.history, self.audit_retention)?;
+        let history = self.table.history_put(&change.history)?;
         let mut items = Transaction::new()
             .with(
                 Op::Order,

@@ -129,7 +129,7 @@ impl DynamoCatalog {
                 Op::Product,
                 txn::update(self.table.name(), key(&keys::product(id)), expr)?,
             )
-            .with(Op::History, self.history_put(&entry)?);
+            .with(Op::History, self.table.history_put(&entry)?);
         items.append(others);
         match self.table.transact(items).await {
             Ok(()) => Ok(Some(after)),
@@ -201,7 +201,8 @@ impl ProductStore for DynamoCatalog {
             )
             .with(
                 Op::History,
-                self.history_put(&audit::product_created(actor, product))?,
+                self.table
+                    .history_put(&audit::product_created(actor, product))?,
             );
         if let Some(sku) = &product.sku {
             let claim = encode_sku_claim(sku, product.id)?;
@@ -326,7 +327,7 @@ impl ProductStore for DynamoCatalog {
                 Op::Membership,
                 self.category_membership(product.category_id(), count, -1, Expr::new())?,
             )
-            .with(Op::History, self.history_put(&entry)?);
+            .with(Op::History, self.table.history_put(&entry)?);
         if let Some(sku) = &product.sku {
             items.push(Op::SkuRelease, self.sku_claim_delete(sku, id)?);
         }

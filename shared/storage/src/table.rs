@@ -1,7 +1,9 @@
 //! The one handle every adapter works through: the DynamoDB client and the table's name,
 //! with the few operations the adapters need (here; its index queries and sharded lists
 //! in [`crate::query`], the put of a change's history entry in `audit`). Adapters hold a
-//! `Table`, never another adapter.
+//! `Table`, never another adapter. The handle carries the retention of the history entries
+//! written through it (`ApiConfig.audit_retention`), so every adapter that records changes
+//! keeps them alike.
 //!
 //! Invariants: a single-item read is strongly consistent (it precedes a conditional write);
 //! a single-item write carries its condition and reports a failed one as
@@ -22,6 +24,7 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue, Select};
+use domain::audit::Retention;
 
 use crate::expr::{Expr, conditioned};
 use crate::failure::Failure;
@@ -55,20 +58,36 @@ impl WriteError {
     }
 }
 
-/// One DynamoDB table.
+/// One DynamoDB table, and how long the history entries written through it are kept.
 #[derive(Debug, Clone)]
 pub struct Table {
     client: Client,
     name: Arc<str>,
+    audit_retention: Retention,
 }
 
 impl Table {
-    /// The table `name`, reached through `client`.
+    /// The table `name`, reached through `client`, keeping history entries for the default
+    /// retention.
     pub fn new(client: Client, name: impl Into<Arc<str>>) -> Self {
         Self {
             client,
             name: name.into(),
+            audit_retention: Retention::DEFAULT,
         }
+    }
+
+    /// The same table, keeping the history entries written through it for `retention`.
+    pub fn with_audit_retention(self, retention: Retention) -> Self {
+        Self {
+            audit_retention: retention,
+            ..self
+        }
+    }
+
+    /// How long the history entries written through this handle are kept.
+    pub(crate) fn audit_retention(&self) -> Retention {
+        self.audit_retention
     }
 
     /// The table's name.

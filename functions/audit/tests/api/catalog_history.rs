@@ -12,7 +12,7 @@ use testkit::contention::Contention;
 use testkit::env::{admin_identity, dynamodb_endpoint};
 use testkit::events::ApiRequest;
 
-use crate::support::Shop;
+use crate::support::{Shop, retention};
 
 fn actions(entries: &[Value]) -> Vec<&str> {
     entries
@@ -24,6 +24,19 @@ fn actions(entries: &[Value]) -> Vec<&str> {
 fn change(entry: &Value, field: &str) -> (Value, Value) {
     let c = &entry["changes"][field];
     (c["from"].clone(), c["to"].clone())
+}
+
+#[tokio::test]
+async fn an_entry_expires_after_the_configured_retention() {
+    let shop = Shop::new().await;
+    let category = shop.category("Phones", None).await;
+    let entries = shop.history_of("category", &category).await;
+    assert_eq!(entries.len(), 1, "one creation");
+    let id = entries[0]["id"].as_str().expect("id");
+    let at = domain::Timestamp::parse(entries[0]["at"].as_str().expect("at")).expect("at");
+    let expiry = shop.env.audit_entry_expiry(id.parse().expect("id")).await;
+    assert_eq!(expiry, retention().expires_at(at));
+    assert_eq!(expiry, at.unix_seconds() + 30 * 86_400);
 }
 
 #[tokio::test]

@@ -2,11 +2,18 @@
 //! its own DynamoDB client whose requests are counted, and the history read back.
 
 use axum::Router;
+use domain::audit::Retention;
 use http_api::AppState;
 use serde_json::{Value, json};
 use storage::DynamoCatalog;
 use testkit::env::{RequestCounter, TestEnv, counted_client, dynamodb_endpoint};
 use testkit::events::{ApiRequest, ApiResponse};
+
+/// The history retention the writers are configured with: not the default, so a test sees
+/// it applied.
+pub fn retention() -> Retention {
+    Retention::days(30).expect("30 days")
+}
 
 /// The three functions on one fresh table.
 #[derive(Debug)]
@@ -34,8 +41,10 @@ impl Shop {
         let env = TestEnv::new().await;
         let writes = RequestCounter::default();
         let reads = RequestCounter::default();
+        // Wired like main.rs: the history's retention comes from the configuration.
         let state = |client| AppState {
-            services: DynamoCatalog::new(client, env.table.as_str()),
+            services: DynamoCatalog::new(client, env.table.as_str())
+                .with_audit_retention(retention()),
             verifier: env.verifier.clone(),
         };
         let writer = counted_client(endpoint, writes.clone());

@@ -7,7 +7,7 @@ use domain::{PageLimit, PageRequest};
 use testkit::contention::Contention;
 use testkit::env::{admin_identity, customer_identity, dynamodb_endpoint};
 
-use crate::support::{App, order_body};
+use crate::support::{App, order_body, retention};
 
 /// The order's history, newest first.
 async fn history(app: &App, order: &str) -> Vec<AuditEntry> {
@@ -41,6 +41,20 @@ async fn place(app: &App, confirm: bool) -> String {
     body["confirm"] = confirm.into();
     let order = app.placed(&app.customer, &body).await;
     order["id"].as_str().expect("id").to_owned()
+}
+
+#[tokio::test]
+async fn an_entry_expires_after_the_configured_retention() {
+    let app = App::new().await;
+    let order = place(&app, false).await;
+    app.action(&app.customer, &order, "cancel")
+        .await
+        .expect_status(200);
+    let entries = history(&app, &order).await;
+    assert_eq!(entries.len(), 1, "one cancellation");
+    let expiry = app.env.audit_entry_expiry(entries[0].id).await;
+    assert_eq!(expiry, retention().expires_at(entries[0].at));
+    assert_eq!(expiry, entries[0].at.unix_seconds() + 30 * 86_400);
 }
 
 #[tokio::test]

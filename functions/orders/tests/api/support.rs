@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use domain::audit::Retention;
 use domain::catalog_use_cases::Catalog;
 use domain::category::CategoryName;
 use domain::order::{HandOffPolicy, OrderService, VatRate};
@@ -36,6 +37,12 @@ pub struct App {
 }
 
 /// A second customer.
+/// The history retention the app is configured with: not the default, so a test sees it
+/// applied.
+pub fn retention() -> Retention {
+    Retention::days(30).expect("30 days")
+}
+
 pub fn other_identity() -> Identity {
     Identity {
         customer_id: "01JC0000000000000000000003".into(),
@@ -66,7 +73,8 @@ impl App {
         let queues = env.queues().await;
         let requests = RequestCounter::default();
         let client = counted_client(endpoint, requests.clone());
-        let store = DynamoOrders::new(client, env.table.as_str());
+        // Wired like main.rs: the history's retention comes from the configuration.
+        let store = DynamoOrders::new(client, env.table.as_str()).with_audit_retention(retention());
         let queue = SqsNotificationQueue::new(
             env.sqs.clone(),
             queue_url.unwrap_or_else(|| queues.notifications.clone()),
