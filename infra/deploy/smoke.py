@@ -5,15 +5,18 @@
 
 Invariants:
 - Python 3 standard library only (urllib): it runs on a bare CI runner, no venv.
-- Read-only and anonymous: three public GETs, no token, nothing written, so it is safe
-  against prod.
+- Read-only and anonymous: four public GETs, no token, nothing written, so it is safe
+  against prod. Each check sends its own `Accept` (JSON for the API, HTML for the console).
 - One line per check, `PASS <check>: ...` or `FAIL <check>: ...`, saying what was seen;
   exit 0 only if every check passes (1 if any fails, 2 for a bad command line).
 - Every check is retried (`--attempts`, `--delay`, each request bounded by `--timeout`)
   because a freshly deployed API may briefly answer 5xx/404 or not resolve yet.
 
 The checks follow the API contract (docs/api.md): the category tree and the JWK Set
-are public, and any route needing a token answers 401 application/problem+json without one.
+are public, any route needing a token answers 401 application/problem+json without one, and
+the back-office console (GET /console, docs/console.md) is an HTML page that loads its
+script from /console/assets/ under a Content-Security-Policy with Trusted Types, no framing
+and no 'unsafe-inline'/'unsafe-eval'.
 """
 
 from __future__ import annotations
@@ -21,29 +24,35 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import re
 import sys
 import time
 import urllib.error
 import urllib.request
+from email.message import Message
 from typing import Any, Callable, NamedTuple, TextIO
+
+JSON = "application/json"
+HTML = "text/html"
 
 
 class Response(NamedTuple):
     status: int
     content_type: str  # media type only, lower case, parameters dropped
     body: bytes
+    headers: Message  # every response header; get()/get_all() ignore the name's case
 
 
 class CheckFailed(Exception):
     """What a check saw that it did not expect."""
 
 
-def fetch(url: str, timeout: float) -> Response:
+def fetch(url: str, timeout: float, accept: str = JSON) -> Response:
     """GET `url` without credentials; 4xx/5xx are answers too, not exceptions."""
     request = urllib.request.Request(
         url,
         method="GET",
-        headers={"Accept": "application/json", "User-Agent": "order-system-smoke/1"},
+        headers={"Accept": accept, "User-Agent": "order-system-smoke/1"},
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -51,7 +60,7 @@ def fetch(url: str, timeout: float) -> Response:
     except urllib.error.HTTPError as error:
         status, headers, body = error.code, error.headers, error.read()
     media_type = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
-    return Response(status, media_type, body)
+    return Response(status, media_type, body, headers)
 
 
 def describe(response: Response) -> str:
@@ -114,16 +123,59 @@ def check_orders_requires_auth(response: Response) -> str:
     return f"{describe(response)}, status 401"
 
 
+# <script ... src="/console/assets/...">, the hashed bundle Vite writes into index.html
+CONSOLE_SCRIPT = re.compile(
+    r"""<script\b[^>]*?\bsrc\s*=\s*["']?(/console/assets/[^"'\s>]+)""", re.IGNORECASE)
+
+
+def csp_directives(policy: str) -> dict[str, list[str]]:
+    """directive name -> its values, lower case; several policies (a comma or several
+    headers) are merged, which is enough to ask whether a directive is there at all."""
+    directives: dict[str, list[str]] = {}
+    for directive in re.split(r"[;,]", policy.lower()):
+        tokens = directive.split()
+        if tokens:
+            directives.setdefault(tokens[0], []).extend(tokens[1:])
+    return directives
+
+
+def check_console(response: Response) -> str:
+    if response.status != 200:
+        raise CheckFailed(f"{describe(response)}, expected 200")
+    if response.content_type != HTML:
+        raise CheckFailed(f"{describe(response)}, expected {HTML}")
+    policy = ", ".join(response.headers.get_all("Content-Security-Policy") or [])
+    if not policy.strip():
+        raise CheckFailed(f"{describe(response)}, no Content-Security-Policy header")
+    directives = csp_directives(policy)
+    if "'script'" not in directives.get("require-trusted-types-for", []):
+        raise CheckFailed(f"{describe(response)}, Content-Security-Policy lacks "
+                          "\"require-trusted-types-for 'script'\"")
+    if set(directives.get("frame-ancestors", [])) != {"'none'"}:
+        raise CheckFailed(f"{describe(response)}, Content-Security-Policy lacks "
+                          "\"frame-ancestors 'none'\"")
+    for unsafe in ("unsafe-inline", "unsafe-eval"):
+        if unsafe in policy.lower():
+            raise CheckFailed(f"{describe(response)}, Content-Security-Policy allows '{unsafe}'")
+    script = CONSOLE_SCRIPT.search(response.body.decode("utf-8", "replace"))
+    if script is None:
+        raise CheckFailed(f"{describe(response)}, body ({len(response.body)} bytes) has no "
+                          "<script src=\"/console/assets/...\">")
+    return f"{describe(response)}, CSP with Trusted Types, script {script.group(1)}"
+
+
 class Check(NamedTuple):
     name: str
     path: str
     verify: Callable[[Response], str]
+    accept: str = JSON
 
 
 CHECKS = (
     Check("categories-tree", "/api/v1/categories/tree", check_categories_tree),
     Check("jwks", "/api/v1/auth/jwks.json", check_jwks),
     Check("orders-requires-auth", "/api/v1/orders", check_orders_requires_auth),
+    Check("console", "/console", check_console, accept=HTML),
 )
 
 
@@ -134,7 +186,7 @@ def run_check(check: Check, base_url: str, timeout: float, attempts: int,
     seen = "not tried"
     for attempt in range(1, attempts + 1):
         try:
-            return True, f"GET {check.path}: {check.verify(fetch(url, timeout))}"
+            return True, f"GET {check.path}: {check.verify(fetch(url, timeout, check.accept))}"
         except CheckFailed as failure:
             seen = str(failure)
         # DNS not resolving yet, refused, timed out, cut off mid-answer

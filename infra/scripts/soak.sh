@@ -5,8 +5,9 @@
 # tests that depend on timing or scheduling: on 2 cores, the load takes about one of them.
 #
 # Invariants: every run is a full `make test`, never a subset; a failed run does not stop
-# the soak (each run's log is kept as .local/soak/run-N.log); the load is stopped on every
-# exit; the last line says how many runs passed, and the exit status is 0 only when all did.
+# the soak (each run's log is kept as .local/soak/run-N.log, and a failed fuzz step's stack
+# logs in .local/soak/run-N-fuzz/); the load is stopped on every exit; the last line says
+# how many runs passed, and the exit status is 0 only when all did.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -51,6 +52,13 @@ for n in $(seq 1 "$RUNS"); do
     verdict="passed"
   else
     verdict="FAILED ($(grep -m1 'FAILED at step' "$OUT/run-$n.log" || echo 'see the log'))"
+    # The fuzz step's stack (functions, emulators, gateway) logs to .local/fuzz, which the
+    # next run overwrites: keep them beside the run's log.
+    if grep -q "FAILED at step 'fuzz" "$OUT/run-$n.log"; then
+      rm -rf "$OUT/run-$n-fuzz" && mkdir -p "$OUT/run-$n-fuzz"
+      cp "$ROOT"/.local/fuzz/*.log "$OUT/run-$n-fuzz/" 2>/dev/null || true
+      verdict="$verdict, the stack's logs in $OUT/run-$n-fuzz"
+    fi
   fi
   summary="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$OUT/run-$n.log" | tail -n1 || true)"
   echo "==> soak: run $n $verdict in $((SECONDS - started)) s: ${summary:-no test summary} (log $OUT/run-$n.log)"
