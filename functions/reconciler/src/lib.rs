@@ -25,7 +25,7 @@ use domain::CatalogError;
 use domain::order::service::ResendReport;
 use domain::order::{NotificationQueue, OrderError, OrderService, OrderStore};
 use serde::Serialize;
-use storage::{DynamoCatalog, DynamoOrders};
+use storage::{DynamoCatalog, DynamoOrders, UpgradeRun};
 
 pub mod metrics;
 
@@ -64,28 +64,34 @@ pub async fn file_unsharded(orders: &DynamoOrders) -> Result<usize, OrderError> 
 /// run goes on). Returns how many.
 pub async fn file_failed_notifications(orders: &DynamoOrders) -> Result<usize, OrderError> {
     let run = orders.file_failed_notifications(MAX_BATCHES, BATCH).await?;
-    if run.filed > 0 || !run.done {
-        tracing::info!(
-            filed = run.filed,
-            done = run.done,
-            "orders with a failed notification filed under GSI5"
-        );
-    }
-    Ok(run.filed)
+    Ok(reported(
+        run,
+        "orders with a failed notification filed under GSI5",
+    ))
 }
 
 /// Gives the categories stored with an earlier sibling sort key the current one, up to
 /// `BATCH * MAX_BATCHES` of them a run (the next run goes on). Returns how many.
 pub async fn rekey_category_siblings(catalog: &DynamoCatalog) -> Result<usize, CatalogError> {
     let run = catalog.rekey_category_siblings(BATCH * MAX_BATCHES).await?;
+    Ok(reported(
+        run,
+        "categories given the current sibling sort key",
+    ))
+}
+
+/// How many items a run of a one-off upgrade changed, logged (as `upgrade`) while it
+/// changes any or is not done; once done, its runs are silent.
+fn reported(run: UpgradeRun, upgrade: &'static str) -> usize {
     if run.filed > 0 || !run.done {
         tracing::info!(
-            rekeyed = run.filed,
+            upgrade,
+            changed = run.filed,
             done = run.done,
-            "categories given the current sibling sort key"
+            "one-off upgrade"
         );
     }
-    Ok(run.filed)
+    run.filed
 }
 
 /// One run: batches of due confirmations until none is left, a send fails (the queue is

@@ -23,8 +23,9 @@ async fn main() -> Result<(), bootstrap::Error> {
         .unwrap_or_else(|| "reconciler".to_owned())
         .into();
     let aws = Aws::load()?;
-    let orders = DynamoOrders::new(aws.dynamodb(), table_name.clone());
-    let catalog = DynamoCatalog::new(aws.dynamodb(), table_name);
+    let dynamodb = aws.dynamodb();
+    let orders = DynamoOrders::new(dynamodb.clone(), table_name.clone());
+    let catalog = DynamoCatalog::new(dynamodb, table_name);
     let service = Arc::new(OrderService::new(
         orders.clone(),
         SqsNotificationQueue::new(aws.sqs(), config.queue_url),

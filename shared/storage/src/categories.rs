@@ -335,10 +335,7 @@ impl DynamoCatalog {
                 Err(WriteError::Failed(failure)) => return Err(failure.into()),
             }
         }
-        let mut record = Expr::new()
-            .set(keys::ENTITY_TYPE, s(keys::entity::UPGRADE))
-            .set(attr::UPDATED_AT, s(Timestamp::now().to_string()))
-            .add(attr::UPGRADE_FILED, n(filed));
+        let mut record = UpgradeProgress::step(filed);
         if done {
             record = record.set(attr::UPGRADE_DONE, AttributeValue::Bool(true));
         }

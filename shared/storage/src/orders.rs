@@ -489,10 +489,7 @@ impl DynamoOrders {
                 }
             }
             run.filed += filed;
-            let mut record = Expr::new()
-                .set(keys::ENTITY_TYPE, s(keys::entity::UPGRADE))
-                .set(attr::UPDATED_AT, s(Timestamp::now().to_string()))
-                .add(attr::UPGRADE_FILED, n(filed));
+            let mut record = UpgradeProgress::step(filed);
             record = match &below {
                 Some(below) => record.set(attr::UPGRADE_BELOW, s(below.clone())),
                 None => record.set(attr::UPGRADE_DONE, AttributeValue::Bool(true)),

@@ -18,8 +18,9 @@ use domain::{Money, OrderId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::{Gsi1, Gsi2, Gsi3, Gsi4, Gsi5, ItemHead, attr, claim, decode, encode};
+use crate::expr::Expr;
 use crate::failure::Failure;
-use crate::item::{Item, s};
+use crate::item::{Item, n, s};
 use crate::keys;
 
 const ORDER: &str = "order";
@@ -171,6 +172,15 @@ pub(crate) struct UpgradeProgress {
 impl UpgradeProgress {
     pub fn decode(item: Item) -> Result<Self, Failure> {
         decode("upgrade progress", item)
+    }
+
+    /// The update that records one step of an upgrade which changed `changed` items (to
+    /// which the caller adds where it goes on, or `done`, and its condition).
+    pub fn step(changed: usize) -> Expr {
+        Expr::new()
+            .set(keys::ENTITY_TYPE, s(keys::entity::UPGRADE))
+            .set(attr::UPDATED_AT, s(Timestamp::now().to_string()))
+            .add(attr::UPGRADE_FILED, n(changed))
     }
 }
 
