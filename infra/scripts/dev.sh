@@ -7,6 +7,8 @@
 #   2. devstack bootstrap: table from template.yaml, notifications queue + DLQ, SES sender
 #      identity, local ES256 keys, demo catalog, .local/dev.env, admin/customer tokens
 #   2b. the Africa's Talking stand-in (devstack sms-sandbox) on 127.0.0.1:${SMS_PORT:-9500}
+#       and the M-Pesa stand-in (devstack mpesa-sandbox: Daraja's paths, scripted outcomes,
+#       callbacks to the URLs each request names) on 127.0.0.1:${MPESA_PORT:-9600}
 #   3. cargo lambda watch on 127.0.0.1:${API_PORT:-9000} (routes from
 #      [workspace.metadata.lambda.watch.router] in Cargo.toml), env from .local/dev.env
 #   4. the queue bridge (devstack queue-bridge): notifications queue -> notifier function,
@@ -33,6 +35,8 @@ OIDC_ISSUER="http://127.0.0.1:$OIDC_PORT"
 ADMIN_EMAILS="${ADMIN_EMAILS:-admin@example.com}"
 SMS_PORT="${SMS_PORT:-9500}"
 SMS_PID_FILE="$LOCAL_DIR/sms.pid"
+MPESA_PORT="${MPESA_PORT:-9600}"
+MPESA_PID_FILE="$LOCAL_DIR/mpesa.pid"
 BRIDGE_PID_FILE="$LOCAL_DIR/bridge.pid"
 DEVSTACK="${CARGO_TARGET_DIR:-$ROOT/target}/debug/devstack"
 WATCH_PID=""
@@ -62,6 +66,7 @@ cleanup() {
   fi
   bg_stop bridge "$BRIDGE_PID_FILE"
   bg_stop sms-sandbox "$SMS_PID_FILE"
+  bg_stop mpesa-sandbox "$MPESA_PID_FILE"
   moto_stop "$MOTO_PID_FILE"
   ddb_stop "$DDB_PID_FILE"
   oidc_stop "$OIDC_PID_FILE"
@@ -73,6 +78,13 @@ sms_ready() {
   "$ROOT/.venv/bin/python" - "$1" <<'PY' >/dev/null 2>&1
 import sys, urllib.request
 urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/messages", timeout=2).read()
+PY
+}
+# The M-Pesa stand-in answers GET /deliveries once it listens.
+mpesa_ready() {
+  "$ROOT/.venv/bin/python" - "$1" <<'PY' >/dev/null 2>&1
+import sys, urllib.request
+urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/deliveries", timeout=2).read()
 PY
 }
 trap cleanup EXIT
@@ -104,7 +116,8 @@ echo "==> bootstrapping table '$TABLE', keys and demo data" >&2
 cargo run --quiet -p devstack -- bootstrap --template template.yaml --table "$TABLE" --out "$LOCAL_DIR" \
   --oidc-issuer "$OIDC_ISSUER" --admin-emails "$ADMIN_EMAILS" \
   --redirect-uri "http://127.0.0.1:$API_PORT/api/v1/auth/google/callback,http://127.0.0.1:$API_PORT/console/callback,http://localhost:$API_PORT/console/callback" \
-  --sms-url "http://127.0.0.1:$SMS_PORT" --email-to "${ORDER_EMAIL_TO:-admin@example.com}"
+  --sms-url "http://127.0.0.1:$SMS_PORT" --email-to "${ORDER_EMAIL_TO:-admin@example.com}" \
+  --mpesa-url "http://127.0.0.1:$MPESA_PORT" --api-url "http://127.0.0.1:$API_PORT/api/v1"
 
 if [[ ! -s "$LOCAL_DIR/dev.env" ]]; then
   echo "dev: bootstrap did not write $LOCAL_DIR/dev.env" >&2
@@ -115,6 +128,11 @@ fi
 bg_stop sms-sandbox "$SMS_PID_FILE"
 bg_start sms-sandbox sms_ready "$SMS_PORT" "$LOCAL_DIR/sms.log" "$SMS_PID_FILE" 30 -- \
   "$DEVSTACK" sms-sandbox --port "$SMS_PORT"
+
+# M-Pesa stand-in (callbacks it posted: GET http://127.0.0.1:$MPESA_PORT/deliveries).
+bg_stop mpesa-sandbox "$MPESA_PID_FILE"
+bg_start mpesa-sandbox mpesa_ready "$MPESA_PORT" "$LOCAL_DIR/mpesa.log" "$MPESA_PID_FILE" 30 -- \
+  "$DEVSTACK" mpesa-sandbox --port "$MPESA_PORT"
 
 export PATH="$ROOT/.venv/bin:$PATH"
 # Own session => own process group: Ctrl-C reaches only this script, whose trap then
@@ -152,6 +170,7 @@ cat >&2 <<MSG
     queue:  \$NOTIFICATIONS_QUEUE_URL in $LOCAL_DIR/dev.env (order.confirmed messages), fed to
             the notifier by the queue bridge (log: $LOCAL_DIR/bridge.log)
     SMS:    curl http://127.0.0.1:$SMS_PORT/messages   (Africa's Talking stand-in; log: $LOCAL_DIR/sms.log)
+    M-Pesa: http://127.0.0.1:$MPESA_PORT   (Daraja stand-in, Paybill 174379; callbacks it posted: /deliveries; log: $LOCAL_DIR/mpesa.log)
     email:  $AWS_ENDPOINT_URL/moto-api/data.json   (ses.Message; see README)
     OpenID: $OIDC_ISSUER   (users: admin, customer; log: $LOCAL_DIR/oidc.log)
     moto:   $AWS_ENDPOINT_URL   (SQS, SES; dashboard: $AWS_ENDPOINT_URL/moto-api/, log: $LOCAL_DIR/moto.log)

@@ -4,7 +4,7 @@
 #
 #   source infra/scripts/side_stack.sh
 #   side_stack_start NAME        # sets API_PORT, OIDC_PORT, MOTO_PORT, DDB_PORT, SMS_PORT,
-#                                # TABLE_NAME, LOCAL_DIR, B (the API base URL)
+#                                # MPESA_PORT, TABLE_NAME, LOCAL_DIR, B (the API base URL)
 #   side_stack_wait URL          # until URL answers 2xx/4xx (compiles the function)
 #   side_stack_stop              # in the EXIT trap
 
@@ -22,8 +22,9 @@ side_stack_start() {
   MOTO_PORT="$(bg_free_port)"
   DDB_PORT="$(bg_free_port)"
   SMS_PORT="$(bg_free_port)"
+  MPESA_PORT="$(bg_free_port)"
   TABLE_NAME="$name-$(date +%s)"
-  export API_PORT OIDC_PORT MOTO_PORT DDB_PORT SMS_PORT TABLE_NAME
+  export API_PORT OIDC_PORT MOTO_PORT DDB_PORT SMS_PORT MPESA_PORT TABLE_NAME
   # shellcheck disable=SC2034  # read by the sourcing script
   B="http://127.0.0.1:$API_PORT/api/v1"
   echo "==> $name: starting the local stack (log: $LOCAL_DIR/stack.log)"

@@ -2,24 +2,28 @@
 //! them. Creates what is missing and keeps what is there, so it can run on every
 //! `make dev`:
 //! - the table, from template.yaml's `Table` resource (the one definition);
-//! - the demo catalog, when the table has no category yet ([`crate::seed`]);
+//! - the demo catalog, when the table has no category yet, and the customers behind the
+//!   printed tokens, when they are not stored yet ([`crate::seed`]);
 //! - the notifications queue and its dead-letter queue, configured like template.yaml's;
 //! - the SES sender identity on the emulator;
 //! - an ES256 key pair in `out` (`jwt-private.pem`, `jwks.json`), made on first use;
-//! - `out/dev.env`: every function's configuration for the local stack, and an admin's and
-//!   a customer's token in `out/admin.token` and `out/customer.token` (valid 24 h).
+//! - `out/dev.env`: every function's configuration for the local stack (the M-Pesa
+//!   stand-in's account and a callback token made on first use, `out/mpesa-callback.token`,
+//!   included), and an admin's and a customer's token in `out/admin.token` and
+//!   `out/customer.token` (valid 24 h).
 //!
 //! Invariant: every client talks to the local endpoints in [`Bootstrap`]; the caller checks
 //! that there is one (`AWS_ENDPOINT_URL`), so a real AWS account is never touched.
 
 use std::path::{Path, PathBuf};
 
-use storage::DynamoCatalog;
+use storage::{DynamoCatalog, DynamoCustomers};
 use testkit::env::{admin_identity, customer_identity, local_client};
 use testkit::keys::{self, KeyPair};
 use testkit::table::{self, TableDefinition};
 
 use crate::StackError;
+use crate::mpesa::MpesaSandboxConfig;
 
 /// The key id of the local signing key.
 const LOCAL_KID: &str = "local-1";
@@ -54,6 +58,11 @@ pub struct Bootstrap {
     /// The order e-mails' sender (made an SES identity) and recipient.
     pub email_from: String,
     pub email_to: String,
+    /// The M-Pesa stand-in (`devstack mpesa-sandbox`) and the account it serves.
+    pub mpesa_url: String,
+    pub mpesa: MpesaSandboxConfig,
+    /// Where M-Pesa reaches our public payment routes (`…/api/v1`), for callback URLs.
+    pub api_base_url: String,
 }
 
 /// What [`Bootstrap::run`] did.
@@ -62,6 +71,8 @@ pub struct Report {
     pub table_created: bool,
     /// Products loaded by the demo catalog (0: the table had a catalog).
     pub products_seeded: usize,
+    /// Demo customers stored (0: they were there).
+    pub customers_seeded: usize,
     pub notifications_queue: String,
     pub dead_letter_queue: String,
     pub admin_token: String,
@@ -75,7 +86,10 @@ impl Bootstrap {
         let client = local_client(&self.dynamodb_endpoint);
         let table_created = self.ensure_table(&client).await?;
         let products_seeded =
-            crate::seed::demo_catalog(&DynamoCatalog::new(client, self.table.as_str())).await?;
+            crate::seed::demo_catalog(&DynamoCatalog::new(client.clone(), self.table.as_str()))
+                .await?;
+        let customers_seeded =
+            crate::seed::demo_customers(&DynamoCustomers::new(client, self.table.as_str())).await?;
         let pair = local_keys(&self.out)?;
         let queues = testkit::queues::ensure_queues(
             &testkit::queues::local_sqs_client(&self.endpoint),
@@ -88,9 +102,15 @@ impl Bootstrap {
             &self.email_from,
         )
         .await?;
+        let callback_token = mpesa_callback_token(&self.out)?;
         write(
             &self.out.join("dev.env"),
-            &self.dev_env(&pair, &queues.notifications, &queues.dead_letters),
+            &self.dev_env(
+                &pair,
+                &queues.notifications,
+                &queues.dead_letters,
+                &callback_token,
+            ),
         )?;
         let signer = pair.signer(&self.issuer, &self.audience)?;
         let admin_token = keys::token(&signer, &admin_identity())?;
@@ -100,6 +120,7 @@ impl Bootstrap {
         Ok(Report {
             table_created,
             products_seeded,
+            customers_seeded,
             notifications_queue: queues.notifications,
             dead_letter_queue: queues.dead_letters,
             admin_token,
@@ -123,7 +144,13 @@ impl Bootstrap {
     }
 
     /// Every function's environment under `cargo lambda watch`.
-    fn dev_env(&self, pair: &KeyPair, queue: &str, dead_letters: &str) -> String {
+    fn dev_env(
+        &self,
+        pair: &KeyPair,
+        queue: &str,
+        dead_letters: &str,
+        mpesa_callback_token: &str,
+    ) -> String {
         let Self {
             endpoint,
             dynamodb_endpoint,
@@ -154,6 +181,20 @@ impl Bootstrap {
             "AT_BASE_URL={}\nAT_USERNAME={}\nAT_API_KEY={}\nAT_SENDER_ID=\nORDER_EMAIL_FROM={}\nORDER_EMAIL_TO={}\nRETRY_BASE_SECONDS=10\nRETRY_MAX_SECONDS=120\n",
             self.sms_url, self.sms_username, self.sms_api_key, self.email_from, self.email_to,
         ));
+        // M-Pesa: the stand-in answers Daraja's paths at MPESA_BASE_URL with the account
+        // below; it posts callbacks to MPESA_CALLBACK_BASE_URL/<token>/...
+        let mpesa = &self.mpesa;
+        env.push_str(&format!(
+            "MPESA_BASE_URL={}\nMPESA_SHORTCODE={}\nMPESA_CONSUMER_KEY={}\nMPESA_CONSUMER_SECRET={}\nMPESA_PASSKEY={}\nMPESA_INITIATOR_NAME={}\nMPESA_SECURITY_CREDENTIAL={}\nMPESA_CALLBACK_TOKEN={mpesa_callback_token}\nMPESA_CALLBACK_BASE_URL={}/payments/callbacks\nMPESA_ALLOWED_SOURCE_IPS=\n",
+            self.mpesa_url,
+            mpesa.shortcode,
+            mpesa.consumer_key,
+            mpesa.consumer_secret,
+            mpesa.passkey,
+            mpesa.initiator_name,
+            mpesa.security_credential,
+            self.api_base_url.trim_end_matches('/'),
+        ));
         env
     }
 }
@@ -164,6 +205,23 @@ fn file_err(path: &Path, err: std::io::Error) -> StackError {
 
 fn write(path: &Path, contents: &str) -> Result<(), StackError> {
     std::fs::write(path, contents).map_err(|e| file_err(path, e))
+}
+
+/// The secret in the path of M-Pesa's callbacks to the local stack, made on first use
+/// (32 hex digits) and kept in `dir/mpesa-callback.token`, so a restart keeps the URLs
+/// the stand-in was given.
+fn mpesa_callback_token(dir: &Path) -> Result<String, StackError> {
+    let path = dir.join("mpesa-callback.token");
+    if let Ok(token) = std::fs::read_to_string(&path)
+        && token.trim().len() == 32
+    {
+        return Ok(token.trim().to_owned());
+    }
+    let mut bytes = [0u8; 16];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut bytes);
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    write(&path, &token)?;
+    Ok(token)
 }
 
 /// The local key pair in `dir`, made on first use.

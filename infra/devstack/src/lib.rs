@@ -6,6 +6,7 @@
 //!   dead-letter queue, the SES sender, a local key pair, the demo catalog ([`seed`]) and
 //!   the `dev.env` every function reads under `cargo lambda watch`.
 //! - [`sms`]: the Africa's Talking stand-in the notifier sends to.
+//! - [`mpesa`]: the M-Pesa Daraja stand-in (OAuth, STK push and query, C2B, reversal).
 //! - [`bridge`]: the queue bridge, standing in for Lambda's SQS event source mapping
 //!   (with `ReportBatchItemFailures`) between the local queue and a function.
 //! - [`gateway`]: a stand-in for API Gateway in front of `cargo lambda watch` (`make fuzz`).
@@ -16,6 +17,7 @@
 pub mod bootstrap;
 pub mod bridge;
 pub mod gateway;
+pub mod mpesa;
 pub mod seed;
 pub mod sms;
 

@@ -1,20 +1,22 @@
 //! `devstack`: sets up the local stack for `make dev` and runs its local stand-ins (the
-//! Africa's Talking stand-in, the queue bridge, the API Gateway stand-in). Wiring only:
-//! the work is in the library's modules. `devstack --help` lists the commands and their
-//! options with their defaults.
+//! Africa's Talking stand-in, the M-Pesa Daraja stand-in, the queue bridge, the API
+//! Gateway stand-in). Wiring only: the work is in the library's modules. `devstack --help`
+//! lists the commands and their options with their defaults.
 //!
 //! Invariants: `bootstrap` and `queue-bridge` talk only to the endpoint in
 //! `AWS_ENDPOINT_URL` (and `AWS_ENDPOINT_URL_DYNAMODB` for the table) and refuse to run
-//! without one, so they cannot touch a real AWS account; `sms-sandbox` and `gateway` talk
-//! to no AWS service. The servers log plain text lines to stderr (`RUST_LOG` filters,
-//! `info` by default).
+//! without one, so they cannot touch a real AWS account; `sms-sandbox`, `mpesa-sandbox`
+//! and `gateway` talk to no AWS service. The servers log plain text lines to stderr
+//! (`RUST_LOG` filters, `info` by default).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use devstack::StackError;
 use devstack::bootstrap::Bootstrap;
 use devstack::bridge::{Bridge, BridgeOptions, DEFAULT_BATCH_SIZE, DEFAULT_WAIT_SECONDS};
+use devstack::mpesa::{self, MpesaSandboxConfig};
 use devstack::sms::{self, MESSAGING_PATH, SandboxConfig};
 
 /// The local stack of `make dev`: never deployed.
@@ -42,6 +44,10 @@ enum Command {
         #[arg(long, default_value = "local-sandbox-key")]
         api_key: String,
     },
+    /// Serve the M-Pesa Daraja stand-in on 127.0.0.1:PORT (Daraja's OAuth, STK push and
+    /// query, C2B register and simulate, reversal paths; GET /deliveries lists the
+    /// callbacks it POSTed) until stopped.
+    MpesaSandbox(Box<MpesaSandboxArgs>),
     /// Feed the queue at QUEUE_URL to the function at INVOKE_URL (cargo lambda watch:
     /// http://127.0.0.1:9000/2015-03-31/functions/<name>/invocations) as Lambda's SQS event
     /// source mapping with ReportBatchItemFailures would, until stopped.
@@ -66,6 +72,46 @@ enum Command {
         #[arg(long)]
         invoke_url: String,
     },
+}
+
+#[derive(Debug, clap::Args)]
+struct MpesaSandboxArgs {
+    #[arg(long)]
+    port: u16,
+    #[arg(long, default_value = mpesa::LOCAL_CONSUMER_KEY)]
+    consumer_key: String,
+    #[arg(long, default_value = mpesa::LOCAL_CONSUMER_SECRET)]
+    consumer_secret: String,
+    /// The Paybill it serves (Daraja's sandbox one by default).
+    #[arg(long, default_value = mpesa::SANDBOX_SHORTCODE)]
+    shortcode: String,
+    /// The Lipa na M-Pesa Online passkey (Daraja's public sandbox one by default).
+    #[arg(long, default_value = mpesa::SANDBOX_PASSKEY)]
+    passkey: String,
+    /// The reversal's Initiator.
+    #[arg(long, default_value = mpesa::SANDBOX_INITIATOR)]
+    initiator_name: String,
+    /// The reversal's SecurityCredential, compared as given.
+    #[arg(long, default_value = mpesa::LOCAL_SECURITY_CREDENTIAL)]
+    security_credential: String,
+    /// From an STK push or a reversal request to its outcome and callback.
+    #[arg(long, default_value_t = 1000)]
+    decision_delay_ms: u64,
+}
+
+impl MpesaSandboxArgs {
+    fn config(self) -> MpesaSandboxConfig {
+        MpesaSandboxConfig {
+            consumer_key: self.consumer_key,
+            consumer_secret: self.consumer_secret,
+            shortcode: self.shortcode,
+            passkey: self.passkey,
+            initiator_name: self.initiator_name,
+            security_credential: self.security_credential,
+            token_lifetime: mpesa::DEFAULT_TOKEN_LIFETIME,
+            decision_delay: Duration::from_millis(self.decision_delay_ms),
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -105,6 +151,12 @@ struct BootstrapArgs {
     email_from: String,
     #[arg(long, default_value = "admin@example.com")]
     email_to: String,
+    /// The M-Pesa stand-in (`devstack mpesa-sandbox`, with its default account).
+    #[arg(long, default_value = "http://127.0.0.1:9600")]
+    mpesa_url: String,
+    /// The API's base URL as M-Pesa reaches it (callback URLs are built under it).
+    #[arg(long, default_value = "http://127.0.0.1:9000/api/v1")]
+    api_url: String,
 }
 
 /// The SMS stand-in's account, as `dev.env` gives it to the notifier (Africa's Talking's
@@ -156,6 +208,9 @@ async fn bootstrap(args: BootstrapArgs) -> Result<(), StackError> {
         sms_api_key: SMS_API_KEY.into(),
         email_from: args.email_from.clone(),
         email_to: args.email_to.clone(),
+        mpesa_url: args.mpesa_url.clone(),
+        mpesa: MpesaSandboxConfig::default(),
+        api_base_url: args.api_url,
     }
     .run()
     .await?;
@@ -166,6 +221,15 @@ async fn bootstrap(args: BootstrapArgs) -> Result<(), StackError> {
     };
     println!("table {}: {created}", args.table);
     println!("demo catalog: {} products loaded", report.products_seeded);
+    println!(
+        "demo customers: {} stored (the printed tokens' own, each with a phone number)",
+        report.customers_seeded
+    );
+    println!(
+        "M-Pesa stand-in:     {} (Paybill {})",
+        args.mpesa_url,
+        MpesaSandboxConfig::default().shortcode
+    );
     println!("notifications queue: {}", report.notifications_queue);
     println!("dead-letter queue:   {}", report.dead_letter_queue);
     println!(
@@ -196,6 +260,16 @@ async fn run(command: Command) -> Result<(), StackError> {
                 .map_err(|e| StackError::Other(format!("127.0.0.1:{port}: {e}")))?;
             init_logging();
             tracing::info!(url = %format!("{}{MESSAGING_PATH}", sandbox.base_url), "sms sandbox: listening");
+            sandbox.wait().await;
+            Ok(())
+        }
+        Command::MpesaSandbox(args) => {
+            let port = args.port;
+            let sandbox = mpesa::start(args.config(), port)
+                .await
+                .map_err(|e| StackError::Other(format!("127.0.0.1:{port}: {e}")))?;
+            init_logging();
+            tracing::info!(url = %sandbox.base_url, "mpesa sandbox: listening");
             sandbox.wait().await;
             Ok(())
         }
@@ -262,6 +336,10 @@ mod tests {
             "http://127.0.0.1:9501",
             "--email-to",
             "b@example.com",
+            "--mpesa-url",
+            "http://127.0.0.1:9601",
+            "--api-url",
+            "http://127.0.0.1:9001/api/v1",
         ])
         .expect("parses");
         let Command::Bootstrap(args) = cli.command else {
@@ -269,7 +347,69 @@ mod tests {
         };
         assert_eq!(args.table, "dev");
         assert_eq!(args.sms_url, "http://127.0.0.1:9501");
+        assert_eq!(args.mpesa_url, "http://127.0.0.1:9601");
+        assert_eq!(args.api_url, "http://127.0.0.1:9001/api/v1");
         assert_eq!(args.issuer, "order-system-local");
+    }
+
+    #[test]
+    fn mpesa_sandbox_defaults_to_darajas_sandbox_account() {
+        let cli =
+            Cli::try_parse_from(["devstack", "mpesa-sandbox", "--port", "9600"]).expect("parses");
+        let Command::MpesaSandbox(args) = cli.command else {
+            panic!("not mpesa-sandbox: {cli:?}");
+        };
+        assert_eq!(args.port, 9600);
+        let config = args.config();
+        assert_eq!(config, MpesaSandboxConfig::default());
+        assert_eq!(config.shortcode, "174379");
+        assert_eq!(
+            config.passkey,
+            "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"
+        );
+        assert_eq!(config.decision_delay, Duration::from_secs(1));
+    }
+
+    #[test]
+    fn mpesa_sandbox_takes_its_account_and_delay() {
+        let cli = Cli::try_parse_from([
+            "devstack",
+            "mpesa-sandbox",
+            "--port",
+            "9601",
+            "--consumer-key",
+            "k",
+            "--consumer-secret",
+            "s",
+            "--shortcode",
+            "600000",
+            "--passkey",
+            "p",
+            "--initiator-name",
+            "ops",
+            "--security-credential",
+            "c",
+            "--decision-delay-ms",
+            "25",
+        ])
+        .expect("parses");
+        let Command::MpesaSandbox(args) = cli.command else {
+            panic!("not mpesa-sandbox: {cli:?}");
+        };
+        let config = args.config();
+        assert_eq!(
+            (
+                config.consumer_key.as_str(),
+                config.consumer_secret.as_str(),
+                config.shortcode.as_str(),
+                config.passkey.as_str(),
+                config.initiator_name.as_str(),
+                config.security_credential.as_str(),
+            ),
+            ("k", "s", "600000", "p", "ops", "c")
+        );
+        assert_eq!(config.decision_delay, Duration::from_millis(25));
+        assert_eq!(config.token_lifetime, Duration::from_secs(3599));
     }
 
     #[test]
@@ -278,6 +418,15 @@ mod tests {
             &["devstack", "bootstrap", "--table", "dev"][..],
             &["devstack", "sms-sandbox"],
             &["devstack", "sms-sandbox", "--port", "ninety"],
+            &["devstack", "mpesa-sandbox"],
+            &[
+                "devstack",
+                "mpesa-sandbox",
+                "--port",
+                "9600",
+                "--decision-delay-ms",
+                "-1",
+            ],
             &["devstack", "queue-bridge", "--queue-url", "q"],
             &["devstack", "frobnicate"],
         ] {

@@ -1,10 +1,15 @@
-//! A small demo catalog for `make dev`: three levels of categories and a dozen products.
+//! The demo data of `make dev`: a small catalog (three levels of categories and a dozen
+//! products) and the customers behind the printed tokens, each with a phone number.
+//!
+//! Invariant: seeding only adds what is missing, so it runs on every `make dev` and never
+//! overwrites what someone changed through the API.
 
 use domain::catalog_use_cases::Catalog;
 use domain::category::CategoryName;
+use domain::customer::{Customer, CustomerName, Registration};
 use domain::product::{Description, NewProduct, ProductName, Sku};
-use domain::{CategoryId, CategoryStore, Money};
-use storage::DynamoCatalog;
+use domain::{CategoryId, CategoryStore, CustomerId, CustomerStore, Money, PhoneNumber, Timestamp};
+use storage::{DynamoCatalog, DynamoCustomers};
 
 use crate::StackError;
 
@@ -147,4 +152,54 @@ pub async fn demo_catalog(store: &DynamoCatalog) -> Result<usize, StackError> {
             .map_err(fail)?;
     }
     Ok(PRODUCTS.len())
+}
+
+/// The demo customer's phone number: any number the M-Pesa stand-in does not script pays
+/// successfully (its last four digits, 5678, are not one of the scripted outcomes).
+pub const DEMO_CUSTOMER_PHONE: &str = "+254712345678";
+/// The local admin's phone number (also pays successfully at the stand-in).
+pub const DEMO_ADMIN_PHONE: &str = "+254722000111";
+
+/// Stores the customers behind `make dev`'s printed tokens (the local admin and the demo
+/// customer: [`testkit::env::admin_identity`], [`testkit::env::customer_identity`]) with
+/// a phone number each, unless they are already stored, as the customers of the local
+/// OpenID provider's users `admin` and `customer`. Returns how many it stored.
+pub async fn demo_customers(store: &DynamoCustomers) -> Result<usize, StackError> {
+    let fail = |e: &dyn std::fmt::Display| StackError::Other(format!("demo customers: {e}"));
+    let mut stored = 0;
+    for (identity, subject, phone) in [
+        (testkit::env::admin_identity(), "admin", DEMO_ADMIN_PHONE),
+        (
+            testkit::env::customer_identity(),
+            "customer",
+            DEMO_CUSTOMER_PHONE,
+        ),
+    ] {
+        let id: CustomerId = identity.customer_id.parse().map_err(|e| fail(&e))?;
+        if store.customer(id).await.map_err(|e| fail(&e))?.is_some() {
+            continue;
+        }
+        let now = Timestamp::now();
+        let customer = Customer {
+            id,
+            email: identity.email.clone(),
+            name: CustomerName::parse(&identity.name).map_err(|e| fail(&e))?,
+            phone_number: Some(PhoneNumber::parse(phone).map_err(|e| fail(&e))?),
+            is_admin: identity.admin,
+            created_at: now,
+            updated_at: now,
+        };
+        // The local OpenID provider's users `admin` and `customer` (infra/scripts/dev.sh):
+        // signing in as them reaches these customers, so a printed token and a sign-in
+        // are one and the same customer.
+        match store
+            .register(&customer, subject)
+            .await
+            .map_err(|e| fail(&e))?
+        {
+            Registration::Registered => stored += 1,
+            Registration::SubjectTaken => {}
+        }
+    }
+    Ok(stored)
 }

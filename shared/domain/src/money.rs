@@ -69,6 +69,23 @@ impl Money {
         cents.mantissa()
     }
 
+    /// An amount of whole shillings (`const`, for limits such as M-Pesa's per prompt).
+    pub const fn from_whole_shillings(shillings: u32) -> Self {
+        let cents = shillings as u64 * 100;
+        Money(Decimal::from_parts(
+            cents as u32,
+            (cents >> 32) as u32,
+            0,
+            false,
+            2,
+        ))
+    }
+
+    /// `self − other`, exactly (may be negative).
+    pub fn minus(self, other: Money) -> Money {
+        Money::from_decimal(self.0 - other.0)
+    }
+
     /// The amount of `cents` hundredths of a shilling.
     pub fn from_minor_units(cents: i64) -> Self {
         Money(Decimal::new(cents, 2))
