@@ -85,8 +85,10 @@ pub struct EntryView {
 
 #[derive(Debug, Serialize)]
 struct ActorView {
+    /// A customer id, or `mpesa`.
     id: String,
-    email: String,
+    /// `null` for M-Pesa.
+    email: Option<String>,
 }
 
 fn json(value: Value) -> serde_json::Value {
@@ -155,5 +157,49 @@ mod tests {
                 "{kind:?} {id:?}"
             );
         }
+    }
+
+    #[test]
+    fn mpesas_entries_show_its_id_and_a_null_email_on_the_order() {
+        use domain::audit::{Actor, payment_received};
+        use domain::payment::{Payment, PaymentId, Receipt};
+        use domain::{Money, OrderId, Timestamp};
+
+        let at = Timestamp::parse("2026-12-06T10:00:09.000Z").expect("at");
+        let order = OrderId::generate();
+        let payment = Payment::paybill(
+            PaymentId::generate(),
+            Some(order),
+            Money::from_whole_shillings(500),
+            Receipt::parse("SLJ7RT61SV").expect("receipt"),
+            None,
+            None,
+            "1042".into(),
+            at,
+        );
+        let zero = Money::from_whole_shillings(0);
+        let entry = payment_received(&Actor::mpesa(), order, &payment, zero, payment.amount, at);
+        let shown = serde_json::to_value(EntryView::from(entry)).expect("json");
+        assert_eq!(
+            shown["actor"],
+            serde_json::json!({"id": "mpesa", "email": null})
+        );
+        assert_eq!(
+            (&shown["action"], &shown["entity_type"], &shown["entity_id"]),
+            (
+                &serde_json::json!("payment.received"),
+                &serde_json::json!("order"),
+                &serde_json::json!(order.to_string())
+            )
+        );
+        assert_eq!(
+            shown["changes"]["amount_paid"],
+            serde_json::json!({"from": "0.00", "to": "500.00"})
+        );
+
+        let admin = Actor::account(domain::CustomerId::generate(), "admin@example.com");
+        let entry = domain::audit::payment_assigned(&admin, order, &payment, at);
+        let shown = serde_json::to_value(EntryView::from(entry)).expect("json");
+        assert_eq!(shown["actor"]["email"], "admin@example.com");
     }
 }

@@ -1,8 +1,10 @@
-//! The order as the API shows it (docs/api.md, Orders). Admins also see where each
-//! notification channel stands; customers never do.
+//! The order as the API shows it (docs/api.md, Orders): with its M-Pesa payments and
+//! what they add up to (docs/payments.md). Admins also see where each notification
+//! channel stands; customers never do.
 
 use domain::notification::{ChannelState, Notifications};
 use domain::order::{Order, OrderLine};
+use domain::payment::{Payment, Reversal};
 use domain::{CustomerId, Money, OrderId, ProductId, Timestamp};
 use serde::Serialize;
 
@@ -50,9 +52,78 @@ pub struct OrderView {
     pub updated_at: Timestamp,
     pub confirmed_at: Option<Timestamp>,
     pub cancelled_at: Option<Timestamp>,
+    /// `refunded`, `refund_pending`, `paid`, `partially_paid`, `pending` or `unpaid`.
+    pub payment_status: &'static str,
+    /// The Paybill account number of the order.
+    pub payment_reference: String,
+    pub amount_paid: Money,
+    /// What is still owed, rounded up to whole shillings.
+    pub amount_due: Money,
+    /// Oldest first.
+    pub payments: Vec<PaymentView>,
     /// Admins only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notifications: Option<NotificationsView>,
+}
+
+/// One M-Pesa payment of an order.
+#[derive(Debug, Serialize)]
+pub struct PaymentView {
+    pub id: String,
+    /// `mpesa_prompt` or `mpesa_paybill`.
+    pub method: &'static str,
+    /// `pending`, `succeeded`, `failed` or `reversed`.
+    pub status: &'static str,
+    pub amount: Money,
+    /// As M-Pesa gives it (masked for Paybill).
+    pub phone_number: Option<String>,
+    pub payer_name: Option<String>,
+    pub receipt: Option<String>,
+    pub checkout_request_id: Option<String>,
+    pub result_code: Option<String>,
+    pub result_description: Option<String>,
+    pub reversal: Option<ReversalView>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A payment's reversal.
+#[derive(Debug, Serialize)]
+pub struct ReversalView {
+    /// `requested`, `reversed` or `failed`.
+    pub status: &'static str,
+    pub result_code: Option<String>,
+    pub at: Timestamp,
+}
+
+impl From<&Reversal> for ReversalView {
+    fn from(reversal: &Reversal) -> Self {
+        Self {
+            status: reversal.state.as_str(),
+            result_code: reversal.result_code.clone(),
+            at: reversal.at,
+        }
+    }
+}
+
+impl From<&Payment> for PaymentView {
+    fn from(payment: &Payment) -> Self {
+        Self {
+            id: payment.id.to_string(),
+            method: payment.method.as_str(),
+            status: payment.state.as_str(),
+            amount: payment.amount,
+            phone_number: payment.phone_number.clone(),
+            payer_name: payment.payer_name.clone(),
+            receipt: payment.receipt.as_ref().map(|r| r.as_str().to_owned()),
+            checkout_request_id: payment.checkout_request_id.clone(),
+            result_code: payment.result.as_ref().and_then(|r| r.code.clone()),
+            result_description: payment.result.as_ref().map(|r| r.description.clone()),
+            reversal: payment.reversal.as_ref().map(ReversalView::from),
+            created_at: payment.created_at,
+            updated_at: payment.updated_at,
+        }
+    }
 }
 
 /// One notification channel, as admins see it.
@@ -97,6 +168,7 @@ impl From<&Notifications> for NotificationsView {
 impl OrderView {
     /// `order` as `admin` (or its customer) sees it.
     pub fn new(order: &Order, admin: bool) -> Self {
+        let standing = order.payment_standing();
         Self {
             id: order.id,
             order_number: order.order_number.to_string(),
@@ -115,6 +187,11 @@ impl OrderView {
             updated_at: order.updated_at,
             confirmed_at: order.confirmed_at,
             cancelled_at: order.cancelled_at,
+            payment_status: standing.status.as_str(),
+            payment_reference: order.payment_reference().to_string(),
+            amount_paid: standing.amount_paid,
+            amount_due: standing.amount_due,
+            payments: order.payments.iter().map(PaymentView::from).collect(),
             notifications: admin.then(|| NotificationsView::from(&order.notifications)),
         }
     }

@@ -44,10 +44,7 @@ fn customer() -> CustomerId {
 /// function had crashed right after the commit.
 /// The customer of [`customer`], as the change history records them.
 fn customer_actor() -> domain::audit::Actor {
-    domain::audit::Actor {
-        id: customer(),
-        email: "customer@example.com".into(),
-    }
+    domain::audit::Actor::account(customer(), "customer@example.com")
 }
 
 fn broken_queue(env: &TestEnv) -> String {

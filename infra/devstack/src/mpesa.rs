@@ -1281,6 +1281,7 @@ async fn list_deliveries(State(state): State<Arc<AppState>>) -> axum::Json<Vec<D
 
 #[cfg(test)]
 mod tests {
+    use testkit::logs::CapturedLogs;
     use time::macros::datetime;
 
     use super::*;
@@ -1475,33 +1476,11 @@ mod tests {
         assert!(shown.contains(LOCAL_CONSUMER_KEY));
     }
 
-    /// A `tracing` writer into a shared buffer.
-    #[derive(Clone, Default)]
-    struct Capture(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Capture {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().expect("log buffer").extend_from_slice(buf);
-            Ok(buf.len())
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     // A current-thread runtime: the server and its tasks log on this thread, so the
     // scoped subscriber below sees their lines.
     #[tokio::test(flavor = "current_thread")]
     async fn the_logs_never_leak_a_secret_a_token_or_a_full_number() {
-        let capture = Capture::default();
-        let writer = capture.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .with_max_level(tracing::Level::TRACE)
-            .finish();
-        let _guard = tracing::subscriber::set_default(subscriber);
+        let (captured, _guard) = CapturedLogs::start();
 
         let config = MpesaSandboxConfig {
             decision_delay: Duration::ZERO,
@@ -1553,8 +1532,7 @@ mod tests {
         }
         assert_eq!(sandbox.deliveries.all().len(), 1);
 
-        let logs =
-            String::from_utf8(capture.0.lock().expect("log buffer").clone()).expect("UTF-8 logs");
+        let logs = captured.text();
         assert!(
             logs.contains("prompt accepted") && logs.contains("2547 ***** 126"),
             "{logs}"

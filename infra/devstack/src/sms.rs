@@ -224,6 +224,7 @@ async fn list(State(state): State<Arc<AppState>>) -> axum::Json<Vec<SentSms>> {
 #[cfg(test)]
 mod tests {
     use serde_json::Value;
+    use testkit::logs::CapturedLogs;
 
     use super::*;
 
@@ -325,33 +326,11 @@ mod tests {
         assert_eq!(mask_number("+1234567"), "+****567");
     }
 
-    /// A `tracing` writer into a shared buffer.
-    #[derive(Clone, Default)]
-    struct Capture(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Capture {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().expect("log buffer").extend_from_slice(buf);
-            Ok(buf.len())
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     // A current-thread runtime: the server task logs on this thread, so the scoped
     // subscriber below sees its lines.
     #[tokio::test(flavor = "current_thread")]
     async fn the_log_line_never_leaks_the_number_the_text_or_the_key() {
-        let capture = Capture::default();
-        let writer = capture.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .with_max_level(tracing::Level::TRACE)
-            .finish();
-        let _guard = tracing::subscriber::set_default(subscriber);
+        let (captured, _guard) = CapturedLogs::start();
 
         let sandbox = start(config(), 0).await.expect("start");
         let fields = [
@@ -362,8 +341,7 @@ mod tests {
         assert_eq!(post(&sandbox, Some(KEY), &fields).await.status(), 201);
         let id = sandbox.outbox.messages()[0].message_id.clone();
 
-        let logs =
-            String::from_utf8(capture.0.lock().expect("log buffer").clone()).expect("UTF-8 logs");
+        let logs = captured.text();
         let accepted: Vec<&str> = logs
             .lines()
             .filter(|l| l.contains("sms sandbox: accepted"))

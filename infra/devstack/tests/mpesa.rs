@@ -1,27 +1,25 @@
 //! The M-Pesa Daraja stand-in over real HTTP, in Daraja's raw JSON (so these tests pin
-//! the wire format), with a small callback receiver of their own on 127.0.0.1 that keeps
-//! every callback it gets and answers C2B validations (a `BillRefNumber` starting with
-//! `REJECT` is refused with `C2B00012`); on `/broken` it answers HTTP 500.
+//! the wire format), with a recorder of callbacks on 127.0.0.1
+//! ([`testkit::callbacks::CallbackRecorder`]) that keeps every callback it gets and
+//! answers C2B validations (a `BillRefNumber` starting with `REJECT` is refused with
+//! `C2B00012`); on `/broken` it answers HTTP 500.
 //!
 //! Every test has a stand-in of its own with a decision delay of a few tens of
-//! milliseconds. No test sleeps a fixed time or bounds one: a test waiting for a callback
-//! polls what the receiver got ([`POLL_TRIES`] times, [`POLL_EVERY`] apart), and "never
-//! sent" is read after a later callback of the same stand-in arrived (a barrier), or with
-//! a decision delay of an hour for "not decided yet".
+//! milliseconds. No test sleeps a fixed time or bounds one: a test waiting for a callback,
+//! a delivery or a decision polls for it ([`callbacks::poll`]: [`callbacks::POLL_TRIES`]
+//! looks, [`callbacks::POLL_EVERY`] apart), and "never sent" is read after a later
+//! callback of the same stand-in arrived (a barrier), or with a decision delay of an hour
+//! for "not decided yet".
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{StatusCode, Uri};
+use axum::http::StatusCode;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use devstack::mpesa::{self, Delivery, DeliveryKind, MpesaSandboxConfig, RunningMpesaSandbox};
 use serde_json::{Value, json};
+use testkit::callbacks::{self, CallbackRecorder};
 
-const POLL_TRIES: usize = 400;
-const POLL_EVERY: Duration = Duration::from_millis(25);
 const SHORTCODE: &str = "174379";
 const PASSKEY: &str = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919";
 const TIMESTAMP: &str = "20240101120000";
@@ -31,94 +29,35 @@ const INITIATOR: &str = "testapi";
 const CREDENTIAL: &str = "test-security-credential";
 const PAYER: &str = "254708374149";
 
-/// Callbacks received, as (path, body), in arrival order.
-type Received = Arc<Mutex<Vec<(String, Value)>>>;
+/// Daraja's paths.
+const STK_PUSH: &str = "/mpesa/stkpush/v1/processrequest";
+const STK_QUERY: &str = "/mpesa/stkpushquery/v1/query";
+const REGISTER: &str = "/mpesa/c2b/v1/registerurl";
+const SIMULATE: &str = "/mpesa/c2b/v1/simulate";
+const REVERSAL: &str = "/mpesa/reversal/v1/request";
 
-/// The shop's callback endpoints: any path, any POST.
-struct Receiver {
-    url: String,
-    received: Received,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-async fn receive(
-    State(received): State<Received>,
-    uri: Uri,
-    body: Bytes,
-) -> (StatusCode, axum::Json<Value>) {
-    let body: Value = serde_json::from_slice(&body).expect("a callback is JSON");
+/// The shop's answer to a callback on `path`: HTTP 500 on `/broken`, a C2B rejection
+/// (`C2B00012`) of a `BillRefNumber` starting with `REJECT`, otherwise accepted.
+fn answer(path: &str, body: &[u8]) -> (StatusCode, String) {
+    let body: Value = serde_json::from_slice(body).expect("a callback is JSON");
     let rejected = body["BillRefNumber"]
         .as_str()
         .is_some_and(|r| r.starts_with("REJECT"));
-    received
-        .lock()
-        .expect("received")
-        .push((uri.path().to_owned(), body));
-    if uri.path() == "/broken" {
-        (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({})))
+    if path == "/broken" {
+        (StatusCode::INTERNAL_SERVER_ERROR, json!({}).to_string())
     } else if rejected {
         let answer = json!({"ResultCode": "C2B00012", "ResultDesc": "Rejected"});
-        (StatusCode::OK, axum::Json(answer))
+        (StatusCode::OK, answer.to_string())
     } else {
         let answer = json!({"ResultCode": 0, "ResultDesc": "Accepted"});
-        (StatusCode::OK, axum::Json(answer))
+        (StatusCode::OK, answer.to_string())
     }
 }
 
-impl Receiver {
-    async fn start() -> Self {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .expect("bind");
-        let url = format!("http://{}", listener.local_addr().expect("addr"));
-        let received = Received::default();
-        let router = axum::Router::new()
-            .fallback(receive)
-            .with_state(received.clone());
-        let task = tokio::spawn(async move {
-            axum::serve(listener, router).await.expect("serve");
-        });
-        Self {
-            url,
-            received,
-            task,
-        }
-    }
-
-    /// The bodies received on `path`.
-    fn on(&self, path: &str) -> Vec<Value> {
-        self.received
-            .lock()
-            .expect("received")
-            .iter()
-            .filter(|(p, _)| p == path)
-            .map(|(_, body)| body.clone())
-            .collect()
-    }
-
-    /// Polls until `path` received `n` callbacks, and returns them.
-    async fn wait_for(&self, path: &str, n: usize) -> Vec<Value> {
-        for _ in 0..POLL_TRIES {
-            let got = self.on(path);
-            if got.len() >= n {
-                return got;
-            }
-            tokio::time::sleep(POLL_EVERY).await;
-        }
-        panic!("{n} callbacks on {path} expected; got {:?}", self.on(path));
-    }
-}
-
-/// A stand-in, a receiver and a token.
+/// A stand-in, a recorder of its callbacks and a token.
 struct World {
     sandbox: RunningMpesaSandbox,
-    receiver: Receiver,
+    receiver: CallbackRecorder,
     http: reqwest::Client,
     token: String,
 }
@@ -147,7 +86,7 @@ impl World {
 
     async fn with(config: MpesaSandboxConfig) -> Self {
         let sandbox = mpesa::start(config, 0).await.expect("start");
-        let receiver = Receiver::start().await;
+        let receiver = CallbackRecorder::start(answer).await;
         let http = reqwest::Client::new();
         let mut world = Self {
             sandbox,
@@ -170,12 +109,17 @@ impl World {
         request.send().await.expect("oauth request")
     }
 
-    async fn new_token(&self) -> String {
+    /// A token asked for with the right credentials: Daraja's answer.
+    async fn token_answer(&self) -> Value {
         let response = self
             .oauth(Some((KEY, SECRET)), "?grant_type=client_credentials")
             .await;
         assert_eq!(response.status(), 200);
-        let body: Value = response.json().await.expect("JSON");
+        response.json().await.expect("JSON")
+    }
+
+    async fn new_token(&self) -> String {
+        let body = self.token_answer().await;
         body["access_token"].as_str().expect("token").to_owned()
     }
 
@@ -197,8 +141,15 @@ impl World {
         self.post_as(&self.token, path, body).await
     }
 
+    /// POSTs `body` to `path`, which Daraja must take (HTTP 200): its answer.
+    async fn accepted(&self, path: &str, body: &Value) -> Value {
+        let (status, answer) = self.post(path, body).await;
+        assert_eq!(status, 200, "{answer}");
+        answer
+    }
+
     fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.receiver.url)
+        self.receiver.url(path).to_string()
     }
 
     fn push_body(&self, phone: &str, amount: Value) -> Value {
@@ -219,14 +170,8 @@ impl World {
 
     /// An accepted STK push: Daraja's answer.
     async fn push(&self, phone: &str, amount: u64) -> Value {
-        let (status, answer) = self
-            .post(
-                "/mpesa/stkpush/v1/processrequest",
-                &self.push_body(phone, json!(amount)),
-            )
-            .await;
-        assert_eq!(status, 200, "{answer}");
-        answer
+        let body = self.push_body(phone, json!(amount));
+        self.accepted(STK_PUSH, &body).await
     }
 
     async fn query(&self, checkout_id: &str) -> (u16, Value) {
@@ -236,26 +181,27 @@ impl World {
             "Timestamp": TIMESTAMP,
             "CheckoutRequestID": checkout_id,
         });
-        self.post("/mpesa/stkpushquery/v1/query", &body).await
+        self.post(STK_QUERY, &body).await
     }
 
     /// Polls the query until the prompt is decided: its 200 answer.
     async fn decided(&self, checkout_id: &str) -> Value {
-        for _ in 0..POLL_TRIES {
+        callbacks::poll(async || {
             let (status, answer) = self.query(checkout_id).await;
             if status == 200 {
-                return answer;
+                return Some(answer);
             }
             assert_eq!(status, 500, "{answer}");
-            tokio::time::sleep(POLL_EVERY).await;
-        }
-        panic!("{checkout_id} never decided");
+            None
+        })
+        .await
+        .unwrap_or_else(|| panic!("{checkout_id} never decided"))
     }
 
     /// The callbacks of one prompt received so far.
     fn stk_callbacks(&self, checkout_id: &str) -> Vec<Value> {
         self.receiver
-            .on("/stk")
+            .json("/stk")
             .into_iter()
             .filter(|c| c["Body"]["stkCallback"]["CheckoutRequestID"] == checkout_id)
             .collect()
@@ -263,31 +209,35 @@ impl World {
 
     /// Polls until the prompt's callback arrived: its `stkCallback`.
     async fn stk_callback(&self, checkout_id: &str) -> Value {
-        for _ in 0..POLL_TRIES {
-            if let Some(callback) = self.stk_callbacks(checkout_id).first() {
-                return callback["Body"]["stkCallback"].clone();
-            }
-            tokio::time::sleep(POLL_EVERY).await;
-        }
-        panic!("no callback for {checkout_id}");
+        callbacks::poll(async || {
+            let callback = self.stk_callbacks(checkout_id).into_iter().next()?;
+            Some(callback["Body"]["stkCallback"].clone())
+        })
+        .await
+        .unwrap_or_else(|| panic!("no callback for {checkout_id}"))
     }
 
     /// A successful prompt from `phone`: its receipt, once its callback arrived.
     async fn paid(&self, phone: &str, amount: u64) -> String {
         let answer = self.push(phone, amount).await;
-        let checkout_id = answer["CheckoutRequestID"].as_str().expect("checkout id");
-        let callback = self.stk_callback(checkout_id).await;
+        let callback = self.stk_callback(checkout_id(&answer)).await;
         receipt_of(&callback)
     }
 
-    async fn register(&self, response_type: &str, validation_path: &str) -> (u16, Value) {
-        let body = json!({
+    /// A registration of this shortcode's C2B URLs: confirmations to the recorder's
+    /// `/c2b/confirmation`, validations to `validation_url`.
+    fn registration(&self, response_type: &str, validation_url: &str) -> Value {
+        json!({
             "ShortCode": SHORTCODE,
             "ResponseType": response_type,
             "ConfirmationURL": self.url("/c2b/confirmation"),
-            "ValidationURL": self.url(validation_path),
-        });
-        self.post("/mpesa/c2b/v1/registerurl", &body).await
+            "ValidationURL": validation_url,
+        })
+    }
+
+    async fn register(&self, response_type: &str, validation_path: &str) -> (u16, Value) {
+        let body = self.registration(response_type, &self.url(validation_path));
+        self.post(REGISTER, &body).await
     }
 
     async fn simulate(&self, amount: u64, bill_ref: &str) -> (u16, Value) {
@@ -298,7 +248,7 @@ impl World {
             "Msisdn": "254712345126",
             "BillRefNumber": bill_ref,
         });
-        self.post("/mpesa/c2b/v1/simulate", &body).await
+        self.post(SIMULATE, &body).await
     }
 
     fn reversal_body(&self, receipt: &str, amount: u64) -> Value {
@@ -319,43 +269,53 @@ impl World {
 
     /// An accepted reversal: Daraja's answer.
     async fn reverse(&self, receipt: &str, amount: u64) -> Value {
-        let (status, answer) = self
-            .post(
-                "/mpesa/reversal/v1/request",
-                &self.reversal_body(receipt, amount),
-            )
-            .await;
-        assert_eq!(status, 200, "{answer}");
-        answer
+        let body = self.reversal_body(receipt, amount);
+        self.accepted(REVERSAL, &body).await
     }
 
     /// Polls until the stand-in kept `n` deliveries of `kind`, and returns them.
     async fn deliveries(&self, kind: DeliveryKind, n: usize) -> Vec<Delivery> {
-        for _ in 0..POLL_TRIES {
-            let kept = self.sandbox.deliveries.of_kind(kind);
-            if kept.len() >= n {
-                return kept;
-            }
-            tokio::time::sleep(POLL_EVERY).await;
-        }
-        panic!("{n} deliveries of {kind:?} expected");
+        callbacks::poll(async || {
+            Some(self.sandbox.deliveries.of_kind(kind)).filter(|kept| kept.len() >= n)
+        })
+        .await
+        .unwrap_or_else(|| panic!("{n} deliveries of {kind:?} expected"))
     }
 
     /// Polls until the result of the reversal `answer` arrived: its `Result`.
     async fn reversal_result(&self, answer: &Value) -> Value {
         let conversation = &answer["ConversationID"];
-        for _ in 0..POLL_TRIES {
-            let results = self.receiver.on("/reversal/result");
-            if let Some(result) = results
+        callbacks::poll(async || {
+            let results = self.receiver.json("/reversal/result");
+            let result = results
                 .iter()
-                .find(|r| r["Result"]["ConversationID"] == *conversation)
-            {
-                return result["Result"].clone();
-            }
-            tokio::time::sleep(POLL_EVERY).await;
-        }
-        panic!("no reversal result for {answer}");
+                .find(|r| r["Result"]["ConversationID"] == *conversation)?;
+            Some(result["Result"].clone())
+        })
+        .await
+        .unwrap_or_else(|| panic!("no reversal result for {answer}"))
     }
+}
+
+/// The checkout id of an accepted STK push.
+fn checkout_id(answer: &Value) -> &str {
+    answer["CheckoutRequestID"].as_str().expect("a checkout id")
+}
+
+/// `body` with `field` set to `value`.
+fn with_field(body: &Value, field: &str, value: Value) -> Value {
+    let mut body = body.clone();
+    body[field] = value;
+    body
+}
+
+/// A port nothing listens on (bound, then let go).
+async fn closed_port() -> std::net::SocketAddr {
+    tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
 }
 
 fn metadata(callback: &Value, name: &str) -> Value {
@@ -398,23 +358,23 @@ fn assert_error(status: u16, body: &Value, expected_status: u16, code: &str, mes
     );
 }
 
+/// Daraja's refusal of a request whose `field` is bad: HTTP 400 `400.002.02`.
+fn assert_invalid(status: u16, body: &Value, field: &str) {
+    let message = format!("Bad Request - Invalid {field}");
+    assert_error(status, body, 400, "400.002.02", &message);
+}
+
 // --- OAuth -------------------------------------------------------------------------------
 
 #[tokio::test]
 async fn the_right_credentials_get_a_token_whose_lifetime_is_a_string() {
     let world = World::new().await;
-    let response = world
-        .oauth(Some((KEY, SECRET)), "?grant_type=client_credentials")
-        .await;
-    assert_eq!(response.status(), 200);
-    let body: Value = response.json().await.expect("JSON");
+    let body = world.token_answer().await;
     assert_eq!(body["expires_in"], "3599");
     let token = body["access_token"].as_str().expect("a string token");
     assert!(token.len() >= 20 && token.bytes().all(|b| b.is_ascii_alphanumeric()));
     assert_ne!(token, world.token);
-    let (status, _) = world
-        .post_as(token, "/mpesa/stkpushquery/v1/query", &json!({}))
-        .await;
+    let (status, _) = world.post_as(token, STK_QUERY, &json!({})).await;
     assert_eq!(status, 400, "a good token passes, the empty body does not");
 }
 
@@ -446,17 +406,12 @@ async fn daraja_paths_need_a_token_it_issued() {
     let world = World::new().await;
     let body = world.push_body(PAYER, json!(1));
     for token in ["", "made-up-token", &format!("{}x", world.token)] {
-        let (status, answer) = world
-            .post_as(token, "/mpesa/stkpush/v1/processrequest", &body)
-            .await;
+        let (status, answer) = world.post_as(token, STK_PUSH, &body).await;
         assert_error(status, &answer, 401, "404.001.03", "Invalid Access Token");
     }
     let response = world
         .http
-        .post(format!(
-            "{}/mpesa/reversal/v1/request",
-            world.sandbox.base_url
-        ))
+        .post(format!("{}{REVERSAL}", world.sandbox.base_url))
         .json(&json!({}))
         .send()
         .await
@@ -471,22 +426,18 @@ async fn a_token_stops_working_when_its_lifetime_ends() {
         ..config()
     })
     .await;
-    let unknown = json!({
-        "BusinessShortCode": SHORTCODE,
-        "Password": password(),
-        "Timestamp": TIMESTAMP,
-        "CheckoutRequestID": "ws_CO_000",
-    });
-    for _ in 0..POLL_TRIES {
-        let (status, answer) = world.post("/mpesa/stkpushquery/v1/query", &unknown).await;
+    // A query of a prompt it never saw: 400 while the token works, then 401.
+    let refused = callbacks::poll(async || {
+        let (status, answer) = world.query("ws_CO_000").await;
         if status == 401 {
-            assert_error(status, &answer, 401, "404.001.03", "Invalid Access Token");
-            return;
+            return Some(answer);
         }
         assert_eq!(status, 400, "{answer}");
-        tokio::time::sleep(POLL_EVERY).await;
-    }
-    panic!("the token never expired");
+        None
+    })
+    .await
+    .expect("the token never expired");
+    assert_error(401, &refused, 401, "404.001.03", "Invalid Access Token");
 }
 
 // --- STK push ----------------------------------------------------------------------------
@@ -518,13 +469,9 @@ async fn an_stk_push_is_accepted_with_darajas_ids() {
     );
     // An amount as a numeric string is taken too, and the highest amount.
     for amount in [json!("10"), json!(250_000)] {
-        let (status, answer) = world
-            .post(
-                "/mpesa/stkpush/v1/processrequest",
-                &world.push_body(PAYER, amount),
-            )
+        world
+            .accepted(STK_PUSH, &world.push_body(PAYER, amount))
             .await;
-        assert_eq!(status, 200, "{answer}");
     }
 }
 
@@ -532,11 +479,7 @@ async fn an_stk_push_is_accepted_with_darajas_ids() {
 async fn a_bad_field_is_refused_with_darajas_code() {
     let world = World::new().await;
     let good = world.push_body(PAYER, json!(1));
-    let with = |field: &str, value: Value| {
-        let mut body = good.clone();
-        body[field] = value;
-        body
-    };
+    let with = |field: &str, value: Value| with_field(&good, field, value);
     let wrong_password = BASE64.encode(format!("{SHORTCODE}not-the-passkey{TIMESTAMP}"));
     for (body, field) in [
         (with("Password", json!(wrong_password)), "Password"),
@@ -570,14 +513,8 @@ async fn a_bad_field_is_refused_with_darajas_code() {
             "TransactionType",
         ),
     ] {
-        let (status, answer) = world.post("/mpesa/stkpush/v1/processrequest", &body).await;
-        assert_error(
-            status,
-            &answer,
-            400,
-            "400.002.02",
-            &format!("Bad Request - Invalid {field}"),
-        );
+        let (status, answer) = world.post(STK_PUSH, &body).await;
+        assert_invalid(status, &answer, field);
     }
     assert!(world.sandbox.deliveries.all().is_empty());
 }
@@ -590,9 +527,7 @@ async fn the_query_answers_500_until_the_prompt_is_decided() {
     })
     .await;
     let answer = world.push(PAYER, 1).await;
-    let (status, body) = world
-        .query(answer["CheckoutRequestID"].as_str().expect("id"))
-        .await;
+    let (status, body) = world.query(checkout_id(&answer)).await;
     assert_error(
         status,
         &body,
@@ -601,20 +536,14 @@ async fn the_query_answers_500_until_the_prompt_is_decided() {
         "The transaction is being processed",
     );
     let (status, body) = world.query("ws_CO_01012024120000123456").await;
-    assert_error(
-        status,
-        &body,
-        400,
-        "400.002.02",
-        "Bad Request - Invalid CheckoutRequestID",
-    );
+    assert_invalid(status, &body, "CheckoutRequestID");
 }
 
 #[tokio::test]
 async fn a_successful_prompt_calls_back_with_receipt_amount_and_phone() {
     let world = World::new().await;
     let answer = world.push(PAYER, 1).await;
-    let checkout_id = answer["CheckoutRequestID"].as_str().expect("id");
+    let checkout_id = checkout_id(&answer);
     let callback = world.stk_callback(checkout_id).await;
     assert_eq!(callback["MerchantRequestID"], answer["MerchantRequestID"]);
     assert_eq!(callback["ResultCode"], 0);
@@ -685,7 +614,7 @@ async fn the_scripted_failures_follow_the_last_four_digits() {
         ("254700001037", 1037, "DS timeout user cannot be reached"),
     ] {
         let answer = world.push(phone, 5).await;
-        let checkout_id = answer["CheckoutRequestID"].as_str().expect("id");
+        let checkout_id = checkout_id(&answer);
         let callback = world.stk_callback(checkout_id).await;
         assert_eq!(callback["ResultCode"], json!(code), "{phone}");
         assert_eq!(callback["ResultDesc"], desc, "{phone}");
@@ -700,7 +629,7 @@ async fn the_scripted_failures_follow_the_last_four_digits() {
 async fn a_0404_prompt_succeeds_but_never_calls_back() {
     let world = World::new().await;
     let silent = world.push("254700000404", 5).await;
-    let silent_id = silent["CheckoutRequestID"].as_str().expect("id");
+    let silent_id = checkout_id(&silent);
     let query = world.decided(silent_id).await;
     assert_eq!(query["ResultCode"], "0");
     // Barrier: a prompt pushed after the silent one was decided calls back after it.
@@ -713,7 +642,7 @@ async fn a_0404_prompt_succeeds_but_never_calls_back() {
 async fn a_0002_prompt_calls_back_twice_with_one_receipt() {
     let world = World::new().await;
     let answer = world.push("254700000002", 5).await;
-    let checkout_id = answer["CheckoutRequestID"].as_str().expect("id");
+    let checkout_id = checkout_id(&answer);
     world.receiver.wait_for("/stk", 2).await;
     let callbacks = world.stk_callbacks(checkout_id);
     assert_eq!(callbacks.len(), 2);
@@ -726,21 +655,15 @@ async fn a_0002_prompt_calls_back_twice_with_one_receipt() {
 #[tokio::test]
 async fn a_failed_callback_is_kept_and_the_stand_in_goes_on() {
     let world = World::new().await;
-    let closed = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-        .await
-        .expect("bind")
-        .local_addr()
-        .expect("addr");
+    let closed = closed_port().await;
     let mut body = world.push_body(PAYER, json!(5));
     body["CallBackURL"] = json!(format!("http://{closed}/stk"));
-    let (status, _) = world.post("/mpesa/stkpush/v1/processrequest", &body).await;
-    assert_eq!(status, 200);
+    world.accepted(STK_PUSH, &body).await;
     let refused = world.deliveries(DeliveryKind::Stk, 1).await;
     assert_eq!(refused.len(), 1, "the failed delivery is kept");
     assert!(!refused[0].delivered() && refused[0].status.is_none() && refused[0].error.is_some());
     body["CallBackURL"] = json!(world.url("/broken"));
-    let (status, _) = world.post("/mpesa/stkpush/v1/processrequest", &body).await;
-    assert_eq!(status, 200);
+    world.accepted(STK_PUSH, &body).await;
     let answered_500 = world.deliveries(DeliveryKind::Stk, 2).await;
     assert_eq!(answered_500[1].status, Some(500));
     assert!(!answered_500[1].delivered());
@@ -749,7 +672,7 @@ async fn a_failed_callback_is_kept_and_the_stand_in_goes_on() {
     let deliveries = world.sandbox.deliveries.of_kind(DeliveryKind::Stk);
     assert_eq!(deliveries.len(), 3);
     assert!(deliveries[2].delivered());
-    assert_eq!(world.receiver.on("/broken").len(), 1);
+    assert_eq!(world.receiver.bodies("/broken").len(), 1);
 }
 
 // --- C2B ---------------------------------------------------------------------------------
@@ -772,8 +695,8 @@ async fn a_paybill_payment_is_validated_then_confirmed() {
     );
     assert!(answer["OriginatorCoversationID"].is_string(), "{answer}");
 
-    let confirmation = world.receiver.wait_for("/c2b/confirmation", 1).await[0].clone();
-    let validation = world.receiver.on("/c2b/validation")[0].clone();
+    let confirmation = world.receiver.wait_for_json("/c2b/confirmation", 1).await[0].clone();
+    let validation = world.receiver.json("/c2b/validation")[0].clone();
     for body in [&validation, &confirmation] {
         assert_eq!(body["TransactionType"], "Pay Bill");
         assert_eq!(body["TransAmount"], "500.00");
@@ -818,8 +741,8 @@ async fn a_payment_refused_at_validation_is_never_confirmed() {
     world.receiver.wait_for("/c2b/validation", 1).await;
     // Barrier: a later accepted payment is confirmed; the refused one never was.
     world.simulate(200, "ORD2").await;
-    let confirmations = world.receiver.wait_for("/c2b/confirmation", 1).await;
-    assert_eq!(world.receiver.on("/c2b/validation").len(), 2);
+    let confirmations = world.receiver.wait_for_json("/c2b/confirmation", 1).await;
+    assert_eq!(world.receiver.bodies("/c2b/validation").len(), 2);
     assert_eq!(confirmations.len(), 1);
     assert_eq!(confirmations[0]["BillRefNumber"], "ORD2");
 }
@@ -828,34 +751,17 @@ async fn a_payment_refused_at_validation_is_never_confirmed() {
 async fn an_unanswered_validation_confirms_only_when_registered_completed() {
     let world = World::new().await;
     // Nothing listens there: the validation gets no answer.
-    let closed = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-        .await
-        .expect("bind")
-        .local_addr()
-        .expect("addr");
-    let register = |response_type: &str| {
-        json!({
-            "ShortCode": SHORTCODE,
-            "ResponseType": response_type,
-            "ConfirmationURL": world.url("/c2b/confirmation"),
-            "ValidationURL": format!("http://{closed}/validation"),
-        })
-    };
-    let (status, _) = world
-        .post("/mpesa/c2b/v1/registerurl", &register("Cancelled"))
-        .await;
-    assert_eq!(status, 200);
+    let unanswered = format!("http://{}/validation", closed_port().await);
+    let register = |response_type: &str| world.registration(response_type, &unanswered);
+    world.accepted(REGISTER, &register("Cancelled")).await;
     world.simulate(100, "ORD-CANCELLED").await;
     let validations = world.deliveries(DeliveryKind::C2bValidation, 1).await;
     assert!(validations[0].error.is_some() && validations[0].status.is_none());
 
-    let (status, _) = world
-        .post("/mpesa/c2b/v1/registerurl", &register("Completed"))
-        .await;
-    assert_eq!(status, 200);
+    world.accepted(REGISTER, &register("Completed")).await;
     world.simulate(100, "ORD3").await;
     // Also the barrier: the cancelled payment was never confirmed.
-    let confirmations = world.receiver.wait_for("/c2b/confirmation", 1).await;
+    let confirmations = world.receiver.wait_for_json("/c2b/confirmation", 1).await;
     assert_eq!(confirmations.len(), 1);
     assert_eq!(confirmations[0]["BillRefNumber"], "ORD3");
     assert_eq!(
@@ -872,49 +778,18 @@ async fn an_unanswered_validation_confirms_only_when_registered_completed() {
 async fn paybill_needs_registered_urls_for_its_own_shortcode() {
     let world = World::new().await;
     let (status, answer) = world.simulate(100, "ORD1").await;
-    assert_error(
-        status,
-        &answer,
-        400,
-        "400.002.02",
-        "Bad Request - Invalid ShortCode",
-    );
-    let (status, answer) = world
-        .post(
-            "/mpesa/c2b/v1/registerurl",
-            &json!({
-                "ShortCode": "600000",
-                "ResponseType": "Completed",
-                "ConfirmationURL": world.url("/c"),
-                "ValidationURL": world.url("/v"),
-            }),
-        )
-        .await;
-    assert_error(
-        status,
-        &answer,
-        400,
-        "400.002.02",
-        "Bad Request - Invalid ShortCode",
-    );
-    let (status, answer) = world
-        .post(
-            "/mpesa/c2b/v1/registerurl",
-            &json!({
-                "ShortCode": SHORTCODE,
-                "ResponseType": "Completed",
-                "ConfirmationURL": "not a url",
-                "ValidationURL": world.url("/v"),
-            }),
-        )
-        .await;
-    assert_error(
-        status,
-        &answer,
-        400,
-        "400.002.02",
-        "Bad Request - Invalid ConfirmationURL",
-    );
+    assert_invalid(status, &answer, "ShortCode");
+    let good = world.registration("Completed", &world.url("/v"));
+    for (body, field) in [
+        (with_field(&good, "ShortCode", json!("600000")), "ShortCode"),
+        (
+            with_field(&good, "ConfirmationURL", json!("not a url")),
+            "ConfirmationURL",
+        ),
+    ] {
+        let (status, answer) = world.post(REGISTER, &body).await;
+        assert_invalid(status, &answer, field);
+    }
 }
 
 // --- Reversal ----------------------------------------------------------------------------
@@ -1013,13 +888,13 @@ async fn a_reversal_of_a_0003_payment_is_accepted_and_never_answered() {
     let receipt = world.paid(PAYER, 40).await;
     let other = world.reverse(&receipt, 40).await;
     world.reversal_result(&other).await;
-    let results = world.receiver.on("/reversal/result");
+    let results = world.receiver.json("/reversal/result");
     assert_eq!(results.len(), 1);
     assert_eq!(
         results[0]["Result"]["ConversationID"],
         other["ConversationID"]
     );
-    assert!(world.receiver.on("/reversal/timeout").is_empty());
+    assert!(world.receiver.bodies("/reversal/timeout").is_empty());
 }
 
 #[tokio::test]
@@ -1027,11 +902,7 @@ async fn a_reversal_needs_the_initiator_and_its_credential() {
     let world = World::new().await;
     let receipt = "SLJ7RT61SV";
     let good = world.reversal_body(receipt, 70);
-    let with = |field: &str, value: Value| {
-        let mut body = good.clone();
-        body[field] = value;
-        body
-    };
+    let with = |field: &str, value: Value| with_field(&good, field, value);
     for (body, field) in [
         (with("Initiator", json!("someone")), "Initiator"),
         (
@@ -1052,13 +923,7 @@ async fn a_reversal_needs_the_initiator_and_its_credential() {
         (with("ResultURL", json!("nowhere")), "ResultURL"),
         (with("QueueTimeOutURL", json!("")), "QueueTimeOutURL"),
     ] {
-        let (status, answer) = world.post("/mpesa/reversal/v1/request", &body).await;
-        assert_error(
-            status,
-            &answer,
-            400,
-            "400.002.02",
-            &format!("Bad Request - Invalid {field}"),
-        );
+        let (status, answer) = world.post(REVERSAL, &body).await;
+        assert_invalid(status, &answer, field);
     }
 }

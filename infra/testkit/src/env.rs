@@ -196,13 +196,13 @@ pub fn admin_identity() -> Identity {
 /// write through the stores directly (not through the API) are recorded as.
 pub fn admin_actor() -> domain::audit::Actor {
     let admin = admin_identity();
-    domain::audit::Actor {
-        id: admin
+    domain::audit::Actor::account(
+        admin
             .customer_id
             .parse()
             .unwrap_or_else(|e| panic!("the local admin's id: {e}")),
-        email: admin.email,
-    }
+        admin.email,
+    )
 }
 
 /// The identity of the local customer.

@@ -11,6 +11,10 @@
 //! - [`keys`]: ES256 key pairs and access tokens for local use.
 //! - [`oidc`]: a scriptable stand-in for a misbehaving OpenID provider, and token helpers.
 //! - [`routes`]: the routes declared in template.yaml, openapi.yaml and Cargo.toml (parity).
+//! - [`callbacks`]: a recorder of callbacks on 127.0.0.1 that keeps every body it gets
+//!   and answers as its test tells it (the shop's M-Pesa callback URLs, say), and the
+//!   bounded polling tests wait with ([`callbacks::poll`]).
+//! - [`logs`]: log lines captured by a subscriber scoped to the test's thread.
 //! - [`outage`]: a forwarder in front of the local emulator that a test cuts and restores.
 //! - [`contention`]: a forwarder in front of the local DynamoDB that cancels transactions
 //!   with `TransactionConflict`, as a concurrent writer in DynamoDB would.
@@ -18,11 +22,13 @@
 //! Invariant: every AWS client built here points at a local endpoint with static test
 //! credentials ([`local_aws_config`]); none can reach a real AWS account.
 
+pub mod callbacks;
 pub mod contention;
 pub mod email;
 pub mod env;
 pub mod events;
 pub mod keys;
+pub mod logs;
 pub mod oidc;
 pub mod outage;
 pub mod queues;

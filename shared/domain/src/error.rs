@@ -66,3 +66,13 @@ impl ValidationErrors {
         }
     }
 }
+
+/// A storage adapter's failure, as every use case reports it: unavailable for now
+/// (unreachable, timed out, throttled: a 503 with `Retry-After`), or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageFailure {
+    #[error("storage is unavailable (unreachable, timed out or throttled); retry later")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("storage failed")]
+    Failed(#[source] Box<dyn std::error::Error + Send + Sync>),
+}

@@ -18,6 +18,7 @@ pub mod notification;
 pub mod order;
 pub mod page;
 pub mod payment;
+pub mod payment_use_cases;
 pub mod product;
 pub mod timestamp;
 

@@ -38,10 +38,7 @@ impl Claims {
         let id = self.sub.parse().map_err(|_| {
             ApiError::Unauthorized("the token's subject is not a customer id".into())
         })?;
-        Ok(domain::audit::Actor {
-            id,
-            email: self.email.clone(),
-        })
+        Ok(domain::audit::Actor::account(id, self.email.clone()))
     }
 }
 

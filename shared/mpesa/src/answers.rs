@@ -15,7 +15,7 @@
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::{DarajaError, NoAnswer, Refusal};
+use crate::error::{DarajaError, NoAnswer, Refusal, is_throttling};
 use crate::result_code::ResultCode;
 
 /// Longest description kept in an error, in characters.
@@ -65,16 +65,6 @@ impl ErrorAnswer {
             description: short_description(&self.message),
         }
     }
-}
-
-/// Whether a code or description says Daraja is shedding load (spike arrest, quota,
-/// "System is busy").
-pub(crate) fn is_throttling(code: &str, description: &str) -> bool {
-    let description = description.to_ascii_lowercase();
-    matches!(code, "500.003.02" | "500.003.03")
-        || ["busy", "spike arrest", "quota", "rate limit"]
-            .iter()
-            .any(|word| description.contains(word))
 }
 
 /// How an operation reads a throttled 4xx (e.g. 429 with an `errorCode`).

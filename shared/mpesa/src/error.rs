@@ -108,7 +108,7 @@ impl Refusal {
     /// Whether Daraja turned the request away for load (quota, spike arrest): asking
     /// again later may succeed.
     pub fn is_throttled(&self) -> bool {
-        self.http_status == 429 || crate::answers::is_throttling(&self.code, &self.description)
+        self.http_status == 429 || is_throttling(&self.code, &self.description)
     }
 }
 
@@ -156,6 +156,16 @@ impl NoAnswer {
             Self::Unreadable { .. } => "unreadable",
         }
     }
+}
+
+/// Whether a code or description says Daraja is shedding load (spike arrest, quota,
+/// "System is busy").
+pub(crate) fn is_throttling(code: &str, description: &str) -> bool {
+    let description = description.to_ascii_lowercase();
+    matches!(code, "500.003.02" | "500.003.03")
+        || ["busy", "spike arrest", "quota", "rate limit"]
+            .iter()
+            .any(|word| description.contains(word))
 }
 
 #[cfg(test)]

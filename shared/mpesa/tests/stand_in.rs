@@ -23,12 +23,12 @@
 //!   answered.
 //!
 //! How: each test has a stand-in of its own (decision delay 30 ms) and a receiver of
-//! callbacks (an axum server keeping every raw body it gets and answering with the
-//! crate's own [`CallbackAnswer`] bodies; its C2B validation accepts or rejects as
-//! told). Tests that count requests put a pass-through proxy between client and
-//! stand-in. No test sleeps a fixed time or bounds one: waiting is bounded polling for a
-//! condition, and "never sent" is read after a later callback of the same stand-in
-//! arrived (a barrier).
+//! callbacks (testkit's [`CallbackRecorder`], keeping every raw body it gets and
+//! answering with the crate's own [`CallbackAnswer`] bodies; its C2B validation accepts
+//! or rejects as told). Tests that count requests put a pass-through proxy between client
+//! and stand-in. No test sleeps a fixed time or bounds one: waiting is bounded polling
+//! for a condition ([`callbacks::poll`]), and "never sent" is read after a later callback
+//! of the same stand-in arrived (a barrier).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -44,16 +44,14 @@ use domain::PhoneNumber;
 use mpesa::{
     C2bPayment, C2bRejection, C2bResponseType, C2bSimulation, C2bUrls, CallbackAnswer, Clock,
     Daraja, DarajaConfig, DarajaError, InvalidShillings, MAX_SHILLINGS, NoAnswer, Receipt, Refusal,
-    ResultCode, Reversal, ReversalAccepted, ReversalResult, Shillings, StkCallback, StkPush,
-    StkQueryAnswer, TokenFailure,
+    ResultCode, Reversal, ReversalAccepted, ReversalResult, Shillings, StkAccepted, StkCallback,
+    StkPush, StkQueryAnswer, TokenFailure,
 };
 use secrecy::SecretString;
 use serde_json::{Value, json};
+use testkit::callbacks::{self, CallbackRecorder};
 use time::OffsetDateTime;
-use url::Url;
 
-const POLL_TRIES: usize = 400;
-const POLL_EVERY: Duration = Duration::from_millis(25);
 const DECISION_DELAY: Duration = Duration::from_millis(30);
 
 /// The receiver's paths.
@@ -114,88 +112,25 @@ impl Drop for Server {
     }
 }
 
-/// Callbacks received: (path, raw body), in arrival order.
-type Received = Arc<Mutex<Vec<(String, Bytes)>>>;
-
-#[derive(Clone)]
-struct ReceiverState {
-    received: Received,
-    /// What the C2B validation answers: accept, or reject with `C2B00012`.
-    accept_c2b: Arc<AtomicBool>,
-}
-
-/// The shop's callback endpoints.
-struct Receiver {
-    server: Server,
-    state: ReceiverState,
-}
-
-async fn receive(State(state): State<ReceiverState>, uri: Uri, body: Bytes) -> Response {
-    state
-        .received
-        .lock()
-        .expect("received")
-        .push((uri.path().to_owned(), body));
-    let answer = match uri.path() {
-        VALIDATION if state.accept_c2b.load(Ordering::SeqCst) => CallbackAnswer::c2b_accepted(),
-        VALIDATION => CallbackAnswer::c2b_rejected(C2bRejection::InvalidAccountNumber),
-        CONFIRMATION => CallbackAnswer::c2b_accepted(),
-        _ => CallbackAnswer::stk_accepted(),
-    };
-    ([(header::CONTENT_TYPE, "application/json")], answer.body()).into_response()
-}
-
-impl Receiver {
-    async fn start() -> Self {
-        let state = ReceiverState {
-            received: Received::default(),
-            accept_c2b: Arc::new(AtomicBool::new(true)),
+/// A receiver of the shop's callbacks, answering with the crate's own [`CallbackAnswer`]
+/// bodies: its C2B validation accepts while `accept_c2b` holds, else rejects with
+/// `C2B00012`.
+async fn receiver(accept_c2b: Arc<AtomicBool>) -> CallbackRecorder {
+    CallbackRecorder::start(move |path, _| {
+        let answer = match path {
+            VALIDATION if accept_c2b.load(Ordering::SeqCst) => CallbackAnswer::c2b_accepted(),
+            VALIDATION => CallbackAnswer::c2b_rejected(C2bRejection::InvalidAccountNumber),
+            CONFIRMATION => CallbackAnswer::c2b_accepted(),
+            _ => CallbackAnswer::stk_accepted(),
         };
-        let router = axum::Router::new()
-            .fallback(receive)
-            .with_state(state.clone());
-        Self {
-            server: Server::start(router).await,
-            state,
-        }
-    }
+        (StatusCode::OK, answer.body().to_owned())
+    })
+    .await
+}
 
-    fn url(&self, path: &str) -> Url {
-        format!("{}{path}", self.server.url)
-            .parse()
-            .expect("callback URL")
-    }
-
-    fn accept_c2b(&self, accept: bool) {
-        self.state.accept_c2b.store(accept, Ordering::SeqCst);
-    }
-
-    /// The raw bodies received on `path`.
-    fn bodies(&self, path: &str) -> Vec<Bytes> {
-        self.state
-            .received
-            .lock()
-            .expect("received")
-            .iter()
-            .filter(|(p, _)| p == path)
-            .map(|(_, body)| body.clone())
-            .collect()
-    }
-
-    /// Polls until `path` received `n` bodies; returns them.
-    async fn wait_for(&self, path: &str, n: usize) -> Vec<Bytes> {
-        for _ in 0..POLL_TRIES {
-            let got = self.bodies(path);
-            if got.len() >= n {
-                return got;
-            }
-            tokio::time::sleep(POLL_EVERY).await;
-        }
-        panic!(
-            "{n} callbacks on {path} expected, got {}",
-            self.bodies(path).len()
-        );
-    }
+/// A receiver whose C2B validation always accepts.
+async fn accepting_receiver() -> CallbackRecorder {
+    receiver(Arc::new(AtomicBool::new(true))).await
 }
 
 #[derive(Clone)]
@@ -291,6 +226,36 @@ impl Proxy {
     fn tokens(&self) -> Vec<String> {
         self.state.tokens.lock().expect("tokens").clone()
     }
+
+    /// A client of the stand-in through the proxy, with `account`'s credentials.
+    fn client(&self, account: &MpesaSandboxConfig) -> Daraja {
+        Daraja::new(client_config(&self.server.url, account)).expect("client")
+    }
+
+    /// [`Proxy::client`], reading the time on `clock`.
+    fn client_on(&self, account: &MpesaSandboxConfig, clock: &TestClock) -> Daraja {
+        let config = client_config(&self.server.url, account);
+        Daraja::with_clock(config, Arc::new(clock.clone())).expect("client")
+    }
+}
+
+/// A stand-in behind a counting [`Proxy`], and a receiver of its callbacks.
+struct Proxied {
+    sandbox: RunningMpesaSandbox,
+    proxy: Proxy,
+    receiver: CallbackRecorder,
+}
+
+impl Proxied {
+    async fn start(config: &MpesaSandboxConfig, advertised_lifetime: Option<&'static str>) -> Self {
+        let sandbox = stand_in::start(config.clone(), 0).await.expect("stand-in");
+        let proxy = Proxy::start(&sandbox.base_url, advertised_lifetime).await;
+        Self {
+            sandbox,
+            proxy,
+            receiver: accepting_receiver().await,
+        }
+    }
 }
 
 fn stand_in_config() -> MpesaSandboxConfig {
@@ -322,10 +287,41 @@ fn shillings(amount: u32) -> Shillings {
     Shillings::new(amount).expect("an amount M-Pesa moves")
 }
 
+/// A push of `amount` from `payer`, calling back on `receiver`.
+fn stk_push(receiver: &CallbackRecorder, payer: &str, amount: u32) -> StkPush {
+    StkPush {
+        amount: shillings(amount),
+        phone: phone(payer),
+        account_reference: "ORD7K2M9QX4P".into(),
+        transaction_desc: "Order payment".into(),
+        callback_url: receiver.url(STK),
+    }
+}
+
+/// The C2B URLs on `receiver`, confirming every payment it does not reject.
+fn c2b_urls(receiver: &CallbackRecorder) -> C2bUrls {
+    C2bUrls {
+        response_type: C2bResponseType::Completed,
+        confirmation_url: receiver.url(CONFIRMATION),
+        validation_url: receiver.url(VALIDATION),
+    }
+}
+
+/// Registers `urls` three times at once on `daraja`; each call must be taken.
+async fn register_three_at_once(daraja: &Daraja, urls: &C2bUrls, why: &str) {
+    let register = || daraja.register_c2b_urls(urls);
+    let (first, second, third) = tokio::join!(register(), register(), register());
+    for result in [first, second, third] {
+        result.expect(why);
+    }
+}
+
 /// A stand-in, a receiver of its callbacks and a client of it.
 struct World {
     stand_in: RunningMpesaSandbox,
-    receiver: Receiver,
+    receiver: CallbackRecorder,
+    /// Whether the receiver's C2B validation accepts.
+    accept_c2b: Arc<AtomicBool>,
     daraja: Daraja,
 }
 
@@ -337,21 +333,30 @@ impl World {
     async fn with(config: MpesaSandboxConfig) -> Self {
         let stand_in = stand_in::start(config.clone(), 0).await.expect("stand-in");
         let daraja = Daraja::new(client_config(&stand_in.base_url, &config)).expect("client");
+        let accept_c2b = Arc::new(AtomicBool::new(true));
         Self {
             stand_in,
-            receiver: Receiver::start().await,
+            receiver: receiver(accept_c2b.clone()).await,
+            accept_c2b,
             daraja,
         }
     }
 
+    /// Makes the receiver's C2B validation accept, or reject with `C2B00012`.
+    fn accept_c2b(&self, accept: bool) {
+        self.accept_c2b.store(accept, Ordering::SeqCst);
+    }
+
     fn push(&self, payer: &str, amount: u32) -> StkPush {
-        StkPush {
-            amount: shillings(amount),
-            phone: phone(payer),
-            account_reference: "ORD7K2M9QX4P".into(),
-            transaction_desc: "Order payment".into(),
-            callback_url: self.receiver.url(STK),
-        }
+        stk_push(&self.receiver, payer, amount)
+    }
+
+    /// A push the stand-in accepted: its ids.
+    async fn accepted_push(&self, payer: &str, amount: u32) -> StkAccepted {
+        self.daraja
+            .stk_push(&self.push(payer, amount))
+            .await
+            .expect("push accepted")
     }
 
     /// The callbacks of one prompt received so far, parsed.
@@ -366,22 +371,14 @@ impl World {
 
     /// Polls until the prompt's callback arrived.
     async fn stk_callback(&self, checkout_id: &str) -> StkCallback {
-        for _ in 0..POLL_TRIES {
-            if let Some(callback) = self.stk_callbacks(checkout_id).into_iter().next() {
-                return callback;
-            }
-            tokio::time::sleep(POLL_EVERY).await;
-        }
-        panic!("no callback for {checkout_id}");
+        callbacks::poll(async || self.stk_callbacks(checkout_id).into_iter().next())
+            .await
+            .unwrap_or_else(|| panic!("no callback for {checkout_id}"))
     }
 
     /// A paid prompt from `payer`: its receipt, once its callback arrived.
     async fn paid(&self, payer: &str, amount: u32) -> Receipt {
-        let accepted = self
-            .daraja
-            .stk_push(&self.push(payer, amount))
-            .await
-            .expect("push accepted");
+        let accepted = self.accepted_push(payer, amount).await;
         let callback = self.stk_callback(&accepted.checkout_request_id).await;
         callback.paid.expect("paid").receipt
     }
@@ -397,6 +394,14 @@ impl World {
         }
     }
 
+    /// A reversal the stand-in accepted: its conversation ids.
+    async fn accepted_reversal(&self, receipt: &Receipt, amount: u32) -> ReversalAccepted {
+        self.daraja
+            .reverse(&self.reversal(receipt, amount))
+            .await
+            .expect("reversal accepted")
+    }
+
     /// The reversal results received so far, parsed.
     fn reversal_results(&self) -> Vec<ReversalResult> {
         self.receiver
@@ -408,47 +413,40 @@ impl World {
 
     /// Polls until the result of the reversal `accepted` arrived.
     async fn reversal_result(&self, accepted: &ReversalAccepted) -> ReversalResult {
-        for _ in 0..POLL_TRIES {
-            if let Some(result) = self
-                .reversal_results()
+        callbacks::poll(async || {
+            self.reversal_results()
                 .into_iter()
                 .find(|r| r.conversation_id == accepted.conversation_id)
-            {
-                return result;
-            }
-            tokio::time::sleep(POLL_EVERY).await;
-        }
-        panic!("no result for reversal {}", accepted.conversation_id);
+        })
+        .await
+        .unwrap_or_else(|| panic!("no result for reversal {}", accepted.conversation_id))
     }
 
     /// Polls until the stand-in kept `n` deliveries of `kind`.
     async fn wait_for_deliveries(&self, kind: DeliveryKind, n: usize) {
-        for _ in 0..POLL_TRIES {
-            if self.stand_in.deliveries.of_kind(kind).len() >= n {
-                return;
-            }
-            tokio::time::sleep(POLL_EVERY).await;
-        }
-        panic!("{n} deliveries of {kind:?} expected");
+        callbacks::poll(async || (self.stand_in.deliveries.of_kind(kind).len() >= n).then_some(()))
+            .await
+            .unwrap_or_else(|| panic!("{n} deliveries of {kind:?} expected"));
     }
 }
 
 /// Polls the query until the prompt is decided; every earlier answer must be `Pending`.
 async fn completed(daraja: &Daraja, checkout_id: &str) -> (ResultCode, String) {
-    for _ in 0..POLL_TRIES {
+    callbacks::poll(async || {
         match daraja
             .stk_query(checkout_id)
             .await
             .expect("the query is answered")
         {
-            StkQueryAnswer::Pending => tokio::time::sleep(POLL_EVERY).await,
+            StkQueryAnswer::Pending => None,
             StkQueryAnswer::Completed {
                 result_code,
                 result_desc,
-            } => return (result_code, result_desc),
+            } => Some((result_code, result_desc)),
         }
-    }
-    panic!("{checkout_id} never decided");
+    })
+    .await
+    .unwrap_or_else(|| panic!("{checkout_id} never decided"))
 }
 
 fn refusal(result: Result<impl std::fmt::Debug, DarajaError>) -> Refusal {
@@ -456,6 +454,15 @@ fn refusal(result: Result<impl std::fmt::Debug, DarajaError>) -> Refusal {
         Err(DarajaError::Refused(refusal)) => refusal,
         other => panic!("not a refusal: {other:?}"),
     }
+}
+
+/// What a refusal says: (HTTP status, code, description).
+fn refusal_parts(refused: &Refusal) -> (u16, &str, &str) {
+    (
+        refused.http_status,
+        refused.code.as_str(),
+        refused.description.as_str(),
+    )
 }
 
 /// A port nothing listens on (bound, then let go).
@@ -472,27 +479,19 @@ async fn closed_port() -> std::net::SocketAddr {
 #[tokio::test]
 async fn one_token_serves_many_calls_and_is_renewed_before_it_lapses() {
     let config = stand_in_config();
-    let sandbox = stand_in::start(config.clone(), 0).await.expect("stand-in");
-    let proxy = Proxy::start(&sandbox.base_url, None).await;
-    let receiver = Receiver::start().await;
+    // `_sandbox`, not `..`: the stand-in must outlive the test.
+    let Proxied {
+        sandbox: _sandbox,
+        proxy,
+        receiver,
+    } = Proxied::start(&config, None).await;
     let clock = TestClock::starting_now();
-    let daraja = Daraja::with_clock(
-        client_config(&proxy.server.url, &config),
-        Arc::new(clock.clone()),
-    )
-    .expect("client");
-    let urls = C2bUrls {
-        response_type: C2bResponseType::Completed,
-        confirmation_url: receiver.url(CONFIRMATION),
-        validation_url: receiver.url(VALIDATION),
-    };
+    let daraja = proxy.client_on(&config, &clock);
+    let urls = c2b_urls(&receiver);
     let register = || daraja.register_c2b_urls(&urls);
 
     // Three calls at once on a client without a token: one token between them.
-    let (first, second, third) = tokio::join!(register(), register(), register());
-    for result in [first, second, third] {
-        result.expect("a call on a new token");
-    }
+    register_three_at_once(&daraja, &urls, "a call on a new token").await;
     assert_eq!(
         proxy.count(stand_in::OAUTH_PATH),
         1,
@@ -535,20 +534,14 @@ async fn a_token_the_stand_in_let_lapse_is_refetched_and_the_call_sent_once_more
         token_lifetime: Duration::from_secs(2),
         ..stand_in_config()
     };
-    let sandbox = stand_in::start(config.clone(), 0).await.expect("stand-in");
-    let proxy = Proxy::start(&sandbox.base_url, Some("3599")).await;
-    let receiver = Receiver::start().await;
+    let Proxied {
+        sandbox,
+        proxy,
+        receiver,
+    } = Proxied::start(&config, Some("3599")).await;
     let clock = TestClock::starting_now();
-    let daraja = Daraja::with_clock(
-        client_config(&proxy.server.url, &config),
-        Arc::new(clock.clone()),
-    )
-    .expect("client");
-    let urls = C2bUrls {
-        response_type: C2bResponseType::Completed,
-        confirmation_url: receiver.url(CONFIRMATION),
-        validation_url: receiver.url(VALIDATION),
-    };
+    let daraja = proxy.client_on(&config, &clock);
+    let urls = c2b_urls(&receiver);
     daraja
         .register_c2b_urls(&urls)
         .await
@@ -561,8 +554,7 @@ async fn a_token_the_stand_in_let_lapse_is_refetched_and_the_call_sent_once_more
         .build()
         .expect("client");
     let query = format!("{}{}", sandbox.base_url, stand_in::STK_QUERY_PATH);
-    let mut lapsed = false;
-    for _ in 0..POLL_TRIES {
+    let refused: Value = callbacks::poll(async || {
         let response = http
             .post(&query)
             .bearer_auth(&kept)
@@ -570,25 +562,20 @@ async fn a_token_the_stand_in_let_lapse_is_refetched_and_the_call_sent_once_more
             .send()
             .await
             .expect("the stand-in answers");
-        if response.status() == StatusCode::UNAUTHORIZED {
-            let body: Value = response.json().await.expect("JSON");
-            assert_eq!(body["errorCode"], Refusal::INVALID_TOKEN, "{body}");
-            lapsed = true;
-            break;
+        if response.status() != StatusCode::UNAUTHORIZED {
+            return None;
         }
-        tokio::time::sleep(POLL_EVERY).await;
-    }
-    assert!(lapsed, "the stand-in's token never lapsed");
+        Some(response.json().await.expect("JSON"))
+    })
+    .await
+    .expect("the stand-in's token never lapsed");
+    assert_eq!(refused["errorCode"], Refusal::INVALID_TOKEN, "{refused}");
 
     // Three calls at once, all on the lapsed token: each is refused with 404.001.03 and
     // sent once more, on one new token between them.
     let tokens_before = proxy.count(stand_in::OAUTH_PATH);
     let calls_before = proxy.count(stand_in::C2B_REGISTER_PATH);
-    let register = || daraja.register_c2b_urls(&urls);
-    let (first, second, third) = tokio::join!(register(), register(), register());
-    for result in [first, second, third] {
-        result.expect("refused, then sent again with a new token");
-    }
+    register_three_at_once(&daraja, &urls, "refused, then sent again with a new token").await;
     assert_eq!(proxy.count(stand_in::OAUTH_PATH), tokens_before + 1);
     assert_eq!(
         proxy.count(stand_in::C2B_REGISTER_PATH),
@@ -605,17 +592,13 @@ async fn a_call_is_sent_at_most_twice_when_every_token_is_refused() {
         token_lifetime: Duration::ZERO,
         ..stand_in_config()
     };
-    let sandbox = stand_in::start(config.clone(), 0).await.expect("stand-in");
-    let proxy = Proxy::start(&sandbox.base_url, None).await;
-    let receiver = Receiver::start().await;
-    let daraja = Daraja::new(client_config(&proxy.server.url, &config)).expect("client");
-    let push = StkPush {
-        amount: shillings(10),
-        phone: phone(PAYER),
-        account_reference: "ORD1".into(),
-        transaction_desc: "Order".into(),
-        callback_url: receiver.url(STK),
-    };
+    let Proxied {
+        sandbox,
+        proxy,
+        receiver,
+    } = Proxied::start(&config, None).await;
+    let daraja = proxy.client(&config);
+    let push = stk_push(&receiver, PAYER, 10);
     let error = daraja.stk_push(&push).await.expect_err("refused");
     let DarajaError::Refused(refused) = &error else {
         panic!("not a refusal: {error:?}");
@@ -631,21 +614,17 @@ async fn a_call_is_sent_at_most_twice_when_every_token_is_refused() {
 #[tokio::test]
 async fn wrong_credentials_get_no_token_and_nothing_is_sent() {
     let config = stand_in_config();
-    let sandbox = stand_in::start(config.clone(), 0).await.expect("stand-in");
-    let proxy = Proxy::start(&sandbox.base_url, None).await;
-    let receiver = Receiver::start().await;
+    let Proxied {
+        sandbox,
+        proxy,
+        receiver,
+    } = Proxied::start(&config, None).await;
     let wrong = MpesaSandboxConfig {
         consumer_secret: "not-the-secret".into(),
         ..config
     };
-    let daraja = Daraja::new(client_config(&proxy.server.url, &wrong)).expect("client");
-    let push = StkPush {
-        amount: shillings(10),
-        phone: phone(PAYER),
-        account_reference: "ORD1".into(),
-        transaction_desc: "Order".into(),
-        callback_url: receiver.url(STK),
-    };
+    let daraja = proxy.client(&wrong);
+    let push = stk_push(&receiver, PAYER, 10);
     let error = daraja.stk_push(&push).await.expect_err("no token");
     let DarajaError::NoToken(TokenFailure::Refused(refused)) = &error else {
         panic!("not a refused token: {error:?}");
@@ -671,11 +650,7 @@ async fn a_prompt_is_pending_until_decided_and_an_unknown_one_is_refused() {
         ..stand_in_config()
     })
     .await;
-    let accepted = world
-        .daraja
-        .stk_push(&world.push(PAYER, 10))
-        .await
-        .expect("push accepted");
+    let accepted = world.accepted_push(PAYER, 10).await;
     for _ in 0..2 {
         assert_eq!(
             world.daraja.stk_query(&accepted.checkout_request_id).await,
@@ -684,11 +659,7 @@ async fn a_prompt_is_pending_until_decided_and_an_unknown_one_is_refused() {
     }
     let refused = refusal(world.daraja.stk_query("ws_CO_000000000000").await);
     assert_eq!(
-        (
-            refused.http_status,
-            refused.code.as_str(),
-            refused.description.as_str()
-        ),
+        refusal_parts(&refused),
         (400, "400.002.02", "Bad Request - Invalid CheckoutRequestID")
     );
 }
@@ -699,11 +670,7 @@ async fn a_paid_prompt_completes_and_calls_back_with_its_receipt_and_amount() {
     let before = OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .expect("whole second");
-    let accepted = world
-        .daraja
-        .stk_push(&world.push(PAYER, 1499))
-        .await
-        .expect("push accepted");
+    let accepted = world.accepted_push(PAYER, 1499).await;
     assert!(
         accepted.checkout_request_id.starts_with("ws_CO_"),
         "{accepted:?}"
@@ -738,11 +705,7 @@ async fn scripted_failures_complete_with_their_codes_and_no_payment() {
         ("+254700002001", 2001),
         ("+254700001037", 1037),
     ] {
-        let accepted = world
-            .daraja
-            .stk_push(&world.push(payer, 10))
-            .await
-            .expect("push accepted");
+        let accepted = world.accepted_push(payer, 10).await;
         let (result_code, result_desc) =
             completed(&world.daraja, &accepted.checkout_request_id).await;
         assert_eq!(result_code, ResultCode::from_number(code), "{payer}");
@@ -761,11 +724,7 @@ async fn scripted_failures_complete_with_their_codes_and_no_payment() {
 #[tokio::test]
 async fn a_0404_prompt_succeeds_without_calling_back() {
     let world = World::new().await;
-    let silent = world
-        .daraja
-        .stk_push(&world.push("+254700000404", 10))
-        .await
-        .expect("push accepted");
+    let silent = world.accepted_push("+254700000404", 10).await;
     let (code, _) = completed(&world.daraja, &silent.checkout_request_id).await;
     assert!(code.is_success(), "{code}");
     // Barrier: a prompt pushed after the silent one was decided calls back.
@@ -780,11 +739,7 @@ async fn a_0404_prompt_succeeds_without_calling_back() {
 #[tokio::test]
 async fn a_0002_prompt_calls_back_twice_with_one_receipt() {
     let world = World::new().await;
-    let accepted = world
-        .daraja
-        .stk_push(&world.push("+254700000002", 25))
-        .await
-        .expect("push accepted");
+    let accepted = world.accepted_push("+254700000002", 25).await;
     world.receiver.wait_for(STK, 2).await;
     let callbacks = world.stk_callbacks(&accepted.checkout_request_id);
     assert_eq!(callbacks.len(), 2);
@@ -814,11 +769,7 @@ async fn the_limit_is_the_stand_ins_and_a_wrong_passkey_is_refused() {
         assert!(error.not_taken() && !error.is_transient(), "{error}");
         let refused = refusal(Err::<(), _>(error));
         assert_eq!(
-            (
-                refused.http_status,
-                refused.code.as_str(),
-                refused.description.as_str()
-            ),
+            refusal_parts(&refused),
             (400, "400.002.02", "Bad Request - Invalid Password")
         );
     }
@@ -837,14 +788,8 @@ async fn the_limit_is_the_stand_ins_and_a_wrong_passkey_is_refused() {
 #[tokio::test]
 async fn an_unreachable_daraja_is_no_token_before_sending_and_no_answer_after() {
     let config = stand_in_config();
-    let receiver = Receiver::start().await;
-    let push = StkPush {
-        amount: shillings(10),
-        phone: phone(PAYER),
-        account_reference: "ORD1".into(),
-        transaction_desc: "Order".into(),
-        callback_url: receiver.url(STK),
-    };
+    let receiver = accepting_receiver().await;
+    let push = stk_push(&receiver, PAYER, 10);
 
     // Nothing listens: no token, so the push itself was certainly never sent.
     let nowhere = Daraja::new(client_config(
@@ -866,26 +811,18 @@ async fn an_unreachable_daraja_is_no_token_before_sending_and_no_answer_after() 
     // With a token in hand, a push to a stand-in gone away may have been taken.
     let sandbox = stand_in::start(config.clone(), 0).await.expect("stand-in");
     let daraja = Daraja::new(client_config(&sandbox.base_url, &config)).expect("client");
-    let urls = C2bUrls {
-        response_type: C2bResponseType::Completed,
-        confirmation_url: receiver.url(CONFIRMATION),
-        validation_url: receiver.url(VALIDATION),
-    };
     daraja
-        .register_c2b_urls(&urls)
+        .register_c2b_urls(&c2b_urls(&receiver))
         .await
         .expect("a call fetching the token");
     let address = sandbox.base_url.trim_start_matches("http://").to_owned();
     drop(sandbox);
-    let mut closed = false;
-    for _ in 0..POLL_TRIES {
-        if tokio::net::TcpStream::connect(&address).await.is_err() {
-            closed = true;
-            break;
-        }
-        tokio::time::sleep(POLL_EVERY).await;
-    }
-    assert!(closed, "the stand-in still listens");
+    callbacks::poll(async || {
+        let refused = tokio::net::TcpStream::connect(&address).await.is_err();
+        refused.then_some(())
+    })
+    .await
+    .expect("the stand-in still listens");
     let error = daraja.stk_push(&push).await.expect_err("no answer");
     assert_eq!(error, DarajaError::NoAnswer(NoAnswer::Unreachable));
     assert!(!error.not_taken() && error.is_transient());
@@ -899,11 +836,7 @@ async fn an_unreachable_daraja_is_no_token_before_sending_and_no_answer_after() 
 impl World {
     async fn register_c2b(&self) {
         self.daraja
-            .register_c2b_urls(&C2bUrls {
-                response_type: C2bResponseType::Completed,
-                confirmation_url: self.receiver.url(CONFIRMATION),
-                validation_url: self.receiver.url(VALIDATION),
-            })
+            .register_c2b_urls(&c2b_urls(&self.receiver))
             .await
             .expect("URLs registered");
     }
@@ -969,7 +902,7 @@ async fn a_paybill_payment_is_validated_then_confirmed() {
 async fn a_paybill_payment_rejected_at_validation_is_never_confirmed() {
     let world = World::new().await;
     world.register_c2b().await;
-    world.receiver.accept_c2b(false);
+    world.accept_c2b(false);
     world.simulate_c2b(300, "NO-SUCH-ORDER").await;
     world
         .wait_for_deliveries(DeliveryKind::C2bValidation, 1)
@@ -982,7 +915,7 @@ async fn a_paybill_payment_rejected_at_validation_is_never_confirmed() {
     assert_eq!(validation.body["BillRefNumber"], "NO-SUCH-ORDER");
 
     // Barrier: a later payment, accepted, is confirmed; the rejected one never was.
-    world.receiver.accept_c2b(true);
+    world.accept_c2b(true);
     world.simulate_c2b(200, "ORD2").await;
     let confirmations = world.receiver.wait_for(CONFIRMATION, 1).await;
     assert_eq!(confirmations.len(), 1);
@@ -1005,11 +938,7 @@ async fn a_paid_prompt_is_reversed_once() {
     let world = World::new().await;
     let receipt = world.paid(PAYER, 70).await;
 
-    let accepted = world
-        .daraja
-        .reverse(&world.reversal(&receipt, 70))
-        .await
-        .expect("reversal accepted");
+    let accepted = world.accepted_reversal(&receipt, 70).await;
     assert!(accepted.conversation_id.starts_with("AG_"), "{accepted:?}");
     assert!(!accepted.originator_conversation_id.is_empty());
     let result = world.reversal_result(&accepted).await;
@@ -1031,11 +960,7 @@ async fn a_paid_prompt_is_reversed_once() {
         "{result:?}"
     );
 
-    let again = world
-        .daraja
-        .reverse(&world.reversal(&receipt, 70))
-        .await
-        .expect("second reversal accepted");
+    let again = world.accepted_reversal(&receipt, 70).await;
     let result = world.reversal_result(&again).await;
     assert!(result.result_code.is_already_reversed(), "{result:?}");
     assert!(!result.result_code.is_success());
@@ -1046,11 +971,7 @@ async fn a_paid_prompt_is_reversed_once() {
 async fn an_unknown_receipt_is_not_reversed() {
     let world = World::new().await;
     let unknown = Receipt::parse("SLNEVER123").expect("receipt");
-    let accepted = world
-        .daraja
-        .reverse(&world.reversal(&unknown, 70))
-        .await
-        .expect("reversal accepted");
+    let accepted = world.accepted_reversal(&unknown, 70).await;
     let result = world.reversal_result(&accepted).await;
     assert_eq!(result.result_code.as_str(), "R000002");
     assert!(!result.result_code.is_success() && !result.result_code.is_already_reversed());
@@ -1061,19 +982,11 @@ async fn an_unknown_receipt_is_not_reversed() {
 async fn a_0003_reversal_is_accepted_and_never_answered() {
     let world = World::new().await;
     let receipt = world.paid("+254700000003", 40).await;
-    let silent = world
-        .daraja
-        .reverse(&world.reversal(&receipt, 40))
-        .await
-        .expect("reversal accepted");
+    let silent = world.accepted_reversal(&receipt, 40).await;
 
     // Barrier: a reversal requested after it is answered; the silent one never is.
     let unknown = Receipt::parse("SLNEVER123").expect("receipt");
-    let later = world
-        .daraja
-        .reverse(&world.reversal(&unknown, 40))
-        .await
-        .expect("reversal accepted");
+    let later = world.accepted_reversal(&unknown, 40).await;
     world.reversal_result(&later).await;
     let results = world.reversal_results();
     assert_eq!(results.len(), 1);

@@ -143,3 +143,24 @@ impl From<Failure> for AuditError {
         }
     }
 }
+
+impl From<Failure> for domain::error::StorageFailure {
+    fn from(failure: Failure) -> Self {
+        match failure {
+            Failure::Unavailable(e) => domain::error::StorageFailure::Unavailable(e),
+            Failure::Failed(e) => domain::error::StorageFailure::Failed(e),
+        }
+    }
+}
+
+impl From<Failure> for domain::payment_use_cases::PaymentError {
+    fn from(failure: Failure) -> Self {
+        domain::payment_use_cases::PaymentError::Storage(failure.into())
+    }
+}
+
+impl From<Failure> for domain::payment_use_cases::WriteFailure {
+    fn from(failure: Failure) -> Self {
+        domain::payment_use_cases::WriteFailure::Other(failure.into())
+    }
+}

@@ -10,7 +10,10 @@
 //! | Customer | `CUSTOMER#<id>` | `CUSTOMER_EMAIL#<lower-cased email>` / `<id>` | `CUSTOMERS` / `<id>` |
 //! | CustomerIdentity (one customer per provider subject) | `IDENTITY#GOOGLE#<sub>` → `customer_id` | – | – |
 //! | SignInState (pending sign-in, TTL `expires_at`, single use) | `SIGNIN_STATE#<state>` | – | – |
-//! | Order (lines inside) | `ORDER#<id>` | `CUSTOMER_ORDERS#<customer id>` / `<order id>` | `ORDERS#<shard>` / `<order id>` |
+//! | Order (lines and payments inside) | `ORDER#<id>` | `CUSTOMER_ORDERS#<customer id>` / `<order id>` | `ORDERS#<shard>` / `<order id>` |
+//! | Payment that named no order (unmatched) | `PAYMENT#<id>` | – | – |
+//! | ReceiptClaim (an M-Pesa receipt counts once) | `MPESA_RECEIPT#<receipt>` → `payment_id`, `order_id` | – | – |
+//! | CheckoutClaim (a prompt's `CheckoutRequestID`) | `MPESA_CHECKOUT#<checkout request id>` → `payment_id`, `order_id` | – | – |
 //! | OrderNumber (uniqueness) | `ORDER_NUMBER#<order number>` | – | – |
 //! | Idempotency (TTL 24 h) | `IDEMPOTENCY#<customer id>#<key>` | – | – |
 //! | Upgrade (how far a one-off upgrade of stored items has got) | `UPGRADE#<name>` | – | – |
@@ -43,6 +46,7 @@
 use domain::audit::{AuditEntryId, EntityType};
 use domain::category::{CategoryName, CategoryPath};
 use domain::order::{IdempotencyKey, OrderNumber, OrderStatus};
+use domain::payment::{PaymentId, Receipt};
 use domain::product::Sku;
 use domain::{CategoryId, CustomerId, OrderId, ProductId, Timestamp};
 
@@ -76,6 +80,9 @@ pub mod entity {
     pub const IDEMPOTENCY: &str = "Idempotency";
     pub const UPGRADE: &str = "Upgrade";
     pub const AUDIT_ENTRY: &str = "AuditEntry";
+    pub const PAYMENT: &str = "Payment";
+    pub const RECEIPT_CLAIM: &str = "ReceiptClaim";
+    pub const CHECKOUT_CLAIM: &str = "CheckoutClaim";
 }
 
 /// Partition and sort key of an item whose SK repeats its PK.
@@ -190,6 +197,21 @@ pub fn sku_claim(sku: &Sku) -> PrimaryKey {
 /// The key of an order item.
 pub fn order(id: OrderId) -> PrimaryKey {
     PrimaryKey::same(format!("ORDER#{id}"))
+}
+
+/// The item of a payment that named no order.
+pub fn unmatched_payment(id: PaymentId) -> PrimaryKey {
+    PrimaryKey::same(format!("PAYMENT#{id}"))
+}
+
+/// The item that makes an M-Pesa receipt count once.
+pub fn receipt_claim(receipt: &Receipt) -> PrimaryKey {
+    PrimaryKey::same(format!("MPESA_RECEIPT#{receipt}"))
+}
+
+/// The item that leads a prompt's `CheckoutRequestID` to its payment.
+pub fn checkout_claim(checkout_request_id: &str) -> PrimaryKey {
+    PrimaryKey::same(format!("MPESA_CHECKOUT#{checkout_request_id}"))
 }
 
 /// The item that makes an order number unique.

@@ -18,6 +18,7 @@ mod failure;
 mod item;
 pub mod keys;
 mod orders;
+mod payments;
 mod products;
 mod query;
 mod records;
@@ -32,6 +33,7 @@ use domain::audit::Retention;
 
 pub use customers::{DynamoCustomers, FiledCustomers};
 pub use orders::{DynamoOrders, UpgradeRun};
+pub use payments::DynamoPayments;
 pub use table::Table;
 
 /// Catalog storage on one DynamoDB table, with the change history its writes record.

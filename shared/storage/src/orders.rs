@@ -99,38 +99,41 @@ impl DynamoOrders {
             .when_at_least(attr::STOCK, n(quantity));
         txn::update(self.name(), key(&keys::product(line.product_id)), expr).map_err(Into::into)
     }
+}
 
-    /// The update of the order item for `change`, conditioned on its current status.
-    fn status_update(&self, change: &StatusChange) -> Expr {
-        let mut expr = Expr::new()
-            .set(attr::STATUS, s(change.to.as_str()))
-            .set(
-                keys::GSI3PK,
-                s(keys::orders_in_status(
-                    change.to,
-                    keys::OrderShard::of(change.order_id),
-                )),
-            )
-            .set(attr::UPDATED_AT, s(change.at.to_string()))
-            .when_eq(attr::STATUS, s(change.from.as_str()));
-        match change.to {
-            OrderStatus::Confirmed => expr = expr.set(attr::CONFIRMED_AT, s(change.at.to_string())),
-            OrderStatus::Cancelled => expr = expr.set(attr::CANCELLED_AT, s(change.at.to_string())),
-            _ => {}
-        }
-        match change.hand_off {
-            HandOffChange::Mark(due) => {
-                for (attr, value) in HandOff::of(change.order_id, due).into_attributes() {
-                    expr = expr.set(attr, value);
-                }
-                expr = expr.set(attr::HAND_OFF_RESENDS, n(0));
-            }
-            HandOffChange::Clear => expr = without_hand_off(expr),
-            HandOffChange::Keep => {}
-        }
-        expr
+/// The update of the order item for `change`, conditioned on its current status (also
+/// the start of a payment write that confirms the order).
+pub(crate) fn status_update(change: &StatusChange) -> Expr {
+    let mut expr = Expr::new()
+        .set(attr::STATUS, s(change.to.as_str()))
+        .set(
+            keys::GSI3PK,
+            s(keys::orders_in_status(
+                change.to,
+                keys::OrderShard::of(change.order_id),
+            )),
+        )
+        .set(attr::UPDATED_AT, s(change.at.to_string()))
+        .when_eq(attr::STATUS, s(change.from.as_str()));
+    match change.to {
+        OrderStatus::Confirmed => expr = expr.set(attr::CONFIRMED_AT, s(change.at.to_string())),
+        OrderStatus::Cancelled => expr = expr.set(attr::CANCELLED_AT, s(change.at.to_string())),
+        _ => {}
     }
+    match change.hand_off {
+        HandOffChange::Mark(due) => {
+            for (attr, value) in HandOff::of(change.order_id, due).into_attributes() {
+                expr = expr.set(attr, value);
+            }
+            expr = expr.set(attr::HAND_OFF_RESENDS, n(0));
+        }
+        HandOffChange::Clear => expr = without_hand_off(expr),
+        HandOffChange::Keep => {}
+    }
+    expr
+}
 
+impl DynamoOrders {
     async fn get(&self, key_of: &keys::PrimaryKey) -> Result<Option<Item>, OrderError> {
         Ok(self.table.get(key_of).await?)
     }
@@ -241,7 +244,7 @@ impl OrderStore for DynamoOrders {
         fields(order_id = %change.order_id, from = change.from.as_str(), to = change.to.as_str()))]
     async fn change_status(&self, change: &StatusChange) -> Result<(), OrderError> {
         let order_key = keys::order(change.order_id);
-        let update = self.status_update(change);
+        let update = status_update(change);
         let history = self.table.history_put(&change.history)?;
         let mut items = Transaction::new()
             .with(

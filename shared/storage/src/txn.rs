@@ -78,6 +78,12 @@ pub(crate) enum Op {
     Identity,
     /// Recording the change's history entry.
     History,
+    /// Keeping a payment that named no order.
+    Payment,
+    /// Claiming an M-Pesa receipt (it counts once).
+    ReceiptClaim,
+    /// Claiming a prompt's `CheckoutRequestID`.
+    CheckoutClaim,
 }
 
 /// The items of one `TransactWriteItems`, each with the [`Op`] it performs.

@@ -185,10 +185,13 @@ export interface Order {
   notifications?: { sms: Channel; email: Channel };
 }
 
+/** Who made a change: a signed-in account, or M-Pesa for its own calls (no e-mail). */
+export type AuditActor = { id: string; email: string } | { id: 'mpesa'; email: null };
+
 export interface AuditEntry {
   id: string;
   at: string;
-  actor: { id: string; email: string } | null;
+  actor: AuditActor | null;
   action: string;
   entity_type: 'category' | 'product' | 'order' | string;
   entity_id: string;

@@ -71,10 +71,7 @@ async fn orders_that_are_not_confirmed_are_acknowledged_without_a_notification()
         .orders
         .change_status(
             viewer,
-            &domain::audit::Actor {
-                id: customer,
-                email: "customer@example.com".into(),
-            },
+            &domain::audit::Actor::account(customer, "customer@example.com"),
             confirmed.id,
             domain::order::OrderStatus::Cancelled,
         )

@@ -43,6 +43,17 @@ async fn placing_an_order_prices_it_decrements_stock_and_hands_it_to_the_notifie
     assert_eq!(order["items"][1]["line_total"], "751.50");
     assert_eq!(order["delivery_address"], "Moi Avenue 1, Nairobi");
     assert_eq!(order["notes"], Value::Null);
+    // Unpaid: what M-Pesa must collect, rounded up to whole shillings, and the Paybill
+    // account number, derived from the order number.
+    assert_eq!(order["payment_status"], "unpaid");
+    assert_eq!(order["amount_paid"], "0.00");
+    assert_eq!(order["amount_due"], "4350.00");
+    assert_eq!(order["payments"], serde_json::json!([]));
+    let number = order["order_number"].as_str().expect("number");
+    assert_eq!(
+        order["payment_reference"],
+        format!("{}{}", &number[6..12], &number[13..])
+    );
     assert_eq!(
         (order["sms_sent"].clone(), order["email_sent"].clone()),
         (json!(false), json!(false))

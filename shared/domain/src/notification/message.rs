@@ -187,6 +187,8 @@ mod tests {
             confirmed_at: Some(now),
             cancelled_at: None,
             hand_off_due: None,
+            payments: Vec::new(),
+            payments_version: 0,
         }
     }
 

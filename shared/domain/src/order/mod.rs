@@ -4,13 +4,17 @@
 //! - [`status`]: the state machine and who may move an order along it.
 //! - [`pricing`]: quantities, VAT, lines and totals.
 //! - [`number`]: human-readable order numbers.
+//! - [`reference`]: the order's Paybill account number, derived from its number.
+//! - [`payments`]: what the order's M-Pesa payments add up to (`payment_status`, …).
 //! - [`request`]: a parsed request to place an order and its idempotency key.
 //! - [`ports`]: what the service needs from storage and the notifications queue.
 //! - [`service`]: the use cases, on top of the ports.
 
 pub mod number;
+pub mod payments;
 pub mod ports;
 pub mod pricing;
+pub mod reference;
 pub mod request;
 pub mod service;
 pub mod status;
@@ -18,14 +22,17 @@ pub mod status;
 use crate::customer::CustomerId;
 use crate::id::OrderId;
 use crate::notification::{ChannelStatus, Notifications};
+use crate::payment::Payment;
 use crate::timestamp::Timestamp;
 
 pub use number::OrderNumber;
+pub use payments::{Attention, NotPayable, PaymentStanding, PaymentStatus};
 pub use ports::{
     HandOffChange, IdempotencyRecord, NotificationQueue, OrderError, OrderListing, OrderStore,
     PendingHandOff, PlaceFailure, QueueError, StatusChange, Unavailable,
 };
 pub use pricing::{OrderLine, Quantity, Totals, VatRate};
+pub use reference::{InvalidPaymentReference, PaymentReference};
 pub use request::{
     DeliveryAddress, IdempotencyKey, Notes, OrderRequest, RequestedLine, RequestedLines,
 };
@@ -52,6 +59,11 @@ pub struct Order {
     /// While the confirmation has not been acknowledged by the notifier: when the
     /// reconciler should send it (again). Internal, never returned.
     pub hand_off_due: Option<Timestamp>,
+    /// Its M-Pesa payments, oldest first (stored inside the order: one read shows them).
+    pub payments: Vec<Payment>,
+    /// How many payment writes the order has seen (0: never paid); every payment write
+    /// holds only while it is still the version read. Internal, never returned.
+    pub payments_version: u64,
 }
 
 impl Order {
@@ -63,6 +75,16 @@ impl Order {
     /// The admin's email went out (`email_sent` in the API).
     pub fn email_sent(&self) -> bool {
         self.notifications.email.status == ChannelStatus::Sent
+    }
+
+    /// What the order's payments add up to.
+    pub fn payment_standing(&self) -> PaymentStanding {
+        PaymentStanding::of(self.status, self.totals.total_amount, &self.payments)
+    }
+
+    /// The order's Paybill account number.
+    pub fn payment_reference(&self) -> PaymentReference {
+        PaymentReference::of(&self.order_number)
     }
 
     /// The order after `change` (which the caller has authorized).

@@ -300,6 +300,8 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
             confirmed_at: confirmed.then_some(now),
             cancelled_at: None,
             hand_off_due: confirmed.then(|| now.after(self.hand_off.grace)),
+            payments: Vec::new(),
+            payments_version: 0,
         })
     }
 

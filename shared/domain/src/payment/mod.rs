@@ -2,11 +2,13 @@
 //! `financial_status`): payment never gates fulfilment, and fulfilment never rewrites a
 //! payment.
 //!
-//! - [`reference`]: the order's Paybill account number (`payment_reference`).
 //! - [`amounts`]: `amount_due` (rounded up to whole shillings) and what one prompt may ask.
 //! - [`record`]: one payment and the only moves it can make.
-//! - [`standing`]: what an order's payments add up to (`payment_status`, `amount_paid`),
-//!   whether it can be prompted, and why staff must look at it.
+//!
+//! What an order's payments add up to (`payment_status`, `amount_paid`) and its Paybill
+//! account number are the order's ([`crate::order::payments`],
+//! [`crate::order::reference`]); the use cases are [`crate::payment_use_cases`]. This
+//! module depends on neither.
 //!
 //! Invariants: amounts are [`Money`](crate::Money) (exact decimals, never floats);
 //! `amount_paid` is the sum of succeeded payments, so a payment counts once whatever
@@ -14,13 +16,9 @@
 
 pub mod amounts;
 pub mod record;
-pub mod reference;
-pub mod standing;
 
 pub use amounts::{PROMPT_LIMIT, amount_due, prompt_amount};
 pub use record::{
     InvalidReceipt, MpesaResult, Payment, PaymentId, PaymentMethod, PaymentState, PromptOutcome,
     Receipt, Reversal, ReversalOutcome, ReversalState,
 };
-pub use reference::{InvalidPaymentReference, PaymentReference};
-pub use standing::{Attention, NotPayable, PaymentStanding, PaymentStatus};

@@ -69,3 +69,9 @@ pub const UPGRADE_BELOW: &str = "below";
 pub const UPGRADE_DONE: &str = "done";
 /// Items the upgrade changed so far.
 pub const UPGRADE_FILED: &str = "filed";
+
+// An order's payments.
+/// The list of its payments (maps), oldest first.
+pub const PAYMENTS: &str = "payments";
+/// Payment writes so far; every payment write conditions on it.
+pub const PAYMENTS_VERSION: &str = "payments_version";

@@ -4,12 +4,14 @@
 //! Invariants: an entry item is only ever put, in the transaction of the change it
 //! describes, under `attribute_not_exists(PK)`; nothing updates it. Each changed field's
 //! values are kept as DynamoDB values of their JSON kind (null, string, number, boolean),
-//! so a stored entry reads back equal to the one written.
+//! so a stored entry reads back equal to the one written. The actor is `actor_id` (a
+//! customer id, or `mpesa`) and `actor_email`, stored only when the actor has one (M-Pesa
+//! has none).
 
 use std::collections::BTreeMap;
 
-use domain::audit::{Action, Actor, AuditEntry, FieldChange, Retention, Value};
-use domain::{CustomerId, Timestamp};
+use domain::Timestamp;
+use domain::audit::{Action, Actor, ActorId, AuditEntry, FieldChange, Retention, Value};
 use serde::{Deserialize, Serialize};
 
 use super::{Gsi1, Gsi2, ItemHead, decode, encode};
@@ -77,8 +79,11 @@ pub(crate) struct AuditRecord {
     gsi2: Gsi2,
     id: String,
     at: String,
+    /// A customer id, or `mpesa`.
     actor_id: String,
-    actor_email: String,
+    /// The account's e-mail; absent for M-Pesa (entries stored before M-Pesa all have one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    actor_email: Option<String>,
     action: String,
     subject_type: String,
     subject_id: String,
@@ -147,10 +152,7 @@ impl AuditRecord {
             id: r.id.parse().map_err(|_| invalid("id"))?,
             at: Timestamp::parse(&r.at).map_err(|_| invalid("timestamp"))?,
             actor: Actor {
-                id: r
-                    .actor_id
-                    .parse::<CustomerId>()
-                    .map_err(|_| invalid("actor id"))?,
+                id: ActorId::parse(&r.actor_id).map_err(|_| invalid("actor id"))?,
                 email: r.actor_email,
             },
             action,
@@ -186,10 +188,10 @@ mod tests {
             created_at: at,
             updated_at: at,
         };
-        let actor = Actor {
-            id: "01J0000000000000000000000C".parse().expect("id"),
-            email: "admin@example.com".into(),
-        };
+        let actor = Actor::account(
+            "01J0000000000000000000000C".parse().expect("id"),
+            "admin@example.com",
+        );
         audit::product_created(&actor, &product)
     }
 
@@ -205,6 +207,51 @@ mod tests {
         );
         let item = AuditRecord::encode(&entry, Retention::DEFAULT).expect("encodes");
         assert_eq!(AuditRecord::decode(item).expect("decodes"), entry);
+    }
+
+    #[test]
+    fn an_entry_of_mpesa_round_trips_with_no_email_stored() {
+        let at = Timestamp::parse("2026-12-06T10:00:09.000Z").expect("at");
+        let order = domain::OrderId::generate();
+        let payment = domain::payment::Payment::paybill(
+            domain::payment::PaymentId::generate(),
+            Some(order),
+            Money::from_whole_shillings(500),
+            domain::payment::Receipt::parse("SLJ7RT61SV").expect("receipt"),
+            None,
+            None,
+            "1042".into(),
+            at,
+        );
+        let zero = Money::from_whole_shillings(0);
+        let entry =
+            audit::payment_received(&Actor::mpesa(), order, &payment, zero, payment.amount, at);
+        let item = AuditRecord::encode(&entry, Retention::DEFAULT).expect("encodes");
+        assert_eq!(
+            item.get("actor_id"),
+            Some(&AttributeValue::S("mpesa".into()))
+        );
+        assert!(!item.contains_key("actor_email"));
+        assert_eq!(
+            item.get(keys::GSI1PK).cloned(),
+            Some(AttributeValue::S(keys::entity_history(
+                audit::EntityType::Order,
+                &order.to_string()
+            )))
+        );
+        assert_eq!(AuditRecord::decode(item).expect("decodes"), entry);
+    }
+
+    #[test]
+    fn an_accounts_email_is_stored_and_an_unknown_actor_is_refused() {
+        let entry = entry();
+        let mut item = AuditRecord::encode(&entry, Retention::DEFAULT).expect("encodes");
+        assert_eq!(
+            item.get("actor_email"),
+            Some(&AttributeValue::S("admin@example.com".into()))
+        );
+        item.insert("actor_id".into(), AttributeValue::S("someone".into()));
+        assert!(AuditRecord::decode(item).is_err());
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub(crate) mod audit;
 pub(crate) mod catalog;
 pub(crate) mod customer;
 pub(crate) mod order;
+pub(crate) mod payment;
 
 use serde::{Deserialize, Serialize};
 

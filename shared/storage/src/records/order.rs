@@ -17,6 +17,7 @@ use domain::product::{ProductName, Sku};
 use domain::{Money, OrderId, Timestamp};
 use serde::{Deserialize, Serialize};
 
+use super::payment::PaymentRecord;
 use super::{Gsi1, Gsi2, Gsi3, Gsi4, Gsi5, ItemHead, attr, claim, decode, encode};
 use crate::expr::Expr;
 use crate::failure::Failure;
@@ -222,6 +223,17 @@ struct OrderFields {
     confirmed_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     cancelled_at: Option<String>,
+    /// Its M-Pesa payments, oldest first (absent on orders never paid, and on every order
+    /// stored before payments existed: they read as unpaid).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    payments: Vec<PaymentRecord>,
+    /// Payment writes so far (absent: 0); every payment write conditions on it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    payments_version: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl OrderFields {
@@ -251,6 +263,12 @@ impl OrderFields {
             updated_at: order.updated_at.to_string(),
             confirmed_at: order.confirmed_at.map(|t| t.to_string()),
             cancelled_at: order.cancelled_at.map(|t| t.to_string()),
+            payments: order
+                .payments
+                .iter()
+                .map(PaymentRecord::of)
+                .collect::<Result<_, _>>()?,
+            payments_version: order.payments_version,
         })
     }
 
@@ -297,6 +315,12 @@ impl OrderFields {
             confirmed_at: optional_timestamp(self.confirmed_at.as_deref())?,
             cancelled_at: optional_timestamp(self.cancelled_at.as_deref())?,
             hand_off_due: optional_timestamp(hand_off_due)?,
+            payments: self
+                .payments
+                .into_iter()
+                .map(PaymentRecord::into_payment)
+                .collect::<Result<_, _>>()?,
+            payments_version: self.payments_version,
         })
     }
 }
@@ -492,6 +516,8 @@ mod tests {
             confirmed_at: Some(now),
             cancelled_at: None,
             hand_off_due,
+            payments: Vec::new(),
+            payments_version: 0,
         }
     }
 

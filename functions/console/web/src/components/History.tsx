@@ -1,7 +1,8 @@
 // Change history (GET /audit): who, when, what changed from what to what — shop-wide, or
-// for one product, order or category.
+// for one product, order or category. Who is the account's e-mail, or "M-Pesa" for the
+// payment changes M-Pesa's own calls made.
 
-import { get, type AuditEntry, type Page } from '../api';
+import { get, type AuditActor, type AuditEntry, type Page } from '../api';
 import { value, when } from '../format';
 import { useLoad } from '../load';
 import { Link } from './Link';
@@ -20,6 +21,14 @@ export function entityHref(type: string, id: string): string | null {
     default:
       return null;
   }
+}
+
+/** Who made a change, as the History screen names them. */
+export function actorName(actor: AuditActor | null | undefined): string {
+  if (!actor) return '—';
+  if (actor.email) return actor.email;
+  const id: string = actor.id;
+  return id === 'mpesa' ? 'M-Pesa' : id;
 }
 
 function Changes({ changes }: { changes: AuditEntry['changes'] }) {
@@ -79,7 +88,7 @@ export function History({
               return (
                 <tr key={entry.id}>
                   <td>{when(entry.at)}</td>
-                  <td>{entry.actor?.email ?? '—'}</td>
+                  <td>{actorName(entry.actor)}</td>
                   <td>
                     <code>{entry.action}</code>
                   </td>

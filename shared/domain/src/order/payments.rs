@@ -14,9 +14,8 @@
 
 use crate::money::Money;
 use crate::order::OrderStatus;
-
-use super::amounts::{amount_due, prompt_amount};
-use super::record::{Payment, PaymentId, PaymentState, ReversalState};
+use crate::payment::amounts::{amount_due, prompt_amount};
+use crate::payment::record::{Payment, PaymentId, PaymentState, ReversalState};
 
 /// An order's `payment_status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

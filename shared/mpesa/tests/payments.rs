@@ -1,0 +1,571 @@
+//! The payments use cases end to end below HTTP: the service on DynamoDB Local (the real
+//! storage adapter), the notifications queue on moto and the Daraja client against the
+//! M-Pesa stand-in, whose callbacks a recorder receives and hands to the service as the
+//! payments function will. Proves the contract's outcomes: a prompt succeeds only when
+//! the query says so, each payment counts once, a PENDING order paid in full is confirmed
+//! in the same write, and refused or repeated messages change nothing.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use devstack::mpesa::{MpesaSandboxConfig, RunningMpesaSandbox};
+use domain::audit::{AuditListing, AuditLog};
+use domain::order::request::{DeliveryAddress, RequestedLine};
+use domain::order::{
+    HandOffPolicy, NotPayable, Order, OrderRequest, OrderService, OrderStatus, PaymentStatus,
+    Quantity, VatRate, Viewer,
+};
+use domain::payment::{PaymentMethod, PaymentState};
+use domain::payment_use_cases::{
+    Handled, PaybillNotice, PaymentError, PaymentService, PaymentStore, StkNotice,
+};
+use domain::{CustomerId, Money, OrderId, PageRequest, PhoneNumber};
+use mpesa::{C2bPayment, Daraja, DarajaConfig, DarajaGateway, Receipt, StkCallback};
+use queue::SqsNotificationQueue;
+use secrecy::SecretString;
+use storage::{DynamoOrders, DynamoPayments, Table};
+use testkit::callbacks::{CallbackRecorder, poll};
+use testkit::env::TestEnv;
+use url::Url;
+
+const CALLBACK_TOKEN: &str = "0123456789abcdef0123456789abcdef";
+const STK_PATH: &str = "/api/v1/payments/callbacks/0123456789abcdef0123456789abcdef/stk";
+
+type Service = PaymentService<DynamoPayments, DarajaGateway, SqsNotificationQueue>;
+
+struct World {
+    env: TestEnv,
+    mpesa: RunningMpesaSandbox,
+    callbacks: CallbackRecorder,
+    payments: Service,
+    orders: OrderService<DynamoOrders, SqsNotificationQueue>,
+    queue_url: String,
+    customer: CustomerId,
+}
+
+fn daraja(base_url: &str) -> Daraja {
+    let account = MpesaSandboxConfig::default();
+    Daraja::new(DarajaConfig {
+        base_url: Url::parse(base_url).expect("url"),
+        consumer_key: SecretString::from(account.consumer_key),
+        consumer_secret: SecretString::from(account.consumer_secret),
+        shortcode: account.shortcode,
+        passkey: SecretString::from(account.passkey),
+        initiator_name: account.initiator_name,
+        security_credential: SecretString::from(account.security_credential),
+        timeout: Duration::from_secs(5),
+    })
+    .expect("client")
+}
+
+async fn world() -> World {
+    let env = TestEnv::new().await;
+    let mpesa = devstack::mpesa::start(
+        MpesaSandboxConfig {
+            decision_delay: Duration::from_millis(40),
+            ..MpesaSandboxConfig::default()
+        },
+        0,
+    )
+    .await
+    .expect("stand-in");
+    let callbacks = CallbackRecorder::start(|_, _| {
+        (
+            StatusCode::OK,
+            r#"{"ResultCode":0,"ResultDesc":"Accepted"}"#.into(),
+        )
+    })
+    .await;
+    let queues = env.queues().await;
+    let queue = SqsNotificationQueue::new(env.sqs.clone(), queues.notifications.clone());
+    let gateway = DarajaGateway::new(
+        daraja(&mpesa.base_url),
+        &callbacks.url("/api/v1/payments/callbacks"),
+        &SecretString::from(CALLBACK_TOKEN),
+    )
+    .expect("gateway");
+    let payments = PaymentService::new(
+        DynamoPayments::new(Table::new(env.client.clone(), env.table.as_str())),
+        gateway,
+        queue.clone(),
+        Duration::from_secs(300),
+    );
+    let orders = OrderService::new(
+        DynamoOrders::new(env.client.clone(), env.table.as_str()),
+        queue,
+        VatRate::kenya_standard(),
+        HandOffPolicy::default(),
+    );
+    World {
+        env,
+        mpesa,
+        callbacks,
+        payments,
+        orders,
+        queue_url: queues.notifications,
+        customer: CustomerId::generate(),
+    }
+}
+
+impl World {
+    fn viewer(&self) -> Viewer {
+        Viewer {
+            customer_id: self.customer,
+            admin: false,
+        }
+    }
+
+    /// A `PENDING` (or confirmed) order of one product at `price`.
+    async fn order(&self, price: &str, confirm: bool) -> Order {
+        let product = self.env.product("Tecno Spark", price, 50).await;
+        let request = OrderRequest::new(
+            vec![RequestedLine {
+                product_id: product,
+                quantity: Quantity::new(1).expect("quantity"),
+            }],
+            DeliveryAddress::parse("Moi Avenue 1, Nairobi").expect("address"),
+            None,
+            confirm,
+        )
+        .expect("request");
+        self.orders
+            .place(self.customer, &request, None)
+            .await
+            .expect("placed")
+            .order
+    }
+
+    async fn stored(&self, id: OrderId) -> Order {
+        self.payments
+            .store()
+            .order(id)
+            .await
+            .expect("read")
+            .expect("order")
+    }
+
+    /// Waits for the `n`th STK callback and hands it to the service, as the route will.
+    async fn deliver_stk(&self, n: usize) -> Handled {
+        let bodies = self.callbacks.wait_for(STK_PATH, n).await;
+        let callback = StkCallback::parse(&bodies[n - 1]).expect("a well-formed callback");
+        self.payments
+            .stk_callback(&notice(&callback))
+            .await
+            .expect("handled")
+    }
+
+    async fn pay(
+        &self,
+        order: &Order,
+        phone: &str,
+    ) -> Result<domain::payment::Payment, PaymentError> {
+        self.payments
+            .pay(
+                self.viewer(),
+                order.id,
+                Some(PhoneNumber::parse(phone).expect("phone")),
+            )
+            .await
+    }
+}
+
+/// The order's history, newest first.
+async fn history(w: &World, order: OrderId) -> Vec<domain::audit::AuditEntry> {
+    w.env
+        .catalog()
+        .audit_entries(
+            AuditListing::Entity(domain::audit::EntityType::Order, order.to_string()),
+            PageRequest::default(),
+        )
+        .await
+        .expect("history")
+        .items
+}
+
+fn notice(callback: &StkCallback) -> StkNotice {
+    StkNotice {
+        checkout_request_id: callback.checkout_request_id.clone(),
+        receipt: callback.paid.as_ref().map(|p| p.receipt.clone()),
+        amount: callback.paid.as_ref().map(|p| p.amount),
+    }
+}
+
+fn money(s: &str) -> Money {
+    Money::parse_bound(s).expect("money")
+}
+
+#[tokio::test]
+async fn a_prompt_paid_in_full_confirms_the_pending_order_once() {
+    let w = world().await;
+    let order = w.order("1000.50", false).await;
+    assert_eq!(order.status, OrderStatus::Pending);
+    // 1000.50 + 16 % VAT = 1160.58, due rounded up to whole shillings.
+    assert_eq!(order.payment_standing().amount_due, money("1161.00"));
+
+    let payment = w.pay(&order, "0712345678").await.expect("prompted");
+    assert_eq!(payment.state, PaymentState::Pending);
+    assert_eq!(payment.amount, money("1161.00"));
+    assert!(payment.checkout_request_id.is_some());
+    let pending = w.stored(order.id).await;
+    assert_eq!(pending.payment_standing().status, PaymentStatus::Pending);
+
+    assert_eq!(w.deliver_stk(1).await, Handled::Applied);
+    let paid = w.stored(order.id).await;
+    assert_eq!(
+        paid.status,
+        OrderStatus::Confirmed,
+        "confirmed by the payment"
+    );
+    assert!(paid.confirmed_at.is_some() && paid.hand_off_due.is_some());
+    let standing = paid.payment_standing();
+    assert_eq!(standing.status, PaymentStatus::Paid);
+    assert_eq!(standing.amount_paid, money("1161.00"));
+    assert_eq!(standing.amount_due, Money::ZERO);
+    assert_eq!(paid.payments.len(), 1);
+    assert_eq!(paid.payments[0].state, PaymentState::Succeeded);
+    assert!(paid.payments[0].receipt.is_some());
+
+    // The hand-off to the notifier, as a confirmation through the API sends it.
+    let messages = w.env.drain(&w.queue_url).await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert_eq!(messages[0]["event"], "order.confirmed");
+
+    // History: payment.received and order.confirmed, by M-Pesa.
+    let history = history(&w, order.id).await;
+    let actions: Vec<&str> = history.iter().map(|e| e.action.as_str()).collect();
+    assert!(
+        actions.contains(&"payment.received") && actions.contains(&"order.confirmed"),
+        "{actions:?}"
+    );
+    assert!(
+        history
+            .iter()
+            .filter(|e| e.action.as_str().starts_with("payment.")
+                || e.action.as_str() == "order.confirmed")
+            .all(|e| e.actor == domain::audit::Actor::mpesa())
+    );
+
+    // The same callback again changes nothing.
+    let before = w.env.snapshot().await;
+    let callback = StkCallback::parse(&w.callbacks.bodies(STK_PATH)[0]).expect("callback");
+    assert_eq!(
+        w.payments
+            .stk_callback(&notice(&callback))
+            .await
+            .expect("handled"),
+        Handled::Unchanged
+    );
+    assert_eq!(w.env.snapshot().await, before);
+    // And the order is not payable any more.
+    assert!(matches!(
+        w.pay(&paid, "0712345678").await,
+        Err(PaymentError::NotPayable(NotPayable::NothingDue))
+    ));
+}
+
+#[tokio::test]
+async fn a_success_callback_sent_twice_counts_once() {
+    let w = world().await;
+    let order = w.order("500.00", true).await;
+    w.pay(&order, "0712340002").await.expect("prompted");
+    assert_eq!(w.deliver_stk(1).await, Handled::Applied);
+    assert_eq!(w.deliver_stk(2).await, Handled::Unchanged);
+    let paid = w.stored(order.id).await;
+    assert_eq!(paid.payment_standing().amount_paid, money("580.00"));
+    assert_eq!(paid.status, OrderStatus::Confirmed);
+    assert!(
+        w.env
+            .drain(&w.queue_url)
+            .await
+            .iter()
+            .all(|m| m["event"] == "order.confirmed")
+    );
+}
+
+#[tokio::test]
+async fn refused_prompts_fail_and_leave_the_order_payable() {
+    for (phone, code) in [
+        ("0712341032", "1032"),
+        ("0712340001", "1"),
+        ("0712342001", "2001"),
+        ("0712341037", "1037"),
+    ] {
+        let w = world().await;
+        let order = w.order("200.00", false).await;
+        w.pay(&order, phone).await.expect("prompted");
+        assert_eq!(w.deliver_stk(1).await, Handled::Applied, "{phone}");
+        let after = w.stored(order.id).await;
+        assert_eq!(after.payments[0].state, PaymentState::Failed, "{phone}");
+        assert_eq!(
+            after.payments[0]
+                .result
+                .as_ref()
+                .and_then(|r| r.code.as_deref()),
+            Some(code)
+        );
+        assert_eq!(after.status, OrderStatus::Pending);
+        assert_eq!(after.payment_standing().status, PaymentStatus::Unpaid);
+        // Payable again: a new prompt goes out.
+        w.pay(&after, "0712345678").await.expect("prompted again");
+    }
+}
+
+#[tokio::test]
+async fn the_query_settles_a_prompt_whose_callback_never_comes() {
+    let w = world().await;
+    let order = w.order("300.00", true).await;
+    let payment = w.pay(&order, "0712340404").await.expect("prompted");
+    let checkout = payment.checkout_request_id.clone().expect("checkout id");
+    // The reconciler's path: the query alone (it answers "being processed" until decided).
+    let notice = StkNotice {
+        checkout_request_id: checkout,
+        receipt: None,
+        amount: None,
+    };
+    let settled = poll(async || {
+        match w
+            .payments
+            .settle_prompt(order.id, payment.id, &notice)
+            .await
+            .expect("asked")
+        {
+            Handled::Applied => Some(()),
+            _ => None,
+        }
+    })
+    .await;
+    assert!(settled.is_some(), "the query never confirmed the prompt");
+    let paid = w.stored(order.id).await;
+    assert_eq!(paid.payments[0].state, PaymentState::Succeeded);
+    assert_eq!(paid.payments[0].receipt, None, "the query has no receipt");
+    assert_eq!(paid.payment_standing().status, PaymentStatus::Paid);
+}
+
+#[tokio::test]
+async fn a_forged_success_callback_the_query_contradicts_changes_nothing() {
+    let w = world().await;
+    let order = w.order("300.00", false).await;
+    let payment = w.pay(&order, "0712341032").await.expect("prompted");
+    let before = w.env.snapshot().await;
+    // Before M-Pesa decided: the query says "being processed"; a forged success is not
+    // enough.
+    let forged = StkNotice {
+        checkout_request_id: payment.checkout_request_id.clone().expect("checkout"),
+        receipt: Some(Receipt::parse("SLJ7RT61SV").expect("receipt")),
+        amount: Some(money("348.00")),
+    };
+    let handled = w.payments.stk_callback(&forged).await.expect("handled");
+    if handled == Handled::Unchanged {
+        assert_eq!(w.env.snapshot().await, before);
+    }
+    // Once M-Pesa decided (cancelled by the user), the forged success still counts nothing.
+    w.callbacks.wait_for(STK_PATH, 1).await;
+    w.payments.stk_callback(&forged).await.expect("handled");
+    let after = w.stored(order.id).await;
+    assert_eq!(after.payments[0].state, PaymentState::Failed);
+    assert_eq!(after.payments[0].receipt, None);
+    assert_eq!(after.payment_standing().amount_paid, Money::ZERO);
+    // A callback for a checkout id no prompt of ours has is ignored.
+    let stranger = StkNotice {
+        checkout_request_id: "ws_CO_000000000000000000".into(),
+        receipt: Some(Receipt::parse("SLJ7RT61SW").expect("receipt")),
+        amount: Some(money("10.00")),
+    };
+    let before = w.env.snapshot().await;
+    assert_eq!(
+        w.payments.stk_callback(&stranger).await.expect("handled"),
+        Handled::Ignored
+    );
+    assert_eq!(w.env.snapshot().await, before);
+}
+
+#[tokio::test]
+async fn five_concurrent_pays_send_one_prompt() {
+    let w = Arc::new(world().await);
+    let order = w.order("700.00", false).await;
+    let mut tasks = Vec::new();
+    for _ in 0..5 {
+        let (w, order) = (w.clone(), order.clone());
+        tasks.push(tokio::spawn(
+            async move { w.pay(&order, "0712345678").await },
+        ));
+    }
+    let mut prompted = 0;
+    for task in tasks {
+        match task.await.expect("joined") {
+            Ok(_) => prompted += 1,
+            Err(
+                PaymentError::NotPayable(NotPayable::PromptPending)
+                | PaymentError::ConcurrentChange,
+            ) => {}
+            Err(other) => panic!("unexpected: {other}"),
+        }
+    }
+    assert_eq!(prompted, 1);
+    assert_eq!(w.stored(order.id).await.payments.len(), 1);
+}
+
+fn paybill(receipt: &str, amount: &str, reference: &str) -> PaybillNotice {
+    PaybillNotice {
+        receipt: Receipt::parse(receipt).expect("receipt"),
+        amount: money(amount),
+        bill_ref_number: reference.into(),
+        phone_number: Some("2547 ***** 678".into()),
+        payer_name: Some("Wanjiku".into()),
+        paid_at: None,
+    }
+}
+
+#[tokio::test]
+async fn paybill_payments_add_up_and_one_receipt_counts_once() {
+    let w = world().await;
+    let order = w.order("1000.00", false).await;
+    let reference = order.payment_reference().to_string().to_lowercase();
+    let first = paybill("SLK0000001", "580.00", &reference);
+    // The same confirmation twice, in parallel: applied once.
+    let (a, b) = tokio::join!(w.payments.paybill(&first), w.payments.paybill(&first));
+    let handled = [a.expect("a"), b.expect("b")];
+    assert_eq!(
+        handled.iter().filter(|h| **h == Handled::Applied).count(),
+        1,
+        "{handled:?}"
+    );
+    let half = w.stored(order.id).await;
+    assert_eq!(half.payment_standing().status, PaymentStatus::PartiallyPaid);
+    assert_eq!(half.status, OrderStatus::Pending);
+
+    let second = paybill(
+        "SLK0000002",
+        "580.00",
+        &format!(" {} ", order.payment_reference()),
+    );
+    assert_eq!(
+        w.payments.paybill(&second).await.expect("second"),
+        Handled::Applied
+    );
+    let paid = w.stored(order.id).await;
+    assert_eq!(paid.payment_standing().status, PaymentStatus::Paid);
+    assert_eq!(paid.status, OrderStatus::Confirmed);
+    assert!(
+        paid.payments
+            .iter()
+            .all(|p| p.method == PaymentMethod::MpesaPaybill)
+    );
+}
+
+#[tokio::test]
+async fn a_paybill_payment_naming_no_order_is_kept_unmatched_once() {
+    let w = world().await;
+    let stray = paybill("SLK0000009", "150.00", "not an order");
+    assert!(
+        w.payments
+            .accepts_paybill("not an order")
+            .await
+            .expect("validated")
+            .eq(&false)
+    );
+    assert_eq!(
+        w.payments.paybill(&stray).await.expect("kept"),
+        Handled::KeptUnmatched
+    );
+    let before = w.env.snapshot().await;
+    assert_eq!(
+        w.payments.paybill(&stray).await.expect("again"),
+        Handled::Unchanged
+    );
+    assert_eq!(w.env.snapshot().await, before);
+}
+
+#[tokio::test]
+async fn a_paybill_payment_through_the_stand_in_reaches_the_order() {
+    let w = world().await;
+    let order = w.order("100.00", false).await;
+    assert!(
+        w.payments
+            .accepts_paybill(order.payment_reference().as_str())
+            .await
+            .expect("validated")
+    );
+    let client = daraja(&w.mpesa.base_url);
+    client
+        .register_c2b_urls(&mpesa::C2bUrls {
+            response_type: mpesa::C2bResponseType::Completed,
+            confirmation_url: w.callbacks.url("/c2b/confirmation"),
+            validation_url: w.callbacks.url("/c2b/validation"),
+        })
+        .await
+        .expect("registered");
+    client
+        .simulate_c2b(&mpesa::C2bSimulation {
+            amount: mpesa::Shillings::new(116).expect("amount"),
+            payer: PhoneNumber::parse("0712345678").expect("phone"),
+            bill_ref_number: order.payment_reference().to_string(),
+        })
+        .await
+        .expect("simulated");
+    let body = w.callbacks.wait_for("/c2b/confirmation", 1).await;
+    let confirmation = C2bPayment::parse(&body[0]).expect("confirmation");
+    let notice = PaybillNotice {
+        receipt: confirmation.trans_id.clone(),
+        amount: confirmation.amount,
+        bill_ref_number: confirmation.bill_ref_number.clone(),
+        phone_number: confirmation.msisdn.clone(),
+        payer_name: confirmation.payer_name.clone(),
+        paid_at: None,
+    };
+    assert_eq!(
+        w.payments.paybill(&notice).await.expect("applied"),
+        Handled::Applied
+    );
+    let paid = w.stored(order.id).await;
+    assert_eq!(paid.payment_standing().status, PaymentStatus::Paid);
+    assert_eq!(
+        paid.payments[0].receipt.as_ref(),
+        Some(&confirmation.trans_id)
+    );
+}
+
+#[tokio::test]
+async fn a_callback_naming_another_amount_brings_no_receipt_until_the_right_one_comes() {
+    let w = world().await;
+    let order = w.order("100.00", true).await;
+    w.pay(&order, "0712345678").await.expect("prompted");
+    let real = StkCallback::parse(&w.callbacks.wait_for(STK_PATH, 1).await[0]).expect("callback");
+    let mut tampered = notice(&real);
+    tampered.amount = Some(money("1.00"));
+    assert_eq!(
+        w.payments.stk_callback(&tampered).await.expect("handled"),
+        Handled::Applied
+    );
+    let paid = w.stored(order.id).await;
+    assert_eq!(
+        paid.payments[0].state,
+        PaymentState::Succeeded,
+        "the query confirmed it"
+    );
+    assert_eq!(
+        paid.payments[0].receipt, None,
+        "the tampered callback's receipt is not kept"
+    );
+    // The genuine callback then brings the receipt, and counts nothing twice.
+    assert_eq!(
+        w.payments
+            .stk_callback(&notice(&real))
+            .await
+            .expect("handled"),
+        Handled::Applied
+    );
+    let after = w.stored(order.id).await;
+    assert_eq!(
+        after.payments[0].receipt,
+        real.paid.as_ref().map(|p| p.receipt.clone())
+    );
+    assert_eq!(after.payment_standing().amount_paid, money("116.00"));
+    let received = history(&w, order.id)
+        .await
+        .iter()
+        .filter(|e| e.action.as_str() == "payment.received")
+        .count();
+    assert_eq!(received, 1, "one payment, one payment.received");
+}
