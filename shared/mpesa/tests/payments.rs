@@ -569,3 +569,157 @@ async fn a_callback_naming_another_amount_brings_no_receipt_until_the_right_one_
         .count();
     assert_eq!(received, 1, "one payment, one payment.received");
 }
+
+/// The customer's actor, as the orders API records a cancellation by them.
+fn customer_actor(w: &World) -> domain::audit::Actor {
+    domain::audit::Actor::account(w.customer, "wanjiku@example.com")
+}
+
+#[tokio::test]
+async fn cancelling_a_paid_order_requests_the_reversal_of_its_money() {
+    let w = world().await;
+    let order = w.order("1000.00", true).await;
+    let reference = order.payment_reference().to_string();
+    w.payments
+        .paybill(&paybill("SLK0000101", "1160.00", &reference))
+        .await
+        .expect("paid");
+    let cancelled = w
+        .orders
+        .change_status(
+            w.viewer(),
+            &customer_actor(&w),
+            order.id,
+            OrderStatus::Cancelled,
+        )
+        .await
+        .expect("cancelled");
+    // The answer already shows the refund under way.
+    assert_eq!(
+        cancelled.payment_standing().status,
+        PaymentStatus::RefundPending
+    );
+    let stored = w.stored(order.id).await;
+    assert_eq!(stored.status, OrderStatus::Cancelled);
+    assert_eq!(
+        stored.payment_standing().status,
+        PaymentStatus::RefundPending
+    );
+    let reversal = stored.payments[0].reversal.as_ref().expect("reversal");
+    assert_eq!(reversal.state, domain::payment::ReversalState::Requested);
+    assert_eq!(reversal.attempts, 1);
+    let requested: Vec<_> = history(&w, order.id)
+        .await
+        .into_iter()
+        .filter(|e| e.action.as_str() == "payment.reversal_requested")
+        .collect();
+    assert_eq!(requested.len(), 1);
+    assert_eq!(
+        requested[0].actor,
+        customer_actor(&w),
+        "who cancelled asked for it"
+    );
+}
+
+#[tokio::test]
+async fn money_arriving_on_a_cancelled_order_is_taken_and_its_reversal_requested() {
+    let w = world().await;
+    let order = w.order("100.00", true).await;
+    w.orders
+        .change_status(
+            w.viewer(),
+            &customer_actor(&w),
+            order.id,
+            OrderStatus::Cancelled,
+        )
+        .await
+        .expect("cancelled");
+    assert!(
+        !w.payments
+            .accepts_paybill(order.payment_reference().as_str())
+            .await
+            .expect("validated")
+    );
+    let late = paybill("SLK0000102", "116.00", order.payment_reference().as_str());
+    assert_eq!(
+        w.payments.paybill(&late).await.expect("taken"),
+        Handled::Applied
+    );
+    let stored = w.stored(order.id).await;
+    assert_eq!(
+        stored.payment_standing().status,
+        PaymentStatus::RefundPending
+    );
+    assert_eq!(
+        stored.payments[0].reversal.as_ref().map(|r| r.state),
+        Some(domain::payment::ReversalState::Requested)
+    );
+    assert!(
+        history(&w, order.id)
+            .await
+            .iter()
+            .any(|e| e.action.as_str() == "payment.reversal_requested"
+                && e.actor == domain::audit::Actor::mpesa())
+    );
+}
+
+#[tokio::test]
+async fn a_cancellation_decided_before_a_payment_landed_is_refused_and_changes_nothing() {
+    use domain::order::OrderStore;
+    let w = world().await;
+    let order = w.order("100.00", true).await;
+    // Decided on the order as read now (no payments, version 0)…
+    let at = domain::Timestamp::now();
+    let change = domain::order::StatusChange {
+        order_id: order.id,
+        from: OrderStatus::Confirmed,
+        to: OrderStatus::Cancelled,
+        at,
+        history: domain::audit::order_status_changed(
+            &customer_actor(&w),
+            order.id,
+            OrderStatus::Confirmed,
+            OrderStatus::Cancelled,
+            at,
+        ),
+        restock: Vec::new(),
+        hand_off: domain::order::HandOffChange::Clear,
+        payments_version: order.payments_version,
+        payments: None,
+    };
+    // …while a payment lands before it commits.
+    w.payments
+        .paybill(&paybill(
+            "SLK0000103",
+            "116.00",
+            order.payment_reference().as_str(),
+        ))
+        .await
+        .expect("paid");
+    let before = w.env.snapshot().await;
+    let refused = w.orders.store().change_status(&change).await;
+    assert!(
+        matches!(refused, Err(domain::order::OrderError::ConcurrentChange)),
+        "{refused:?}"
+    );
+    assert_eq!(
+        w.env.snapshot().await,
+        before,
+        "nothing of the stale cancellation was written"
+    );
+    // Decided again on the order as it is now, the cancellation requests the refund.
+    let cancelled = w
+        .orders
+        .change_status(
+            w.viewer(),
+            &customer_actor(&w),
+            order.id,
+            OrderStatus::Cancelled,
+        )
+        .await
+        .expect("cancelled");
+    assert_eq!(
+        cancelled.payment_standing().status,
+        PaymentStatus::RefundPending
+    );
+}

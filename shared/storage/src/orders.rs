@@ -30,6 +30,7 @@ use crate::records::order::{
     channel_status_path, encode_number_claim, failed_channels, notification_failed_keys,
     stored_status,
 };
+use crate::records::payment::encode_payments;
 use crate::retry::execute_retrying_conflicts;
 use crate::table::{Table, WriteError};
 use crate::txn::{self, Op, Transaction, TxnError};
@@ -131,6 +132,22 @@ pub(crate) fn status_update(change: &StatusChange) -> Expr {
         HandOffChange::Keep => {}
     }
     expr
+}
+
+/// `expr` held to the payments version the status change was decided on, and writing the
+/// payments it leaves (a cancellation's requested reversals) with the next version.
+fn with_payments(expr: Expr, change: &StatusChange) -> Result<Expr, OrderError> {
+    let expr = if change.payments_version == 0 {
+        expr.when_absent(attr::PAYMENTS_VERSION)
+    } else {
+        expr.when_eq(attr::PAYMENTS_VERSION, n(change.payments_version))
+    };
+    let Some(after) = &change.payments else {
+        return Ok(expr);
+    };
+    Ok(expr
+        .set(attr::PAYMENTS, encode_payments(&after.payments)?)
+        .set(attr::PAYMENTS_VERSION, n(change.payments_version + 1)))
 }
 
 impl DynamoOrders {
@@ -244,7 +261,7 @@ impl OrderStore for DynamoOrders {
         fields(order_id = %change.order_id, from = change.from.as_str(), to = change.to.as_str()))]
     async fn change_status(&self, change: &StatusChange) -> Result<(), OrderError> {
         let order_key = keys::order(change.order_id);
-        let update = status_update(change);
+        let update = with_payments(status_update(change), change)?;
         let history = self.table.history_put(&change.history)?;
         let mut items = Transaction::new()
             .with(
@@ -252,6 +269,9 @@ impl OrderStore for DynamoOrders {
                 txn::update(self.name(), key(&order_key), update)?,
             )
             .with(Op::History, history);
+        for entry in change.payments.iter().flat_map(|p| &p.history) {
+            items.push(Op::History, self.table.history_put(entry)?);
+        }
         for (product, quantity) in &change.restock {
             let restore = Expr::new()
                 .add(attr::STOCK, n(quantity.get()))

@@ -12,7 +12,6 @@
 //!   it records, and never released: one receipt counts once, on one order, whichever
 //!   way it arrived (prompt, Paybill, assignment by staff).
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use domain::order::{Order, OrderNumber};
 use domain::payment::PaymentId;
 use domain::payment_use_cases::{
@@ -29,7 +28,7 @@ use crate::records::attr;
 use crate::records::customer::CustomerRecord;
 use crate::records::order::OrderRecord;
 use crate::records::payment::{
-    PaymentRecord, decode_prompt_ref, decode_unmatched, encode_claim, encode_unmatched,
+    decode_prompt_ref, decode_unmatched, encode_claim, encode_payments, encode_unmatched,
 };
 use crate::retry::execute_retrying_conflicts;
 use crate::table::Table;
@@ -53,13 +52,7 @@ impl DynamoPayments {
 
     /// The order item's update for `write`.
     fn order_update(&self, write: &PaymentWrite) -> Result<Expr, WriteFailure> {
-        let payments = write
-            .payments_after
-            .iter()
-            .map(PaymentRecord::of)
-            .collect::<Result<Vec<_>, _>>()?;
-        let payments = serde_dynamo::to_attribute_value::<_, AttributeValue>(payments)
-            .map_err(|e| WriteFailure::Other(Failure::record("payment", e).into()))?;
+        let payments = encode_payments(&write.payments_after)?;
         let expr = match &write.confirmation {
             // The confirmation's update sets the status (conditioned on `PENDING`), the
             // confirmation time, the hand-off mark and `updated_at`.

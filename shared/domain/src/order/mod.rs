@@ -29,7 +29,7 @@ pub use number::OrderNumber;
 pub use payments::{Attention, NotPayable, PaymentStanding, PaymentStatus};
 pub use ports::{
     HandOffChange, IdempotencyRecord, NotificationQueue, OrderError, OrderListing, OrderStore,
-    PendingHandOff, PlaceFailure, QueueError, StatusChange, Unavailable,
+    PaymentsAfter, PendingHandOff, PlaceFailure, QueueError, StatusChange, Unavailable,
 };
 pub use pricing::{OrderLine, Quantity, Totals, VatRate};
 pub use reference::{InvalidPaymentReference, PaymentReference};
@@ -98,6 +98,10 @@ impl Order {
             _ => {}
         }
         order.hand_off_due = change.hand_off.applied_to(self.hand_off_due);
+        if let Some(after) = &change.payments {
+            order.payments = after.payments.clone();
+            order.payments_version = change.payments_version + 1;
+        }
         order
     }
 }

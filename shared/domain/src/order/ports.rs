@@ -99,6 +99,20 @@ pub struct StatusChange {
     pub restock: Vec<(ProductId, Quantity)>,
     /// What becomes of the order's hand-off to the notifier.
     pub hand_off: HandOffChange,
+    /// The order's payments version the change was decided on: a status change holds only
+    /// while no payment was written since (a payment racing a cancellation is never left
+    /// without its refund).
+    pub payments_version: u64,
+    /// The order's payments after the change, when it changes them (a cancellation
+    /// requests the reversal of the money on the order), with their history entries.
+    pub payments: Option<PaymentsAfter>,
+}
+
+/// An order's payments as a change leaves them, and the history entries of what changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentsAfter {
+    pub payments: Vec<crate::payment::Payment>,
+    pub history: Vec<crate::audit::AuditEntry>,
 }
 
 /// What a status change does to an order's hand-off to the notifier (the mark the

@@ -18,7 +18,7 @@ use crate::id::OrderId;
 use crate::id::ProductId;
 use crate::order::ports::{
     HandOffChange, IdempotencyRecord, NotificationQueue, OrderError, OrderListing, OrderStore,
-    PlaceFailure, StatusChange, Unavailable,
+    PaymentsAfter, PlaceFailure, StatusChange, Unavailable,
 };
 use crate::order::pricing::{OrderLine, Totals, VatRate};
 use crate::order::request::{IdempotencyKey, OrderRequest};
@@ -376,6 +376,10 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
                 OrderStatus::Cancelled => HandOffChange::Clear,
                 _ => HandOffChange::Keep,
             },
+            payments_version: order.payments_version,
+            payments: (to == OrderStatus::Cancelled)
+                .then(|| refunds(&order, by, at))
+                .flatten(),
         };
         match self.store.change_status(&change).await {
             Ok(()) => {}
@@ -421,6 +425,23 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
         }
         Ok(report)
     }
+}
+
+/// A cancellation's refunds: the reversal of every succeeded payment with a receipt is
+/// requested (the reversal itself is an outbound call made after the commit, never inside
+/// it), each with its history entry; `None` when the order holds no money to reverse. A
+/// payment without a receipt waits for one (staff see it among the payments to act on).
+pub fn refunds(order: &Order, by: &crate::audit::Actor, at: Timestamp) -> Option<PaymentsAfter> {
+    let mut payments = order.payments.clone();
+    let mut history = Vec::new();
+    for payment in payments.iter_mut() {
+        if payment.request_reversal(at).is_ok() {
+            history.push(crate::audit::payment_reversal_requested(
+                by, order.id, payment, at,
+            ));
+        }
+    }
+    (!history.is_empty()).then_some(PaymentsAfter { payments, history })
 }
 
 fn index(products: &[Product]) -> HashMap<ProductId, &Product> {

@@ -469,10 +469,24 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
     ) -> Result<Handled, PaymentError> {
         for _ in 0..WRITE_TRIES {
             let order = self.order(order_id).await?;
-            let Some(decision) = decide(&order) else {
+            let Some(mut decision) = decide(&order) else {
                 return Ok(Handled::Unchanged);
             };
             let at = Timestamp::now();
+            if order.status == OrderStatus::Cancelled {
+                // Money on a cancelled order goes back: its reversal is requested in the
+                // same write (the call to M-Pesa follows, never inside it).
+                for payment in decision.payments.iter_mut() {
+                    if payment.reversal.is_none() && payment.request_reversal(at).is_ok() {
+                        decision.history.push(audit::payment_reversal_requested(
+                            &Actor::mpesa(),
+                            order.id,
+                            payment,
+                            at,
+                        ));
+                    }
+                }
+            }
             let before = order.payment_standing();
             let after =
                 PaymentStanding::of(order.status, order.totals.total_amount, &decision.payments);
@@ -494,6 +508,9 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
                     history: entry,
                     restock: Vec::new(),
                     hand_off: HandOffChange::Mark(at.after(self.hand_off_grace)),
+                    // The payment write carries the payments and their version.
+                    payments_version: order.payments_version,
+                    payments: None,
                 }
             });
             let write = PaymentWrite {

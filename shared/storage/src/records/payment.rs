@@ -6,6 +6,7 @@
 //!
 //! Amounts are whole cents (`amount_cents`, exact integers), as everywhere in the table.
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use domain::payment::{
     MpesaResult, Payment, PaymentMethod, PaymentState, Receipt, Reversal, ReversalState,
 };
@@ -141,6 +142,15 @@ impl PaymentRecord {
             updated_at: timestamp(&self.updated_at)?,
         })
     }
+}
+
+/// An order's payments as the `payments` attribute an update sets.
+pub(crate) fn encode_payments(payments: &[Payment]) -> Result<AttributeValue, Failure> {
+    let records = payments
+        .iter()
+        .map(PaymentRecord::of)
+        .collect::<Result<Vec<_>, _>>()?;
+    serde_dynamo::to_attribute_value(records).map_err(|e| Failure::record(PAYMENT, e))
 }
 
 /// A payment that named no order, as its own item.
