@@ -1,5 +1,6 @@
 //! The payments service's [`MpesaGateway`] on Daraja: prompts post their result to our
-//! STK callback route, whose path carries the secret callback token.
+//! STK callback route and reversals to our reversal routes, whose paths carry the secret
+//! callback token.
 //!
 //! Invariants: a prompt Daraja refused, or never sent for want of a token, is
 //! [`GatewayError::Refused`] (nothing was taken: the order's slot is freed); anything
@@ -8,28 +9,33 @@
 
 use std::fmt;
 
+use domain::Money;
+use domain::payment::Receipt;
 use domain::payment_use_cases::{GatewayError, MpesaGateway, PromptRequest, QueryAnswer};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
-use crate::{Daraja, DarajaError, Shillings, StkPush, StkQueryAnswer};
+use crate::{Daraja, DarajaError, Reversal, Shillings, StkPush, StkQueryAnswer};
 
 /// What a prompt shows the payer as its description (Daraja allows 13 characters).
 pub const PROMPT_DESCRIPTION: &str = "Order payment";
+/// A reversal's `Remarks` (2 to 100 characters).
+pub const REVERSAL_REMARKS: &str = "Refund of a cancelled order";
 
 /// [`MpesaGateway`] on a [`Daraja`] client.
 #[derive(Clone)]
 pub struct DarajaGateway {
     daraja: Daraja,
-    /// `…/payments/callbacks/<token>/stk`: a secret, as the token in it is.
-    stk_callback: SecretString,
+    /// `…/payments/callbacks/<token>`: a secret, as the token in it is; the STK and
+    /// reversal routes are below it.
+    callbacks: SecretString,
 }
 
 impl fmt::Debug for DarajaGateway {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DarajaGateway")
             .field("daraja", &self.daraja)
-            .field("stk_callback", &"<redacted>")
+            .field("callbacks", &"<redacted>")
             .finish()
     }
 }
@@ -51,12 +57,32 @@ impl DarajaGateway {
         url.path_segments_mut()
             .map_err(|()| BadCallbackBase)?
             .pop_if_empty()
-            .extend([token.expose_secret(), "stk"]);
+            .push(token.expose_secret());
         Ok(Self {
             daraja,
-            stk_callback: SecretString::from(url.to_string()),
+            callbacks: SecretString::from(url.to_string()),
         })
     }
+
+    /// The callback URL at `path` below the token.
+    fn callback(&self, path: &[&str]) -> Result<Url, GatewayError> {
+        let invalid = || GatewayError::Refused {
+            code: "invalid_callback".into(),
+            description: "the callback URL is not a URL".into(),
+        };
+        let mut url = Url::parse(self.callbacks.expose_secret()).map_err(|_| invalid())?;
+        url.path_segments_mut()
+            .map_err(|()| invalid())?
+            .extend(path);
+        Ok(url)
+    }
+}
+
+fn shillings(amount: Money) -> Result<Shillings, GatewayError> {
+    Shillings::from_money(amount).map_err(|e| GatewayError::Refused {
+        code: "invalid_amount".into(),
+        description: e.to_string(),
+    })
 }
 
 fn gateway_error(err: DarajaError) -> GatewayError {
@@ -73,21 +99,12 @@ fn gateway_error(err: DarajaError) -> GatewayError {
 
 impl MpesaGateway for DarajaGateway {
     async fn prompt(&self, request: &PromptRequest) -> Result<String, GatewayError> {
-        let amount = Shillings::from_money(request.amount).map_err(|e| GatewayError::Refused {
-            code: "invalid_amount".into(),
-            description: e.to_string(),
-        })?;
-        let callback_url =
-            Url::parse(self.stk_callback.expose_secret()).map_err(|_| GatewayError::Refused {
-                code: "invalid_callback".into(),
-                description: "the callback URL is not a URL".into(),
-            })?;
         let push = StkPush {
-            amount,
+            amount: shillings(request.amount)?,
             phone: request.phone.clone(),
             account_reference: request.account_reference.clone(),
             transaction_desc: PROMPT_DESCRIPTION.into(),
-            callback_url,
+            callback_url: self.callback(&["stk"])?,
         };
         self.daraja
             .stk_push(&push)
@@ -108,5 +125,21 @@ impl MpesaGateway for DarajaGateway {
             }),
             Err(err) => Err(gateway_error(err)),
         }
+    }
+
+    async fn reverse(&self, receipt: &Receipt, amount: Money) -> Result<String, GatewayError> {
+        let reversal = Reversal {
+            receipt: receipt.clone(),
+            amount: shillings(amount)?,
+            remarks: REVERSAL_REMARKS.into(),
+            occasion: String::new(),
+            result_url: self.callback(&["reversal", "result"])?,
+            queue_timeout_url: self.callback(&["reversal", "timeout"])?,
+        };
+        self.daraja
+            .reverse(&reversal)
+            .await
+            .map(|accepted| accepted.conversation_id)
+            .map_err(gateway_error)
     }
 }

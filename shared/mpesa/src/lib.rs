@@ -46,7 +46,7 @@ pub use client::{
 /// Receipt numbers are the domain's: one rule for what M-Pesa sends and what is stored.
 pub use domain::payment::{InvalidReceipt, Receipt};
 pub use error::{DarajaError, InvalidRequest, NoAnswer, Refusal, TokenFailure};
-pub use gateway::{BadCallbackBase, DarajaGateway, PROMPT_DESCRIPTION};
+pub use gateway::{BadCallbackBase, DarajaGateway, PROMPT_DESCRIPTION, REVERSAL_REMARKS};
 pub use msisdn::Msisdn;
 pub use nairobi::{NAIROBI, nairobi_timestamp, parse_nairobi_timestamp};
 pub use password::stk_password;

@@ -723,3 +723,142 @@ async fn a_cancellation_decided_before_a_payment_landed_is_refused_and_changes_n
         PaymentStatus::RefundPending
     );
 }
+
+const REVERSAL_RESULT_PATH: &str =
+    "/api/v1/payments/callbacks/0123456789abcdef0123456789abcdef/reversal/result";
+
+/// Waits for the `n`th reversal result and hands it to the service, as the route will.
+async fn deliver_reversal(w: &World, n: usize) -> Handled {
+    let bodies = w.callbacks.wait_for(REVERSAL_RESULT_PATH, n).await;
+    let result = mpesa::ReversalResult::parse(&bodies[n - 1]).expect("a well-formed result");
+    w.payments
+        .reversal_result(&domain::payment_use_cases::ReversalNotice {
+            conversation_id: result.conversation_id.clone(),
+            result_code: Some(result.result_code.as_str().to_owned()),
+        })
+        .await
+        .expect("handled")
+}
+
+#[tokio::test]
+async fn paid_then_cancelled_is_reversed_by_mpesa_and_refunded_once() {
+    let w = world().await;
+    let order = w.order("100.00", true).await;
+    w.pay(&order, "0712345678").await.expect("prompted");
+    assert_eq!(w.deliver_stk(1).await, Handled::Applied);
+    w.orders
+        .change_status(
+            w.viewer(),
+            &customer_actor(&w),
+            order.id,
+            OrderStatus::Cancelled,
+        )
+        .await
+        .expect("cancelled");
+
+    let report = w
+        .payments
+        .request_reversals(order.id)
+        .await
+        .expect("requested");
+    assert_eq!(report.requested, 1, "{report:?}");
+    // Asked again, nothing more goes to M-Pesa: the reversal it took is not requested twice.
+    let again = w.payments.request_reversals(order.id).await.expect("again");
+    assert_eq!(again.requested + again.refused + again.unanswered, 0);
+
+    assert_eq!(deliver_reversal(&w, 1).await, Handled::Applied);
+    let refunded = w.stored(order.id).await;
+    assert_eq!(refunded.payment_standing().status, PaymentStatus::Refunded);
+    assert_eq!(refunded.payment_standing().amount_paid, Money::ZERO);
+    assert_eq!(refunded.payments[0].state, PaymentState::Reversed);
+    let reversal = refunded.payments[0].reversal.as_ref().expect("reversal");
+    assert_eq!(reversal.result_code.as_deref(), Some("0"));
+    assert!(
+        history(&w, order.id)
+            .await
+            .iter()
+            .any(|e| e.action.as_str() == "payment.reversed")
+    );
+
+    // The same result again changes nothing.
+    let before = w.env.snapshot().await;
+    let body = &w.callbacks.bodies(REVERSAL_RESULT_PATH)[0];
+    let result = mpesa::ReversalResult::parse(body).expect("result");
+    let repeated = w
+        .payments
+        .reversal_result(&domain::payment_use_cases::ReversalNotice {
+            conversation_id: result.conversation_id,
+            result_code: Some("0".into()),
+        })
+        .await
+        .expect("handled");
+    assert_eq!(repeated, Handled::Unchanged);
+    assert_eq!(w.env.snapshot().await, before);
+}
+
+#[tokio::test]
+async fn a_reversal_mpesa_refuses_is_failed_and_left_for_staff() {
+    use domain::order::{Attention, payments::attention};
+    let w = world().await;
+    let order = w.order("100.00", true).await;
+    // A receipt the stand-in never issued: its reversal is refused (R000002).
+    w.payments
+        .paybill(&paybill(
+            "SLK0000201",
+            "116.00",
+            order.payment_reference().as_str(),
+        ))
+        .await
+        .expect("paid");
+    w.orders
+        .change_status(
+            w.viewer(),
+            &customer_actor(&w),
+            order.id,
+            OrderStatus::Cancelled,
+        )
+        .await
+        .expect("cancelled");
+    assert_eq!(
+        w.payments
+            .request_reversals(order.id)
+            .await
+            .expect("requested")
+            .requested,
+        1
+    );
+    assert_eq!(deliver_reversal(&w, 1).await, Handled::Applied);
+    let stored = w.stored(order.id).await;
+    let reversal = stored.payments[0].reversal.as_ref().expect("reversal");
+    assert_eq!(reversal.state, domain::payment::ReversalState::Failed);
+    assert_eq!(reversal.result_code.as_deref(), Some("R000002"));
+    assert_eq!(
+        stored.payment_standing().status,
+        PaymentStatus::RefundPending,
+        "the money is still held"
+    );
+    assert_eq!(
+        attention(stored.status, stored.totals.total_amount, &stored.payments),
+        vec![(stored.payments[0].id, Attention::ReversalFailed)]
+    );
+    assert!(
+        history(&w, order.id)
+            .await
+            .iter()
+            .any(|e| e.action.as_str() == "payment.reversal_failed")
+    );
+    // A result naming no reversal of ours is ignored.
+    let stranger = domain::payment_use_cases::ReversalNotice {
+        conversation_id: "AG_20261206_0000000000000000".into(),
+        result_code: Some("0".into()),
+    };
+    let before = w.env.snapshot().await;
+    assert_eq!(
+        w.payments
+            .reversal_result(&stranger)
+            .await
+            .expect("handled"),
+        Handled::Ignored
+    );
+    assert_eq!(w.env.snapshot().await, before);
+}

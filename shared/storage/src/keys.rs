@@ -14,6 +14,7 @@
 //! | Payment that named no order (unmatched) | `PAYMENT#<id>` | – | – |
 //! | ReceiptClaim (an M-Pesa receipt counts once) | `MPESA_RECEIPT#<receipt>` → `payment_id`, `order_id` | – | – |
 //! | CheckoutClaim (a prompt's `CheckoutRequestID`) | `MPESA_CHECKOUT#<checkout request id>` → `payment_id`, `order_id` | – | – |
+//! | ReversalClaim (a reversal's `ConversationID`) | `MPESA_REVERSAL#<conversation id>` → `payment_id`, `order_id` | – | – |
 //! | OrderNumber (uniqueness) | `ORDER_NUMBER#<order number>` | – | – |
 //! | Idempotency (TTL 24 h) | `IDEMPOTENCY#<customer id>#<key>` | – | – |
 //! | Upgrade (how far a one-off upgrade of stored items has got) | `UPGRADE#<name>` | – | – |
@@ -83,6 +84,7 @@ pub mod entity {
     pub const PAYMENT: &str = "Payment";
     pub const RECEIPT_CLAIM: &str = "ReceiptClaim";
     pub const CHECKOUT_CLAIM: &str = "CheckoutClaim";
+    pub const REVERSAL_CLAIM: &str = "ReversalClaim";
 }
 
 /// Partition and sort key of an item whose SK repeats its PK.
@@ -212,6 +214,11 @@ pub fn receipt_claim(receipt: &Receipt) -> PrimaryKey {
 /// The item that leads a prompt's `CheckoutRequestID` to its payment.
 pub fn checkout_claim(checkout_request_id: &str) -> PrimaryKey {
     PrimaryKey::same(format!("MPESA_CHECKOUT#{checkout_request_id}"))
+}
+
+/// The item that leads a reversal's `ConversationID` to its payment.
+pub fn reversal_claim(conversation_id: &str) -> PrimaryKey {
+    PrimaryKey::same(format!("MPESA_REVERSAL#{conversation_id}"))
 }
 
 /// The item that makes an order number unique.

@@ -113,6 +113,18 @@ impl PaymentStore for DynamoPayments {
         Ok(item.map(decode_prompt_ref).transpose()?)
     }
 
+    #[tracing::instrument(name = "dynamodb.reversal_by_conversation", skip_all)]
+    async fn reversal_by_conversation(
+        &self,
+        conversation_id: &str,
+    ) -> Result<Option<PromptRef>, PaymentError> {
+        let item = self
+            .table
+            .get(&keys::reversal_claim(conversation_id))
+            .await?;
+        Ok(item.map(decode_prompt_ref).transpose()?)
+    }
+
     #[tracing::instrument(name = "dynamodb.customer_phone", skip_all, fields(customer_id = %customer))]
     async fn customer_phone(
         &self,
@@ -152,6 +164,7 @@ impl PaymentStore for DynamoPayments {
             let op = match claim {
                 domain::payment_use_cases::Claim::Receipt { .. } => Op::ReceiptClaim,
                 domain::payment_use_cases::Claim::Checkout { .. } => Op::CheckoutClaim,
+                domain::payment_use_cases::Claim::Reversal { .. } => Op::ReversalClaim,
             };
             let absent = Expr::new().when_absent(keys::PK);
             items.push(op, txn::put(self.name(), encode_claim(claim)?, absent)?);

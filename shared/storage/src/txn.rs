@@ -84,6 +84,8 @@ pub(crate) enum Op {
     ReceiptClaim,
     /// Claiming a prompt's `CheckoutRequestID`.
     CheckoutClaim,
+    /// Claiming a reversal's `ConversationID`.
+    ReversalClaim,
 }
 
 /// The items of one `TransactWriteItems`, each with the [`Op`] it performs.

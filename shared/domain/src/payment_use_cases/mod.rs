@@ -12,4 +12,6 @@ pub use ports::{
     Claim, GatewayError, MpesaGateway, PaymentError, PaymentStore, PaymentWrite, PromptRef,
     PromptRequest, QueryAnswer, UnmatchedPayment, WriteFailure,
 };
-pub use service::{Handled, PaybillNotice, PaymentService, StkNotice, WRITE_TRIES};
+pub use service::{
+    Handled, PaybillNotice, PaymentService, ReversalNotice, ReversalReport, StkNotice, WRITE_TRIES,
+};

@@ -64,6 +64,12 @@ pub enum Claim {
         order_id: Option<OrderId>,
         payment_id: PaymentId,
     },
+    /// A reversal's `ConversationID`, leading its result to its order and payment.
+    Reversal {
+        conversation_id: String,
+        order_id: OrderId,
+        payment_id: PaymentId,
+    },
 }
 
 /// One atomic change of an order's payments.
@@ -102,7 +108,7 @@ pub enum WriteFailure {
     Other(#[from] PaymentError),
 }
 
-/// Where a prompt's `CheckoutRequestID` leads.
+/// Where a prompt's `CheckoutRequestID` (or a reversal's `ConversationID`) leads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PromptRef {
     pub order_id: OrderId,
@@ -148,6 +154,12 @@ pub trait PaymentStore: Send + Sync {
         &self,
         id: PaymentId,
     ) -> impl Future<Output = Result<Option<UnmatchedPayment>, PaymentError>> + Send;
+
+    /// Where a reversal's `conversation_id` leads, if a reversal claimed it.
+    fn reversal_by_conversation(
+        &self,
+        conversation_id: &str,
+    ) -> impl Future<Output = Result<Option<PromptRef>, PaymentError>> + Send;
 
     /// Applies `write` atomically (see [`PaymentWrite`]).
     fn write(&self, write: &PaymentWrite) -> impl Future<Output = Result<(), WriteFailure>> + Send;
@@ -203,4 +215,13 @@ pub trait MpesaGateway: Send + Sync {
         &self,
         checkout_request_id: &str,
     ) -> impl Future<Output = Result<QueryAnswer, GatewayError>> + Send;
+
+    /// Asks M-Pesa to give the payment with `receipt` back (the whole `amount`); its
+    /// `ConversationID` when M-Pesa took the request. The result comes later, posted to the
+    /// reversal routes.
+    fn reverse(
+        &self,
+        receipt: &Receipt,
+        amount: Money,
+    ) -> impl Future<Output = Result<String, GatewayError>> + Send;
 }

@@ -57,6 +57,25 @@ pub struct PaybillNotice {
     pub paid_at: Option<Timestamp>,
 }
 
+/// A reversal's result (or its queue timeout), as M-Pesa posts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReversalNotice {
+    pub conversation_id: String,
+    /// M-Pesa's `ResultCode` (`"0"`, `"R000001"`, …); `None` for a queue timeout.
+    pub result_code: Option<String>,
+}
+
+/// What one round of reversal requests did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReversalReport {
+    /// M-Pesa took the request; its result will come.
+    pub requested: usize,
+    /// M-Pesa refused it: the reversal failed (staff see it; it may be requested again).
+    pub refused: usize,
+    /// No answer: it stays requested and is asked again later.
+    pub unanswered: usize,
+}
+
 /// What became of a message from M-Pesa.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Handled {
@@ -454,6 +473,129 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
                     payment_id: new.id,
                 }],
                 payments,
+            })
+        })
+        .await
+    }
+
+    /// Calls M-Pesa's Reversal API for every reversal of the order that is requested and
+    /// not yet taken by M-Pesa (no `ConversationID`): after the transaction that requested
+    /// it, never inside it. Idempotent per payment: a reversal M-Pesa took is not asked
+    /// again, and its `ConversationID` is claimed to lead the result back.
+    #[tracing::instrument(name = "payments.request_reversals", skip_all, fields(order_id = %order_id))]
+    pub async fn request_reversals(
+        &self,
+        order_id: OrderId,
+    ) -> Result<ReversalReport, PaymentError> {
+        let order = self.order(order_id).await?;
+        let mut report = ReversalReport::default();
+        let waiting = order.payments.iter().filter(|p| {
+            p.reversal.as_ref().is_some_and(|r| {
+                r.state == crate::payment::ReversalState::Requested && r.conversation_id.is_none()
+            })
+        });
+        for payment in waiting {
+            let Some(receipt) = &payment.receipt else {
+                continue;
+            };
+            let payment_id = payment.id;
+            match self.gateway.reverse(receipt, payment.amount).await {
+                Ok(conversation_id) => {
+                    self.decide(order_id, |order| {
+                        let mut payments = order.payments.clone();
+                        let stored = payments.iter_mut().find(|p| p.id == payment_id)?;
+                        let before = stored.reversal.clone();
+                        stored.reversal_accepted(conversation_id.clone(), Timestamp::now());
+                        (stored.reversal != before).then(|| Decision {
+                            payments: payments.clone(),
+                            history: Vec::new(),
+                            claims: vec![Claim::Reversal {
+                                conversation_id: conversation_id.clone(),
+                                order_id: order.id,
+                                payment_id,
+                            }],
+                        })
+                    })
+                    .await?;
+                    report.requested += 1;
+                }
+                Err(GatewayError::Refused { code, .. }) => {
+                    let outcome = crate::payment::ReversalOutcome::Failed { code: Some(code) };
+                    self.settle_reversal(order_id, payment_id, &outcome).await?;
+                    report.refused += 1;
+                }
+                Err(GatewayError::NoAnswer(why)) => {
+                    tracing::warn!(payment_id = %payment_id, reason = %why,
+                        "M-Pesa did not answer the reversal request; it is asked again later");
+                    report.unanswered += 1;
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Takes a reversal's result (or its queue timeout): `0` or `R000001` (already
+    /// reversed) give the money back to the payer (`reversed`; all reversed: `refunded`);
+    /// anything else, or a timeout, fails the reversal, which staff see and which may be
+    /// requested again. A result for no reversal of ours, or a repeated one, changes
+    /// nothing.
+    #[tracing::instrument(name = "payments.reversal_result", skip_all, fields(
+        order_id = tracing::field::Empty, payment_id = tracing::field::Empty,
+    ))]
+    pub async fn reversal_result(&self, notice: &ReversalNotice) -> Result<Handled, PaymentError> {
+        let Some(reversal) = self
+            .store
+            .reversal_by_conversation(&notice.conversation_id)
+            .await?
+        else {
+            return Ok(Handled::Ignored);
+        };
+        let span = tracing::Span::current();
+        span.record("order_id", tracing::field::display(reversal.order_id));
+        span.record("payment_id", tracing::field::display(reversal.payment_id));
+        let outcome = match notice.result_code.as_deref() {
+            Some("0") => crate::payment::ReversalOutcome::Reversed,
+            Some("R000001") => crate::payment::ReversalOutcome::AlreadyReversed,
+            code => crate::payment::ReversalOutcome::Failed {
+                code: code.map(str::to_owned),
+            },
+        };
+        self.settle_reversal(reversal.order_id, reversal.payment_id, &outcome)
+            .await
+    }
+
+    async fn settle_reversal(
+        &self,
+        order_id: OrderId,
+        payment_id: PaymentId,
+        outcome: &crate::payment::ReversalOutcome,
+    ) -> Result<Handled, PaymentError> {
+        self.decide(order_id, |order| {
+            let before = order.payment_standing();
+            let mut payments = order.payments.clone();
+            let stored = payments.iter_mut().find(|p| p.id == payment_id)?;
+            let at = Timestamp::now();
+            if !stored.settle_reversal(outcome, at) {
+                return None;
+            }
+            let stored = stored.clone();
+            let entry = if stored.state == PaymentState::Reversed {
+                let after = PaymentStanding::of(order.status, order.totals.total_amount, &payments);
+                audit::payment_reversed(
+                    &Actor::mpesa(),
+                    order.id,
+                    &stored,
+                    before.amount_paid,
+                    after.amount_paid,
+                    at,
+                )
+            } else {
+                audit::payment_reversal_failed(&Actor::mpesa(), order.id, &stored, at)
+            };
+            Some(Decision {
+                payments,
+                history: vec![entry],
+                claims: Vec::new(),
             })
         })
         .await

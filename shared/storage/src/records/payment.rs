@@ -220,6 +220,16 @@ pub(crate) fn encode_claim(claim: &Claim) -> Result<Item, Failure> {
             payment_id,
             *order_id,
         ),
+        Claim::Reversal {
+            conversation_id,
+            order_id,
+            payment_id,
+        } => (
+            keys::reversal_claim(conversation_id),
+            keys::entity::REVERSAL_CLAIM,
+            payment_id,
+            Some(*order_id),
+        ),
     };
     encode(
         CLAIM,
@@ -231,7 +241,7 @@ pub(crate) fn encode_claim(claim: &Claim) -> Result<Item, Failure> {
     )
 }
 
-/// Where a checkout id's claim leads.
+/// Where a checkout id's (or a reversal's) claim leads.
 pub(crate) fn decode_prompt_ref(item: Item) -> Result<PromptRef, Failure> {
     let r: ClaimRecord = decode(CLAIM, item)?;
     let bad = || Failure::record(CLAIM, "invalid ids");
