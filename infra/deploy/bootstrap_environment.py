@@ -4,11 +4,22 @@
 Run once per stage before the first ``sam deploy``, from the repository root::
 
     GOOGLE_CLIENT_SECRET=... AFRICASTALKING_API_KEY=... \\
+    DARAJA_CONSUMER_KEY=... DARAJA_CONSUMER_SECRET=... DARAJA_PASSKEY=... \\
+    DARAJA_SECURITY_CREDENTIAL=... \\
     .venv/bin/python infra/deploy/bootstrap_environment.py --stage prod --region af-south-1 \\
         init --google-client-id ... --auth-redirect-uris ... --admin-emails ... \\
              --order-email-from ... --order-email-to ... --alarm-email ... \\
-             --africastalking-username ... --web-origin ...
+             --africastalking-username ... --web-origin ... \\
+             --mpesa-shortcode ... --mpesa-initiator-name ... --mpesa-callback-base-url ...
     .venv/bin/python infra/deploy/bootstrap_environment.py --stage prod show
+
+An environment set up before M-Pesa gets only the M-Pesa names (nothing else is touched,
+the signing key included)::
+
+    DARAJA_CONSUMER_KEY=... DARAJA_CONSUMER_SECRET=... DARAJA_PASSKEY=... \\
+    DARAJA_SECURITY_CREDENTIAL=... \\
+    .venv/bin/python infra/deploy/bootstrap_environment.py --stage prod init-mpesa \\
+        --mpesa-shortcode ... --mpesa-initiator-name ... --mpesa-callback-base-url ...
     .venv/bin/python infra/deploy/bootstrap_environment.py --stage prod \\
         rotate-jwt-key --phase add|promote|retire
 
@@ -16,7 +27,9 @@ What it manages (``<stage>`` is dev, staging or prod):
 
 * Secrets Manager (SecretString is the raw value): ``order-system/<stage>/jwt-private-key``
   (PKCS#8 PEM of an EC P-256 key), ``.../google-client-secret``,
-  ``.../africastalking-api-key``, and while a rotation is under way
+  ``.../africastalking-api-key``, ``.../mpesa-consumer-key``, ``.../mpesa-consumer-secret``,
+  ``.../mpesa-passkey``, ``.../mpesa-security-credential``, ``.../mpesa-callback-token``
+  (64 hex digits, generated here), and while a rotation is under way
   ``.../jwt-private-key-next``.
 * SSM Parameter Store: ``/order-system/<stage>/<name>`` for every name in ``PARAMETERS``
   (all Strings).
@@ -24,11 +37,21 @@ What it manages (``<stage>`` is dev, staging or prod):
 Invariants:
 
 1. Secret values are read only from environment variables (``GOOGLE_CLIENT_SECRET``,
-   ``AFRICASTALKING_API_KEY``) or a no-echo prompt when stdin is a terminal, never from
-   flags; the signing key is generated here. No secret value is ever printed or put into
-   an error message.
-2. ``init`` validates every value before its first write: on bad input it writes nothing.
-3. ``init`` replaces nothing that exists unless ``--overwrite`` is given.
+   ``AFRICASTALKING_API_KEY``, ``DARAJA_CONSUMER_KEY``, ``DARAJA_CONSUMER_SECRET``,
+   ``DARAJA_PASSKEY``, ``DARAJA_SECURITY_CREDENTIAL``; not ``MPESA_*``, the names under
+   which ``make dev`` exports the local stand-in's account) or a no-echo prompt when stdin
+   is a terminal, never from flags; the signing key and the M-Pesa callback token are
+   generated here. No secret value is ever printed or put into an error message.
+2. ``init`` and ``init-mpesa`` validate every value before their first write: on bad input
+   they write nothing.
+3. ``init`` and ``init-mpesa`` replace nothing that exists unless ``--overwrite`` is given;
+   ``init-mpesa`` touches only the M-Pesa names.
+3a. The M-Pesa callback token, once stored, is kept by every later ``init`` and
+   ``init-mpesa`` (``--overwrite`` included): the C2B URLs registered with Safaricom hold
+   it, so changing it is a deliberate step of its own (docs/deploy.md).
+3b. The M-Pesa callback base URL is https, ends in ``/api/v1/payments/callbacks``, is not on
+   ``execute-api`` and contains none of the words Safaricom refuses in callback URLs
+   (``FORBIDDEN_CALLBACK_WORDS``, in any case).
 4. The JWK Set always holds the public key of the current signing key (``jwt-key-id`` /
    ``jwt-private-key``), so every deployed verifier accepts every token the auth function
    signs. A rotation publishes the new public key before the new private key signs
@@ -64,6 +87,7 @@ import os
 import re
 import sys
 from dataclasses import dataclass
+from secrets import token_hex
 from datetime import datetime, timedelta, timezone
 from urllib.parse import SplitResult, urlsplit
 
@@ -81,11 +105,20 @@ VERIFIER_LEEWAY = timedelta(seconds=30)
 
 SIGNING_KEY = "jwt-private-key"
 PENDING_SIGNING_KEY = "jwt-private-key-next"
+CALLBACK_TOKEN = "mpesa-callback-token"
 # Secret name suffix -> (environment variable, description); None: generated here.
 SECRETS = {
     SIGNING_KEY: (None, "PKCS#8 PEM of the EC P-256 key that signs access tokens (ES256)"),
     "google-client-secret": ("GOOGLE_CLIENT_SECRET", "Google OAuth client secret"),
     "africastalking-api-key": ("AFRICASTALKING_API_KEY", "Africa's Talking API key"),
+    "mpesa-consumer-key": ("DARAJA_CONSUMER_KEY", "Daraja app consumer key (M-Pesa)"),
+    "mpesa-consumer-secret": ("DARAJA_CONSUMER_SECRET", "Daraja app consumer secret (M-Pesa)"),
+    "mpesa-passkey": ("DARAJA_PASSKEY", "Lipa na M-Pesa Online passkey of the Paybill"),
+    "mpesa-security-credential": (
+        "DARAJA_SECURITY_CREDENTIAL",
+        "M-Pesa initiator password encrypted with Safaricom's certificate (base64), for reversals",
+    ),
+    CALLBACK_TOKEN: (None, "Token in the path of M-Pesa's callbacks (generated)"),
 }
 PENDING_DESCRIPTION = "Next access-token signing key (PKCS#8 PEM), pending promotion"
 
@@ -107,8 +140,18 @@ PARAMETERS = {
     "alarm-email": ("String", "Address subscribed to the alarm topic"),
     "africastalking-username": ("String", "Africa's Talking app username"),
     "web-origin": ("String", "Browser origin of the shop's web front end (the one CORS allows)"),
+    "mpesa-shortcode": ("String", "The shop's M-Pesa Paybill (business short code)"),
+    "mpesa-initiator-name": ("String", "Daraja API operator (initiator) that requests reversals"),
+    "mpesa-callback-base-url": (
+        "String",
+        "Public base URL of M-Pesa's callbacks: "
+        "https://<the API's custom domain>/api/v1/payments/callbacks",
+    ),
 }
 INIT_FLAGS = tuple(name for name in PARAMETERS if name not in (KEY_ID, JWKS))
+# What init-mpesa writes: M-Pesa's names only.
+MPESA_FLAGS = tuple(name for name in INIT_FLAGS if name.startswith("mpesa-"))
+MPESA_SECRETS = tuple(name for name in SECRETS if name.startswith("mpesa-"))
 
 KID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 AT_USERNAME_PATTERN = KID_PATTERN  # the template's AllowedPattern
@@ -123,6 +166,18 @@ LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 API_CALLBACK_PATH = "/api/v1/auth/google/callback"
 CONSOLE_CALLBACK_PATH = "/console/callback"
 MAX_PARAMETER_LENGTH = 4096  # SSM standard tier
+
+# M-Pesa. A Paybill is 5-7 digits; 174379 is Daraja's public sandbox Paybill and `testapi`
+# its sandbox initiator, neither of which can move real money.
+SHORTCODE_PATTERN = re.compile(r"^[0-9]{5,7}$")
+SANDBOX_SHORTCODE = "174379"
+INITIATOR_PATTERN = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
+SANDBOX_INITIATOR = "testapi"
+CALLBACK_PATH = "/api/v1/payments/callbacks"
+# Safaricom refuses callback URLs naming these (in any case), and any on execute-api
+# (which "exec" covers).
+FORBIDDEN_CALLBACK_WORDS = ("mpesa", "m-pesa", "safaricom", "exec", "cmd", "sql", "query")
+CALLBACK_TOKEN_BYTES = 32  # 64 hex digits: letters and digits only, none of the words above
 MAX_SECRET_LENGTH = 4096
 
 
@@ -233,8 +288,52 @@ def check_africastalking_username(label: str, value: str, stage: str) -> str:
     return value
 
 
-def validate_init_values(args: argparse.Namespace) -> dict[str, str]:
-    """Every flag's value, checked and normalised; raises InputError listing all problems."""
+def check_mpesa_shortcode(label: str, value: str, stage: str) -> str:
+    value = check_pattern(label, value, SHORTCODE_PATTERN, "a Paybill number (5-7 digits)")
+    if stage == "prod" and value == SANDBOX_SHORTCODE:
+        raise InputError(
+            f"{label}: {value} is Daraja's sandbox Paybill; prod needs the shop's own"
+        )
+    return value
+
+
+def check_mpesa_initiator(label: str, value: str, stage: str) -> str:
+    value = check_pattern(label, value, INITIATOR_PATTERN, "1-64 of A-Z a-z 0-9 . _ @ -")
+    if stage == "prod" and value == SANDBOX_INITIATOR:
+        raise InputError(
+            f"{label}: {value!r} is Daraja's sandbox initiator; prod needs the shop's own"
+        )
+    return value
+
+
+def check_callback_base_url(label: str, raw: str, stage: str) -> str:
+    """Where M-Pesa posts callbacks, as Safaricom accepts it: https on every stage (Safaricom
+    must reach it; a local stack gets its URL from make dev, not from here), a public host
+    that is not execute-api, path `…/api/v1/payments/callbacks`, none of the words Safaricom
+    refuses. Stored without a trailing slash."""
+    url = raw.strip().rstrip("/")
+    parts = check_url_scheme(label, url, stage)
+    if parts.scheme != "https" or parts.hostname in LOOPBACK_HOSTS:
+        raise InputError(f"{label}: {url!r} must be a public https URL M-Pesa can reach")
+    lowered = url.lower()
+    found = [word for word in FORBIDDEN_CALLBACK_WORDS if word in lowered]
+    if found:
+        raise InputError(
+            f"{label}: {url!r} contains {', '.join(repr(w) for w in found)}, which Safaricom "
+            "refuses in callback URLs (use the API's custom domain, not execute-api)"
+        )
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        raise InputError(f"{label}: {url!r} must have no query or fragment")
+    if not parts.path.endswith(CALLBACK_PATH):
+        raise InputError(f"{label}: {url!r} must end with {CALLBACK_PATH}")
+    return url
+
+
+def validate_init_values(
+    args: argparse.Namespace, names: tuple[str, ...] = INIT_FLAGS
+) -> dict[str, str]:
+    """Every flag's value among `names`, checked and normalised; raises InputError listing
+    all problems."""
     stage = args.stage
     checks = {
         "google-client-id": lambda label, v: check_pattern(
@@ -249,9 +348,12 @@ def validate_init_values(args: argparse.Namespace) -> dict[str, str]:
             label, v, stage
         ),
         "web-origin": lambda label, v: check_origin(label, v, stage),
+        "mpesa-shortcode": lambda label, v: check_mpesa_shortcode(label, v, stage),
+        "mpesa-initiator-name": lambda label, v: check_mpesa_initiator(label, v, stage),
+        "mpesa-callback-base-url": lambda label, v: check_callback_base_url(label, v, stage),
     }
     values, problems = {}, []
-    for name in INIT_FLAGS:
+    for name in names:
         label = f"--{name}"
         try:
             values[name] = checks[name](label, getattr(args, name.replace("-", "_")))
@@ -495,14 +597,34 @@ def describe_target(session: boto3.session.Session, store: Store) -> str:
 # --- init --------------------------------------------------------------------------------
 
 
-def existing_names(store: Store) -> list[str]:
+def existing_names(
+    store: Store,
+    secrets: tuple[str, ...] = tuple(SECRETS),
+    params: tuple[str, ...] = tuple(PARAMETERS),
+) -> list[str]:
     found = [
         secret_name(store.stage, s) + (" (scheduled for deletion)" if info.deleted else "")
-        for s in SECRETS
+        for s in secrets
         if (info := store.secret_info(s)) is not None
     ]
-    found += [parameter_name(store.stage, p) for p in PARAMETERS if store.param(p) is not None]
+    found += [parameter_name(store.stage, p) for p in params if store.param(p) is not None]
     return found
+
+
+def new_callback_token(store: Store) -> str | None:
+    """A fresh callback token, or None when the stage has one: it is kept (invariant 3a)."""
+    if store.live_secret(CALLBACK_TOKEN):
+        return None
+    return token_hex(CALLBACK_TOKEN_BYTES)
+
+
+def print_mpesa_next_steps(stage: str, values: dict[str, str], kept_token: bool) -> None:
+    token = secret_name(stage, CALLBACK_TOKEN)
+    if kept_token:
+        print(f"Kept the existing M-Pesa callback token {token} (the registered C2B URLs hold it).")
+    base = values["mpesa-callback-base-url"]
+    print(f"Register the Paybill's C2B URLs with Daraja (registerurl, once per token): "
+          f"{base}/<{token}>/c2b/validation and {base}/<{token}>/c2b/confirmation.")
 
 
 def cmd_init(args: argparse.Namespace, store: Store) -> None:
@@ -515,6 +637,9 @@ def cmd_init(args: argparse.Namespace, store: Store) -> None:
             "also replaces the signing key and signs everyone out):\n  " + "\n  ".join(existing)
         )
     secrets = {s: read_secret(env, stage) for s, (env, _) in SECRETS.items() if env}
+    callback_token = new_callback_token(store)
+    if callback_token is not None:
+        secrets[CALLBACK_TOKEN] = callback_token
 
     kid = new_kid(stage, utc_now(), taken=set())
     private_pem = generate_private_pem()
@@ -551,8 +676,50 @@ def cmd_init(args: argparse.Namespace, store: Store) -> None:
         print(f"  {parameter_name(stage, suffix)} = {values[suffix]}")
     print("Register each auth-redirect-uris entry (the console's callback too) with the "
           "provider as an authorized redirect URI.")
-    config_env = "default" if stage == "dev" else stage  # samconfig.toml's environments
-    print(f"Signing key id: {kid}. Next: build, then sam deploy --config-env {config_env}")
+    print_mpesa_next_steps(stage, values, kept_token=callback_token is None)
+    print(f"Signing key id: {kid}. Next: build, then sam deploy --config-env {config_env(stage)}")
+
+
+def config_env(stage: str) -> str:
+    """samconfig.toml's environment of `stage`."""
+    return "default" if stage == "dev" else stage
+
+
+def cmd_init_mpesa(args: argparse.Namespace, store: Store) -> None:
+    """M-Pesa's parameters and secrets only, for a stage set up before M-Pesa (or to
+    replace them with --overwrite); the callback token is generated once and then kept."""
+    stage = store.stage
+    values = validate_init_values(args, MPESA_FLAGS)
+    existing = existing_names(store, MPESA_SECRETS, MPESA_FLAGS)
+    if existing and not args.overwrite:
+        raise Refused(
+            "these already exist; nothing written (pass --overwrite to replace them; the "
+            "callback token is kept):\n  " + "\n  ".join(existing)
+        )
+    secrets = {s: read_secret(SECRETS[s][0], stage) for s in MPESA_SECRETS if SECRETS[s][0]}
+    callback_token = new_callback_token(store)
+    if callback_token is not None:
+        secrets[CALLBACK_TOKEN] = callback_token
+    written = []
+    try:
+        for suffix, value in secrets.items():
+            store.put_secret(suffix, value, SECRETS[suffix][1])
+            written.append(secret_name(stage, suffix))
+        for suffix in MPESA_FLAGS:
+            store.put_param(suffix, values[suffix])
+            written.append(parameter_name(stage, suffix))
+    except (ClientError, BotoCoreError):
+        if written:
+            print("written before the failure: " + ", ".join(written), file=sys.stderr)
+        raise
+    print(f"Wrote the {stage} M-Pesa configuration:")
+    for suffix in MPESA_SECRETS:
+        print(f"  secret {secret_name(stage, suffix)}  (value not shown)")
+    for suffix in MPESA_FLAGS:
+        print(f"  {parameter_name(stage, suffix)} = {values[suffix]}")
+    print_mpesa_next_steps(stage, values, kept_token=callback_token is None)
+    print(f"Next: sam deploy --config-env {config_env(stage)} (the stack reads them at deploy "
+          "time)")
 
 
 # --- rotation ----------------------------------------------------------------------------
@@ -720,7 +887,8 @@ def cmd_show(args: argparse.Namespace, store: Store) -> None:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         description="Create, show and rotate an environment's deploy-time configuration. "
-        "Secrets come from GOOGLE_CLIENT_SECRET / AFRICASTALKING_API_KEY or a prompt.",
+        "Secrets come from GOOGLE_CLIENT_SECRET / AFRICASTALKING_API_KEY / DARAJA_CONSUMER_KEY / "
+        "DARAJA_CONSUMER_SECRET / DARAJA_PASSKEY / DARAJA_SECURITY_CREDENTIAL or a prompt.",
     )
     p.add_argument("--stage", required=True, choices=STAGES)
     p.add_argument("--region", help="AWS region (default: AWS_REGION / the profile's)")
@@ -735,6 +903,18 @@ def parser() -> argparse.ArgumentParser:
         help="replace existing values, including the signing key (signs everyone out)",
     )
 
+    mpesa = sub.add_parser(
+        "init-mpesa",
+        help="create (or with --overwrite replace) only the M-Pesa parameters and secrets",
+    )
+    for name in MPESA_FLAGS:
+        mpesa.add_argument(f"--{name}", required=True, help=PARAMETERS[name][1])
+    mpesa.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace existing M-Pesa values (the callback token is kept)",
+    )
+
     rotate = sub.add_parser("rotate-jwt-key", help="rotate the access-token signing key")
     rotate.add_argument("--phase", required=True, choices=("add", "promote", "retire"))
     rotate.add_argument(
@@ -747,7 +927,12 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-COMMANDS = {"init": cmd_init, "rotate-jwt-key": cmd_rotate, "show": cmd_show}
+COMMANDS = {
+    "init": cmd_init,
+    "init-mpesa": cmd_init_mpesa,
+    "rotate-jwt-key": cmd_rotate,
+    "show": cmd_show,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

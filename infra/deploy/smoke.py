@@ -5,7 +5,7 @@
 
 Invariants:
 - Python 3 standard library only (urllib): it runs on a bare CI runner, no venv.
-- Read-only and anonymous: four public GETs, no token, nothing written, so it is safe
+- Read-only and anonymous: five public GETs, no token, nothing written, so it is safe
   against prod. Each check sends its own `Accept` (JSON for the API, HTML for the console).
 - One line per check, `PASS <check>: ...` or `FAIL <check>: ...`, saying what was seen;
   exit 0 only if every check passes (1 if any fails, 2 for a bad command line).
@@ -16,7 +16,10 @@ The checks follow the API contract (docs/api.md): the category tree and the JWK 
 are public, any route needing a token answers 401 application/problem+json without one, and
 the back-office console (GET /console, docs/console.md) is an HTML page that loads its
 script from /console/assets/ under a Content-Security-Policy with Trusted Types, no framing
-and no 'unsafe-inline'/'unsafe-eval'.
+and no 'unsafe-inline'/'unsafe-eval'. M-Pesa's callback routes take only POST, so a GET on
+one (with a token that is not the callbacks') reaches the payments function and is answered
+405 without reading anything: proof that the function starts with its M-Pesa configuration
+(a function that cannot start answers 5xx), without posting to a callback.
 """
 
 from __future__ import annotations
@@ -123,6 +126,20 @@ def check_orders_requires_auth(response: Response) -> str:
     return f"{describe(response)}, status 401"
 
 
+def check_payments_callbacks(response: Response) -> str:
+    if response.status != 405:
+        raise CheckFailed(f"{describe(response)}, expected 405 (the payments function "
+                          "answering a GET on a POST-only callback route)")
+    if response.content_type != "application/problem+json":
+        raise CheckFailed(f"{describe(response)}, expected application/problem+json")
+    body = json_body(response)
+    status = body.get("status") if isinstance(body, dict) else None
+    if status != 405:
+        raise CheckFailed(f"{describe(response)}, body status is {json.dumps(status)}, "
+                          "expected 405")
+    return f"{describe(response)}, status 405"
+
+
 # <script ... src="/console/assets/...">, the hashed bundle Vite writes into index.html
 CONSOLE_SCRIPT = re.compile(
     r"""<script\b[^>]*?\bsrc\s*=\s*["']?(/console/assets/[^"'\s>]+)""", re.IGNORECASE)
@@ -175,6 +192,7 @@ CHECKS = (
     Check("categories-tree", "/api/v1/categories/tree", check_categories_tree),
     Check("jwks", "/api/v1/auth/jwks.json", check_jwks),
     Check("orders-requires-auth", "/api/v1/orders", check_orders_requires_auth),
+    Check("payments-callbacks", "/api/v1/payments/callbacks/smoke/stk", check_payments_callbacks),
     Check("console", "/console", check_console, accept=HTML),
 )
 

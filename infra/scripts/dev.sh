@@ -133,6 +133,15 @@ bg_start sms-sandbox sms_ready "$SMS_PORT" "$LOCAL_DIR/sms.log" "$SMS_PID_FILE" 
 bg_stop mpesa-sandbox "$MPESA_PID_FILE"
 bg_start mpesa-sandbox mpesa_ready "$MPESA_PORT" "$LOCAL_DIR/mpesa.log" "$MPESA_PID_FILE" 30 -- \
   "$DEVSTACK" mpesa-sandbox --port "$MPESA_PORT"
+# The Paybill's C2B URLs (validation, confirmation), registered with the stand-in as the
+# one-time deploy step registers them with M-Pesa (docs/payments.md).
+(
+  set -a
+  # shellcheck source=/dev/null
+  source "$LOCAL_DIR/dev.env"
+  set +a
+  cargo run --quiet -p payments --bin register-c2b-urls </dev/null
+) >&2
 
 export PATH="$ROOT/.venv/bin:$PATH"
 # Own session => own process group: Ctrl-C reaches only this script, whose trap then

@@ -5,7 +5,7 @@ use domain::order::{
     DeliveryAddress, IdempotencyKey, Notes, OrderListing, OrderRequest, OrderStatus, Quantity,
     RequestedLine, RequestedLines, Viewer,
 };
-use domain::{CustomerId, PageRequest, ProductId, ValidationErrors};
+use domain::{CustomerId, PageRequest, PhoneNumber, ProductId, ValidationErrors};
 use http_api::extract::not_null;
 use http_api::{ApiError, page_request};
 use serde::Deserialize;
@@ -112,6 +112,27 @@ pub fn idempotency_key(
     IdempotencyKey::parse(raw)
         .map(Some)
         .map_err(|e| bad(&e.to_string()))
+}
+
+/// `POST /orders/{id}/pay`: `{"phone_number"?}` (none or `null`: the customer's own).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PayBody {
+    #[serde(default)]
+    phone_number: Option<String>,
+}
+
+impl PayBody {
+    /// The number to prompt, in any Kenyan form `/customer/me` takes.
+    pub fn parse(self) -> Result<Option<PhoneNumber>, ApiError> {
+        self.phone_number
+            .map(|raw| {
+                PhoneNumber::parse(&raw).map_err(|_| {
+                    ApiError::invalid("phone_number", "must be a Kenyan mobile number")
+                })
+            })
+            .transpose()
+    }
 }
 
 /// `PATCH /orders/{id}/status`.

@@ -1,56 +1,85 @@
-//! The `/api/v1/orders` route area: customers place, read, list, confirm and cancel their
-//! orders; admins see every order and move it along the workflow.
+//! The `/api/v1/orders` route area: customers place, read, list, confirm, cancel and pay
+//! (an M-Pesa prompt on their phone) their orders; admins see every order, move it along
+//! the workflow and may send the prompt for a customer.
 
 pub mod body;
 pub mod view;
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use domain::OrderId;
 use domain::order::{NotificationQueue, OrderService, OrderStatus, OrderStore, Viewer};
+use domain::payment_use_cases::{MpesaGateway, PaymentService, PaymentStore};
 use http_api::{
     Admin, ApiError, ApiQuery, AppState, Claims, Customer, JsonBody, ListBody, RouteTable,
 };
 
-use crate::body::{ListQuery, PlaceBody, StatusBody, idempotency_key};
-use crate::view::OrderView;
+use crate::body::{ListQuery, PayBody, PlaceBody, StatusBody, idempotency_key};
+use crate::view::{OrderView, PaymentView};
 
-/// The orders service the handlers run on.
-pub type Orders<S, Q> = Arc<OrderService<S, Q>>;
+/// What the handlers run on: the orders service, and the payments service that sends an
+/// order's M-Pesa prompt.
+#[derive(Debug)]
+pub struct Orders<S, Q, P, G> {
+    pub orders: Arc<OrderService<S, Q>>,
+    pub payments: Arc<PaymentService<P, G, Q>>,
+}
 
-/// The router's state: the order service and the token verifier.
-type OrdersState<S, Q> = AppState<Orders<S, Q>>;
+impl<S, Q, P, G> Clone for Orders<S, Q, P, G> {
+    fn clone(&self) -> Self {
+        Self {
+            orders: self.orders.clone(),
+            payments: self.payments.clone(),
+        }
+    }
+}
+
+/// The router's state: the services and the token verifier.
+type OrdersState<S, Q, P, G> = AppState<Orders<S, Q, P, G>>;
 
 /// Every route of the function.
-pub fn routes<S, Q>() -> RouteTable<OrdersState<S, Q>>
+pub fn routes<S, Q, P, G>() -> RouteTable<OrdersState<S, Q, P, G>>
 where
     S: OrderStore + 'static,
     Q: NotificationQueue + 'static,
+    P: PaymentStore + 'static,
+    G: MpesaGateway + 'static,
 {
     RouteTable::new()
-        .route(Method::POST, "/api/v1/orders", place::<S, Q>)
-        .route(Method::GET, "/api/v1/orders", list::<S, Q>)
-        .route(Method::GET, "/api/v1/orders/{id}", show::<S, Q>)
-        .route(Method::POST, "/api/v1/orders/{id}/confirm", confirm::<S, Q>)
-        .route(Method::POST, "/api/v1/orders/{id}/cancel", cancel::<S, Q>)
+        .route(Method::POST, "/api/v1/orders", place::<S, Q, P, G>)
+        .route(Method::GET, "/api/v1/orders", list::<S, Q, P, G>)
+        .route(Method::GET, "/api/v1/orders/{id}", show::<S, Q, P, G>)
+        .route(
+            Method::POST,
+            "/api/v1/orders/{id}/confirm",
+            confirm::<S, Q, P, G>,
+        )
+        .route(
+            Method::POST,
+            "/api/v1/orders/{id}/cancel",
+            cancel::<S, Q, P, G>,
+        )
         .route(
             Method::PATCH,
             "/api/v1/orders/{id}/status",
-            set_status::<S, Q>,
+            set_status::<S, Q, P, G>,
         )
+        .route(Method::POST, "/api/v1/orders/{id}/pay", pay::<S, Q, P, G>)
 }
 
 /// The function's router, ready for `lambda_http::run` or an in-process test.
-pub fn router<S, Q>(state: OrdersState<S, Q>) -> Router
+pub fn router<S, Q, P, G>(state: OrdersState<S, Q, P, G>) -> Router
 where
     S: OrderStore + 'static,
     Q: NotificationQueue + 'static,
+    P: PaymentStore + 'static,
+    G: MpesaGateway + 'static,
 {
-    http_api::serve(routes::<S, Q>(), state)
+    http_api::serve(routes::<S, Q, P, G>(), state)
 }
 
 /// The caller as the orders service sees them.
@@ -71,8 +100,8 @@ fn path_id(raw: &str) -> Result<OrderId, ApiError> {
         .map_err(|_| ApiError::NotFound("order not found".into()))
 }
 
-async fn place<S: OrderStore, Q: NotificationQueue>(
-    State(state): State<OrdersState<S, Q>>,
+async fn place<S: OrderStore, Q: NotificationQueue, P: PaymentStore, G: MpesaGateway>(
+    State(state): State<OrdersState<S, Q, P, G>>,
     Customer(claims): Customer,
     headers: HeaderMap,
     JsonBody(body): JsonBody<PlaceBody>,
@@ -82,6 +111,7 @@ async fn place<S: OrderStore, Q: NotificationQueue>(
     let request = body.parse()?;
     let placed = state
         .services
+        .orders
         .place(viewer.customer_id, &request, key.as_ref())
         .await?;
     let location = format!("/api/v1/orders/{}", placed.order.id);
@@ -99,31 +129,31 @@ async fn place<S: OrderStore, Q: NotificationQueue>(
     Ok(response)
 }
 
-async fn list<S: OrderStore, Q: NotificationQueue>(
-    State(state): State<OrdersState<S, Q>>,
+async fn list<S: OrderStore, Q: NotificationQueue, P: PaymentStore, G: MpesaGateway>(
+    State(state): State<OrdersState<S, Q, P, G>>,
     Customer(claims): Customer,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<ListBody<OrderView>>, ApiError> {
     let viewer = viewer(&claims)?;
     let (listing, page) = query.listing(viewer)?;
-    let page = state.services.list(listing, page).await?;
+    let page = state.services.orders.list(listing, page).await?;
     Ok(Json(ListBody::from_page(page, |o| {
         OrderView::new(&o, viewer.admin)
     })))
 }
 
-async fn show<S: OrderStore, Q: NotificationQueue>(
-    State(state): State<OrdersState<S, Q>>,
+async fn show<S: OrderStore, Q: NotificationQueue, P: PaymentStore, G: MpesaGateway>(
+    State(state): State<OrdersState<S, Q, P, G>>,
     Customer(claims): Customer,
     Path(id): Path<String>,
 ) -> Result<Json<OrderView>, ApiError> {
     let viewer = viewer(&claims)?;
-    let order = state.services.order(viewer, path_id(&id)?).await?;
+    let order = state.services.orders.order(viewer, path_id(&id)?).await?;
     Ok(Json(OrderView::new(&order, viewer.admin)))
 }
 
-async fn move_to<S: OrderStore, Q: NotificationQueue>(
-    state: &OrdersState<S, Q>,
+async fn move_to<S: OrderStore, Q: NotificationQueue, P: PaymentStore, G: MpesaGateway>(
+    state: &OrdersState<S, Q, P, G>,
     claims: &Claims,
     id: &str,
     to: OrderStatus,
@@ -131,33 +161,60 @@ async fn move_to<S: OrderStore, Q: NotificationQueue>(
     let viewer = viewer(claims)?;
     let order = state
         .services
+        .orders
         .change_status(viewer, &claims.actor()?, path_id(id)?, to)
         .await?;
     Ok(Json(OrderView::new(&order, viewer.admin)))
 }
 
-async fn confirm<S: OrderStore, Q: NotificationQueue>(
-    State(state): State<OrdersState<S, Q>>,
+async fn confirm<S: OrderStore, Q: NotificationQueue, P: PaymentStore, G: MpesaGateway>(
+    State(state): State<OrdersState<S, Q, P, G>>,
     Customer(claims): Customer,
     Path(id): Path<String>,
 ) -> Result<Json<OrderView>, ApiError> {
     move_to(&state, &claims, &id, OrderStatus::Confirmed).await
 }
 
-async fn cancel<S: OrderStore, Q: NotificationQueue>(
-    State(state): State<OrdersState<S, Q>>,
+async fn cancel<S: OrderStore, Q: NotificationQueue, P: PaymentStore, G: MpesaGateway>(
+    State(state): State<OrdersState<S, Q, P, G>>,
     Customer(claims): Customer,
     Path(id): Path<String>,
 ) -> Result<Json<OrderView>, ApiError> {
     move_to(&state, &claims, &id, OrderStatus::Cancelled).await
 }
 
-async fn set_status<S: OrderStore, Q: NotificationQueue>(
-    State(state): State<OrdersState<S, Q>>,
+async fn set_status<S: OrderStore, Q: NotificationQueue, P: PaymentStore, G: MpesaGateway>(
+    State(state): State<OrdersState<S, Q, P, G>>,
     Admin(claims): Admin,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<StatusBody>,
 ) -> Result<Json<OrderView>, ApiError> {
     let to = body.parse()?;
     move_to(&state, &claims, &id, to).await
+}
+
+/// Sends an M-Pesa prompt for what is due to the customer's phone (or the number given):
+/// 202 with the pending payment once M-Pesa took it.
+async fn pay<S: OrderStore, Q: NotificationQueue, P: PaymentStore, G: MpesaGateway>(
+    State(state): State<OrdersState<S, Q, P, G>>,
+    Customer(claims): Customer,
+    Path(id): Path<String>,
+    request: axum::extract::Request,
+) -> Result<Response, ApiError> {
+    let viewer = viewer(&claims)?;
+    let id = path_id(&id)?;
+    // The body is optional: none (or `{}`) prompts the customer's own phone.
+    let empty = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .is_none_or(|len| len.as_bytes() == b"0")
+        && !request.headers().contains_key(header::CONTENT_TYPE);
+    let body = if empty {
+        PayBody::default()
+    } else {
+        JsonBody::<PayBody>::from_request(request, &()).await?.0
+    };
+    let phone = body.parse()?;
+    let payment = state.services.payments.pay(viewer, id, phone).await?;
+    Ok((StatusCode::ACCEPTED, Json(PaymentView::from(&payment))).into_response())
 }

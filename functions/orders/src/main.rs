@@ -3,11 +3,14 @@
 use std::sync::Arc;
 
 use bootstrap::orders::OrdersConfig;
+use bootstrap::payments::MpesaConfig;
 use bootstrap::{Aws, Env};
 use domain::order::OrderService;
+use domain::payment_use_cases::PaymentService;
 use http_api::{ApiConfig, AppState};
+use orders::Orders;
 use queue::SqsNotificationQueue;
-use storage::DynamoOrders;
+use storage::{DynamoOrders, DynamoPayments, Table};
 
 #[tokio::main]
 async fn main() -> Result<(), bootstrap::Error> {
@@ -15,16 +18,30 @@ async fn main() -> Result<(), bootstrap::Error> {
     let env = Env::process();
     let config = ApiConfig::from_env(&env)?;
     let orders = OrdersConfig::from_env(&env)?;
+    let mpesa = MpesaConfig::from_env(&env)?;
     let aws = Aws::load()?;
+    let queue = SqsNotificationQueue::new(aws.sqs(), orders.queue_url);
     let service = OrderService::new(
-        DynamoOrders::new(aws.dynamodb(), config.table_name)
+        DynamoOrders::new(aws.dynamodb(), config.table_name.as_str())
             .with_audit_retention(config.audit_retention),
-        SqsNotificationQueue::new(aws.sqs(), orders.queue_url),
+        queue.clone(),
         orders.vat,
         orders.hand_off,
     );
+    let payments = PaymentService::new(
+        DynamoPayments::new(
+            Table::new(aws.dynamodb(), config.table_name)
+                .with_audit_retention(config.audit_retention),
+        ),
+        mpesa.gateway()?,
+        queue,
+        orders.hand_off.grace,
+    );
     bootstrap::run_http(orders::router(AppState {
-        services: Arc::new(service),
+        services: Orders {
+            orders: Arc::new(service),
+            payments: Arc::new(payments),
+        },
         verifier: config.verifier,
     }))
     .await

@@ -134,8 +134,21 @@ async fn main() {
         domain::order::VatRate::kenya_standard(),
         domain::order::HandOffPolicy::default(),
     ));
+    // M-Pesa, standing in, for the prompts the orders function sends.
+    let (payments, _mpesa) = bench::payments::payments(
+        dynamodb.clone(),
+        env.table.as_str(),
+        queue::SqsNotificationQueue::new(
+            timed_sqs_client(&testkit::env::moto_endpoint(), &wire),
+            queues.notifications.clone(),
+        ),
+    )
+    .await;
     let orders = orders::router(AppState {
-        services: service,
+        services: orders::Orders {
+            orders: service,
+            payments,
+        },
         verifier: env.verifier.clone(),
     });
     let customer = env.customer_token();

@@ -46,7 +46,28 @@ bootstrap = load_script()
 REGION = "af-south-1"
 GOOGLE_SECRET = "GOCSPX-test-google-secret-4f1c9a"
 AT_KEY = "atsk_test_africastalking_key_93b2e7"
-SECRET_NAMES = ("jwt-private-key", "google-client-secret", "africastalking-api-key")
+# Daraja's credentials, by the environment variable the script reads them from.
+DARAJA = {
+    "DARAJA_CONSUMER_KEY": "test-daraja-consumer-key-5b1e",
+    "DARAJA_CONSUMER_SECRET": "test-daraja-consumer-secret-c07d",
+    "DARAJA_PASSKEY": "test-daraja-passkey-bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919",
+    "DARAJA_SECURITY_CREDENTIAL": "dGVzdC1zZWN1cml0eS1jcmVkZW50aWFs+/8=",
+}
+MPESA_SECRETS = {
+    "mpesa-consumer-key": "DARAJA_CONSUMER_KEY",
+    "mpesa-consumer-secret": "DARAJA_CONSUMER_SECRET",
+    "mpesa-passkey": "DARAJA_PASSKEY",
+    "mpesa-security-credential": "DARAJA_SECURITY_CREDENTIAL",
+}
+MPESA_PARAMS = ("mpesa-shortcode", "mpesa-initiator-name", "mpesa-callback-base-url")
+CALLBACK_BASE = "https://api.shop.example/api/v1/payments/callbacks"
+SECRET_NAMES = (
+    "jwt-private-key",
+    "google-client-secret",
+    "africastalking-api-key",
+    *MPESA_SECRETS,
+    "mpesa-callback-token",
+)
 PARAM_NAMES = (
     "jwt-key-id",
     "jwt-public-jwks",
@@ -58,7 +79,16 @@ PARAM_NAMES = (
     "alarm-email",
     "africastalking-username",
     "web-origin",
+    *MPESA_PARAMS,
 )
+
+
+def mpesa_values(stage="prod"):
+    return {
+        "mpesa-shortcode": "4071234" if stage == "prod" else "174379",
+        "mpesa-initiator-name": "shopapi" if stage == "prod" else "testapi",
+        "mpesa-callback-base-url": CALLBACK_BASE,
+    }
 
 
 def init_args(stage="prod", **overrides):
@@ -72,6 +102,7 @@ def init_args(stage="prod", **overrides):
         "alarm-email": "alarms@shop.example",
         "africastalking-username": "shopapp" if stage == "prod" else "sandbox",
         "web-origin": "https://shop.example",
+        **mpesa_values(stage),
     }
     values.update(overrides)
     args = ["--stage", stage, "--region", REGION, "init"]
@@ -138,6 +169,8 @@ class BootstrapEnvironmentTest(unittest.TestCase):
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env.pop("GOOGLE_CLIENT_SECRET", None)
         env.pop("AFRICASTALKING_API_KEY", None)
+        for variable in DARAJA:
+            env.pop(variable, None)
         env.update(
             AWS_ENDPOINT_URL=self.endpoint,  # only through the environment, as users would
             AWS_ACCESS_KEY_ID="testing",
@@ -146,6 +179,7 @@ class BootstrapEnvironmentTest(unittest.TestCase):
             AWS_SHARED_CREDENTIALS_FILE=os.devnull,
             GOOGLE_CLIENT_SECRET=GOOGLE_SECRET,
             AFRICASTALKING_API_KEY=AT_KEY,
+            **DARAJA,
         )
         patches = [
             mock.patch.dict(os.environ, env, clear=True),
@@ -222,6 +256,12 @@ class BootstrapEnvironmentTest(unittest.TestCase):
 
         self.assertEqual(self.secret("prod", "google-client-secret"), GOOGLE_SECRET)
         self.assertEqual(self.secret("prod", "africastalking-api-key"), AT_KEY)
+        for name, variable in MPESA_SECRETS.items():
+            self.assertEqual(self.secret("prod", name), DARAJA[variable], name)
+        # Generated: letters and digits only (the payments function's rule), 32 or more,
+        # and nothing Safaricom refuses in a callback URL.
+        token = self.secret("prod", "mpesa-callback-token")
+        self.assertRegex(token, r"^[0-9a-f]{64}$")
         pem = self.secret("prod", "jwt-private-key")
         self.assertTrue(pem.startswith("-----BEGIN PRIVATE KEY-----\n"), "PKCS#8 PEM")
         key = serialization.load_pem_private_key(pem.encode(), password=None)
@@ -255,6 +295,9 @@ class BootstrapEnvironmentTest(unittest.TestCase):
             "alarm-email": "alarms@shop.example",
             "africastalking-username": "shopapp",
             "web-origin": "https://shop.example",
+            "mpesa-shortcode": "4071234",
+            "mpesa-initiator-name": "shopapi",
+            "mpesa-callback-base-url": CALLBACK_BASE,
         }
         for name, value in expected.items():
             self.assertEqual(self.param("prod", name)["Value"], value, name)
@@ -277,8 +320,11 @@ class BootstrapEnvironmentTest(unittest.TestCase):
                 name,
             )
 
-        for secret in (GOOGLE_SECRET, AT_KEY, pem.splitlines()[1], "PRIVATE KEY"):
+        for secret in (GOOGLE_SECRET, AT_KEY, *DARAJA.values(), token, pem.splitlines()[1],
+                       "PRIVATE KEY"):
             self.assertNotIn(secret, out)
+        # The C2B URLs to register name the token's secret, never its value.
+        self.assertIn(f"{CALLBACK_BASE}/<order-system/prod/mpesa-callback-token>/c2b/confirmation", out)
 
     def test_a_token_signed_with_the_stored_key_verifies_with_the_jwks(self):
         self.init_ok()
@@ -348,7 +394,37 @@ class BootstrapEnvironmentTest(unittest.TestCase):
             "sandbox on prod": (init_args(**{"africastalking-username": "sandbox"}),
                                 "--africastalking-username"),
             "empty client id": (init_args(**{"google-client-id": " "}), "--google-client-id"),
+            "sandbox Paybill on prod": (init_args(**{"mpesa-shortcode": "174379"}),
+                                        "--mpesa-shortcode"),
+            "Paybill not digits": (init_args(**{"mpesa-shortcode": "40712a4"}), "--mpesa-shortcode"),
+            "sandbox initiator on prod": (init_args(**{"mpesa-initiator-name": "testapi"}),
+                                          "--mpesa-initiator-name"),
         }
+        # Safaricom refuses these callback URLs (or cannot reach them).
+        refused_callbacks = [
+            "https://abc123.execute-api.af-south-1.amazonaws.com/api/v1/payments/callbacks",
+            "https://mpesa.shop.example/api/v1/payments/callbacks",
+            "https://pay.shop.example/M-PESA/api/v1/payments/callbacks",
+            "https://safaricom-pay.shop.example/api/v1/payments/callbacks",
+            "https://api.shop.example/Query/api/v1/payments/callbacks",
+            "https://sqlshop.example/api/v1/payments/callbacks",
+            "https://cmd.shop.example/api/v1/payments/callbacks",
+            "https://EXEC.shop.example/api/v1/payments/callbacks",
+            "http://api.shop.example/api/v1/payments/callbacks",
+            "https://localhost/api/v1/payments/callbacks",
+            "https://api.shop.example/api/v1/payments",
+            "https://api.shop.example/api/v1/payments/callbacks?x=1",
+            "https://user@api.shop.example/api/v1/payments/callbacks",
+            "api.shop.example/api/v1/payments/callbacks",
+        ]
+        for url in refused_callbacks:
+            cases[f"callback {url}"] = (
+                init_args(**{"mpesa-callback-base-url": url}), "--mpesa-callback-base-url"
+            )
+        cases["http callback on dev too"] = (
+            init_args("dev", **{"mpesa-callback-base-url": "http://localhost:9000/api/v1/payments/callbacks"}),
+            "--mpesa-callback-base-url",
+        )
         for case, (argv, flag) in cases.items():
             with self.subTest(case):
                 code, out, err = self.run_script(*argv)
@@ -357,7 +433,7 @@ class BootstrapEnvironmentTest(unittest.TestCase):
                 self.assertIn("nothing written", err)
                 self.assert_nothing_written()
 
-        for variable in ("GOOGLE_CLIENT_SECRET", "AFRICASTALKING_API_KEY"):
+        for variable in ("GOOGLE_CLIENT_SECRET", "AFRICASTALKING_API_KEY", *DARAJA):
             with self.subTest(f"{variable} missing, stdin not a terminal"):
                 with mock.patch.dict(os.environ):
                     del os.environ[variable]
@@ -489,6 +565,85 @@ class BootstrapEnvironmentTest(unittest.TestCase):
         self.assertEqual(self.secret("prod", "jwt-private-key"), new_pem)
         self.assertFalse(self.secret_exists("prod", "jwt-private-key-next"))
 
+    def init_mpesa(self, stage="prod", *extra, **overrides):
+        values = {**mpesa_values(stage), **overrides}
+        argv = ["--stage", stage, "--region", REGION, "init-mpesa"]
+        for name, value in values.items():
+            argv += [f"--{name}", value]
+        return self.run_script(*argv, *extra)
+
+    def forget_mpesa(self, stage="prod"):
+        """The stage as it was set up before M-Pesa existed."""
+        for name in (*MPESA_SECRETS, "mpesa-callback-token"):
+            self.sm.delete_secret(
+                SecretId=f"order-system/{stage}/{name}", ForceDeleteWithoutRecovery=True
+            )
+        for name in MPESA_PARAMS:
+            self.ssm.delete_parameter(Name=f"/order-system/{stage}/{name}")
+
+    def test_init_mpesa_adds_only_mpesa_to_an_environment_set_up_before_it(self):
+        self.init_ok()
+        self.forget_mpesa()
+        kid = self.param("prod", "jwt-key-id")["Value"]
+        pem = self.secret("prod", "jwt-private-key")
+        admins = self.param("prod", "admin-emails")
+
+        # Bad input writes nothing, as for init.
+        code, _, err = self.init_mpesa(
+            **{"mpesa-callback-base-url": "https://x.execute-api.af-south-1.amazonaws.com/api/v1/payments/callbacks"}
+        )
+        self.assertEqual(code, 2, err)
+        self.assertIn("nothing written", err)
+        self.assertFalse(self.secret_exists("prod", "mpesa-passkey"))
+        self.assertFalse(self.secret_exists("prod", "mpesa-callback-token"))
+
+        # A custom domain's base path, and a trailing slash, are fine.
+        base = "https://shop.example/backend/api/v1/payments/callbacks"
+        code, out, err = self.init_mpesa(**{"mpesa-callback-base-url": base + "/"})
+        self.assertEqual(code, 0, err)
+        for name, variable in MPESA_SECRETS.items():
+            self.assertEqual(self.secret("prod", name), DARAJA[variable], name)
+            tags = self.sm.describe_secret(SecretId=f"order-system/prod/{name}")["Tags"]
+            self.assertIn({"Key": "stage", "Value": "prod"}, tags)
+        token = self.secret("prod", "mpesa-callback-token")
+        self.assertRegex(token, r"^[0-9a-f]{64}$")
+        self.assertEqual(self.param("prod", "mpesa-callback-base-url")["Value"], base)
+        self.assertEqual(self.param("prod", "mpesa-shortcode")["Value"], "4071234")
+        for secret in (*DARAJA.values(), token):
+            self.assertNotIn(secret, out + err)
+        # Nothing else changed: the signing key above all (no one is signed out).
+        self.assertEqual(self.param("prod", "jwt-key-id")["Value"], kid)
+        self.assertEqual(self.secret("prod", "jwt-private-key"), pem)
+        self.assertEqual(self.param("prod", "admin-emails")["Version"], admins["Version"])
+
+        # A second run refuses without --overwrite.
+        code, _, err = self.init_mpesa(**{"mpesa-shortcode": "4079999"})
+        self.assertEqual(code, 1, err)
+        self.assertIn("--overwrite", err)
+        self.assertIn("/order-system/prod/mpesa-shortcode", err)
+        self.assertEqual(self.param("prod", "mpesa-shortcode")["Value"], "4071234")
+
+    def test_overwrite_keeps_the_callback_token(self):
+        self.init_ok()
+        token = self.secret("prod", "mpesa-callback-token")
+        rotated = {**DARAJA, "DARAJA_PASSKEY": "a-new-passkey-0000"}
+        with mock.patch.dict(os.environ, rotated):
+            code, out, err = self.init_mpesa("prod", "--overwrite", **{"mpesa-shortcode": "4079999"})
+        self.assertEqual(code, 0, err)
+        self.assertIn("Kept the existing M-Pesa callback token", out)
+        self.assertEqual(self.param("prod", "mpesa-shortcode")["Value"], "4079999")
+        self.assertEqual(self.secret("prod", "mpesa-passkey"), "a-new-passkey-0000")
+        self.assertEqual(self.secret("prod", "mpesa-callback-token"), token)
+
+        code, out, err = self.run_script(*init_args(), "--overwrite")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(self.secret("prod", "mpesa-callback-token"), token)
+        self.assertEqual(self.param("prod", "mpesa-shortcode")["Value"], "4071234")
+
+        # Each stage has its own token.
+        self.init_ok("staging")
+        self.assertNotEqual(self.secret("staging", "mpesa-callback-token"), token)
+
     def test_show_never_prints_secret_values(self):
         self.init_ok()
         self.assertEqual(self.rotate("add")[0], 0)
@@ -497,6 +652,8 @@ class BootstrapEnvironmentTest(unittest.TestCase):
         secrets = [
             GOOGLE_SECRET,
             AT_KEY,
+            *DARAJA.values(),
+            self.secret("prod", "mpesa-callback-token"),
             *self.secret("prod", "jwt-private-key").splitlines()[1:-1],
             *self.secret("prod", "jwt-private-key-next").splitlines()[1:-1],
             "PRIVATE KEY",

@@ -2,8 +2,8 @@
 
 Counted after the SAM transform (prod's parameters): the functions and their roles and
 log groups, one HTTP API with every route of every function wired to its function, the
-queue's event source mapping, the reconciler's schedule, the alarms, the table, the queues
-and the topic. A resource added or lost by an edit of template.yaml shows up here.
+queue's event source mapping, the reconciler's schedule, the alarms and the log metric
+filters two of them watch, the table, the queues and the topic. A resource added or lost by an edit of template.yaml shows up here.
 """
 
 from __future__ import annotations
@@ -12,29 +12,39 @@ import collections
 import unittest
 from typing import Any
 
-from deploy_support import deployed, source_template
+from deploy_support import ROOT, deployed, source_template, transform
 
-FUNCTIONS = ["Categories", "Products", "Auth", "Customers", "Audit", "Console", "Orders", "Notifier", "Reconciler"]
-HTTP_FUNCTIONS = ["Categories", "Products", "Auth", "Customers", "Audit", "Console", "Orders"]
+FUNCTIONS = ["Categories", "Products", "Auth", "Customers", "Audit", "Console", "Orders", "Payments", "Notifier", "Reconciler"]
+HTTP_FUNCTIONS = ["Categories", "Products", "Auth", "Customers", "Audit", "Console", "Orders", "Payments"]
 
 EXPECTED_COUNTS = {
-    "AWS::Lambda::Function": 9,
-    "AWS::IAM::Role": 10,  # one per function + the scheduler's
-    "AWS::Logs::LogGroup": 10,  # one per function + the API's access log
+    "AWS::Lambda::Function": 10,
+    "AWS::IAM::Role": 11,  # one per function + the scheduler's
+    "AWS::Logs::LogGroup": 11,  # one per function + the API's access log
+    "AWS::Logs::MetricFilter": 2,  # M-Pesa's refused callbacks and failed reversals
     "AWS::ApiGatewayV2::Api": 1,
     "AWS::ApiGatewayV2::Stage": 1,
-    "AWS::Lambda::Permission": 50,  # one per route
+    # One per route: 50, + 2 for POST /orders/{id}/pay and its ANY, + 10 for the five
+    # M-Pesa callback paths (POST and ANY each).
+    "AWS::Lambda::Permission": 62,
     "AWS::Lambda::EventSourceMapping": 1,
     "AWS::Scheduler::Schedule": 1,
-    "AWS::CloudWatch::Alarm": 21,
+    "AWS::CloudWatch::Alarm": 25,
     "AWS::DynamoDB::Table": 1,
     "AWS::SQS::Queue": 2,
     "AWS::SNS::Topic": 1,
     "AWS::SNS::Subscription": 1,
 }
 
+# The alarms counting log lines, and the metric filter that counts them.
+LOG_ALARMS = {
+    "MpesaCallbacksRefusedAlarm": ("MpesaCallbacksRefusedMetricFilter", "mpesa.callback_refused"),
+    "MpesaReversalFailedAlarm": ("MpesaReversalFailedMetricFilter", "mpesa.reversal_failed"),
+}
+
 ALARMS = (
     ["ApiServerErrorRateAlarm", "NotificationsDeadLetterAlarm", "ReconcilerOverdueHandOffsAlarm"]
+    + list(LOG_ALARMS)
     + [f"{f}ErrorsAlarm" for f in FUNCTIONS]
     + [f"{f}ThrottlesAlarm" for f in FUNCTIONS]
 )
@@ -136,6 +146,60 @@ class InventoryTest(unittest.TestCase):
         self.assertEqual((overdue["Namespace"], overdue["MetricName"]), ("OrderSystem", "OverdueHandOffs"))
         subscription = next(iter(of_type(self.prod, "AWS::SNS::Subscription").values()))["Properties"]
         self.assertEqual(subscription["Endpoint"], {"Ref": "AlarmEmailParameter"})
+
+    def test_mpesa_alarms_count_the_payments_functions_log_lines(self) -> None:
+        alarms = of_type(self.prod, "AWS::CloudWatch::Alarm")
+        filters = of_type(self.prod, "AWS::Logs::MetricFilter")
+        self.assertEqual(sorted(filters), sorted(f for f, _ in LOG_ALARMS.values()))
+        for alarm_name, (filter_name, event) in LOG_ALARMS.items():
+            with self.subTest(alarm=alarm_name):
+                props = filters[filter_name]["Properties"]
+                self.assertEqual(props["LogGroupName"], {"Ref": "PaymentsLogGroup"})
+                # tracing-subscriber's JSON puts an event's fields under `fields`.
+                self.assertEqual(props["FilterPattern"], f'{{ $.fields.event = "{event}" }}')
+                [metric] = props["MetricTransformations"]
+                alarm = alarms[alarm_name]["Properties"]
+                self.assertEqual(
+                    (alarm["Namespace"], alarm["MetricName"]),
+                    (metric["MetricNamespace"], metric["MetricName"]),
+                )
+                # Per stack: two stages in one account never count each other's lines.
+                self.assertEqual(metric["MetricNamespace"], {"Fn::Sub": "OrderSystem/${AWS::StackName}"})
+                self.assertEqual(metric["MetricValue"], "1")
+                self.assertEqual(alarm["Statistic"], "Sum")
+                self.assertEqual(alarm["TreatMissingData"], "notBreaching")
+        # Lambda drops application log lines below the function's level before any filter
+        # sees them: both events are logged at WARN or above.
+        for env in ("default", "staging", "prod"):
+            with self.subTest(env=env):
+                level = transform.environment(ROOT / "samconfig.toml", env)[1]["LogLevel"]
+                self.assertIn(level, ("debug", "info", "warn"))
+
+    def test_payments_function_is_public_and_configured_like_orders(self) -> None:
+        source = source_template()["Resources"]
+        routes = {path for (method, path), f in template_routes(source_template()).items() if f == "PaymentsFunction"}
+        self.assertEqual(
+            routes,
+            {f"/api/v1/payments/callbacks/{{token}}/{leaf}" for leaf in
+             ("stk", "c2b/validation", "c2b/confirmation", "reversal/result", "reversal/timeout")},
+        )
+        payments = source["PaymentsFunction"]["Properties"]["Environment"]["Variables"]
+        orders = source["OrdersFunction"]["Properties"]["Environment"]["Variables"]
+        mpesa = {k: v for k, v in orders.items() if k.startswith("MPESA_")}
+        self.assertEqual(
+            sorted(mpesa),
+            sorted(
+                f"MPESA_{n}" for n in ("BASE_URL", "SHORTCODE", "CONSUMER_KEY", "CONSUMER_SECRET", "PASSKEY",
+                                       "INITIATOR_NAME", "SECURITY_CREDENTIAL", "CALLBACK_TOKEN",
+                                       "CALLBACK_BASE_URL", "ALLOWED_SOURCE_IPS")
+            ),
+        )
+        self.assertEqual({k: v for k, v in payments.items() if k.startswith("MPESA_")}, mpesa)
+        for name in ("NOTIFICATIONS_QUEUE_URL", "HAND_OFF_GRACE_SECONDS", "SECRETS_REVISION"):
+            self.assertEqual(payments[name], orders[name], name)
+        statements = source["PaymentsRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        send = next(s for s in statements if s["Sid"] == "SendConfirmations")
+        self.assertEqual((send["Action"], send["Resource"]), (["sqs:SendMessage"], [{"Fn::GetAtt": ["NotificationsQueue", "Arn"]}]))
 
     def test_outputs(self) -> None:
         self.assertEqual(

@@ -40,6 +40,10 @@ class SamconfigTest(unittest.TestCase):
         }
         self.assertEqual(overrides["prod"]["AfricasTalkingBaseUrl"], "https://api.africastalking.com")
         self.assertEqual(overrides["staging"]["AfricasTalkingBaseUrl"], "https://api.sandbox.africastalking.com")
+        # Real money only in prod: dev and staging pay through Daraja's sandbox.
+        self.assertEqual(overrides["prod"]["MpesaBaseUrl"], "https://api.safaricom.co.ke")
+        self.assertEqual(overrides["staging"]["MpesaBaseUrl"], "https://sandbox.safaricom.co.ke")
+        self.assertEqual(overrides["default"]["MpesaBaseUrl"], "https://sandbox.safaricom.co.ke")
         self.assertNotEqual(overrides["prod"]["LogLevel"], "debug")
 
     def test_placeholders_and_wrong_values_fail(self) -> None:
@@ -61,11 +65,26 @@ class SamconfigTest(unittest.TestCase):
             ("prod", "AfricasTalkingSenderId", "A-SENDER-ID-TOO-LONG"),
             ("prod", "GoogleClientSecretName", "GOCSPX-abcdefghijklmnopqrstuvwxyz12"),
             ("prod", "NoSuchParameter", "1"),
+            ("prod", "MpesaBaseUrl", "https://sandbox.safaricom.co.ke/"),
+            ("staging", "MpesaBaseUrl", "http://127.0.0.1:9600"),
+            ("prod", "MpesaCallbackTokenSecretName", "order-system/staging/mpesa-callback-token"),
+            ("prod", "MpesaPasskeySecretName", "REPLACE_ME"),
+            ("prod", "MpesaConsumerSecretSecretName", "order-system/prod/Consumer_Secret"),
+            ("default", "MpesaCallbackBaseUrlParameter", "https://api.shop.example/api/v1/payments/callbacks"),
+            ("prod", "MpesaShortcodeParameter", "/order-system/dev/mpesa-shortcode"),
+            ("prod", "MpesaAllowedSourceIps", "196.201.214.0/24"),
+            ("prod", "MpesaAllowedSourceIps", "any"),
+            ("prod", "MpesaAllowedSourceIps", "196.201.214.200,"),
         ]
         for env, name, value in cases:
             with self.subTest(env=env, override=f"{name}={value}"):
                 found = environments.problems(with_override(env, name, value), PARAMETERS)
                 self.assertTrue(any(name in p and p.startswith(f"[{env}]") for p in found), found)
+
+    def test_safaricoms_callback_addresses_may_be_listed(self) -> None:
+        for value in ("196.201.214.200", "196.201.214.200,196.201.214.206", "'196.201.214.200, 2001:db8::1'"):
+            with self.subTest(value=value):
+                self.assertEqual(environments.problems(with_override("prod", "MpesaAllowedSourceIps", value), PARAMETERS), [])
 
     def test_a_missing_required_parameter_fails(self) -> None:
         config = copy.deepcopy(CONFIG)

@@ -145,6 +145,23 @@ pub struct MpesaSandboxConfig {
     pub decision_delay: Duration,
 }
 
+impl MpesaSandboxConfig {
+    /// The configuration of a Daraja client of this account at `base_url` (the running
+    /// stand-in's): what tests and benchmarks talk to the stand-in with.
+    pub fn daraja_config(&self, base_url: &str) -> Result<mpesa::DarajaConfig, url::ParseError> {
+        Ok(mpesa::DarajaConfig {
+            base_url: url::Url::parse(base_url)?,
+            consumer_key: secrecy::SecretString::from(self.consumer_key.clone()),
+            consumer_secret: secrecy::SecretString::from(self.consumer_secret.clone()),
+            shortcode: self.shortcode.clone(),
+            passkey: secrecy::SecretString::from(self.passkey.clone()),
+            initiator_name: self.initiator_name.clone(),
+            security_credential: secrecy::SecretString::from(self.security_credential.clone()),
+            timeout: Duration::from_secs(5),
+        })
+    }
+}
+
 impl Default for MpesaSandboxConfig {
     /// The `make dev` account on Daraja's sandbox shortcode and passkey.
     fn default() -> Self {

@@ -17,6 +17,7 @@ pub mod aws;
 pub mod env;
 pub mod logging;
 pub mod orders;
+pub mod payments;
 mod run;
 
 pub use aws::Aws;

@@ -6,7 +6,9 @@ use std::error::Error as StdError;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use domain::audit::AuditError;
+use domain::error::StorageFailure;
 use domain::order::OrderError;
+use domain::payment_use_cases::PaymentError;
 use domain::{CatalogError, CustomerError, FieldError, ValidationErrors};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -236,6 +238,34 @@ impl From<OrderError> for ApiError {
             | OrderError::ConcurrentChange => ApiError::conflict(err.to_string()),
             OrderError::Storage(source) => ApiError::Internal(source),
             OrderError::StorageUnavailable(source) => ApiError::Unavailable(source),
+        }
+    }
+}
+
+impl From<PaymentError> for ApiError {
+    fn from(err: PaymentError) -> Self {
+        match err {
+            PaymentError::OrderNotFound => ApiError::NotFound("order not found".into()),
+            PaymentError::PaymentNotFound => ApiError::NotFound("payment not found".into()),
+            PaymentError::NotPayable(_)
+            | PaymentError::AlreadyAssigned
+            | PaymentError::ConcurrentChange => ApiError::conflict(err.to_string()),
+            PaymentError::NoPhoneNumber => {
+                let mut errors = ValidationErrors::default();
+                errors.push(
+                    "phone_number",
+                    "no phone number given, and none on the customer's profile",
+                );
+                ApiError::Validation(errors)
+            }
+            PaymentError::PromptRefused(_) | PaymentError::MpesaNoAnswer => {
+                ApiError::BadGateway(err.to_string())
+            }
+            PaymentError::InvalidCursor => ApiError::BadRequest(err.to_string()),
+            PaymentError::Storage(StorageFailure::Unavailable(source)) => {
+                ApiError::Unavailable(source)
+            }
+            PaymentError::Storage(StorageFailure::Failed(source)) => ApiError::Internal(source),
         }
     }
 }

@@ -21,13 +21,12 @@ use domain::payment_use_cases::{
     Handled, PaybillNotice, PaymentError, PaymentService, PaymentStore, StkNotice,
 };
 use domain::{CustomerId, Money, OrderId, PageRequest, PhoneNumber};
-use mpesa::{C2bPayment, Daraja, DarajaConfig, DarajaGateway, Receipt, StkCallback};
+use mpesa::{C2bPayment, Daraja, DarajaGateway, Receipt, StkCallback};
 use queue::SqsNotificationQueue;
 use secrecy::SecretString;
 use storage::{DynamoOrders, DynamoPayments, Table};
 use testkit::callbacks::{CallbackRecorder, poll};
 use testkit::env::TestEnv;
-use url::Url;
 
 const CALLBACK_TOKEN: &str = "0123456789abcdef0123456789abcdef";
 const STK_PATH: &str = "/api/v1/payments/callbacks/0123456789abcdef0123456789abcdef/stk";
@@ -45,18 +44,10 @@ struct World {
 }
 
 fn daraja(base_url: &str) -> Daraja {
-    let account = MpesaSandboxConfig::default();
-    Daraja::new(DarajaConfig {
-        base_url: Url::parse(base_url).expect("url"),
-        consumer_key: SecretString::from(account.consumer_key),
-        consumer_secret: SecretString::from(account.consumer_secret),
-        shortcode: account.shortcode,
-        passkey: SecretString::from(account.passkey),
-        initiator_name: account.initiator_name,
-        security_credential: SecretString::from(account.security_credential),
-        timeout: Duration::from_secs(5),
-    })
-    .expect("client")
+    let config = MpesaSandboxConfig::default()
+        .daraja_config(base_url)
+        .expect("the stand-in's URL");
+    Daraja::new(config).expect("client")
 }
 
 async fn world() -> World {

@@ -6,6 +6,7 @@ mod failed_notifications;
 mod history;
 mod orders_api;
 mod outage;
+mod pay;
 mod price_change;
 mod routes;
 mod sharded_lists;

@@ -2,6 +2,11 @@
 
 #[test]
 fn routes_match_template_yaml_and_the_local_router() {
-    let routes = orders::routes::<storage::DynamoOrders, queue::SqsNotificationQueue>();
+    let routes = orders::routes::<
+        storage::DynamoOrders,
+        queue::SqsNotificationQueue,
+        storage::DynamoPayments,
+        mpesa::DarajaGateway,
+    >();
     testkit::routes::assert_declared("OrdersFunction", "orders", routes.routes());
 }

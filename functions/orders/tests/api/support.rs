@@ -5,22 +5,30 @@
 
 use std::sync::Arc;
 
+use devstack::mpesa::{MpesaSandboxConfig, RunningMpesaSandbox};
 use domain::audit::Retention;
 use domain::catalog_use_cases::Catalog;
 use domain::category::CategoryName;
 use domain::order::{HandOffPolicy, OrderService, VatRate};
+use domain::payment_use_cases::PaymentService;
 use domain::product::{NewProduct, ProductName, Sku};
 use domain::{CategoryStore, Money, ProductId, ProductStore};
 use http_api::AppState;
 use http_api::auth::Identity;
+use mpesa::DarajaGateway;
 use queue::SqsNotificationQueue;
 use serde_json::{Value, json};
-use storage::DynamoOrders;
+use storage::{DynamoOrders, DynamoPayments, Table};
+use testkit::callbacks::CallbackRecorder;
 use testkit::env::{RequestCounter, TestEnv, counted_client, customer_identity, dynamodb_endpoint};
 use testkit::events::{ApiRequest, ApiResponse};
 use testkit::queues::Queues;
 
 pub type Service = OrderService<DynamoOrders, SqsNotificationQueue>;
+pub type Payments = PaymentService<DynamoPayments, DarajaGateway, SqsNotificationQueue>;
+
+/// The secret in the callback URLs the stand-in is given.
+pub const CALLBACK_TOKEN: &str = "0123456789abcdef0123456789abcdef";
 
 pub struct App {
     pub env: TestEnv,
@@ -33,6 +41,9 @@ pub struct App {
     pub other: String,
     /// Counts the DynamoDB requests of the orders function.
     pub requests: RequestCounter,
+    /// M-Pesa, standing in, and what it posts to our callback URLs.
+    pub mpesa: RunningMpesaSandbox,
+    pub callbacks: CallbackRecorder,
     category: domain::CategoryId,
 }
 
@@ -81,12 +92,47 @@ impl App {
         );
         let service = Arc::new(OrderService::new(
             store,
-            queue,
+            queue.clone(),
             VatRate::kenya_standard(),
             hand_off,
         ));
+        let mpesa = devstack::mpesa::start(
+            MpesaSandboxConfig {
+                decision_delay: std::time::Duration::from_millis(40),
+                ..MpesaSandboxConfig::default()
+            },
+            0,
+        )
+        .await
+        .expect("the M-Pesa stand-in");
+        let callbacks =
+            CallbackRecorder::start(|_, _| (axum::http::StatusCode::OK, "{}".into())).await;
+        let daraja = MpesaSandboxConfig::default()
+            .daraja_config(&mpesa.base_url)
+            .expect("the stand-in's URL");
+        let gateway = DarajaGateway::new(
+            mpesa::Daraja::new(daraja).expect("client"),
+            &callbacks.url("/api/v1/payments/callbacks"),
+            &secrecy::SecretString::from(CALLBACK_TOKEN),
+        )
+        .expect("gateway");
+        let payments = Arc::new(PaymentService::new(
+            DynamoPayments::new(
+                Table::new(
+                    counted_client(endpoint, requests.clone()),
+                    env.table.as_str(),
+                )
+                .with_audit_retention(retention()),
+            ),
+            gateway,
+            queue,
+            hand_off.grace,
+        ));
         let router = orders::router(AppState {
-            services: service.clone(),
+            services: orders::Orders {
+                orders: service.clone(),
+                payments,
+            },
             verifier: env.verifier.clone(),
         });
         let category = env
@@ -108,6 +154,8 @@ impl App {
             router,
             service,
             requests,
+            mpesa,
+            callbacks,
             category,
         }
     }

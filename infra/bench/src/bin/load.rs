@@ -85,6 +85,8 @@ struct Sim {
     recorder: WriteRecorder,
     requests: RequestCounter,
     contention: Contention,
+    /// M-Pesa, standing in, for the orders function's payments (kept running).
+    _mpesa: devstack::mpesa::RunningMpesaSandbox,
     admin: String,
     failures: Vec<String>,
 }
@@ -103,14 +105,20 @@ impl Sim {
             .build();
         let dynamodb = aws_sdk_dynamodb::Client::from_conf(config);
         let catalog = DynamoCatalog::new(dynamodb.clone(), env.table.as_str());
+        let queue = SqsNotificationQueue::new(env.sqs.clone(), queues.notifications.clone());
+        let (payments, mpesa) =
+            bench::payments::payments(dynamodb.clone(), env.table.as_str(), queue.clone()).await;
         let service = Arc::new(OrderService::new(
             DynamoOrders::new(dynamodb, env.table.as_str()),
-            SqsNotificationQueue::new(env.sqs.clone(), queues.notifications.clone()),
+            queue,
             VatRate::kenya_standard(),
             HandOffPolicy::default(),
         ));
         let router = orders::router(AppState {
-            services: service,
+            services: orders::Orders {
+                orders: service,
+                payments,
+            },
             verifier: env.verifier.clone(),
         });
         let history = audit::router(AppState {
@@ -119,6 +127,7 @@ impl Sim {
         });
         Self {
             admin: env.admin_token(),
+            _mpesa: mpesa,
             router,
             history,
             catalog,
