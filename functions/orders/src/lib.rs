@@ -175,12 +175,23 @@ async fn confirm<S: OrderStore, Q: NotificationQueue, P: PaymentStore, G: MpesaG
     move_to(&state, &claims, &id, OrderStatus::Confirmed).await
 }
 
+/// Cancels the order; money on it is given back: the cancellation requested each
+/// reversal in its own transaction, and M-Pesa is asked for them right after it.
 async fn cancel<S: OrderStore, Q: NotificationQueue, P: PaymentStore, G: MpesaGateway>(
     State(state): State<OrdersState<S, Q, P, G>>,
     Customer(claims): Customer,
     Path(id): Path<String>,
 ) -> Result<Json<OrderView>, ApiError> {
-    move_to(&state, &claims, &id, OrderStatus::Cancelled).await
+    let cancelled = move_to(&state, &claims, &id, OrderStatus::Cancelled).await?;
+    let refunds = cancelled.0.payments.iter().any(|p| {
+        p.reversal
+            .as_ref()
+            .is_some_and(|r| r.status == "requested" && p.receipt.is_some())
+    });
+    if refunds {
+        state.services.payments.refund(cancelled.0.id).await;
+    }
+    Ok(cancelled)
 }
 
 async fn set_status<S: OrderStore, Q: NotificationQueue, P: PaymentStore, G: MpesaGateway>(

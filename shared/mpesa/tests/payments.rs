@@ -853,3 +853,44 @@ async fn a_reversal_mpesa_refuses_is_failed_and_left_for_staff() {
     );
     assert_eq!(w.env.snapshot().await, before);
 }
+
+#[tokio::test]
+async fn a_confirmed_prompt_no_order_of_ours_sent_is_kept_unmatched_once() {
+    let w = world().await;
+    // A prompt sent past our service (another till, an old deployment): M-Pesa knows it,
+    // we hold no order for it.
+    let gateway = DarajaGateway::new(
+        daraja(&w.mpesa.base_url),
+        &w.callbacks.url("/api/v1/payments/callbacks"),
+        &SecretString::from(CALLBACK_TOKEN),
+    )
+    .expect("gateway");
+    use domain::payment_use_cases::MpesaGateway;
+    gateway
+        .prompt(&domain::payment_use_cases::PromptRequest {
+            phone: PhoneNumber::parse("0712345678").expect("phone"),
+            amount: money("250.00"),
+            account_reference: "STRANGER".into(),
+        })
+        .await
+        .expect("prompted");
+    let body = &w.callbacks.wait_for(STK_PATH, 1).await[0];
+    let callback = StkCallback::parse(body).expect("callback");
+    assert_eq!(
+        w.payments
+            .stk_callback(&notice(&callback))
+            .await
+            .expect("handled"),
+        Handled::KeptUnmatched
+    );
+    let before = w.env.snapshot().await;
+    assert_eq!(
+        w.payments
+            .stk_callback(&notice(&callback))
+            .await
+            .expect("handled"),
+        Handled::Unchanged,
+        "the same receipt is kept once"
+    );
+    assert_eq!(w.env.snapshot().await, before);
+}

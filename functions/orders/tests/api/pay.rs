@@ -153,3 +153,50 @@ async fn an_admin_prompts_the_customers_phone() {
     response.expect_status(202);
     assert_eq!(response.body["phone_number"], "+254110000001");
 }
+
+#[tokio::test]
+async fn cancelling_a_paid_order_asks_mpesa_for_the_refund_right_after() {
+    let app = App::new().await;
+    let phone = app.product("Phone X", "100.00", 5).await;
+    let order = app.placed(&app.customer, &order_body(&[(phone, 1)])).await;
+    let id = order["id"].as_str().expect("id");
+    pay(
+        &app,
+        &app.customer,
+        id,
+        Some(json!({"phone_number": "0712345678"})),
+    )
+    .await
+    .expect_status(202);
+    // M-Pesa's callback, handed to the payments service as the payments function does.
+    let stk = format!(
+        "/api/v1/payments/callbacks/{}/stk",
+        crate::support::CALLBACK_TOKEN
+    );
+    let body = &app.callbacks.wait_for(&stk, 1).await[0];
+    let callback = mpesa::StkCallback::parse(body).expect("callback");
+    app.payments
+        .stk_callback(&domain::payment_use_cases::StkNotice {
+            checkout_request_id: callback.checkout_request_id.clone(),
+            receipt: callback.paid.as_ref().map(|p| p.receipt.clone()),
+            amount: callback.paid.as_ref().map(|p| p.amount),
+        })
+        .await
+        .expect("paid");
+
+    let cancelled = app.action(&app.customer, id, "cancel").await;
+    cancelled.expect_status(200);
+    assert_eq!(cancelled.body["payment_status"], "refund_pending");
+    assert_eq!(
+        cancelled.body["payments"][0]["reversal"]["status"],
+        "requested"
+    );
+    // The reversal went to M-Pesa after the commit: its result comes back to our route.
+    let result = format!(
+        "/api/v1/payments/callbacks/{}/reversal/result",
+        crate::support::CALLBACK_TOKEN
+    );
+    let posted = app.callbacks.wait_for(&result, 1).await;
+    let reversal = mpesa::ReversalResult::parse(&posted[0]).expect("result");
+    assert!(reversal.result_code.is_success());
+}

@@ -41,6 +41,9 @@ pub struct App {
     pub other: String,
     /// Counts the DynamoDB requests of the orders function.
     pub requests: RequestCounter,
+    /// The payments service the function prompts through (for tests that play M-Pesa's
+    /// callbacks into it, as the payments function does).
+    pub payments: Arc<Payments>,
     /// M-Pesa, standing in, and what it posts to our callback URLs.
     pub mpesa: RunningMpesaSandbox,
     pub callbacks: CallbackRecorder,
@@ -131,7 +134,7 @@ impl App {
         let router = orders::router(AppState {
             services: orders::Orders {
                 orders: service.clone(),
-                payments,
+                payments: payments.clone(),
             },
             verifier: env.verifier.clone(),
         });
@@ -154,6 +157,7 @@ impl App {
             router,
             service,
             requests,
+            payments,
             mpesa,
             callbacks,
             category,

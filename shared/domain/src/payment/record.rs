@@ -305,6 +305,36 @@ impl Payment {
         }
     }
 
+    /// A prompt M-Pesa confirmed (its status query said `"0"`) that no order of ours
+    /// sent: kept, unmatched, for staff to assign.
+    pub fn unmatched_prompt(
+        id: PaymentId,
+        amount: Money,
+        receipt: Receipt,
+        checkout_request_id: String,
+        at: Timestamp,
+    ) -> Self {
+        Self {
+            id,
+            order_id: None,
+            method: PaymentMethod::MpesaPrompt,
+            state: PaymentState::Succeeded,
+            amount,
+            phone_number: None,
+            payer_name: None,
+            receipt: Some(receipt),
+            checkout_request_id: Some(checkout_request_id),
+            account_reference: None,
+            result: Some(MpesaResult {
+                code: Some("0".into()),
+                description: "confirmed by the status query".into(),
+            }),
+            reversal: None,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
     /// Whether the money counts towards the order (`amount_paid`).
     pub fn counts(&self) -> bool {
         self.state == PaymentState::Succeeded

@@ -374,19 +374,13 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
             _ => return Ok(Handled::Ignored),
         }
         let now = Timestamp::now();
-        let mut payment = Payment::paybill(
+        let payment = Payment::unmatched_prompt(
             PaymentId::generate(),
-            None,
             amount,
             receipt.clone(),
-            None,
-            None,
-            String::new(),
+            notice.checkout_request_id.clone(),
             now,
         );
-        payment.method = crate::payment::PaymentMethod::MpesaPrompt;
-        payment.checkout_request_id = Some(notice.checkout_request_id.clone());
-        payment.account_reference = None;
         self.keep_unmatched(payment, now).await
     }
 
@@ -615,11 +609,13 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
                 return Ok(Handled::Unchanged);
             };
             let at = Timestamp::now();
+            let mut refunds = false;
             if order.status == OrderStatus::Cancelled {
                 // Money on a cancelled order goes back: its reversal is requested in the
                 // same write (the call to M-Pesa follows, never inside it).
                 for payment in decision.payments.iter_mut() {
                     if payment.reversal.is_none() && payment.request_reversal(at).is_ok() {
+                        refunds = true;
                         decision.history.push(audit::payment_reversal_requested(
                             &Actor::mpesa(),
                             order.id,
@@ -670,6 +666,9 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
                     if write.confirmation.is_some() {
                         self.hand_off(order_id).await;
                     }
+                    if refunds {
+                        self.refund(order_id).await;
+                    }
                     return Ok(Handled::Applied);
                 }
                 Err(WriteFailure::ConcurrentChange) => continue,
@@ -678,6 +677,21 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
             }
         }
         Err(PaymentError::ConcurrentChange)
+    }
+
+    /// Asks M-Pesa for the reversals just requested on `order`, after their commit. A
+    /// failure is logged: the reversal stays requested and is asked for again.
+    pub async fn refund(&self, order: OrderId) {
+        match Box::pin(self.request_reversals(order)).await {
+            Ok(report) => {
+                tracing::info!(order_id = %order, requested = report.requested,
+                    refused = report.refused, unanswered = report.unanswered, "reversals requested");
+            }
+            Err(err) => {
+                tracing::warn!(order_id = %order, error = %err,
+                    "reversals not requested now; they stay requested");
+            }
+        }
     }
 
     /// Sends the confirmation of `order` to the notifier; a failure is logged and the
