@@ -2,8 +2,8 @@
 //! with every invalid field reported (422) under its JSON path.
 
 use domain::order::{
-    DeliveryAddress, IdempotencyKey, Notes, OrderListing, OrderRequest, OrderStatus, Quantity,
-    RequestedLine, RequestedLines, Viewer,
+    DeliveryAddress, IdempotencyKey, Notes, OrderListing, OrderRequest, OrderStatus, PaymentStatus,
+    Quantity, RequestedLine, RequestedLines, Viewer,
 };
 use domain::{CustomerId, PageRequest, PhoneNumber, ProductId, ValidationErrors};
 use http_api::extract::not_null;
@@ -160,6 +160,7 @@ pub struct ListQuery {
     status: Option<String>,
     customer_id: Option<String>,
     notification_status: Option<String>,
+    payment_status: Option<String>,
     limit: Option<String>,
     cursor: Option<String>,
 }
@@ -203,6 +204,34 @@ impl ListQuery {
                 ));
             }
         };
+        let payment_status = self
+            .payment_status
+            .as_deref()
+            .map(|raw| {
+                PaymentStatus::parse(raw).ok_or_else(|| {
+                    ApiError::BadRequest(
+                        "payment_status must be one of refunded, refund_pending, paid, \
+                         partially_paid, pending, unpaid"
+                            .into(),
+                    )
+                })
+            })
+            .transpose()?;
+        if let Some(payment_status) = payment_status {
+            if !viewer.admin {
+                return Err(ApiError::Forbidden(
+                    "only admins may list orders by payment status".into(),
+                ));
+            }
+            if status.is_some() || customer.is_some() || notification_failed {
+                return Err(ApiError::BadRequest(
+                    "payment_status cannot be combined with status, customer_id or \
+                     notification_status"
+                        .into(),
+                ));
+            }
+            return Ok((OrderListing::PaymentStatus(payment_status), page));
+        }
         if notification_failed {
             if !viewer.admin {
                 return Err(ApiError::Forbidden(

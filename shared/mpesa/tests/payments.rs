@@ -677,6 +677,7 @@ async fn a_cancellation_decided_before_a_payment_landed_is_refused_and_changes_n
         hand_off: domain::order::HandOffChange::Clear,
         payments_version: order.payments_version,
         payments: None,
+        payment_status: order.payment_standing().status,
     };
     // …while a payment lands before it commits.
     w.payments

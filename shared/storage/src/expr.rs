@@ -140,6 +140,15 @@ impl Expr {
         self
     }
 
+    /// Condition: `attr` is absent or is `value`.
+    pub fn when_absent_or_eq(mut self, attr: &str, value: AttributeValue) -> Self {
+        let a = self.name(attr);
+        let v = self.value(value);
+        self.conditions
+            .push(format!("(attribute_not_exists({a}) OR {a} = {v})"));
+        self
+    }
+
     /// Condition: at least one of `attrs` is `value`.
     pub fn when_any_eq(mut self, attrs: &[&str], value: AttributeValue) -> Self {
         let v = self.value(value);

@@ -115,6 +115,7 @@ pub(crate) fn status_update(change: &StatusChange) -> Expr {
             )),
         )
         .set(attr::UPDATED_AT, s(change.at.to_string()))
+        .set(attr::PAYMENT_STATUS, s(change.payment_status.as_str()))
         .when_eq(attr::STATUS, s(change.from.as_str()));
     match change.to {
         OrderStatus::Confirmed => expr = expr.set(attr::CONFIRMED_AT, s(change.at.to_string())),
@@ -314,6 +315,23 @@ impl OrderStore for DynamoOrders {
                     .collect();
                 let list = keys::orders_in_status_list(status);
                 self.table.query_sharded_page(&list, shards, &page).await
+            }
+            OrderListing::PaymentStatus(status) => {
+                // Orders stored before payments existed have no `payment_status`: unpaid.
+                let filter = || {
+                    let value = s(status.as_str());
+                    if status == domain::order::PaymentStatus::Unpaid {
+                        Expr::new().when_absent_or_eq(attr::PAYMENT_STATUS, value)
+                    } else {
+                        Expr::new().when_eq(attr::PAYMENT_STATUS, value)
+                    }
+                };
+                let shards = keys::OrderShard::all()
+                    .map(|shard| Listing::gsi2(keys::order_list(shard), "").filtered(filter()))
+                    .collect();
+                self.table
+                    .query_sharded_page(keys::ORDER_LIST, shards, &page)
+                    .await
             }
             OrderListing::NotificationFailed => {
                 let shards = keys::OrderShard::all()

@@ -59,6 +59,7 @@ impl DynamoPayments {
             Some(change) => status_update(change),
             None => Expr::new()
                 .set(attr::UPDATED_AT, s(write.at.to_string()))
+                .set(attr::PAYMENT_STATUS, s(write.payment_status.as_str()))
                 .when_eq(attr::STATUS, s(write.expected_status.as_str())),
         };
         let expr = expr

@@ -200,3 +200,61 @@ async fn cancelling_a_paid_order_asks_mpesa_for_the_refund_right_after() {
     let reversal = mpesa::ReversalResult::parse(&posted[0]).expect("result");
     assert!(reversal.result_code.is_success());
 }
+
+#[tokio::test]
+async fn admins_list_orders_by_payment_status() {
+    let app = App::new().await;
+    let phone = app.product("Phone X", "100.00", 5).await;
+    let unpaid = app.placed(&app.customer, &order_body(&[(phone, 1)])).await;
+    let paid = app.placed(&app.customer, &order_body(&[(phone, 1)])).await;
+    let reference = paid["payment_reference"].as_str().expect("reference");
+    app.payments
+        .paybill(&domain::payment_use_cases::PaybillNotice {
+            receipt: domain::payment::Receipt::parse("SLK0000301").expect("receipt"),
+            amount: domain::Money::parse_price("116.00").expect("amount"),
+            bill_ref_number: reference.to_owned(),
+            phone_number: None,
+            payer_name: None,
+            paid_at: None,
+        })
+        .await
+        .expect("paid");
+    let list = |status: &'static str, token: String| {
+        let app = &app;
+        async move {
+            app.send(
+                ApiRequest::get(&format!("/api/v1/orders?payment_status={status}")).bearer(&token),
+            )
+            .await
+        }
+    };
+    let ids = |response: &testkit::events::ApiResponse| -> Vec<String> {
+        response.body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|o| o["id"].as_str().expect("id").to_owned())
+            .collect()
+    };
+    let listed = list("paid", app.admin.clone()).await;
+    listed.expect_status(200);
+    assert_eq!(
+        ids(&listed),
+        vec![paid["id"].as_str().expect("id").to_owned()]
+    );
+    assert_eq!(listed.body["items"][0]["payment_status"], "paid");
+    let listed = list("unpaid", app.admin.clone()).await;
+    assert_eq!(
+        ids(&listed),
+        vec![unpaid["id"].as_str().expect("id").to_owned()]
+    );
+    assert!(ids(&list("refunded", app.admin.clone()).await).is_empty());
+
+    list("paid", app.customer.clone()).await.expect_problem(403);
+    list("owing", app.admin.clone()).await.expect_problem(400);
+    app.send(
+        ApiRequest::get("/api/v1/orders?payment_status=paid&status=CONFIRMED").bearer(&app.admin),
+    )
+    .await
+    .expect_problem(400);
+}

@@ -99,6 +99,8 @@ pub struct StatusChange {
     pub restock: Vec<(ProductId, Quantity)>,
     /// What becomes of the order's hand-off to the notifier.
     pub hand_off: HandOffChange,
+    /// The order's `payment_status` after the change (stored for `?payment_status=`).
+    pub payment_status: crate::order::payments::PaymentStatus,
     /// The order's payments version the change was decided on: a status change holds only
     /// while no payment was written since (a payment racing a cancellation is never left
     /// without its refund).
@@ -147,6 +149,8 @@ pub enum OrderListing {
     Status(OrderStatus),
     /// Every order with a notification channel (SMS or email) `failed`.
     NotificationFailed,
+    /// Every order whose payments add up to this `payment_status`.
+    PaymentStatus(crate::order::payments::PaymentStatus),
     /// Every order.
     All,
 }
@@ -158,6 +162,7 @@ impl OrderListing {
             OrderListing::Customer(..) => "customer",
             OrderListing::Status(_) => "status",
             OrderListing::NotificationFailed => "notification_failed",
+            OrderListing::PaymentStatus(_) => "payment_status",
             OrderListing::All => "all",
         }
     }

@@ -380,7 +380,17 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
             payments: (to == OrderStatus::Cancelled)
                 .then(|| refunds(&order, by, at))
                 .flatten(),
+            payment_status: order.payment_standing().status,
         };
+        // What the payments add up to once the order is in `to` (a cancellation with
+        // money on it: refund pending).
+        let mut change = change;
+        let after = change
+            .payments
+            .as_ref()
+            .map_or(&order.payments, |p| &p.payments);
+        change.payment_status =
+            crate::order::PaymentStanding::of(to, order.totals.total_amount, after).status;
         match self.store.change_status(&change).await {
             Ok(()) => {}
             Err(OrderError::ConcurrentChange) => {

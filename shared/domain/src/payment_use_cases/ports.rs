@@ -83,6 +83,8 @@ pub struct PaymentWrite {
     pub expected_status: OrderStatus,
     /// Every payment of the order, oldest first, as they are after the write.
     pub payments_after: Vec<Payment>,
+    /// What they add up to (stored on the order for `?payment_status=`).
+    pub payment_status: crate::order::payments::PaymentStatus,
     /// The order's confirmation, when this write makes a `PENDING` order fully paid.
     pub confirmation: Option<StatusChange>,
     /// History entries of the write (payments and, with a confirmation, its entry).

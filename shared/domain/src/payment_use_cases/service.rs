@@ -173,6 +173,8 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
             order_id: order.id,
             expected_version: order.payments_version,
             expected_status: order.status,
+            payment_status: PaymentStanding::of(order.status, order.totals.total_amount, &payments)
+                .status,
             payments_after: payments,
             confirmation: None,
             history: Vec::new(),
@@ -649,12 +651,14 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
                     // The payment write carries the payments and their version.
                     payments_version: order.payments_version,
                     payments: None,
+                    payment_status: after.status,
                 }
             });
             let write = PaymentWrite {
                 order_id,
                 expected_version: order.payments_version,
                 expected_status: order.status,
+                payment_status: after.status,
                 payments_after: decision.payments,
                 confirmation,
                 history,

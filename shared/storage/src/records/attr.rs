@@ -75,3 +75,6 @@ pub const UPGRADE_FILED: &str = "filed";
 pub const PAYMENTS: &str = "payments";
 /// Payment writes so far; every payment write conditions on it.
 pub const PAYMENTS_VERSION: &str = "payments_version";
+/// What the payments add up to (`unpaid`, `paid`, …), for `?payment_status=`; absent on
+/// orders stored before payments existed (they are unpaid).
+pub const PAYMENT_STATUS: &str = "payment_status";

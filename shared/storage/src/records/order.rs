@@ -345,6 +345,10 @@ pub(crate) struct OrderRecord {
     /// Present while a notification channel is `failed` (sparse GSI5).
     #[serde(flatten)]
     notification_failed: Option<Gsi5>,
+    /// What the payments add up to, for `?payment_status=` (absent on orders stored
+    /// before payments existed: unpaid).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    payment_status: Option<String>,
 }
 
 /// The sparse GSI4 attributes that put an order in the reconciler's queue.
@@ -399,6 +403,7 @@ impl OrderRecord {
                         keys::order_list_order(order.id),
                     )
                 }),
+                payment_status: Some(order.payment_standing().status.as_str().to_owned()),
             },
         )
     }
