@@ -12,7 +12,8 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use domain::OrderId;
-use domain::order::{NotificationQueue, OrderService, OrderStatus, OrderStore, Viewer};
+use domain::order::{NotificationQueue, Order, OrderService, OrderStatus, OrderStore, Viewer};
+use domain::payment::Payment;
 use domain::payment_use_cases::{MpesaGateway, PaymentService, PaymentStore};
 use http_api::{
     Admin, ApiError, ApiQuery, AppState, Claims, Customer, JsonBody, ListBody, RouteTable,
@@ -157,14 +158,18 @@ async fn move_to<S: OrderStore, Q: NotificationQueue, P: PaymentStore, G: MpesaG
     claims: &Claims,
     id: &str,
     to: OrderStatus,
-) -> Result<Json<OrderView>, ApiError> {
+) -> Result<(Order, Viewer), ApiError> {
     let viewer = viewer(claims)?;
     let order = state
         .services
         .orders
         .change_status(viewer, &claims.actor()?, path_id(id)?, to)
         .await?;
-    Ok(Json(OrderView::new(&order, viewer.admin)))
+    Ok((order, viewer))
+}
+
+fn shown((order, viewer): (Order, Viewer)) -> Json<OrderView> {
+    Json(OrderView::new(&order, viewer.admin))
 }
 
 async fn confirm<S: OrderStore, Q: NotificationQueue, P: PaymentStore, G: MpesaGateway>(
@@ -172,7 +177,9 @@ async fn confirm<S: OrderStore, Q: NotificationQueue, P: PaymentStore, G: MpesaG
     Customer(claims): Customer,
     Path(id): Path<String>,
 ) -> Result<Json<OrderView>, ApiError> {
-    move_to(&state, &claims, &id, OrderStatus::Confirmed).await
+    move_to(&state, &claims, &id, OrderStatus::Confirmed)
+        .await
+        .map(shown)
 }
 
 /// Cancels the order; money on it is given back: the cancellation requested each
@@ -183,15 +190,15 @@ async fn cancel<S: OrderStore, Q: NotificationQueue, P: PaymentStore, G: MpesaGa
     Path(id): Path<String>,
 ) -> Result<Json<OrderView>, ApiError> {
     let cancelled = move_to(&state, &claims, &id, OrderStatus::Cancelled).await?;
-    let refunds = cancelled.0.payments.iter().any(|p| {
-        p.reversal
-            .as_ref()
-            .is_some_and(|r| r.status == "requested" && p.receipt.is_some())
-    });
-    if refunds {
+    if cancelled
+        .0
+        .payments
+        .iter()
+        .any(Payment::awaits_reversal_call)
+    {
         state.services.payments.refund(cancelled.0.id).await;
     }
-    Ok(cancelled)
+    Ok(shown(cancelled))
 }
 
 async fn set_status<S: OrderStore, Q: NotificationQueue, P: PaymentStore, G: MpesaGateway>(
@@ -201,7 +208,7 @@ async fn set_status<S: OrderStore, Q: NotificationQueue, P: PaymentStore, G: Mpe
     JsonBody(body): JsonBody<StatusBody>,
 ) -> Result<Json<OrderView>, ApiError> {
     let to = body.parse()?;
-    move_to(&state, &claims, &id, to).await
+    move_to(&state, &claims, &id, to).await.map(shown)
 }
 
 /// Sends an M-Pesa prompt for what is due to the customer's phone (or the number given):

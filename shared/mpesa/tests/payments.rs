@@ -146,6 +146,19 @@ impl World {
             .expect("handled")
     }
 
+    /// Cancels `order` as its customer, through the orders service.
+    async fn cancel(&self, order: OrderId) -> Order {
+        self.orders
+            .change_status(
+                self.viewer(),
+                &customer_actor(self),
+                order,
+                OrderStatus::Cancelled,
+            )
+            .await
+            .expect("cancelled")
+    }
+
     async fn pay(
         &self,
         order: &Order,
@@ -575,16 +588,7 @@ async fn cancelling_a_paid_order_requests_the_reversal_of_its_money() {
         .paybill(&paybill("SLK0000101", "1160.00", &reference))
         .await
         .expect("paid");
-    let cancelled = w
-        .orders
-        .change_status(
-            w.viewer(),
-            &customer_actor(&w),
-            order.id,
-            OrderStatus::Cancelled,
-        )
-        .await
-        .expect("cancelled");
+    let cancelled = w.cancel(order.id).await;
     // The answer already shows the refund under way.
     assert_eq!(
         cancelled.payment_standing().status,
@@ -616,15 +620,7 @@ async fn cancelling_a_paid_order_requests_the_reversal_of_its_money() {
 async fn money_arriving_on_a_cancelled_order_is_taken_and_its_reversal_requested() {
     let w = world().await;
     let order = w.order("100.00", true).await;
-    w.orders
-        .change_status(
-            w.viewer(),
-            &customer_actor(&w),
-            order.id,
-            OrderStatus::Cancelled,
-        )
-        .await
-        .expect("cancelled");
+    w.cancel(order.id).await;
     assert!(
         !w.payments
             .accepts_paybill(order.payment_reference().as_str())
@@ -700,16 +696,7 @@ async fn a_cancellation_decided_before_a_payment_landed_is_refused_and_changes_n
         "nothing of the stale cancellation was written"
     );
     // Decided again on the order as it is now, the cancellation requests the refund.
-    let cancelled = w
-        .orders
-        .change_status(
-            w.viewer(),
-            &customer_actor(&w),
-            order.id,
-            OrderStatus::Cancelled,
-        )
-        .await
-        .expect("cancelled");
+    let cancelled = w.cancel(order.id).await;
     assert_eq!(
         cancelled.payment_standing().status,
         PaymentStatus::RefundPending
@@ -738,15 +725,7 @@ async fn paid_then_cancelled_is_reversed_by_mpesa_and_refunded_once() {
     let order = w.order("100.00", true).await;
     w.pay(&order, "0712345678").await.expect("prompted");
     assert_eq!(w.deliver_stk(1).await, Handled::Applied);
-    w.orders
-        .change_status(
-            w.viewer(),
-            &customer_actor(&w),
-            order.id,
-            OrderStatus::Cancelled,
-        )
-        .await
-        .expect("cancelled");
+    w.cancel(order.id).await;
 
     let report = w
         .payments
@@ -802,15 +781,7 @@ async fn a_reversal_mpesa_refuses_is_failed_and_left_for_staff() {
         ))
         .await
         .expect("paid");
-    w.orders
-        .change_status(
-            w.viewer(),
-            &customer_actor(&w),
-            order.id,
-            OrderStatus::Cancelled,
-        )
-        .await
-        .expect("cancelled");
+    w.cancel(order.id).await;
     assert_eq!(
         w.payments
             .request_reversals(order.id)

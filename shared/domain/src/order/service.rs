@@ -356,6 +356,14 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
         let order = self.order(viewer, id).await?;
         authorize(viewer.actor(), order.status, to)?;
         let at = Timestamp::now();
+        let payments = (to == OrderStatus::Cancelled)
+            .then(|| refunds(&order, by, at))
+            .flatten();
+        // What the payments add up to once the order is in `to` (a cancellation with
+        // money on it: refund pending).
+        let payments_after = payments.as_ref().map_or(&order.payments, |p| &p.payments);
+        let payment_status =
+            crate::order::PaymentStanding::of(to, order.totals.total_amount, payments_after).status;
         let change = StatusChange {
             order_id: order.id,
             from: order.status,
@@ -377,20 +385,9 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
                 _ => HandOffChange::Keep,
             },
             payments_version: order.payments_version,
-            payments: (to == OrderStatus::Cancelled)
-                .then(|| refunds(&order, by, at))
-                .flatten(),
-            payment_status: order.payment_standing().status,
+            payments,
+            payment_status,
         };
-        // What the payments add up to once the order is in `to` (a cancellation with
-        // money on it: refund pending).
-        let mut change = change;
-        let after = change
-            .payments
-            .as_ref()
-            .map_or(&order.payments, |p| &p.payments);
-        change.payment_status =
-            crate::order::PaymentStanding::of(to, order.totals.total_amount, after).status;
         match self.store.change_status(&change).await {
             Ok(()) => {}
             Err(OrderError::ConcurrentChange) => {

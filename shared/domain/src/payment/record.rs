@@ -426,6 +426,16 @@ impl Payment {
         Ok(())
     }
 
+    /// Whether a reversal is requested that M-Pesa has not taken yet (no `ConversationID`):
+    /// the call to its Reversal API is due.
+    pub fn awaits_reversal_call(&self) -> bool {
+        self.receipt.is_some()
+            && self
+                .reversal
+                .as_ref()
+                .is_some_and(|r| r.state == ReversalState::Requested && r.conversation_id.is_none())
+    }
+
     /// M-Pesa accepted the reversal request and named it.
     pub fn reversal_accepted(&mut self, conversation_id: String, at: Timestamp) {
         if let Some(reversal) = &mut self.reversal
@@ -560,9 +570,15 @@ mod tests {
         p.settle(&PromptOutcome::Confirmed, t);
         assert_eq!(p.request_reversal(t), Err(CannotReverse::NoReceipt));
         p.attach_receipt(receipt(), t);
+        assert!(!p.awaits_reversal_call());
         assert_eq!(p.request_reversal(t), Ok(()));
+        assert!(p.awaits_reversal_call(), "requested: M-Pesa is to be asked");
         assert_eq!(p.request_reversal(t), Err(CannotReverse::AlreadyUnderway));
         p.reversal_accepted("AG_20261206_1".into(), t);
+        assert!(
+            !p.awaits_reversal_call(),
+            "M-Pesa took it: never asked twice"
+        );
         assert!(
             p.counts(),
             "the money is the shop's until M-Pesa says otherwise"

@@ -27,8 +27,8 @@ use crate::payment::{Payment, PaymentId, PaymentState, PromptOutcome, Receipt};
 use crate::timestamp::Timestamp;
 
 use super::ports::{
-    Claim, GatewayError, MpesaGateway, PaymentError, PaymentStore, PaymentWrite, PromptRequest,
-    QueryAnswer, UnmatchedPayment, WriteFailure,
+    Claim, GatewayError, MpesaGateway, PaymentError, PaymentStore, PaymentWrite, PromptRef,
+    PromptRequest, QueryAnswer, UnmatchedPayment, WriteFailure,
 };
 
 /// How often one use case decides again after losing a race to another writer.
@@ -264,9 +264,7 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
             // Not a prompt of ours: only a success the query confirms is worth keeping.
             return self.unknown_prompt(notice).await;
         };
-        let span = tracing::Span::current();
-        span.record("order_id", tracing::field::display(prompt.order_id));
-        span.record("payment_id", tracing::field::display(prompt.payment_id));
+        record_ids(&prompt);
         self.settle_prompt(prompt.order_id, prompt.payment_id, notice)
             .await
     }
@@ -485,14 +483,10 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
     ) -> Result<ReversalReport, PaymentError> {
         let order = self.order(order_id).await?;
         let mut report = ReversalReport::default();
-        let waiting = order.payments.iter().filter(|p| {
-            p.reversal.as_ref().is_some_and(|r| {
-                r.state == crate::payment::ReversalState::Requested && r.conversation_id.is_none()
-            })
-        });
+        let waiting = order.payments.iter().filter(|p| p.awaits_reversal_call());
         for payment in waiting {
             let Some(receipt) = &payment.receipt else {
-                continue;
+                continue; // awaits_reversal_call holds only with a receipt
             };
             let payment_id = payment.id;
             match self.gateway.reverse(receipt, payment.amount).await {
@@ -546,9 +540,7 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
         else {
             return Ok(Handled::Ignored);
         };
-        let span = tracing::Span::current();
-        span.record("order_id", tracing::field::display(reversal.order_id));
-        span.record("payment_id", tracing::field::display(reversal.payment_id));
+        record_ids(&reversal);
         let outcome = match notice.result_code.as_deref() {
             Some("0") => crate::payment::ReversalOutcome::Reversed,
             Some("R000001") => crate::payment::ReversalOutcome::AlreadyReversed,
@@ -706,6 +698,13 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
                 "confirmation not handed to the notifier; the reconciler will re-send it");
         }
     }
+}
+
+/// Puts the order and payment a message leads to on the current span.
+fn record_ids(found: &PromptRef) {
+    let span = tracing::Span::current();
+    span.record("order_id", tracing::field::display(found.order_id));
+    span.record("payment_id", tracing::field::display(found.payment_id));
 }
 
 fn into_error(failure: WriteFailure) -> PaymentError {
