@@ -8,6 +8,12 @@
 #                     the runner's own Chrome)
 #   CONSOLE_DOCS=1    also write the main screens to docs/console/ (the README's pictures)
 #
+# The stack is make dev's (infra/scripts/dev.sh), so it runs the M-Pesa stand-in
+# (devstack mpesa-sandbox) on a free port of its own, beside make dev's 9600, with the
+# Paybill's C2B URLs registered, and the payments function with the MPESA_* environment of
+# its .local/console-e2e/dev.env; the tests read that file (CONSOLE_DEV_ENV) to reach the
+# stand-in (MPESA_BASE_URL, MPESA_SHORTCODE, the consumer key and secret).
+#
 # Screenshots of every screen and the exported CSV: .local/console-e2e/out/.
 set -euo pipefail
 
@@ -57,6 +63,9 @@ for path in console api/v1/categories api/v1/products api/v1/orders api/v1/custo
   api/v1/auth/jwks.json api/v1/audit api/v1/customers; do
   side_stack_wait "http://127.0.0.1:$API_PORT/$path"
 done
+# The payments function takes M-Pesa's callbacks, which the stand-in posts once and never
+# again: compile it before any prompt (a callback path with no token: its 404 or 405).
+side_stack_wait "http://127.0.0.1:$API_PORT/api/v1/payments/callbacks/warm-up/stk"
 
 DOCS_DIR=""
 if [[ "${CONSOLE_DOCS:-}" == 1 ]]; then
@@ -67,6 +76,7 @@ CONSOLE_ORIGIN="http://127.0.0.1:$API_PORT" \
   CONSOLE_BROWSER="$BROWSER" \
   CONSOLE_E2E_OUT="$OUT" \
   CONSOLE_DOCS_DIR="$DOCS_DIR" \
+  CONSOLE_DEV_ENV="$LOCAL_DIR/dev.env" \
   node --test --test-reporter=spec --test-concurrency=1 "$E2E/console.test.mjs" </dev/null \
   | tee "$ROOT/.local/browser-test.log"
 echo "==> browser: screenshots in $OUT/screenshots"

@@ -8,7 +8,14 @@
 //    holds those changes; the orders CSV has both rows.
 // 2. Bulk: three orders advanced at once, one refused by the API (cancelled behind the
 //    console's back), each row's result shown.
-// 3. The local customer (not an admin) sees "admins only", and the console calls nothing
+// 3. M-Pesa: on an order's page, a prompt the API refuses (a bad number: 422 at the field;
+//    a prompt sent behind the console's back: 409) is shown in words, one the payer
+//    cancels fails, and one that succeeds (the stand-in's callback, about a second later)
+//    pays and confirms the order while the page watches; the orders list filtered by
+//    payment status; the Payments screen: a Paybill payment naming no order is assigned to
+//    an order (an order number and an unknown id refused first), which then holds it and,
+//    overpaid, is listed as needing attention.
+// 4. The local customer (not an admin) sees "admins only", and the console calls nothing
 //    beyond /customer/me.
 // Every screen: axe (WCAG 2.1 A + AA) finds nothing and a non-blank screenshot is saved
 // under $CONSOLE_E2E_OUT/screenshots; every console response carries the policy and the
@@ -29,6 +36,7 @@ import {
   launch,
   poll,
   routeExists,
+  unmatchedPaybill,
   withContext,
 } from './support.mjs';
 
@@ -55,10 +63,11 @@ after(async () => {
   await browser?.close();
 });
 
-async function placeOrder(productId, quantity) {
+async function placeOrder(productId, quantity, extra = {}) {
   const order = await api(customerToken, 'POST', '/orders', {
     items: [{ product_id: productId, quantity }],
     delivery_address: 'Moi Avenue 1, Nairobi',
+    ...extra,
   });
   assert.equal(order.status, 201, JSON.stringify(order.body));
   return order.body;
@@ -307,6 +316,159 @@ describe('the back-office console', () => {
         assert.equal(now.body.status, expected, o.order_number);
       }
       await checkScreen(page, '13-bulk-results', { docs: true });
+      assertPolicyKept(record);
+    }));
+
+  it('sends an M-Pesa prompt from the order page and shows what the API refused', async (t) =>
+    withContext(browser, t, 'prompt', async ({ page, record }) => {
+      const order = await placeOrder(state.productId, 1, { confirm: false });
+      assert.equal(order.status, 'PENDING');
+      assert.equal(order.payment_status, 'unpaid');
+      state.paidOrder = order;
+      await consoleSignIn(page, 'admin');
+      await page.goto(`${ORIGIN}/console/orders/${order.id}`);
+      await heading(page, `Order ${order.order_number}`);
+      const panel = page.getByRole('region', { name: 'Payment', exact: true });
+      assert.equal(await panel.getByTestId('payment-status').innerText(), 'unpaid');
+      assert.equal(await panel.getByTestId('payment-reference').innerText(), order.payment_reference);
+      assert.equal(await panel.getByTestId('amount-paid').innerText(), 'KES 0.00');
+      assert.equal(await panel.getByTestId('amount-due').innerText(), 'KES 1,739.00'); // 1738.84 rounded up
+      await panel.getByText('No payments yet.').waitFor();
+      const form = panel.getByRole('form', { name: 'Payment prompt' });
+      const phone = form.getByLabel('Phone number (optional)');
+      const send = form.getByRole('button', { name: 'Send payment prompt' });
+
+      // Not a Kenyan mobile number: the 422 shows at the field.
+      await phone.fill('12345');
+      await send.click();
+      await poll(async () => (await phone.getAttribute('aria-invalid')) === 'true', { message: 'the phone error' });
+      await form.getByRole('alert').waitFor();
+
+      // A prompt sent behind the console's back (the payer will cancel it): the console's
+      // own is refused with a 409, said in words, and the page then shows the waiting one.
+      const behind = await api(customerToken, 'POST', `/orders/${order.id}/pay`, { phone_number: '0712341032' });
+      assert.equal(behind.status, 202, JSON.stringify(behind.body));
+      await phone.fill('');
+      await send.click();
+      await form.getByRole('alert').filter({ hasText: /pending|waiting/i }).waitFor();
+      const payments = panel.getByRole('region', { name: 'Payments of this order' });
+      // The payer cancels it: the page, reading the order again while the prompt waits,
+      // shows it failed with M-Pesa's code, and offers the prompt again.
+      await poll(async () => /\b1032\b/.test(await payments.innerText()), { timeout: 60_000, message: 'the cancelled prompt' });
+      await poll(async () => send.isEnabled(), { message: 'the prompt offered again' });
+      assert.equal(await panel.getByTestId('payment-status').innerText(), 'unpaid');
+
+      // The profile's number (+254712345678) pays about a second later.
+      await send.click();
+      await form.getByRole('status').filter({ hasText: 'Prompt sent for KES 1,739.00' }).waitFor();
+      await poll(async () => (await panel.getByTestId('payment-status').innerText()) === 'paid', {
+        timeout: 60_000,
+        message: 'the order paid',
+      });
+      assert.equal(await page.getByTestId('order-status').innerText(), 'CONFIRMED', 'paying confirmed it');
+      assert.equal(await panel.getByTestId('amount-paid').innerText(), 'KES 1,739.00');
+      assert.equal(await panel.getByTestId('amount-due').innerText(), 'KES 0.00');
+      const rows = await payments.locator('tbody tr').allInnerTexts();
+      assert.equal(rows.length, 2, rows.join('\n'));
+      assert.match(rows[0], /^Prompt\s+failed\s+KES 1,739\.00\s+—\s+\S+\s+1032: /);
+      assert.match(rows[1], /^Prompt\s+succeeded\s+KES 1,739\.00\s+[0-9A-Z]{8,20}\s+\S+/);
+      await form
+        .getByRole('status')
+        .filter({ hasText: /Prompt sent for KES 1,739\.00 to \+254712345678: paid, receipt [0-9A-Z]{8,20}\./ })
+        .waitFor();
+      assert.ok(await send.isDisabled(), 'nothing is due: no prompt offered');
+      await panel.getByText('Nothing is due on this order.').waitFor();
+      if (haveAudit) {
+        const history = page.getByRole('region', { name: 'History of this order' });
+        await history.getByText('payment.received').waitFor();
+      }
+      // The docs' picture is of the viewport: the panel at its top.
+      await panel.evaluate((el) => el.scrollIntoView({ block: 'start' }));
+      await checkScreen(page, '16-order-payment', { docs: true });
+      assertPolicyKept(record);
+    }));
+
+  it('filters the orders by payment status, alone', async (t) =>
+    withContext(browser, t, 'payment-filter', async ({ page, record }) => {
+      await consoleSignIn(page, 'admin');
+      await page.goto(`${ORIGIN}/console/orders?customer_id=${customerId}`);
+      await heading(page, 'Orders');
+      const filters = page.locator('form.filters');
+      const status = filters.getByLabel('Status', { exact: true });
+      const customer = filters.getByLabel('Customer id');
+      await status.selectOption('CONFIRMED');
+      await filters.getByLabel('Payment status').selectOption('paid');
+      assert.ok(await status.isDisabled(), 'status is not combined with the payment status');
+      assert.ok(await customer.isDisabled(), 'nor the customer');
+      assert.equal(await customer.inputValue(), '');
+      await filters.getByRole('button', { name: 'Show orders' }).click();
+      await page.waitForURL((url) => url.search === '?payment_status=paid');
+      await page.getByRole('link', { name: state.paidOrder.order_number }).waitFor();
+      const rows = page.getByRole('region', { name: 'Orders', exact: true }).locator('tbody tr');
+      const count = await rows.count();
+      assert.ok(count > 0);
+      assert.equal(await rows.locator('.badge.pay-paid').count(), count, 'every row is paid');
+      await checkScreen(page, '17-orders-by-payment', { docs: true });
+      assertPolicyKept(record);
+    }));
+
+  it('assigns a Paybill payment that named no order, and lists what needs attention', async (t) =>
+    withContext(browser, t, 'payments', async ({ page, record }) => {
+      const order = await placeOrder(state.productId, 1);
+      const account = `NOSUCH${RUN}`.slice(0, 20);
+      const receipt = await unmatchedPaybill(account, 2000);
+      // Kept unmatched, for staff.
+      const unmatched = await poll(
+        async () => {
+          const list = await api(adminToken, 'GET', '/payments?status=unmatched&limit=100');
+          return list.body?.items?.find((p) => p.receipt === receipt);
+        },
+        { timeout: 60_000, message: 'the unmatched payment' },
+      );
+      assert.equal(unmatched.account_reference, account);
+      assert.equal(unmatched.amount, '2000.00');
+      await consoleSignIn(page, 'admin');
+      await nav(page, 'Payments');
+      await heading(page, 'Payments');
+      const form = page.getByRole('form', { name: `Assign payment ${unmatched.receipt}` });
+      await form.waitFor();
+      const orderId = form.getByLabel('Assign to order id');
+      const assign = form.getByRole('button', { name: 'Assign to order' });
+
+      // An order number is not an id: said at the field, nothing sent.
+      await orderId.fill(order.order_number);
+      await assign.click();
+      await form.getByText('That is an order number').waitFor();
+      // An id that names no order: the API's 422, in words.
+      await orderId.fill('01ARZ3NDEKTSV4RRFFQ69G5FAV');
+      await assign.click();
+      await form.getByRole('alert').filter({ hasText: 'No order has this id' }).waitFor();
+      await checkScreen(page, '18-payments', { docs: true });
+
+      await orderId.fill(order.id);
+      await assign.click();
+      const done = page.getByRole('status').filter({ hasText: `${unmatched.receipt} (KES 2,000.00) is now on` });
+      await done.waitFor();
+      assert.equal(await form.count(), 0, 'the payment left the list');
+
+      // KES 2,000 on an order of KES 1,738.84: overpaid, so it needs attention.
+      const attention = page.getByRole('region', { name: 'Payments that need attention' });
+      const row = attention.locator('tr').filter({ has: page.getByRole('link', { name: order.order_number }) });
+      await row.waitFor();
+      assert.match(await row.innerText(), /Overpaid: the order holds more than its total/);
+      await checkScreen(page, '19-payments-assigned', { docs: true });
+
+      await done.getByRole('link', { name: `order ${order.id}` }).click();
+      await heading(page, `Order ${order.order_number}`);
+      const panel = page.getByRole('region', { name: 'Payment', exact: true });
+      assert.equal(await panel.getByTestId('amount-paid').innerText(), 'KES 2,000.00');
+      assert.equal(await panel.getByTestId('payment-status').innerText(), 'paid');
+      const payments = panel.getByRole('region', { name: 'Payments of this order' });
+      assert.match(await payments.innerText(), new RegExp(`Paybill\\s+succeeded\\s+KES 2,000\\.00\\s+${unmatched.receipt}`));
+      if (haveAudit) {
+        await page.getByRole('region', { name: 'History of this order' }).getByText('payment.assigned').waitFor();
+      }
+      await checkScreen(page, '20-order-assigned');
       assertPolicyKept(record);
     }));
 

@@ -4,7 +4,7 @@
 // deadline (never a fixed sleep).
 
 import { strict as assert } from 'node:assert';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
@@ -250,6 +250,93 @@ export async function routeExists(token, path) {
   const response = await fetch(`${API}${path}`, { headers: { authorization: `Bearer ${token}` } });
   const type = response.headers.get('content-type') ?? '';
   return !(response.status === 404 && !type.includes('problem+json'));
+}
+
+// ---- the M-Pesa stand-in (devstack mpesa-sandbox) -----------------------------------------
+
+/** The stack's environment file (.local/console-e2e/dev.env): KEY=VALUE lines. */
+export function devEnv() {
+  const file = required('CONSOLE_DEV_ENV');
+  const env = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const at = line.indexOf('=');
+    if (at > 0 && !line.startsWith('#')) env[line.slice(0, at)] = line.slice(at + 1);
+  }
+  return env;
+}
+
+/** POSTs `body` to a Daraja path of the stand-in, with a token from its OAuth route. */
+export async function mpesa(path, body) {
+  const env = devEnv();
+  const basic = Buffer.from(`${env.MPESA_CONSUMER_KEY}:${env.MPESA_CONSUMER_SECRET}`).toString('base64');
+  const oauth = await fetch(`${env.MPESA_BASE_URL}/oauth/v1/generate?grant_type=client_credentials`, {
+    headers: { authorization: `Basic ${basic}` },
+  });
+  assert.equal(oauth.status, 200, 'the stand-in issued a token');
+  const { access_token: token } = await oauth.json();
+  const response = await fetch(`${env.MPESA_BASE_URL}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+/** A payment to the shop's Paybill from the payer's own phone, naming `account`. */
+export async function payPaybill(account, amount, msisdn = '254712345678') {
+  const paid = await mpesa('/mpesa/c2b/v1/simulate', {
+    ShortCode: devEnv().MPESA_SHORTCODE,
+    CommandID: 'CustomerPayBillOnline',
+    Amount: amount,
+    Msisdn: msisdn,
+    BillRefNumber: account,
+  });
+  assert.equal(paid.status, 200, `the stand-in took the Paybill payment: ${JSON.stringify(paid.body)}`);
+  return paid.body;
+}
+
+/** The callbacks the stand-in posted (`GET /deliveries`), oldest first. */
+export async function mpesaDeliveries() {
+  const response = await fetch(`${devEnv().MPESA_BASE_URL}/deliveries`);
+  assert.equal(response.status, 200, 'the stand-in lists its deliveries');
+  return response.json();
+}
+
+/**
+ * A Paybill payment whose account number names no order, confirmed by M-Pesa: the
+ * stand-in asks our validation first, which refuses an account naming no order
+ * (`C2B00012`), and then confirms nothing. M-Pesa confirms such a payment all the same when
+ * the Paybill does not ask for validation, or when the validation does not answer (the
+ * URLs are registered `Completed`): that confirmation, the validation's own message with the
+ * balance filled in, is posted here to the confirmation URL the stand-in was given.
+ * Returns the receipt (M-Pesa's `TransID`).
+ */
+export async function unmatchedPaybill(account, amount) {
+  await payPaybill(account, amount);
+  const validation = await poll(
+    async () =>
+      (await mpesaDeliveries()).find((d) => d.kind === 'c2b_validation' && d.body?.BillRefNumber === account),
+    { message: `the stand-in's validation of ${account}` },
+  );
+  // Our validation writes nothing: asking it again says what the stand-in was told.
+  const verdict = await fetch(validation.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(validation.body),
+  });
+  const answer = await verdict.json();
+  if (String(answer.ResultCode) !== '0') {
+    const confirmation = validation.url.replace(/\/c2b\/validation$/, '/c2b/confirmation');
+    assert.notEqual(confirmation, validation.url, `a validation URL: ${validation.url}`);
+    const confirmed = await fetch(confirmation, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...validation.body, OrgAccountBalance: `${amount}.00` }),
+    });
+    assert.equal(confirmed.status, 200, 'the confirmation was accepted');
+  }
+  return validation.body.TransID;
 }
 
 // ---- the console --------------------------------------------------------------------------

@@ -20,7 +20,8 @@ use http_api::{
 };
 
 use crate::body::{ListQuery, PayBody, PlaceBody, StatusBody, idempotency_key};
-use crate::view::{OrderView, PaymentView};
+use crate::view::OrderView;
+use http_api::payment::PaymentView;
 
 /// What the handlers run on: the orders service, and the payments service that sends an
 /// order's M-Pesa prompt.

@@ -16,6 +16,7 @@
 //! counts them), and never the token, a phone number or a name.
 
 mod guard;
+mod staff;
 
 use std::sync::Arc;
 
@@ -36,11 +37,13 @@ use mpesa::{
 };
 
 pub use guard::{CallbackGuard, Refusal};
+pub use staff::{AssignedView, AttentionView, UnmatchedView};
 
 /// The largest callback body taken (M-Pesa's are a few hundred bytes).
 pub const MAX_CALLBACK_BYTES: usize = 64 * 1024;
 
-/// What the handlers run on: the payments service and the guard of its callbacks.
+/// What the handlers run on: the payments service and the guard of its callbacks (staff's
+/// routes are guarded by the admin's bearer token instead).
 #[derive(Debug)]
 pub struct Callbacks<S, G, Q> {
     pub service: PaymentService<S, G, Q>,
@@ -81,6 +84,12 @@ where
             Method::POST,
             "/api/v1/payments/callbacks/{token}/reversal/timeout",
             reversal_timeout::<S, G, Q>,
+        )
+        .route(Method::GET, "/api/v1/payments", staff::list::<S, G, Q>)
+        .route(
+            Method::POST,
+            "/api/v1/payments/{id}/assign",
+            staff::assign::<S, G, Q>,
         )
 }
 

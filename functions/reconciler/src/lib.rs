@@ -12,6 +12,10 @@
 //! minutes of the deploy, with no step to remember. Once none is left, that costs one
 //! empty query a run.
 //!
+//! Then it sweeps the open M-Pesa payments ([`sweep_payments`]): prompts no callback
+//! settled (the status query decides; the 10-minute rule fails the silent ones), reversals
+//! to request again, reversals whose result never came.
+//!
 //! It then files under GSI5 the orders whose notification failed before that index
 //! existed ([`file_failed_notifications`]): a walk of every order, once, spread over runs;
 //! once it is done, one `GetItem` a run.
@@ -22,8 +26,10 @@
 //! `GetItem` a run.
 
 use domain::CatalogError;
+use domain::Timestamp;
 use domain::order::service::ResendReport;
 use domain::order::{NotificationQueue, OrderError, OrderService, OrderStore};
+use domain::payment_use_cases::{MpesaGateway, PaymentService, PaymentStore, SweepReport};
 use serde::Serialize;
 use storage::{DynamoCatalog, DynamoOrders, UpgradeRun};
 
@@ -40,6 +46,15 @@ pub const MAX_BATCHES: usize = 10;
 pub struct RunReport {
     pub resent: usize,
     pub failed: usize,
+}
+
+/// What an invocation answers: the re-sends and the payments sweep (`null` when it failed;
+/// its log line says why).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Invocation {
+    #[serde(flatten)]
+    pub hand_offs: RunReport,
+    pub payments: Option<SweepReport>,
 }
 
 /// Files the orders stored before sharding under their shards, a batch at a time, until
@@ -114,4 +129,18 @@ pub async fn run<S: OrderStore, Q: NotificationQueue>(
         "reconciler run"
     );
     Ok(total)
+}
+
+/// Settles what M-Pesa's callbacks left open (`PaymentService::sweep`). A failure is
+/// logged and reported as `None`: the next run sweeps again.
+pub async fn sweep_payments<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue>(
+    payments: &PaymentService<S, G, Q>,
+) -> Option<SweepReport> {
+    match payments.sweep(Timestamp::now()).await {
+        Ok(report) => Some(report),
+        Err(err) => {
+            tracing::warn!(error = %err, "payments sweep failed; the next run sweeps again");
+            None
+        }
+    }
 }

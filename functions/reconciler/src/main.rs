@@ -6,10 +6,12 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use bootstrap::orders::OrdersConfig;
+use bootstrap::payments::MpesaConfig;
 use bootstrap::{Aws, Env};
 use domain::order::OrderService;
+use domain::payment_use_cases::PaymentService;
 use queue::SqsNotificationQueue;
-use storage::{DynamoCatalog, DynamoOrders};
+use storage::{DynamoCatalog, DynamoOrders, DynamoPayments, Table};
 
 #[tokio::main]
 async fn main() -> Result<(), bootstrap::Error> {
@@ -17,6 +19,8 @@ async fn main() -> Result<(), bootstrap::Error> {
     let env = Env::process();
     let table_name = env.required("TABLE_NAME")?;
     let config = OrdersConfig::from_env(&env)?;
+    let mpesa = MpesaConfig::from_env(&env)?;
+    let audit_retention = bootstrap::history::retention(&env)?;
     // Set by Lambda; names the metrics' dimension (reconciler::metrics).
     let function_name: Arc<str> = env
         .optional("AWS_LAMBDA_FUNCTION_NAME")
@@ -25,19 +29,28 @@ async fn main() -> Result<(), bootstrap::Error> {
     let aws = Aws::load()?;
     let dynamodb = aws.dynamodb();
     let orders = DynamoOrders::new(dynamodb.clone(), table_name.clone());
-    let catalog = DynamoCatalog::new(dynamodb, table_name);
+    let catalog = DynamoCatalog::new(dynamodb.clone(), table_name.clone());
+    let queue = SqsNotificationQueue::new(aws.sqs(), config.queue_url);
     let service = Arc::new(OrderService::new(
         orders.clone(),
-        SqsNotificationQueue::new(aws.sqs(), config.queue_url),
+        queue.clone(),
         config.vat,
         config.hand_off,
     ));
+    let payments = Arc::new(PaymentService::new(
+        DynamoPayments::new(Table::new(dynamodb, table_name).with_audit_retention(audit_retention)),
+        mpesa.gateway()?,
+        queue,
+        config.hand_off.grace,
+    ));
     bootstrap::run_events(move |_: serde_json::Value| {
         let (service, orders, catalog) = (service.clone(), orders.clone(), catalog.clone());
-        let function_name = function_name.clone();
+        let (payments, function_name) = (payments.clone(), function_name.clone());
         async move {
             reconciler::file_unsharded(&orders).await?;
             let report = reconciler::run(&service).await?;
+            // Its own failures are logged: they never hold up the upgrades below.
+            let swept = reconciler::sweep_payments(&payments).await;
             // An EMF document must be a line of its own on stdout, not a tracing event.
             println!(
                 "{}",
@@ -46,7 +59,10 @@ async fn main() -> Result<(), bootstrap::Error> {
             // After the re-sends, so that a failing upgrade step never holds them up.
             reconciler::file_failed_notifications(&orders).await?;
             reconciler::rekey_category_siblings(&catalog).await?;
-            Ok(report)
+            Ok(reconciler::Invocation {
+                hand_offs: report,
+                payments: swept,
+            })
         }
     })
     .await

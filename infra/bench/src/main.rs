@@ -8,6 +8,11 @@
 //! over to AWS; the latencies are this machine's and the emulator's. Run through
 //! `make bench`.
 //!
+//! The M-Pesa rows run the orders function's `POST /orders/{id}/pay` and the payments
+//! function's STK callback route against the M-Pesa stand-in in process
+//! ([`bench::payments`]); their latency includes that call to the stand-in (the prompt,
+//! the status query), which *own time* does not subtract.
+//!
 //! The last rows are the notifier's ([`notifier`]): SQS events of confirmed orders handed to
 //! its batch handler, with the local SMS stand-in and SES on the emulator.
 
@@ -16,7 +21,8 @@ mod notifier;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use bench::wire::{WireTimer, timed_client, timed_sqs_client};
+use bench::payments::Mpesa;
+use bench::wire::{WireTimer, counted_sqs_client, timed_client, timed_sqs_client};
 use domain::catalog_use_cases::Catalog;
 use domain::category::CategoryName;
 use domain::product::{NewProduct, ProductName};
@@ -36,6 +42,27 @@ struct Scenario {
     name: &'static str,
     router: Router,
     request: Box<dyn Fn(usize) -> ApiRequest>,
+}
+
+/// `RUNS + 5` unpaid `PENDING` orders of `customer`, placed through the orders router
+/// with `body`: one per request of a scenario that may act on an order once.
+async fn pending_orders(
+    orders: &Router,
+    customer: &str,
+    body: &serde_json::Value,
+    what: &str,
+) -> Vec<String> {
+    eprintln!("placing {} orders {what}…", RUNS + 5);
+    let mut ids = Vec::with_capacity(RUNS + 5);
+    for _ in 0..RUNS + 5 {
+        let response = ApiRequest::post("/api/v1/orders")
+            .bearer(customer)
+            .json(body)
+            .send(orders)
+            .await;
+        ids.push(response.body["id"].as_str().expect("order id").to_owned());
+    }
+    ids
 }
 
 pub(crate) fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -134,20 +161,23 @@ async fn main() {
         domain::order::VatRate::kenya_standard(),
         domain::order::HandOffPolicy::default(),
     ));
-    // M-Pesa, standing in, for the prompts the orders function sends.
-    let (payments, _mpesa) = bench::payments::payments(
+    // M-Pesa, standing in, for the prompts the orders function sends and the callbacks the
+    // payments function takes (its SQS sends counted: they are the callbacks').
+    let payments_sqs = RequestCounter::default();
+    let mpesa = Mpesa::start(
         dynamodb.clone(),
         env.table.as_str(),
         queue::SqsNotificationQueue::new(
-            timed_sqs_client(&testkit::env::moto_endpoint(), &wire),
+            counted_sqs_client(&testkit::env::moto_endpoint(), payments_sqs.clone(), &wire),
             queues.notifications.clone(),
         ),
+        env.verifier.clone(),
     )
     .await;
     let orders = orders::router(AppState {
         services: orders::Orders {
             orders: service,
-            payments,
+            payments: mpesa.service.clone(),
         },
         verifier: env.verifier.clone(),
     });
@@ -162,17 +192,24 @@ async fn main() {
     });
     let mut pending_body = three_lines.clone();
     pending_body["confirm"] = json!(false);
-    eprintln!("placing {} orders to cancel…", RUNS + 5);
-    let mut to_cancel = Vec::new();
-    for _ in 0..RUNS + 5 {
-        let response = ApiRequest::post("/api/v1/orders")
-            .bearer(&customer)
-            .json(&pending_body)
-            .send(&orders)
-            .await;
-        to_cancel.push(response.body["id"].as_str().expect("order id").to_owned());
-    }
+    let to_cancel = pending_orders(&orders, &customer, &pending_body, "to cancel").await;
     let one_order = to_cancel[0].clone();
+    // M-Pesa: unpaid orders to prompt for, one per request; and prompted ones, whose STK
+    // callbacks (the stand-in's success, as it posted them) the payments function applies.
+    let phone = json!({"phone_number": "0712345678"});
+    let to_pay = pending_orders(&orders, &customer, &pending_body, "to pay").await;
+    let prompted = pending_orders(&orders, &customer, &pending_body, "to prompt").await;
+    for id in &prompted {
+        ApiRequest::post(&format!("/api/v1/orders/{id}/pay"))
+            .bearer(&customer)
+            .json(&phone)
+            .send(&orders)
+            .await
+            .expect_status(202);
+    }
+    let stk_callbacks = mpesa.stk_callbacks(prompted.len()).await;
+    let sends_before_callbacks = payments_sqs.count();
+    let (c6, c7) = (customer.clone(), customer.clone());
     let (c1, c2, c3, c4, c5) = (
         customer.clone(),
         customer.clone(),
@@ -313,6 +350,24 @@ async fn main() {
                 ApiRequest::post(&format!("/api/v1/orders/{}/cancel", to_cancel[i])).bearer(&c5)
             }),
         },
+        Scenario {
+            name: "POST /orders/{id}/pay (3-line pending order: read + write of the pending payment, 1 STK push to the M-Pesa stand-in, transaction of its checkout id)",
+            router: orders.clone(),
+            request: Box::new(move |i| {
+                ApiRequest::post(&format!("/api/v1/orders/{}/pay", to_pay[i]))
+                    .bearer(&c6)
+                    .json(&phone)
+            }),
+        },
+        Scenario {
+            name: "POST /payments/callbacks/{token}/stk (success: 1 status query to the M-Pesa stand-in, then checkout claim read + order read + transaction confirming the order; then 1 SQS send)",
+            router: mpesa.callbacks.clone(),
+            request: Box::new(move |i| {
+                ApiRequest::post(&Mpesa::stk_path())
+                    .header("content-type", "application/json")
+                    .raw_body(stk_callbacks[i].clone())
+            }),
+        },
     ];
 
     println!("| scenario | DynamoDB requests per call | p50 ms | p95 ms | own time p50 / p99 ms |");
@@ -353,6 +408,25 @@ async fn main() {
             percentile(&own, 0.99)
         );
     }
+    // The callbacks did what their row says: every prompted order paid and confirmed, one
+    // hand-off each to the notifier's queue.
+    for id in &prompted {
+        let order = ApiRequest::get(&format!("/api/v1/orders/{id}"))
+            .bearer(&c7)
+            .send(&orders)
+            .await;
+        let (status, paid) = (&order.body["status"], &order.body["payment_status"]);
+        assert!(
+            status == "CONFIRMED" && paid == "paid",
+            "order {id} after its callback: {status}, {paid}"
+        );
+    }
+    let sends = payments_sqs.count() - sends_before_callbacks;
+    assert_eq!(
+        sends,
+        prompted.len() as u64,
+        "the callbacks' SQS sends (one per confirmed order)"
+    );
     for (name, calls, p50, p95) in notifier::rows(&env, &endpoint).await {
         println!("| {name} | {calls:.1} per message | {p50:.1} | {p95:.1} | — |");
     }

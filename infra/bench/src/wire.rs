@@ -150,11 +150,22 @@ pub fn timed_client(
 
 /// A local SQS client (moto at `endpoint`) whose time on the wire is added to `wire`.
 pub fn timed_sqs_client(endpoint: &str, wire: &WireTimer) -> aws_sdk_sqs::Client {
-    let config = aws_sdk_sqs::Config::from(&testkit::local_aws_config(endpoint))
+    aws_sdk_sqs::Client::from_conf(sqs_client(endpoint, wire).build())
+}
+
+/// [`timed_sqs_client`], its requests counted by `counter` as well.
+pub fn counted_sqs_client(
+    endpoint: &str,
+    counter: RequestCounter,
+    wire: &WireTimer,
+) -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::from_conf(sqs_client(endpoint, wire).interceptor(counter).build())
+}
+
+fn sqs_client(endpoint: &str, wire: &WireTimer) -> aws_sdk_sqs::config::Builder {
+    aws_sdk_sqs::Config::from(&testkit::local_aws_config(endpoint))
         .to_builder()
         .http_client(wire.wrap(aws_smithy_http_client::Builder::new().build_http()))
-        .build();
-    aws_sdk_sqs::Client::from_conf(config)
 }
 
 #[cfg(test)]

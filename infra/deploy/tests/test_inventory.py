@@ -21,12 +21,14 @@ EXPECTED_COUNTS = {
     "AWS::Lambda::Function": 10,
     "AWS::IAM::Role": 11,  # one per function + the scheduler's
     "AWS::Logs::LogGroup": 11,  # one per function + the API's access log
-    "AWS::Logs::MetricFilter": 2,  # M-Pesa's refused callbacks and failed reversals
+    # M-Pesa's refused callbacks and failed reversals (the payments function's, and the
+    # reconciler's sweep's).
+    "AWS::Logs::MetricFilter": 3,
     "AWS::ApiGatewayV2::Api": 1,
     "AWS::ApiGatewayV2::Stage": 1,
     # One per route: 50, + 2 for POST /orders/{id}/pay and its ANY, + 10 for the five
-    # M-Pesa callback paths (POST and ANY each).
-    "AWS::Lambda::Permission": 62,
+    # M-Pesa callback paths (POST and ANY each), + 4 for staff's two payment paths.
+    "AWS::Lambda::Permission": 66,
     "AWS::Lambda::EventSourceMapping": 1,
     "AWS::Scheduler::Schedule": 1,
     "AWS::CloudWatch::Alarm": 25,
@@ -150,7 +152,17 @@ class InventoryTest(unittest.TestCase):
     def test_mpesa_alarms_count_the_payments_functions_log_lines(self) -> None:
         alarms = of_type(self.prod, "AWS::CloudWatch::Alarm")
         filters = of_type(self.prod, "AWS::Logs::MetricFilter")
-        self.assertEqual(sorted(filters), sorted(f for f, _ in LOG_ALARMS.values()))
+        sweep = "MpesaReversalFailedSweepMetricFilter"
+        self.assertEqual(sorted(filters), sorted([sweep] + [f for f, _ in LOG_ALARMS.values()]))
+        # The reconciler's sweep logs the same event into its own log group, counted in the
+        # same metric.
+        reconciler = filters[sweep]["Properties"]
+        payments = filters["MpesaReversalFailedMetricFilter"]["Properties"]
+        self.assertEqual(reconciler["LogGroupName"], {"Ref": "ReconcilerLogGroup"})
+        self.assertEqual(
+            (reconciler["FilterPattern"], reconciler["MetricTransformations"]),
+            (payments["FilterPattern"], payments["MetricTransformations"]),
+        )
         for alarm_name, (filter_name, event) in LOG_ALARMS.items():
             with self.subTest(alarm=alarm_name):
                 props = filters[filter_name]["Properties"]
@@ -181,7 +193,8 @@ class InventoryTest(unittest.TestCase):
         self.assertEqual(
             routes,
             {f"/api/v1/payments/callbacks/{{token}}/{leaf}" for leaf in
-             ("stk", "c2b/validation", "c2b/confirmation", "reversal/result", "reversal/timeout")},
+             ("stk", "c2b/validation", "c2b/confirmation", "reversal/result", "reversal/timeout")}
+            | {"/api/v1/payments", "/api/v1/payments/{id}/assign"},
         )
         payments = source["PaymentsFunction"]["Properties"]["Environment"]["Variables"]
         orders = source["OrdersFunction"]["Properties"]["Environment"]["Variables"]
@@ -195,6 +208,10 @@ class InventoryTest(unittest.TestCase):
             ),
         )
         self.assertEqual({k: v for k, v in payments.items() if k.startswith("MPESA_")}, mpesa)
+        # The reconciler's sweep queries prompts and requests reversals as the payments
+        # function does.
+        reconciler = source["ReconcilerFunction"]["Properties"]["Environment"]["Variables"]
+        self.assertEqual({k: v for k, v in reconciler.items() if k.startswith("MPESA_")}, mpesa)
         for name in ("NOTIFICATIONS_QUEUE_URL", "HAND_OFF_GRACE_SECONDS", "SECRETS_REVISION"):
             self.assertEqual(payments[name], orders[name], name)
         statements = source["PaymentsRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]

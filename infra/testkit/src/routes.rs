@@ -182,8 +182,8 @@ mod tests {
         );
         assert_eq!(
             documented.len(),
-            34,
-            "26 paths, 34 operations (the template adds 26 ANY routes)"
+            36,
+            "28 paths, 36 operations (the template adds 28 ANY routes)"
         );
     }
 

@@ -202,6 +202,7 @@ mod tests {
             storage::keys::GSI3,
             storage::keys::GSI4,
             storage::keys::GSI5,
+            storage::keys::GSI6,
         ] {
             assert!(index_names.contains(&index), "{index}");
         }

@@ -15,6 +15,7 @@
 
 pub mod aws;
 pub mod env;
+pub mod history;
 pub mod logging;
 pub mod orders;
 pub mod payments;

@@ -38,17 +38,8 @@ impl ApiConfig {
         Ok(Self {
             table_name: env.required("TABLE_NAME")?,
             verifier: Arc::new(verifier),
-            audit_retention: audit_retention(env)?,
+            audit_retention: bootstrap::history::retention(env)?,
         })
-    }
-}
-
-/// `AUDIT_RETENTION_DAYS`, or the default retention when it is not set.
-fn audit_retention(env: &Env) -> Result<Retention, ConfigError> {
-    match env.parsed::<u32>("AUDIT_RETENTION_DAYS")? {
-        Some(days) => Retention::days(days)
-            .map_err(|e| ConfigError::Invalid("AUDIT_RETENTION_DAYS", e.to_string())),
-        None => Ok(Retention::DEFAULT),
     }
 }
 
@@ -90,26 +81,5 @@ mod tests {
             ApiConfig::from_env(&not_a_set),
             Err(ConfigError::Invalid("JWT_PUBLIC_JWKS", _))
         ));
-    }
-
-    #[test]
-    fn history_retention_defaults_to_400_days_and_is_bounded() {
-        let with = |days: &'static str| {
-            audit_retention(&Env::from_pairs([("AUDIT_RETENTION_DAYS", days)]))
-        };
-        assert_eq!(
-            audit_retention(&Env::from_pairs([("X", "1")])),
-            Ok(Retention::DEFAULT)
-        );
-        assert_eq!(with("30"), Ok(Retention::days(30).expect("days")));
-        for bad in ["0", "3651", "forever"] {
-            assert!(
-                matches!(
-                    with(bad),
-                    Err(ConfigError::Invalid("AUDIT_RETENTION_DAYS", _))
-                ),
-                "{bad}"
-            );
-        }
     }
 }

@@ -10,6 +10,7 @@ pub mod customer;
 pub mod extract;
 pub mod objects_only;
 pub mod pagination;
+pub mod payment;
 pub mod problem;
 pub mod routing;
 

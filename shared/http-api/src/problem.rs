@@ -250,6 +250,9 @@ impl From<PaymentError> for ApiError {
             PaymentError::NotPayable(_)
             | PaymentError::AlreadyAssigned
             | PaymentError::ConcurrentChange => ApiError::conflict(err.to_string()),
+            PaymentError::TargetOrderNotFound => {
+                ApiError::Validation(ValidationErrors::single("order_id", "no order has this id"))
+            }
             PaymentError::NoPhoneNumber => {
                 let mut errors = ValidationErrors::default();
                 errors.push(

@@ -673,7 +673,7 @@ async fn a_cancellation_decided_before_a_payment_landed_is_refused_and_changes_n
         hand_off: domain::order::HandOffChange::Clear,
         payments_version: order.payments_version,
         payments: None,
-        payment_status: order.payment_standing().status,
+        marks: order.payment_marks(),
     };
     // …while a payment lands before it commits.
     w.payments
@@ -863,6 +863,62 @@ async fn a_confirmed_prompt_no_order_of_ours_sent_is_kept_unmatched_once() {
             .expect("handled"),
         Handled::Unchanged,
         "the same receipt is kept once"
+    );
+    assert_eq!(w.env.snapshot().await, before);
+}
+
+#[tokio::test]
+async fn a_receipt_seen_as_a_paybill_payment_and_then_on_its_prompt_counts_once() {
+    let w = world().await;
+    let order = w.order("100.00", false).await;
+    w.pay(&order, "0712345678").await.expect("prompted");
+    let body = &w.callbacks.wait_for(STK_PATH, 1).await[0];
+    let callback = StkCallback::parse(body).expect("callback");
+    let paid = callback.paid.clone().expect("a success");
+    // M-Pesa also confirms the prompt's money to the Paybill, and that comes first.
+    let twin = PaybillNotice {
+        receipt: paid.receipt.clone(),
+        amount: paid.amount,
+        bill_ref_number: order.payment_reference().to_string(),
+        phone_number: Some("2547 ***** 678".into()),
+        payer_name: None,
+        paid_at: None,
+    };
+    assert_eq!(
+        w.payments.paybill(&twin).await.expect("paid"),
+        Handled::Applied
+    );
+    assert_eq!(
+        w.stored(order.id).await.payment_standing().amount_paid,
+        paid.amount
+    );
+    // Then the prompt's callback: its money is the Paybill record's, counted once.
+    assert_eq!(
+        w.payments
+            .stk_callback(&notice(&callback))
+            .await
+            .expect("handled"),
+        Handled::Applied
+    );
+    let stored = w.stored(order.id).await;
+    assert_eq!(stored.payments.len(), 1, "{:?}", stored.payments);
+    assert_eq!(stored.payments[0].method, PaymentMethod::MpesaPrompt);
+    assert_eq!(stored.payments[0].state, PaymentState::Succeeded);
+    assert_eq!(stored.payments[0].receipt.as_ref(), Some(&paid.receipt));
+    assert_eq!(stored.payment_standing().amount_paid, paid.amount);
+    assert_eq!(stored.payment_standing().status, PaymentStatus::Paid);
+    // Either message again changes nothing.
+    let before = w.env.snapshot().await;
+    assert_eq!(
+        w.payments.paybill(&twin).await.expect("handled"),
+        Handled::Unchanged
+    );
+    assert_eq!(
+        w.payments
+            .stk_callback(&notice(&callback))
+            .await
+            .expect("handled"),
+        Handled::Unchanged
     );
     assert_eq!(w.env.snapshot().await, before);
 }

@@ -11,7 +11,7 @@
 //! | CustomerIdentity (one customer per provider subject) | `IDENTITY#GOOGLE#<sub>` → `customer_id` | – | – |
 //! | SignInState (pending sign-in, TTL `expires_at`, single use) | `SIGNIN_STATE#<state>` | – | – |
 //! | Order (lines and payments inside) | `ORDER#<id>` | `CUSTOMER_ORDERS#<customer id>` / `<order id>` | `ORDERS#<shard>` / `<order id>` |
-//! | Payment that named no order (unmatched) | `PAYMENT#<id>` | – | – |
+//! | Payment that named no order (unmatched) | `PAYMENT#<id>` | – | `UNMATCHED_PAYMENTS` / `<payment id>` until staff assign it |
 //! | ReceiptClaim (an M-Pesa receipt counts once) | `MPESA_RECEIPT#<receipt>` → `payment_id`, `order_id` | – | – |
 //! | CheckoutClaim (a prompt's `CheckoutRequestID`) | `MPESA_CHECKOUT#<checkout request id>` → `payment_id`, `order_id` | – | – |
 //! | ReversalClaim (a reversal's `ConversationID`) | `MPESA_REVERSAL#<conversation id>` → `payment_id`, `order_id` | – | – |
@@ -24,7 +24,10 @@
 //! status), while a confirmation is not yet acknowledged by the notifier the sparse GSI4
 //! (`HAND_OFF_DUE#<shard>` / `<due timestamp>#<order id>`), and while a notification
 //! channel (SMS or email) is `failed` the sparse GSI5 (`NOTIFICATION_FAILED#<shard>` /
-//! `<order id>`), set and removed by the very write that records the channel's state. Order
+//! `<order id>`), set and removed by the very write that records the channel's state, and
+//! while its payments are open (a prompt pending, a reversal awaiting its answer, a payment
+//! staff must act on) the sparse GSI6 (`PAYMENTS_OPEN#<shard>` / `<order id>`), set and
+//! removed by every write of its payments or status. Order
 //! ids are ULIDs, so every order list sorts by creation time; lists read them newest first.
 //!
 //! The four shop-wide order indexes are write-sharded: an order's `<shard>` is
@@ -68,6 +71,9 @@ pub const GSI4SK: &str = "GSI4SK";
 pub const GSI5: &str = "GSI5";
 pub const GSI5PK: &str = "GSI5PK";
 pub const GSI5SK: &str = "GSI5SK";
+pub const GSI6: &str = "GSI6";
+pub const GSI6PK: &str = "GSI6PK";
+pub const GSI6SK: &str = "GSI6SK";
 pub const ENTITY_TYPE: &str = "entity_type";
 
 /// `entity_type` values.
@@ -204,6 +210,25 @@ pub fn order(id: OrderId) -> PrimaryKey {
 /// The item of a payment that named no order.
 pub fn unmatched_payment(id: PaymentId) -> PrimaryKey {
     PrimaryKey::same(format!("PAYMENT#{id}"))
+}
+
+/// GSI2 partition of the unmatched payments not yet assigned; the sort key is the
+/// payment's id (a ULID: arrival order).
+pub const UNMATCHED_PAYMENTS: &str = "UNMATCHED_PAYMENTS";
+
+/// GSI2 sort key of an unmatched payment.
+pub fn unmatched_payment_order(id: PaymentId) -> String {
+    id.to_string()
+}
+
+/// The name of the list of orders whose payments are open (GSI6).
+pub const PAYMENTS_OPEN_LIST: &str = "PAYMENTS_OPEN";
+
+/// GSI6 partition of `shard` of the orders whose payments are open (a prompt pending, a
+/// reversal awaiting its answer, a payment staff must act on). Its sort key is
+/// [`order_list_order`].
+pub fn payments_open(shard: OrderShard) -> String {
+    format!("{PAYMENTS_OPEN_LIST}#{shard}")
 }
 
 /// The item that makes an M-Pesa receipt count once.

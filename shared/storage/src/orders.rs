@@ -14,7 +14,7 @@ use domain::audit::Retention;
 use domain::notification::{Channel, ChannelState, ChannelStatus, NotificationStore};
 use domain::order::{
     HandOffChange, IdempotencyKey, IdempotencyRecord, Order, OrderError, OrderListing, OrderStatus,
-    OrderStore, PendingHandOff, PlaceFailure, StatusChange,
+    OrderStore, PaymentMarks, PendingHandOff, PlaceFailure, StatusChange,
 };
 use domain::product::Product;
 use domain::{CatalogError, CustomerId, OrderId, Page, PageRequest, ProductId, Timestamp};
@@ -28,7 +28,7 @@ use crate::records::catalog::ProductRecord;
 use crate::records::order::{
     ChannelRecord, HandOff, IdempotencyItem, OrderRecord, UpgradeProgress, channel_attr,
     channel_status_path, encode_number_claim, failed_channels, notification_failed_keys,
-    stored_status,
+    payments_open_keys, stored_status,
 };
 use crate::records::payment::encode_payments;
 use crate::retry::execute_retrying_conflicts;
@@ -115,8 +115,8 @@ pub(crate) fn status_update(change: &StatusChange) -> Expr {
             )),
         )
         .set(attr::UPDATED_AT, s(change.at.to_string()))
-        .set(attr::PAYMENT_STATUS, s(change.payment_status.as_str()))
         .when_eq(attr::STATUS, s(change.from.as_str()));
+    expr = with_payment_marks(expr, change.order_id, change.marks);
     match change.to {
         OrderStatus::Confirmed => expr = expr.set(attr::CONFIRMED_AT, s(change.at.to_string())),
         OrderStatus::Cancelled => expr = expr.set(attr::CANCELLED_AT, s(change.at.to_string())),
@@ -133,6 +133,19 @@ pub(crate) fn status_update(change: &StatusChange) -> Expr {
         HandOffChange::Keep => {}
     }
     expr
+}
+
+/// `expr` that also stores what the order's payments look like for the lists: its
+/// `payment_status`, and its GSI6 keys exactly while its payments are open.
+pub(crate) fn with_payment_marks(expr: Expr, order: OrderId, marks: PaymentMarks) -> Expr {
+    let expr = expr.set(attr::PAYMENT_STATUS, s(marks.status.as_str()));
+    if marks.open {
+        payments_open_keys(order)
+            .into_iter()
+            .fold(expr, |expr, (attr, value)| expr.set(attr, value))
+    } else {
+        expr.remove(keys::GSI6PK).remove(keys::GSI6SK)
+    }
 }
 
 /// `expr` held to the payments version the status change was decided on, and writing the

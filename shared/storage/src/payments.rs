@@ -12,18 +12,20 @@
 //!   it records, and never released: one receipt counts once, on one order, whichever
 //!   way it arrived (prompt, Paybill, assignment by staff).
 
+use domain::error::StorageFailure;
 use domain::order::{Order, OrderNumber};
 use domain::payment::PaymentId;
 use domain::payment_use_cases::{
     PaymentError, PaymentStore, PaymentWrite, PromptRef, UnmatchedPayment, WriteFailure,
 };
-use domain::{CustomerId, OrderId, PhoneNumber};
+use domain::{CatalogError, CustomerId, OrderId, Page, PageRequest, PhoneNumber};
 
 use crate::expr::Expr;
 use crate::failure::Failure;
 use crate::item::{Fields, key, n, s};
 use crate::keys;
-use crate::orders::status_update;
+use crate::orders::{status_update, with_payment_marks};
+use crate::query::Listing;
 use crate::records::attr;
 use crate::records::customer::CustomerRecord;
 use crate::records::order::OrderRecord;
@@ -57,10 +59,13 @@ impl DynamoPayments {
             // The confirmation's update sets the status (conditioned on `PENDING`), the
             // confirmation time, the hand-off mark and `updated_at`.
             Some(change) => status_update(change),
-            None => Expr::new()
-                .set(attr::UPDATED_AT, s(write.at.to_string()))
-                .set(attr::PAYMENT_STATUS, s(write.payment_status.as_str()))
-                .when_eq(attr::STATUS, s(write.expected_status.as_str())),
+            None => with_payment_marks(
+                Expr::new()
+                    .set(attr::UPDATED_AT, s(write.at.to_string()))
+                    .when_eq(attr::STATUS, s(write.expected_status.as_str())),
+                write.order_id,
+                write.marks,
+            ),
         };
         let expr = expr
             .set(attr::PAYMENTS, payments)
@@ -82,6 +87,8 @@ fn write_failure(err: TxnError) -> WriteFailure {
         WriteFailure::ReceiptTaken
     } else if err.condition_failed(Op::CheckoutClaim) {
         WriteFailure::CheckoutTaken
+    } else if err.condition_failed(Op::Payment) {
+        WriteFailure::AlreadyAssigned
     } else {
         err.or_cancelled(WriteFailure::ConcurrentChange)
     }
@@ -161,6 +168,42 @@ impl PaymentStore for DynamoPayments {
         for entry in &write.history {
             items.push(Op::History, self.table.history_put(entry)?);
         }
+        if let Some(payment) = write.assigns {
+            // Staff's assignment: the unmatched payment leaves the unmatched list (held to
+            // its not being assigned yet), and its receipt's claim names the order.
+            let assigned = s(write.order_id.to_string());
+            items.push(
+                Op::Payment,
+                txn::update(
+                    self.name(),
+                    key(&keys::unmatched_payment(payment)),
+                    Expr::new()
+                        .set(attr::ASSIGNED_ORDER_ID, assigned.clone())
+                        .set(attr::UPDATED_AT, s(write.at.to_string()))
+                        .remove(keys::GSI2PK)
+                        .remove(keys::GSI2SK)
+                        .when_exists(keys::PK)
+                        .when_absent(attr::ASSIGNED_ORDER_ID),
+                )?,
+            );
+            if let Some(receipt) = write
+                .payments_after
+                .iter()
+                .find(|p| p.id == payment)
+                .and_then(|p| p.receipt.as_ref())
+            {
+                items.push(
+                    Op::ReceiptClaim,
+                    txn::update(
+                        self.name(),
+                        key(&keys::receipt_claim(receipt)),
+                        Expr::new()
+                            .set(attr::ORDER_ID, assigned)
+                            .when_exists(keys::PK),
+                    )?,
+                );
+            }
+        }
         for claim in &write.claims {
             let op = match claim {
                 domain::payment_use_cases::Claim::Receipt { .. } => Op::ReceiptClaim,
@@ -173,6 +216,49 @@ impl PaymentStore for DynamoPayments {
         execute_retrying_conflicts(&self.table, items)
             .await
             .map_err(write_failure)
+    }
+
+    #[tracing::instrument(name = "dynamodb.open_orders", skip_all)]
+    async fn open_orders(&self) -> Result<Vec<Order>, PaymentError> {
+        let reads = keys::OrderShard::all().map(|shard| {
+            let listing = Listing::gsi6(keys::payments_open(shard)).newest_first();
+            async move { self.table.query_all(&listing, None).await }
+        });
+        let mut orders = futures::future::try_join_all(reads)
+            .await?
+            .into_iter()
+            .flatten()
+            .map(OrderRecord::decode)
+            .collect::<Result<Vec<_>, _>>()?;
+        orders.sort_by_key(|o| std::cmp::Reverse(o.id.to_string()));
+        Ok(orders)
+    }
+
+    #[tracing::instrument(name = "dynamodb.unmatched_payments", skip_all)]
+    async fn unmatched_page(
+        &self,
+        page: &PageRequest,
+    ) -> Result<Page<UnmatchedPayment>, PaymentError> {
+        let listing = Listing::gsi2(keys::UNMATCHED_PAYMENTS, "").newest_first();
+        let page = self
+            .table
+            .query_page(&listing, page)
+            .await
+            .map_err(|err| match err {
+                CatalogError::InvalidCursor => PaymentError::InvalidCursor,
+                CatalogError::StorageUnavailable(err) => {
+                    PaymentError::Storage(StorageFailure::Unavailable(err))
+                }
+                other => PaymentError::Storage(StorageFailure::Failed(Box::new(other))),
+            })?;
+        Ok(Page {
+            items: page
+                .items
+                .into_iter()
+                .map(decode_unmatched)
+                .collect::<Result<Vec<_>, _>>()?,
+            next_cursor: page.next_cursor,
+        })
     }
 
     #[tracing::instrument(name = "dynamodb.keep_unmatched", skip_all,

@@ -105,6 +105,17 @@ impl Listing {
         )
     }
 
+    /// Every item of `partition` in GSI6.
+    pub fn gsi6(partition: impl Into<String>) -> Self {
+        Self::on(
+            keys::GSI6,
+            keys::GSI6PK,
+            keys::GSI6SK,
+            partition.into(),
+            String::new(),
+        )
+    }
+
     /// Only the items whose sort key is below `bound`.
     pub fn below(mut self, bound: impl Into<String>) -> Self {
         debug_assert!(self.sort_prefix.is_empty(), "a prefix or a bound, not both");

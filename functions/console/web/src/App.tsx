@@ -18,6 +18,7 @@ import { HistoryScreen } from './screens/HistoryScreen';
 import { Notifications } from './screens/Notifications';
 import { OrderDetail } from './screens/OrderDetail';
 import { Orders } from './screens/Orders';
+import { Payments } from './screens/Payments';
 import { NewProduct, ProductDetail, Products } from './screens/ProductsRoutes';
 import { SignIn } from './screens/SignIn';
 import { CALLBACK_PATH, currentToken, sessionNotice, subscribe } from './session';
@@ -50,6 +51,8 @@ function route(loc: Location) {
       return id ? <ProductDetail key={id} id={id} /> : <Products loc={loc} />;
     case 'categories':
       return id ? <NotFound /> : <Categories />;
+    case 'payments':
+      return id ? <NotFound /> : <Payments />;
     case 'notifications':
       return id ? <NotFound /> : <Notifications />;
     case 'customers':

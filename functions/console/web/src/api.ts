@@ -183,6 +183,65 @@ export interface Order {
   confirmed_at: string | null;
   cancelled_at: string | null;
   notifications?: { sms: Channel; email: Channel };
+  // M-Pesa (docs/payments.md); optional only for a stack older than the payments.
+  payment_status?: PaymentStatus;
+  payment_reference?: string;
+  amount_paid?: string;
+  amount_due?: string;
+  payments?: Payment[];
+}
+
+export type PaymentStatus = 'refunded' | 'refund_pending' | 'paid' | 'partially_paid' | 'pending' | 'unpaid';
+
+export const PAYMENT_STATUSES: PaymentStatus[] = [
+  'paid',
+  'partially_paid',
+  'pending',
+  'unpaid',
+  'refund_pending',
+  'refunded',
+];
+
+export interface PaymentReversal {
+  status: 'requested' | 'reversed' | 'failed' | string;
+  result_code: string | null;
+  at: string;
+}
+
+/** One M-Pesa payment of an order (a prompt, or a Paybill payment naming it). */
+export interface Payment {
+  id: string;
+  method: 'mpesa_prompt' | 'mpesa_paybill' | string;
+  status: 'pending' | 'succeeded' | 'failed' | 'reversed' | string;
+  amount: string;
+  phone_number: string | null;
+  payer_name: string | null;
+  receipt: string | null;
+  checkout_request_id: string | null;
+  result_code: string | null;
+  result_description: string | null;
+  reversal: PaymentReversal | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A Paybill payment whose account number named no order (GET /payments?status=unmatched). */
+export interface UnmatchedPayment {
+  id: string;
+  method: string;
+  receipt: string | null;
+  amount: string;
+  phone_number: string | null;
+  payer_name: string | null;
+  account_reference: string | null;
+  paid_at: string;
+}
+
+/** A payment staff must act on (GET /payments?status=attention). */
+export interface AttentionPayment extends Payment {
+  order_id: string;
+  order_number: string;
+  reason: 'reversal_failed' | 'held_on_cancelled_order' | 'missing_receipt' | 'overpaid' | string;
 }
 
 /** Who made a change: a signed-in account, or M-Pesa for its own calls (no e-mail). */
@@ -243,4 +302,15 @@ export function advance(order: { id: string; status: OrderStatus }): Promise<Ord
 
 export function cancelOrder(id: string): Promise<Order> {
   return post<Order>(`/orders/${encodeURIComponent(id)}/cancel`);
+}
+
+/** An M-Pesa prompt for what the order owes, to `phone` or the customer's profile number. */
+export function sendPrompt(orderId: string, phone: string): Promise<Payment> {
+  const body = phone.trim() ? { phone_number: phone.trim() } : {};
+  return post<Payment>(`/orders/${encodeURIComponent(orderId)}/pay`, body);
+}
+
+/** Puts an unmatched payment on an order. */
+export function assignPayment(paymentId: string, orderId: string): Promise<{ order_id: string; payment: Payment }> {
+  return post(`/payments/${encodeURIComponent(paymentId)}/assign`, { order_id: orderId });
 }

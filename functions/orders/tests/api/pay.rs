@@ -52,8 +52,8 @@ async fn a_prompt_for_what_is_due_is_202_and_a_second_one_waits_for_it() {
             .is_some_and(|c| c.starts_with("ws_CO_"))
     );
     assert_eq!(
-        round_trips, 4,
-        "one read of the order, the pending payment's write, a read and the write of M-Pesa's acceptance"
+        round_trips, 3,
+        "one read of the order, the pending payment's write, the write of M-Pesa's acceptance"
     );
 
     let shown = app

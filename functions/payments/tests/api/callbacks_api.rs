@@ -158,26 +158,7 @@ async fn paybill_validation_and_confirmation_through_the_stand_in() {
 #[tokio::test]
 async fn a_reversal_result_refunds_the_cancelled_order() {
     let app = App::new().await;
-    let order = app.order("100.00").await;
-    app.prompt(&order, "0712345678").await;
-    acknowledged(&app.post("stk", app.posted("stk", 1).await).await);
-    let owner = domain::audit::Actor::account(app.customer, "wanjiku@example.com");
-    app.orders
-        .change_status(
-            domain::order::Viewer {
-                customer_id: app.customer,
-                admin: false,
-            },
-            &owner,
-            order.id,
-            OrderStatus::Cancelled,
-        )
-        .await
-        .expect("cancelled");
-    app.service()
-        .request_reversals(order.id)
-        .await
-        .expect("requested");
+    let order = app.paid_then_cancelled().await;
     let result = app.posted("reversal/result", 1).await;
     acknowledged(&app.post("reversal/result", result).await);
     let refunded = app.stored(order.id).await;

@@ -3,4 +3,6 @@
 
 mod callbacks_api;
 mod routes;
+mod staff_api;
 mod support;
+mod sweep;

@@ -52,10 +52,20 @@ impl App {
 
     /// The function taking callbacks only from `allowed`.
     pub async fn with_allowed(allowed: Vec<std::net::IpAddr>) -> Self {
+        Self::build(allowed, Duration::from_millis(40)).await
+    }
+
+    /// The function with a stand-in that decides each prompt only after `delay` (until
+    /// then its status query answers "being processed").
+    pub async fn deciding_after(delay: Duration) -> Self {
+        Self::build(Vec::new(), delay).await
+    }
+
+    async fn build(allowed: Vec<std::net::IpAddr>, decision_delay: Duration) -> Self {
         let env = TestEnv::new().await;
         let mpesa = devstack::mpesa::start(
             MpesaSandboxConfig {
-                decision_delay: Duration::from_millis(40),
+                decision_delay,
                 ..MpesaSandboxConfig::default()
             },
             0,
@@ -146,6 +156,70 @@ impl App {
             )
             .await
             .expect("prompted");
+    }
+
+    /// Cancels `order` as its customer, through the orders service (as the orders route
+    /// does, without its call to M-Pesa after the commit).
+    pub async fn cancel(&self, order: OrderId) {
+        let owner = domain::audit::Actor::account(self.customer, "wanjiku@example.com");
+        self.orders
+            .change_status(
+                Viewer {
+                    customer_id: self.customer,
+                    admin: false,
+                },
+                &owner,
+                order,
+                domain::order::OrderStatus::Cancelled,
+            )
+            .await
+            .expect("cancelled");
+    }
+
+    /// An order paid by a prompt (its callback applied through the function), then
+    /// cancelled by its customer, its reversal requested of M-Pesa: the result is on its way.
+    pub async fn paid_then_cancelled(&self) -> Order {
+        let order = self.order("100.00").await;
+        self.prompt(&order, "0712345678").await;
+        acknowledged(&self.post("stk", self.posted("stk", 1).await).await);
+        self.cancel(order.id).await;
+        self.service()
+            .request_reversals(order.id)
+            .await
+            .expect("requested");
+        order
+    }
+
+    /// The order's history, newest first (read through the store: the history routes
+    /// live in another function).
+    pub async fn history(&self, order: OrderId) -> Vec<domain::audit::AuditEntry> {
+        use domain::audit::AuditLog;
+        self.env
+            .catalog()
+            .audit_entries(
+                domain::audit::AuditListing::Entity(
+                    domain::audit::EntityType::Order,
+                    order.to_string(),
+                ),
+                domain::PageRequest::default(),
+            )
+            .await
+            .expect("history")
+            .items
+    }
+
+    /// The actions of the order's history, newest first.
+    pub async fn history_actions(&self, order: OrderId) -> Vec<String> {
+        self.history(order)
+            .await
+            .iter()
+            .map(|e| e.action.as_str().to_owned())
+            .collect()
+    }
+
+    /// `request` sent to the function.
+    pub async fn send(&self, request: ApiRequest) -> ApiResponse {
+        request.send(&self.router).await
     }
 
     /// Posts `body` to the callback route `route` (below the token `token`).

@@ -26,7 +26,7 @@ use crate::payment::Payment;
 use crate::timestamp::Timestamp;
 
 pub use number::OrderNumber;
-pub use payments::{Attention, NotPayable, PaymentStanding, PaymentStatus};
+pub use payments::{Attention, NotPayable, PaymentMarks, PaymentStanding, PaymentStatus};
 pub use ports::{
     HandOffChange, IdempotencyRecord, NotificationQueue, OrderError, OrderListing, OrderStore,
     PaymentsAfter, PendingHandOff, PlaceFailure, QueueError, StatusChange, Unavailable,
@@ -80,6 +80,11 @@ impl Order {
     /// What the order's payments add up to.
     pub fn payment_standing(&self) -> PaymentStanding {
         PaymentStanding::of(self.status, self.totals.total_amount, &self.payments)
+    }
+
+    /// What the order's item carries about its payments (see [`PaymentMarks`]).
+    pub fn payment_marks(&self) -> PaymentMarks {
+        PaymentMarks::of(self.status, self.totals.total_amount, &self.payments)
     }
 
     /// The order's Paybill account number.

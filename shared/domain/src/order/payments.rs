@@ -158,6 +158,33 @@ impl PaymentStanding {
     }
 }
 
+/// What an order's item carries about its payments for the lists, written by every write
+/// that changes them: its `payment_status` (for `?payment_status=`) and whether the order
+/// is **open** — a prompt still pending, a reversal requested and not yet answered, or a
+/// payment staff must act on ([`attention`]). Open orders are the ones the reconciler
+/// settles and the ones staff's attention list reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PaymentMarks {
+    pub status: PaymentStatus,
+    pub open: bool,
+}
+
+impl PaymentMarks {
+    /// The marks of an order in `status` with `total`, given its payments.
+    pub fn of(status: OrderStatus, total: Money, payments: &[Payment]) -> Self {
+        let waiting = payments.iter().any(|p| {
+            p.state == PaymentState::Pending
+                || p.reversal
+                    .as_ref()
+                    .is_some_and(|r| r.state == ReversalState::Requested)
+        });
+        Self {
+            status: PaymentStanding::of(status, total, payments).status,
+            open: waiting || !attention(status, total, payments).is_empty(),
+        }
+    }
+}
+
 /// Whether applying payments moved the order from `before` to fully paid while it was
 /// `PENDING`: then it is confirmed in the same transaction.
 pub fn confirms(status: OrderStatus, before: &PaymentStanding, after: &PaymentStanding) -> bool {
@@ -280,6 +307,44 @@ mod tests {
             attention(OrderStatus::Pending, total, &both).is_empty(),
             "rounding up is not overpaying"
         );
+    }
+
+    #[test]
+    fn an_order_is_open_while_a_prompt_or_reversal_waits_or_staff_must_act() {
+        let total = shillings(1000);
+        let open = |status, payments: &[Payment]| PaymentMarks::of(status, total, payments).open;
+        assert!(!open(OrderStatus::Pending, &[]));
+        assert!(
+            open(OrderStatus::Pending, &[pending(1000)]),
+            "a prompt waits"
+        );
+        let paid = succeeded(1000, "SLJ7RT61SA");
+        assert!(!open(OrderStatus::Confirmed, std::slice::from_ref(&paid)));
+        assert!(
+            open(OrderStatus::Cancelled, std::slice::from_ref(&paid)),
+            "money held on a cancelled order"
+        );
+        let mut reversing = paid.clone();
+        reversing.request_reversal(at(2)).expect("reversible");
+        assert!(open(
+            OrderStatus::Cancelled,
+            std::slice::from_ref(&reversing)
+        ));
+        let mut reversed = reversing.clone();
+        reversed.settle_reversal(&ReversalOutcome::Reversed, at(3));
+        assert!(
+            !open(OrderStatus::Cancelled, &[reversed]),
+            "refunded: closed"
+        );
+        let mut failed = reversing;
+        failed.settle_reversal(&ReversalOutcome::Failed { code: None }, at(3));
+        assert!(open(OrderStatus::Cancelled, &[failed]), "for staff");
+        assert!(
+            open(OrderStatus::Confirmed, &[paid, succeeded(10, "SLJ7RT61SB")]),
+            "overpaid"
+        );
+        let marks = PaymentMarks::of(OrderStatus::Pending, total, &[pending(1000)]);
+        assert_eq!(marks.status, PaymentStatus::Pending);
     }
 
     #[test]

@@ -99,8 +99,9 @@ pub struct StatusChange {
     pub restock: Vec<(ProductId, Quantity)>,
     /// What becomes of the order's hand-off to the notifier.
     pub hand_off: HandOffChange,
-    /// The order's `payment_status` after the change (stored for `?payment_status=`).
-    pub payment_status: crate::order::payments::PaymentStatus,
+    /// What the order's payments look like after the change, for the lists
+    /// (`?payment_status=`, the open payments).
+    pub marks: crate::order::payments::PaymentMarks,
     /// The order's payments version the change was decided on: a status change holds only
     /// while no payment was written since (a payment racing a cancellation is never left
     /// without its refund).

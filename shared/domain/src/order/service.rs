@@ -359,11 +359,10 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
         let payments = (to == OrderStatus::Cancelled)
             .then(|| refunds(&order, by, at))
             .flatten();
-        // What the payments add up to once the order is in `to` (a cancellation with
+        // What the payments look like once the order is in `to` (a cancellation with
         // money on it: refund pending).
         let payments_after = payments.as_ref().map_or(&order.payments, |p| &p.payments);
-        let payment_status =
-            crate::order::PaymentStanding::of(to, order.totals.total_amount, payments_after).status;
+        let marks = crate::order::PaymentMarks::of(to, order.totals.total_amount, payments_after);
         let change = StatusChange {
             order_id: order.id,
             from: order.status,
@@ -386,7 +385,7 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
             },
             payments_version: order.payments_version,
             payments,
-            payment_status,
+            marks,
         };
         match self.store.change_status(&change).await {
             Ok(()) => {}

@@ -3,10 +3,14 @@
 //! order exactly once. Generic over the ports, so tests run them on the real adapters.
 //!
 //! - [`ports`]: what the service needs from storage and from M-Pesa.
-//! - [`service`]: the use cases.
+//! - [`service`]: the use cases M-Pesa's messages and the customer's prompt drive.
+//! - [`sweep`]: the reconciler's sweep of what no callback settled.
+//! - [`staff`]: unmatched payments and the payments that need staff's attention.
 
 pub mod ports;
 pub mod service;
+pub mod staff;
+pub mod sweep;
 
 pub use ports::{
     Claim, GatewayError, MpesaGateway, PaymentError, PaymentStore, PaymentWrite, PromptRef,
@@ -15,3 +19,5 @@ pub use ports::{
 pub use service::{
     Handled, PaybillNotice, PaymentService, ReversalNotice, ReversalReport, StkNotice, WRITE_TRIES,
 };
+pub use staff::AttentionItem;
+pub use sweep::{NO_ANSWER_AFTER, REVERSAL_ATTEMPTS, REVERSAL_RESULT_WAIT, SweepReport};

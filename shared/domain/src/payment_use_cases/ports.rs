@@ -31,6 +31,9 @@ pub enum PaymentError {
     OrderNotFound,
     #[error("payment not found")]
     PaymentNotFound,
+    /// Staff named an order that does not exist (assigning a payment to it).
+    #[error("no order has that id")]
+    TargetOrderNotFound,
     #[error(transparent)]
     NotPayable(#[from] crate::order::payments::NotPayable),
     #[error("the order has no phone number to prompt, and none was given")]
@@ -83,14 +86,17 @@ pub struct PaymentWrite {
     pub expected_status: OrderStatus,
     /// Every payment of the order, oldest first, as they are after the write.
     pub payments_after: Vec<Payment>,
-    /// What they add up to (stored on the order for `?payment_status=`).
-    pub payment_status: crate::order::payments::PaymentStatus,
+    /// What they look like for the lists (`?payment_status=`, the open payments).
+    pub marks: crate::order::payments::PaymentMarks,
     /// The order's confirmation, when this write makes a `PENDING` order fully paid.
     pub confirmation: Option<StatusChange>,
     /// History entries of the write (payments and, with a confirmation, its entry).
     pub history: Vec<AuditEntry>,
     /// Uniqueness claims taken by the write.
     pub claims: Vec<Claim>,
+    /// The unmatched payment this write puts on the order (staff's assignment): it is
+    /// marked assigned in the same write, which holds only while it is not yet.
+    pub assigns: Option<PaymentId>,
     pub at: Timestamp,
 }
 
@@ -106,6 +112,9 @@ pub enum WriteFailure {
     /// The checkout id is already recorded.
     #[error("the checkout request id is already recorded")]
     CheckoutTaken,
+    /// The unmatched payment being assigned was assigned meanwhile.
+    #[error("the payment is already assigned")]
+    AlreadyAssigned,
     #[error(transparent)]
     Other(#[from] PaymentError),
 }
@@ -123,6 +132,8 @@ pub struct UnmatchedPayment {
     pub payment: Payment,
     /// When M-Pesa says the money was paid (its `TransTime`), or when it reached us.
     pub paid_at: Timestamp,
+    /// The order staff assigned it to (then it is no longer listed as unmatched).
+    pub assigned_to: Option<OrderId>,
 }
 
 /// Storage of payments.
@@ -165,6 +176,18 @@ pub trait PaymentStore: Send + Sync {
 
     /// Applies `write` atomically (see [`PaymentWrite`]).
     fn write(&self, write: &PaymentWrite) -> impl Future<Output = Result<(), WriteFailure>> + Send;
+
+    /// Every open order (see [`PaymentMarks`]): those with a prompt pending, a reversal
+    /// awaiting its answer or a payment staff must act on, newest first.
+    ///
+    /// [`PaymentMarks`]: crate::order::PaymentMarks
+    fn open_orders(&self) -> impl Future<Output = Result<Vec<Order>, PaymentError>> + Send;
+
+    /// The payments that named no order and are not assigned yet, newest first.
+    fn unmatched_page(
+        &self,
+        page: &crate::page::PageRequest,
+    ) -> impl Future<Output = Result<crate::page::Page<UnmatchedPayment>, PaymentError>> + Send;
 
     /// Keeps a payment that names no order, with its receipt's claim, atomically
     /// ([`WriteFailure::ReceiptTaken`] when the receipt is already recorded).

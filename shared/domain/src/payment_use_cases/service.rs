@@ -20,7 +20,7 @@ use crate::audit::{self, Actor, AuditEntry};
 use crate::customer::PhoneNumber;
 use crate::id::OrderId;
 use crate::money::Money;
-use crate::order::payments::{PaymentStanding, confirms};
+use crate::order::payments::{PaymentMarks, PaymentStanding, confirms};
 use crate::order::reference::PaymentReference;
 use crate::order::{HandOffChange, NotificationQueue, Order, OrderStatus, StatusChange, Viewer};
 use crate::payment::{Payment, PaymentId, PaymentState, PromptOutcome, Receipt};
@@ -89,19 +89,23 @@ pub enum Handled {
     Ignored,
 }
 
-/// One decided change: the payments after it, its history and claims, and whether it
-/// confirms the order.
-struct Decision {
-    payments: Vec<Payment>,
-    history: Vec<AuditEntry>,
-    claims: Vec<Claim>,
+/// One decided change: the payments after it, its history and claims, who made it and
+/// the unmatched payment it assigns (staff's assignment).
+#[derive(Default)]
+pub(super) struct Decision {
+    pub payments: Vec<Payment>,
+    pub history: Vec<AuditEntry>,
+    pub claims: Vec<Claim>,
+    /// Who confirms the order if the change does (`None`: M-Pesa).
+    pub actor: Option<Actor>,
+    pub assigns: Option<PaymentId>,
 }
 
 /// The payments service.
 #[derive(Debug, Clone)]
 pub struct PaymentService<S, G, Q> {
-    store: S,
-    gateway: G,
+    pub(super) store: S,
+    pub(super) gateway: G,
     queue: Q,
     /// How long after a confirmation the reconciler re-sends an unacknowledged hand-off
     /// (the orders service's grace).
@@ -173,12 +177,12 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
             order_id: order.id,
             expected_version: order.payments_version,
             expected_status: order.status,
-            payment_status: PaymentStanding::of(order.status, order.totals.total_amount, &payments)
-                .status,
+            marks: PaymentMarks::of(order.status, order.totals.total_amount, &payments),
             payments_after: payments,
             confirmation: None,
             history: Vec::new(),
             claims: Vec::new(),
+            assigns: None,
             at: payment.created_at,
         };
         match self.store.write(&slot).await {
@@ -201,6 +205,30 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
             Ok(checkout_request_id) => {
                 payment.accepted(checkout_request_id.clone(), Timestamp::now());
                 let accepted = payment.clone();
+                // Most often nothing happened to the order since the slot was taken: record
+                // M-Pesa's acceptance on the state just written, without reading it again.
+                let mut recorded = slot;
+                if let Some(stored) = recorded
+                    .payments_after
+                    .iter_mut()
+                    .find(|p| p.id == accepted.id)
+                {
+                    *stored = accepted.clone();
+                }
+                recorded.expected_version += 1;
+                recorded.at = accepted.updated_at;
+                recorded.claims = vec![Claim::Checkout {
+                    checkout_request_id: checkout_request_id.clone(),
+                    order_id: order.id,
+                    payment_id: accepted.id,
+                }];
+                match self.store.write(&recorded).await {
+                    Ok(()) => return Ok(payment),
+                    // Something came between (a callback, a cancellation): decide again
+                    // on the order as it is now.
+                    Err(WriteFailure::ConcurrentChange) => {}
+                    Err(err) => return Err(into_error(err)),
+                }
                 self.decide(id, |order| {
                     let mut payments = order.payments.clone();
                     let stored = payments.iter_mut().find(|p| p.id == accepted.id)?;
@@ -216,6 +244,7 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
                             order_id: order.id,
                             payment_id: accepted.id,
                         }],
+                        ..Default::default()
                     })
                 })
                 .await?;
@@ -239,6 +268,7 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
                         history: vec![entry],
                         payments,
                         claims: Vec::new(),
+                        ..Default::default()
                     })
                 })
                 .await?;
@@ -297,6 +327,10 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
             .decide(order_id, |order| {
                 let before = order.payment_standing();
                 let mut payments = order.payments.clone();
+                // The same money already recorded by its Paybill confirmation (M-Pesa may
+                // confirm a prompt's payment to the Paybill as a C2B payment too): that
+                // record gives way to the prompt, so the receipt counts once.
+                let twin = paybill_twin(&order.payments, payment_id, notice);
                 let stored = payments.iter_mut().find(|p| p.id == payment_id)?;
                 let at = Timestamp::now();
                 let settled = stored.settle(&outcome, at);
@@ -317,16 +351,25 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
                     && stored.attach_receipt(receipt.clone(), at)
                 {
                     changed = true;
-                    claims.push(Claim::Receipt {
-                        receipt: receipt.clone(),
-                        order_id: Some(order.id),
-                        payment_id,
-                    });
+                    // A receipt already claimed (by its Paybill twin) is not claimed again.
+                    if twin.is_none() {
+                        claims.push(Claim::Receipt {
+                            receipt: receipt.clone(),
+                            order_id: Some(order.id),
+                            payment_id,
+                        });
+                    }
                 }
                 if !changed {
                     return None;
                 }
                 let stored = stored.clone();
+                if let Some(twin) = twin
+                    && stored.state == PaymentState::Succeeded
+                    && stored.receipt.is_some()
+                {
+                    payments.retain(|p| p.id != twin);
+                }
                 let mut history = Vec::new();
                 // A receipt arriving for a payment already settled is no new event.
                 match stored.state {
@@ -357,6 +400,7 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
                     payments,
                     history,
                     claims,
+                    ..Default::default()
                 })
             })
             .await?;
@@ -389,7 +433,11 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
         payment: Payment,
         paid_at: Timestamp,
     ) -> Result<Handled, PaymentError> {
-        let unmatched = UnmatchedPayment { payment, paid_at };
+        let unmatched = UnmatchedPayment {
+            payment,
+            paid_at,
+            assigned_to: None,
+        };
         match self.store.keep_unmatched(&unmatched).await {
             Ok(()) => Ok(Handled::KeptUnmatched),
             Err(WriteFailure::ReceiptTaken) => Ok(Handled::Unchanged),
@@ -467,6 +515,7 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
                     payment_id: new.id,
                 }],
                 payments,
+                ..Default::default()
             })
         })
         .await
@@ -504,12 +553,16 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
                                 order_id: order.id,
                                 payment_id,
                             }],
+                            ..Default::default()
                         })
                     })
                     .await?;
                     report.requested += 1;
                 }
                 Err(GatewayError::Refused { code, .. }) => {
+                    // The alarm on reversals that keep failing counts these lines.
+                    tracing::warn!(event = "mpesa.reversal_failed", payment_id = %payment_id,
+                        code = %code, "M-Pesa refused the reversal request; the money is still the shop's");
                     let outcome = crate::payment::ReversalOutcome::Failed { code: Some(code) };
                     self.settle_reversal(order_id, payment_id, &outcome).await?;
                     report.refused += 1;
@@ -552,7 +605,7 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
             .await
     }
 
-    async fn settle_reversal(
+    pub(super) async fn settle_reversal(
         &self,
         order_id: OrderId,
         payment_id: PaymentId,
@@ -584,6 +637,7 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
                 payments,
                 history: vec![entry],
                 claims: Vec::new(),
+                ..Default::default()
             })
         })
         .await
@@ -592,7 +646,7 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
     /// Reads the order, lets `decide` compute the change (or `None`: nothing to do),
     /// confirms a `PENDING` order it makes fully paid, and writes it; on a lost race, reads
     /// and decides again. A receipt already claimed makes the change a no-op.
-    async fn decide(
+    pub(super) async fn decide(
         &self,
         order_id: OrderId,
         mut decide: impl FnMut(&Order) -> Option<Decision>,
@@ -623,9 +677,18 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
             let after =
                 PaymentStanding::of(order.status, order.totals.total_amount, &decision.payments);
             let mut history = decision.history;
-            let confirmation = confirms(order.status, &before, &after).then(|| {
+            let by = decision.actor.unwrap_or_else(Actor::mpesa);
+            let confirms = confirms(order.status, &before, &after);
+            let status_after = if confirms {
+                OrderStatus::Confirmed
+            } else {
+                order.status
+            };
+            let marks =
+                PaymentMarks::of(status_after, order.totals.total_amount, &decision.payments);
+            let confirmation = confirms.then(|| {
                 let entry = audit::order_status_changed(
-                    &Actor::mpesa(),
+                    &by,
                     order.id,
                     OrderStatus::Pending,
                     OrderStatus::Confirmed,
@@ -643,18 +706,19 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
                     // The payment write carries the payments and their version.
                     payments_version: order.payments_version,
                     payments: None,
-                    payment_status: after.status,
+                    marks,
                 }
             });
             let write = PaymentWrite {
                 order_id,
                 expected_version: order.payments_version,
                 expected_status: order.status,
-                payment_status: after.status,
+                marks,
                 payments_after: decision.payments,
                 confirmation,
                 history,
                 claims: decision.claims,
+                assigns: decision.assigns,
                 at,
             };
             match self.store.write(&write).await {
@@ -669,6 +733,7 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
                 }
                 Err(WriteFailure::ConcurrentChange) => continue,
                 Err(WriteFailure::ReceiptTaken) => return Ok(Handled::Unchanged),
+                Err(WriteFailure::AlreadyAssigned) => return Err(PaymentError::AlreadyAssigned),
                 Err(err) => return Err(into_error(err)),
             }
         }
@@ -700,6 +765,24 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
     }
 }
 
+/// The Paybill payment of `payments` that recorded the money a prompt's success callback
+/// brings (the same receipt and amount, nothing reversed yet), if any.
+fn paybill_twin(payments: &[Payment], prompt: PaymentId, notice: &StkNotice) -> Option<PaymentId> {
+    let receipt = notice.receipt.as_ref()?;
+    let prompt = payments.iter().find(|p| p.id == prompt)?;
+    payments
+        .iter()
+        .find(|p| {
+            p.id != prompt.id
+                && p.method == crate::payment::PaymentMethod::MpesaPaybill
+                && p.receipt.as_ref() == Some(receipt)
+                && p.amount == prompt.amount
+                && p.state == PaymentState::Succeeded
+                && p.reversal.is_none()
+        })
+        .map(|p| p.id)
+}
+
 /// Puts the order and payment a message leads to on the current span.
 fn record_ids(found: &PromptRef) {
     let span = tracing::Span::current();
@@ -707,11 +790,12 @@ fn record_ids(found: &PromptRef) {
     span.record("payment_id", tracing::field::display(found.payment_id));
 }
 
-fn into_error(failure: WriteFailure) -> PaymentError {
+pub(super) fn into_error(failure: WriteFailure) -> PaymentError {
     match failure {
         WriteFailure::ConcurrentChange
         | WriteFailure::CheckoutTaken
         | WriteFailure::ReceiptTaken => PaymentError::ConcurrentChange,
+        WriteFailure::AlreadyAssigned => PaymentError::AlreadyAssigned,
         WriteFailure::Other(err) => err,
     }
 }

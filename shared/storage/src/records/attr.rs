@@ -78,3 +78,7 @@ pub const PAYMENTS_VERSION: &str = "payments_version";
 /// What the payments add up to (`unpaid`, `paid`, …), for `?payment_status=`; absent on
 /// orders stored before payments existed (they are unpaid).
 pub const PAYMENT_STATUS: &str = "payment_status";
+/// The order an unmatched payment was assigned to, on its own item.
+pub const ASSIGNED_ORDER_ID: &str = "assigned_order_id";
+/// The order a receipt's or checkout id's claim leads to.
+pub const ORDER_ID: &str = "order_id";

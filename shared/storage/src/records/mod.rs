@@ -81,6 +81,7 @@ index_keys! {
     Gsi3: "GSI3PK", "GSI3SK";
     Gsi4: "GSI4PK", "GSI4SK";
     Gsi5: "GSI5PK", "GSI5SK";
+    Gsi6: "GSI6PK", "GSI6SK";
 }
 
 /// The item that makes something unique (a category name among siblings, a SKU, an order

@@ -18,7 +18,7 @@ use domain::{Money, OrderId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::payment::PaymentRecord;
-use super::{Gsi1, Gsi2, Gsi3, Gsi4, Gsi5, ItemHead, attr, claim, decode, encode};
+use super::{Gsi1, Gsi2, Gsi3, Gsi4, Gsi5, Gsi6, ItemHead, attr, claim, decode, encode};
 use crate::expr::Expr;
 use crate::failure::Failure;
 use crate::item::{Item, n, s};
@@ -197,6 +197,17 @@ pub(crate) fn notification_failed_keys(order: OrderId) -> [(&'static str, Attrib
     ]
 }
 
+/// The sparse GSI6 keys that list `order` among the orders whose payments are open.
+pub(crate) fn payments_open_keys(order: OrderId) -> [(&'static str, AttributeValue); 2] {
+    [
+        (
+            keys::GSI6PK,
+            s(keys::payments_open(keys::OrderShard::of(order))),
+        ),
+        (keys::GSI6SK, s(keys::order_list_order(order))),
+    ]
+}
+
 /// The order's own attributes: in the order item, and as the idempotency record's copy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct OrderFields {
@@ -349,6 +360,9 @@ pub(crate) struct OrderRecord {
     /// before payments existed: unpaid).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     payment_status: Option<String>,
+    /// Present while its payments are open (sparse GSI6).
+    #[serde(flatten)]
+    payments_open: Option<Gsi6>,
 }
 
 /// The sparse GSI4 attributes that put an order in the reconciler's queue.
@@ -403,7 +417,10 @@ impl OrderRecord {
                         keys::order_list_order(order.id),
                     )
                 }),
-                payment_status: Some(order.payment_standing().status.as_str().to_owned()),
+                payment_status: Some(order.payment_marks().status.as_str().to_owned()),
+                payments_open: order.payment_marks().open.then(|| {
+                    Gsi6::new(keys::payments_open(shard), keys::order_list_order(order.id))
+                }),
             },
         )
     }

@@ -14,7 +14,7 @@ use domain::payment_use_cases::{Claim, PromptRef, UnmatchedPayment};
 use domain::{Money, OrderId, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::{ItemHead, decode, encode};
+use super::{Gsi2, ItemHead, decode, encode};
 use crate::failure::Failure;
 use crate::item::Item;
 use crate::keys;
@@ -158,9 +158,15 @@ pub(crate) fn encode_payments(payments: &[Payment]) -> Result<AttributeValue, Fa
 struct UnmatchedRecord {
     #[serde(flatten)]
     head: ItemHead,
+    /// Present until staff assign it (the unmatched list).
+    #[serde(flatten)]
+    unmatched: Option<Gsi2>,
     #[serde(flatten)]
     payment: PaymentRecord,
     paid_at: String,
+    /// The order staff assigned it to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    assigned_order_id: Option<String>,
 }
 
 /// The item of an unmatched payment.
@@ -172,8 +178,15 @@ pub(crate) fn encode_unmatched(unmatched: &UnmatchedPayment) -> Result<Item, Fai
                 keys::unmatched_payment(unmatched.payment.id),
                 keys::entity::PAYMENT,
             ),
+            unmatched: unmatched.assigned_to.is_none().then(|| {
+                Gsi2::new(
+                    keys::UNMATCHED_PAYMENTS,
+                    keys::unmatched_payment_order(unmatched.payment.id),
+                )
+            }),
             payment: PaymentRecord::of(&unmatched.payment)?,
             paid_at: unmatched.paid_at.to_string(),
+            assigned_order_id: unmatched.assigned_to.map(|id| id.to_string()),
         },
     )
 }
@@ -181,9 +194,14 @@ pub(crate) fn encode_unmatched(unmatched: &UnmatchedPayment) -> Result<Item, Fai
 /// The unmatched payment a stored item holds.
 pub(crate) fn decode_unmatched(item: Item) -> Result<UnmatchedPayment, Failure> {
     let r: UnmatchedRecord = decode(PAYMENT, item)?;
+    let assigned_to = r
+        .assigned_order_id
+        .map(|id| id.parse().map_err(|_| invalid("assigned order id")))
+        .transpose()?;
     Ok(UnmatchedPayment {
         paid_at: timestamp(&r.paid_at)?,
         payment: r.payment.into_payment()?,
+        assigned_to,
     })
 }
 

@@ -45,16 +45,18 @@ export function TextField({
   autoComplete = 'off',
   step,
   min,
+  disabled,
 }: Common & {
   value: string;
   onInput: (value: string) => void;
-  type?: 'text' | 'search' | 'email';
+  type?: 'text' | 'search' | 'email' | 'tel';
   name: string;
   required?: boolean;
-  inputMode?: 'decimal' | 'numeric' | 'text' | 'email';
+  inputMode?: 'decimal' | 'numeric' | 'text' | 'email' | 'tel';
   autoComplete?: string;
   step?: string;
   min?: string;
+  disabled?: boolean;
 }) {
   const id = useId();
   return (
@@ -63,10 +65,11 @@ export function TextField({
       <input
         id={id}
         name={name}
-        // Preact's types pick the attribute set by one literal type; all three are text boxes.
+        // Preact's types pick the attribute set by one literal type; all four are text boxes.
         type={type as 'text'}
         value={value}
         required={required}
+        disabled={disabled}
         inputMode={inputMode}
         autoComplete={autoComplete}
         step={step}
@@ -114,11 +117,13 @@ export function SelectField({
   onChange,
   name,
   children,
+  disabled,
 }: Common & {
   value: string;
   onChange: (value: string) => void;
   name: string;
   children: ComponentChildren;
+  disabled?: boolean;
 }) {
   const id = useId();
   return (
@@ -128,6 +133,7 @@ export function SelectField({
         id={id}
         name={name}
         value={value}
+        disabled={disabled}
         aria-invalid={error ? 'true' : undefined}
         aria-describedby={describedBy(id, hint, error)}
         onChange={(e) => onChange((e.currentTarget as HTMLSelectElement).value)}

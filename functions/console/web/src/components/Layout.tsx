@@ -8,6 +8,7 @@ import { Link } from './Link';
 
 const NAV: [string, string][] = [
   ['/console/orders', 'Orders'],
+  ['/console/payments', 'Payments'],
   ['/console/products', 'Products'],
   ['/console/categories', 'Categories'],
   ['/console/notifications', 'Notifications'],

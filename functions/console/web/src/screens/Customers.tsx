@@ -12,7 +12,7 @@ import { Table } from '../components/Table';
 import { when } from '../format';
 import { useLoad } from '../load';
 import { navigate, withQuery, type Location } from '../router';
-import { OrderRows } from './Orders';
+import { OrderHead, OrderRows } from './Orders';
 
 function CustomerList({ email }: { email: string }) {
   const paging = usePaging();
@@ -113,11 +113,7 @@ export function CustomerDetail({ id }: { id: string }) {
           <Table label="Orders of this customer">
             <thead>
               <tr>
-                <th scope="col">Order</th>
-                <th scope="col">Status</th>
-                <th scope="col">Customer</th>
-                <th scope="col">Total</th>
-                <th scope="col">Placed</th>
+                <OrderHead />
               </tr>
             </thead>
             <OrderRows orders={orders.data.items} />

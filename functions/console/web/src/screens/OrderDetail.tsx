@@ -1,12 +1,13 @@
-// One order: customer, address, lines, totals, timestamps, each notification channel, the
-// order's history; buttons only for the legal next steps; cancelling says which stock
-// comes back.
+// One order: customer, address, lines, totals, timestamps, its M-Pesa payment (read again
+// while a prompt waits), each notification channel, the order's history; buttons only for
+// the legal next steps; cancelling says which stock comes back.
 
-import { useRef, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { advance, cancellable, cancelOrder, get, nextStatus, type Customer, type Order } from '../api';
 import { Confirm } from '../components/Confirm';
 import { History } from '../components/History';
 import { Link } from '../components/Link';
+import { OrderPayment } from '../components/OrderPayment';
 import { Problem, Status } from '../components/Problem';
 import { Screen } from '../components/Screen';
 import { Table } from '../components/Table';
@@ -182,10 +183,44 @@ function Actions({ order, onChanged }: { order: Order; onChanged: (o: Order) => 
   );
 }
 
+/** A prompt waiting on the payer's phone: the payment is decided within seconds. */
+function awaitingPayer(order: Order | undefined): boolean {
+  return !!order && (order.payments ?? []).some((p) => p.status === 'pending');
+}
+
+const REFRESH_MS = 3000;
+const REFRESH_MAX = 200; // 10 minutes: M-Pesa's last word on a prompt.
+
+/**
+ * While a prompt waits, the order is read again every few seconds (up to the 10 minutes
+ * after which a prompt fails); once it settles, `settled` runs (the history changed).
+ */
+function useRefreshWhilePending(order: Order | undefined, reload: () => void, settled: () => void) {
+  const waiting = awaitingPayer(order);
+  const was = useRef(false);
+  const count = useRef(0);
+  useEffect(() => {
+    if (was.current && !waiting) settled();
+    was.current = waiting;
+    if (!waiting) {
+      count.current = 0;
+      return undefined;
+    }
+    if (count.current >= REFRESH_MAX) return undefined;
+    const timer = setTimeout(() => {
+      count.current += 1;
+      reload();
+    }, REFRESH_MS);
+    return () => clearTimeout(timer);
+  }, [order, waiting]);
+}
+
 export function OrderDetail({ id }: { id: string }) {
   const [round, setRound] = useState(0);
   const loaded = useLoad(() => get<Order>(`/orders/${encodeURIComponent(id)}`), [id, round]);
   const order = loaded.data;
+  const changed = () => setRound((r) => r + 1);
+  useRefreshWhilePending(order, loaded.reload, changed);
   return (
     <Screen title={order ? `Order ${order.order_number}` : 'Order'}>
       <Problem error={loaded.error} onRetry={loaded.reload} />
@@ -200,6 +235,10 @@ export function OrderDetail({ id }: { id: string }) {
                 <span class={`badge status-${order.status.toLowerCase()}`} data-testid="order-status">
                   {order.status}
                 </span>
+              </dd>
+              <dt>Order id</dt>
+              <dd>
+                <code>{order.id}</code>
               </dd>
               <dt>Placed</dt>
               <dd>{when(order.created_at)}</dd>
@@ -219,7 +258,8 @@ export function OrderDetail({ id }: { id: string }) {
               )}
             </dl>
           </section>
-          <Actions order={order} onChanged={() => setRound((r) => r + 1)} />
+          <Actions order={order} onChanged={changed} />
+          {order.payment_status !== undefined && <OrderPayment order={order} onChanged={changed} />}
           <CustomerCard id={order.customer_id} />
           <Notifications order={order} />
           <Lines order={order} />

@@ -1,8 +1,9 @@
-// Orders: newest first, by status and by customer, paged; rows can be selected and advanced
-// or cancelled in bulk — one API call per order, with each row's result shown.
+// Orders: newest first, by status and by customer or by payment status alone, paged, each
+// with its payment status; rows can be selected and advanced or cancelled in bulk — one API
+// call per order, with each row's result shown.
 
 import { useState } from 'preact/hooks';
-import { advance, cancelOrder, get, STATUSES, type Order, type OrderStatus, type Page } from '../api';
+import { advance, cancelOrder, get, PAYMENT_STATUSES, STATUSES, type Order, type Page } from '../api';
 import { Confirm } from '../components/Confirm';
 import { CsvExport } from '../components/CsvExport';
 import { SelectField, TextField } from '../components/Field';
@@ -13,6 +14,7 @@ import { Screen } from '../components/Screen';
 import { Table } from '../components/Table';
 import { kes, when } from '../format';
 import { asApiError, useLoad } from '../load';
+import { paymentStatusWords } from '../payments';
 import { navigate, withQuery, type Location } from '../router';
 
 export const ORDER_CSV_HEADER = [
@@ -50,18 +52,32 @@ interface BulkResult {
   text: string;
 }
 
-function Filters({ status, customerId }: { status: string; customerId: string }) {
-  const [s, setS] = useState(status);
-  const [c, setC] = useState(customerId);
+interface OrderFilters {
+  status: string;
+  customerId: string;
+  paymentStatus: string;
+}
+
+/**
+ * Status and customer, or the payment status alone: the API refuses a payment status
+ * combined with another filter (400), so choosing one clears and disables the others.
+ */
+function Filters({ initial }: { initial: OrderFilters }) {
+  const [s, setS] = useState(initial.status);
+  const [c, setC] = useState(initial.customerId);
+  const [p, setP] = useState(initial.paymentStatus);
+  const alone = p !== '';
   return (
     <form
       class="filters"
       onSubmit={(e) => {
         e.preventDefault();
-        navigate(withQuery('/console/orders', { status: s, customer_id: c.trim() }));
+        navigate(
+          withQuery('/console/orders', alone ? { payment_status: p } : { status: s, customer_id: c.trim() }),
+        );
       }}
     >
-      <SelectField label="Status" name="status" value={s} onChange={setS}>
+      <SelectField label="Status" name="status" value={alone ? '' : s} onChange={setS} disabled={alone}>
         <option value="">All statuses</option>
         {STATUSES.map((st) => (
           <option key={st} value={st}>
@@ -69,7 +85,27 @@ function Filters({ status, customerId }: { status: string; customerId: string })
           </option>
         ))}
       </SelectField>
-      <TextField label="Customer id" name="customer_id" value={c} onInput={setC} />
+      <TextField label="Customer id" name="customer_id" value={alone ? '' : c} onInput={setC} disabled={alone} />
+      <SelectField
+        label="Payment status"
+        name="payment_status"
+        value={p}
+        onChange={(value) => {
+          setP(value);
+          if (value) {
+            setS('');
+            setC('');
+          }
+        }}
+        hint="On its own: not combined with status or customer."
+      >
+        <option value="">Any payment status</option>
+        {PAYMENT_STATUSES.map((ps) => (
+          <option key={ps} value={ps}>
+            {paymentStatusWords(ps)}
+          </option>
+        ))}
+      </SelectField>
       <button type="submit">Show orders</button>
     </form>
   );
@@ -111,6 +147,9 @@ export function OrderRows({
             <Link href={`/console/customers/${encodeURIComponent(o.customer_id)}`}>{o.customer_id}</Link>
           </td>
           <td class="num">{kes(o.total_amount)}</td>
+          <td>
+            <PaymentBadge status={o.payment_status} />
+          </td>
           <td>{when(o.created_at)}</td>
         </tr>
       ))}
@@ -133,9 +172,31 @@ function BulkResults({ results }: { results: BulkResult[] }) {
   );
 }
 
-function OrderList({ status, customerId }: { status: string; customerId: string }) {
+/** An order's payment status as a badge (none on a stack older than the payments). */
+export function PaymentBadge({ status }: { status: string | undefined }) {
+  if (!status) return <>—</>;
+  return <span class={`badge pay-${status}`}>{paymentStatusWords(status)}</span>;
+}
+
+/** The table head of OrderRows (without the selection column). */
+export function OrderHead() {
+  return (
+    <>
+      <th scope="col">Order</th>
+      <th scope="col">Status</th>
+      <th scope="col">Customer</th>
+      <th scope="col">Total</th>
+      <th scope="col">Payment</th>
+      <th scope="col">Placed</th>
+    </>
+  );
+}
+
+function OrderList({ filters }: { filters: OrderFilters }) {
   const paging = usePaging();
-  const query = { status: status || undefined, customer_id: customerId || undefined };
+  const query: Record<string, string | undefined> = filters.paymentStatus
+    ? { payment_status: filters.paymentStatus }
+    : { status: filters.status || undefined, customer_id: filters.customerId || undefined };
   const page = useLoad(() => get<Page<Order>>('/orders', { ...query, limit: 20, cursor: paging.cursor }), [paging.cursor]);
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [results, setResults] = useState<BulkResult[] | null>(null);
@@ -207,11 +268,7 @@ function OrderList({ status, customerId }: { status: string; customerId: string 
                     Select all orders on this page
                   </label>
                 </th>
-                <th scope="col">Order</th>
-                <th scope="col">Status</th>
-                <th scope="col">Customer</th>
-                <th scope="col">Total</th>
-                <th scope="col">Placed</th>
+                <OrderHead />
               </tr>
             </thead>
             <OrderRows orders={orders} selected={selected} onToggle={toggle} />
@@ -242,12 +299,16 @@ function OrderList({ status, customerId }: { status: string; customerId: string 
 }
 
 export function Orders({ loc }: { loc: Location }) {
-  const status = (loc.query.get('status') ?? '') as OrderStatus | '';
-  const customerId = loc.query.get('customer_id') ?? '';
+  const filters: OrderFilters = {
+    status: loc.query.get('status') ?? '',
+    customerId: loc.query.get('customer_id') ?? '',
+    paymentStatus: loc.query.get('payment_status') ?? '',
+  };
+  const key = `${filters.status}|${filters.customerId}|${filters.paymentStatus}`;
   return (
     <Screen title="Orders">
-      <Filters key={`${status}|${customerId}`} status={status} customerId={customerId} />
-      <OrderList key={`${status}|${customerId}`} status={status} customerId={customerId} />
+      <Filters key={key} initial={filters} />
+      <OrderList key={key} filters={filters} />
     </Screen>
   );
 }
