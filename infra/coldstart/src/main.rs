@@ -117,6 +117,8 @@ fn event_for(name: &str) -> Value {
         "floor-http" | "floor-sdk" => api(ApiRequest::get("/")),
         "products" => api(ApiRequest::get("/api/v1/products?limit=1")),
         "orders" => api(ApiRequest::get("/api/v1/orders")),
+        // Staff's list without a token: 401, answered before any read.
+        "payments" => api(ApiRequest::get("/api/v1/payments?status=unmatched")),
         "customers" => api(ApiRequest::get("/api/v1/customer/me")),
         "audit" => api(ApiRequest::get("/api/v1/audit")),
         "auth" => api(ApiRequest::get("/api/v1/auth/jwks.json")),
