@@ -20,6 +20,7 @@ pub mod page;
 pub mod payment;
 pub mod payment_use_cases;
 pub mod product;
+pub mod stock_buckets;
 pub mod timestamp;
 
 pub use catalog::{CatalogError, CategoryListing, CategoryStore, ProductStore};
