@@ -50,7 +50,7 @@ pub struct Callbacks<S, G, Q> {
     pub guard: CallbackGuard,
 }
 
-type CallbacksState<S, G, Q> = AppState<Arc<Callbacks<S, G, Q>>>;
+pub(crate) type CallbacksState<S, G, Q> = AppState<Arc<Callbacks<S, G, Q>>>;
 
 /// Every route of the function.
 pub fn routes<S, G, Q>() -> RouteTable<CallbacksState<S, G, Q>>

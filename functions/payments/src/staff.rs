@@ -8,8 +8,6 @@
 //! refused request (unknown status, malformed id or body, unknown order, a payment already
 //! assigned) changes nothing.
 
-use std::sync::Arc;
-
 use axum::Json;
 use axum::extract::{Path, State};
 use domain::order::NotificationQueue;
@@ -17,12 +15,10 @@ use domain::payment::PaymentId;
 use domain::payment_use_cases::{AttentionItem, MpesaGateway, PaymentStore, UnmatchedPayment};
 use domain::{Money, OrderId, Timestamp};
 use http_api::payment::PaymentView;
-use http_api::{Admin, ApiError, ApiQuery, AppState, JsonBody, ListBody, page_request};
+use http_api::{Admin, ApiError, ApiQuery, JsonBody, ListBody, page_request};
 use serde::{Deserialize, Serialize};
 
-use crate::Callbacks;
-
-type StaffState<S, G, Q> = State<AppState<Arc<Callbacks<S, G, Q>>>>;
+type StaffState<S, G, Q> = State<crate::CallbacksState<S, G, Q>>;
 
 /// `GET /payments`'s query.
 #[derive(Debug, Deserialize)]

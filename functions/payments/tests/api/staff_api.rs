@@ -137,8 +137,14 @@ async fn an_unmatched_payment_is_listed_then_assigned_once_and_confirms_the_orde
         "a refusal changed the table"
     );
 
+    let before = app.requests.count();
     let assigned = assign(&app, &id, &json!({"order_id": order.id.to_string()})).await;
     assigned.expect_status(200);
+    assert_eq!(
+        app.requests.count() - before,
+        3,
+        "the unmatched payment, the order, one transaction"
+    );
     assert_eq!(assigned.body["order_id"], order.id.to_string());
     assert_eq!(assigned.body["payment"]["status"], "succeeded");
     assert_eq!(assigned.body["payment"]["receipt"], "SLK4000001");

@@ -19,7 +19,7 @@ use secrecy::SecretString;
 use serde_json::Value;
 use storage::{DynamoOrders, DynamoPayments, Table};
 use testkit::callbacks::CallbackRecorder;
-use testkit::env::TestEnv;
+use testkit::env::{RequestCounter, TestEnv, counted_client, dynamodb_endpoint};
 use testkit::events::{ApiRequest, ApiResponse};
 
 pub const TOKEN: &str = "0123456789abcdef0123456789abcdef";
@@ -35,6 +35,8 @@ pub struct App {
     pub payments: Arc<Callbacks<DynamoPayments, DarajaGateway, SqsNotificationQueue>>,
     pub orders: OrderService<DynamoOrders, SqsNotificationQueue>,
     pub customer: CustomerId,
+    /// Counts the DynamoDB requests of the payments service.
+    pub requests: RequestCounter,
 }
 
 pub fn daraja(base_url: &str) -> Daraja {
@@ -63,6 +65,7 @@ impl App {
 
     async fn build(allowed: Vec<std::net::IpAddr>, decision_delay: Duration) -> Self {
         let env = TestEnv::new().await;
+        let requests = RequestCounter::default();
         let mpesa = devstack::mpesa::start(
             MpesaSandboxConfig {
                 decision_delay,
@@ -82,7 +85,10 @@ impl App {
         .expect("gateway");
         let payments = Arc::new(Callbacks {
             service: PaymentService::new(
-                DynamoPayments::new(Table::new(env.client.clone(), env.table.as_str())),
+                DynamoPayments::new(Table::new(
+                    counted_client(&dynamodb_endpoint(), requests.clone()),
+                    env.table.as_str(),
+                )),
                 gateway,
                 queue.clone(),
                 Duration::from_secs(300),
@@ -107,6 +113,7 @@ impl App {
             payments,
             orders,
             customer: CustomerId::generate(),
+            requests,
         }
     }
 

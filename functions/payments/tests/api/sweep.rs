@@ -126,6 +126,14 @@ async fn a_failing_reversal_is_retried_by_the_sweep_then_left_for_staff() {
             "after attempt {attempt}"
         );
     }
+    // Left for staff: a sweep only lists the order (one query a GSI6 shard), reading it no
+    // more.
+    let before = app.requests.count();
+    sweep(&app, Timestamp::now()).await;
+    assert_eq!(
+        app.requests.count() - before,
+        u64::from(storage::keys::ORDER_INDEX_SHARDS)
+    );
     let held = app.stored(order.id).await;
     assert_eq!(held.payment_standing().status, PaymentStatus::RefundPending);
     let items = app.service().needing_attention().await.expect("listed");

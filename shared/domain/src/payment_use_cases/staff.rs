@@ -86,9 +86,6 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
         if unmatched.assigned_to.is_some() {
             return Err(PaymentError::AlreadyAssigned);
         }
-        if self.store.order(order_id).await?.is_none() {
-            return Err(PaymentError::TargetOrderNotFound);
-        }
         let mut payment = unmatched.payment;
         payment.order_id = Some(order_id);
         payment.updated_at = Timestamp::now();
@@ -113,7 +110,12 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
                     ..Decision::default()
                 })
             })
-            .await?;
+            .await
+            .map_err(|err| match err {
+                // The order staff named, not one the request's path names.
+                PaymentError::OrderNotFound => PaymentError::TargetOrderNotFound,
+                err => err,
+            })?;
         match handled {
             Handled::Applied => Ok(payment),
             _ => Err(PaymentError::AlreadyAssigned),

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use crate::audit::{self, Actor};
 use crate::order::{NotificationQueue, Order};
-use crate::payment::{PaymentState, PromptOutcome, ReversalOutcome, ReversalState};
+use crate::payment::{Payment, PaymentState, PromptOutcome, ReversalOutcome, ReversalState};
 use crate::timestamp::Timestamp;
 
 use super::ports::{MpesaGateway, PaymentError, PaymentStore};
@@ -116,6 +116,7 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
             .iter()
             .filter_map(|p| p.reversal.as_ref().map(|r| (p.id, r)))
             .collect();
+        let mut expired_reversals = 0;
         for (payment_id, reversal) in &reversals {
             let unanswered = reversal.state == ReversalState::Requested
                 && reversal.conversation_id.is_some()
@@ -130,12 +131,20 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
                     // The alarm on reversals that keep failing counts these lines.
                     tracing::warn!(event = "mpesa.reversal_failed", payment_id = %payment_id,
                         code = "no_result", "M-Pesa never answered the reversal; it is asked again");
-                    report.reversals_timed_out += 1;
+                    expired_reversals += 1;
                 }
             }
         }
-        if !reversals.is_empty() {
-            report.reversals_retried += self.retry_failed_reversals(order.id).await?;
+        report.reversals_timed_out += expired_reversals;
+        // Each step reads the order again: only when the order as read (or a timeout just
+        // written) gives it something to do.
+        let retried = if expired_reversals > 0 || order.payments.iter().any(retriable) {
+            self.retry_failed_reversals(order.id).await?
+        } else {
+            0
+        };
+        report.reversals_retried += retried;
+        if retried > 0 || order.payments.iter().any(Payment::awaits_reversal_call) {
             let requested = self.request_reversals(order.id).await?;
             report.reversals_requested += requested.requested;
         }
@@ -178,10 +187,7 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
             let mut payments = order.payments.clone();
             let mut history = Vec::new();
             for payment in payments.iter_mut() {
-                let retry = payment.reversal.as_ref().is_some_and(|r| {
-                    r.state == ReversalState::Failed && r.attempts < REVERSAL_ATTEMPTS
-                });
-                if retry && payment.request_reversal(at).is_ok() {
+                if retriable(payment) && payment.request_reversal(at).is_ok() {
                     history.push(audit::payment_reversal_requested(
                         &Actor::mpesa(),
                         order.id,
@@ -200,4 +206,12 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
         .await?;
         Ok(retried)
     }
+}
+
+/// Whether `payment`'s reversal failed and may be requested again.
+fn retriable(payment: &Payment) -> bool {
+    payment
+        .reversal
+        .as_ref()
+        .is_some_and(|r| r.state == ReversalState::Failed && r.attempts < REVERSAL_ATTEMPTS)
 }
