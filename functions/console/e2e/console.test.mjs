@@ -2,10 +2,12 @@
 // ports: infra/scripts/browser.sh starts it and sets CONSOLE_ORIGIN). Run by `make test`.
 //
 // 1. As the local admin, signed in through the console's own redirect: create a category
-//    and a product (a 422 shown at its field first); a customer places two orders through
-//    the API; one is advanced to DELIVERED step by step, the other cancelled (its stock
-//    comes back on the product page); both notification channels are seen; the history
-//    holds those changes; the orders CSV has both rows.
+//    and a product (a 422 shown at its field first), its stock adjusted and split over
+//    four buckets (a count the API refuses shown at its field first, the stock total kept,
+//    the change in its history); a customer places two orders through the API; one is
+//    advanced to DELIVERED step by step, the other cancelled (its stock comes back on the
+//    product page); both notification channels are seen; the history holds those changes;
+//    the orders CSV has both rows.
 // 2. Bulk: three orders advanced at once, one refused by the API (cancelled behind the
 //    console's back), each row's result shown.
 // 3. M-Pesa: on an order's page, a prompt the API refuses (a bad number: 422 at the field;
@@ -158,6 +160,33 @@ describe('the back-office console', () => {
       await stock.getByLabel('Change stock by').fill('-5');
       await stock.getByRole('button', { name: 'Adjust stock' }).click();
       await poll(async () => (await page.getByTestId('stock').innerText()) === '10', { message: 'stock 10' });
+
+      // Stock buckets: a count the API refuses (over 32) is shown at its field; then 4, by
+      // keyboard (3, the up arrow, Enter), saved with the stock total unchanged.
+      const edit = page.getByRole('form', { name: 'Edit product' });
+      const buckets = edit.getByLabel('Stock buckets');
+      assert.equal(await page.getByTestId('stock-buckets').innerText(), '1', 'a new product has one bucket');
+      assert.equal(await buckets.inputValue(), '1');
+      const bucketsHelp = ((await buckets.getAttribute('aria-describedby')) ?? '').split(' ').find((id) => id.endsWith('-hint'));
+      assert.ok(bucketsHelp, 'the stock buckets field names its help text');
+      assert.match(await page.locator(`[id="${bucketsHelp}"]`).innerText(), /flash sale/);
+      await buckets.fill('40');
+      await edit.getByRole('button', { name: 'Save changes' }).click();
+      await poll(async () => (await buckets.getAttribute('aria-invalid')) === 'true', { message: 'the stock buckets error' });
+      const bucketsError = ((await buckets.getAttribute('aria-describedby')) ?? '').split(' ').find((id) => id.endsWith('-error'));
+      assert.ok(bucketsError, 'the stock buckets field names its error');
+      assert.ok((await page.locator(`[id="${bucketsError}"]`).innerText()).length > 0);
+      assert.equal(await page.getByTestId('stock-buckets').innerText(), '1', 'the refused count was not saved');
+      await checkScreen(page, '04-product-buckets-error');
+      await buckets.fill('3');
+      await buckets.press('ArrowUp');
+      assert.equal(await buckets.inputValue(), '4');
+      await buckets.press('Enter');
+      await edit.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+      await poll(async () => (await page.getByTestId('stock-buckets').innerText()) === '4', { message: 'four stock buckets' });
+      assert.equal(await buckets.inputValue(), '4');
+      assert.equal(await buckets.getAttribute('aria-invalid'), null);
+      assert.equal(await page.getByTestId('stock').innerText(), '10', 'splitting the stock keeps its total');
       await checkScreen(page, '04-product', { docs: true });
 
       // Products list with a filter.
@@ -225,6 +254,8 @@ describe('the back-office console', () => {
         const history = page.getByRole('region', { name: 'History of this product' });
         await history.getByText('product.created').waitFor();
         await history.getByText('product.stock_changed').first().waitFor();
+        await history.getByText('product.updated').first().waitFor();
+        await history.locator('li').filter({ hasText: /stock_buckets: 1 → 4\b/ }).waitFor();
       } else {
         t.diagnostic('GET /audit is not in this stack yet: history checks skipped');
       }

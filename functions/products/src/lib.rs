@@ -9,6 +9,7 @@ use domain::product::{
     Description, NewProduct, Product, ProductChange, ProductName, ProductScope, Sku, StockChange,
     parse_stock, parse_stock_delta,
 };
+use domain::stock_buckets::BucketCount;
 use domain::{CategoryId, CategoryStore, Money, ProductId, ProductStore, ValidationErrors};
 use http_api::catalog::{ProductListQuery, ProductView, category_id_param};
 use http_api::extract::{not_null, nullable};
@@ -183,6 +184,8 @@ struct UpdateBody {
     #[serde(default, deserialize_with = "not_null")]
     stock_delta: Option<i64>,
     #[serde(default, deserialize_with = "not_null")]
+    stock_buckets: Option<i64>,
+    #[serde(default, deserialize_with = "not_null")]
     category_id: Option<String>,
     #[serde(default, deserialize_with = "not_null")]
     is_active: Option<bool>,
@@ -216,6 +219,9 @@ fn parse_change(body: UpdateBody) -> Result<ProductChange, ValidationErrors> {
             .map(StockChange::Adjust),
         (None, None) => None,
     };
+    let stock_buckets = body
+        .stock_buckets
+        .and_then(|k| e.check("stock_buckets", BucketCount::new(k)));
     let category_id = body
         .category_id
         .and_then(|c| e.check("category_id", c.parse::<CategoryId>()));
@@ -225,6 +231,7 @@ fn parse_change(body: UpdateBody) -> Result<ProductChange, ValidationErrors> {
         sku,
         price,
         stock,
+        stock_buckets,
         category_id,
         is_active: body.is_active,
     })
@@ -306,6 +313,14 @@ mod tests {
         );
         assert!(change(r#"{"stock_quantity":5,"stock_delta":1}"#).is_err());
         assert!(change(r#"{"stock_delta":0}"#).is_err());
+        assert_eq!(
+            change(r#"{"stock_buckets":16}"#).map(|c| c.stock_buckets),
+            Ok(BucketCount::new(16).ok())
+        );
+        for bad in ["0", "33", "-1"] {
+            let body = format!(r#"{{"stock_buckets":{bad}}}"#);
+            assert!(change(&body).is_err(), "{bad}");
+        }
         assert_eq!(change(r#"{"sku":null}"#).map(|c| c.sku), Ok(Some(None)));
     }
 }

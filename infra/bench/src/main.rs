@@ -26,7 +26,7 @@ use bench::wire::{WireTimer, counted_sqs_client, timed_client, timed_sqs_client}
 use domain::catalog_use_cases::Catalog;
 use domain::category::CategoryName;
 use domain::product::{NewProduct, ProductName};
-use domain::{CategoryId, CategoryStore, Money};
+use domain::{CategoryId, CategoryStore, Money, ProductStore};
 use http_api::AppState;
 use serde_json::json;
 use storage::DynamoCatalog;
@@ -218,6 +218,26 @@ async fn main() {
         customer.clone(),
     );
     let (body1, body2) = (three_lines.clone(), three_lines);
+    // A product split over 16 stock buckets for a flash sale, ordered once before the runs
+    // so the orders function knows its count (the first order an instance places on a
+    // product it has not seen split reads its other buckets once more).
+    let flash_product = *product_ids.last().expect("a product");
+    let split = domain::product::ProductChange {
+        stock_buckets: Some(domain::stock_buckets::BucketCount::new(16).expect("count")),
+        ..Default::default()
+    };
+    store
+        .update_product(flash_product, split, &actor)
+        .await
+        .expect("split");
+    let flash_body = json!({"items": [{"product_id": flash_product.to_string(), "quantity": 1}], "delivery_address": "Moi Avenue 1, Nairobi"});
+    ApiRequest::post("/api/v1/orders")
+        .bearer(&customer)
+        .json(&flash_body)
+        .send(&orders)
+        .await
+        .expect_status(201);
+    let c8 = customer.clone();
 
     let scenarios = vec![
         Scenario {
@@ -313,6 +333,15 @@ async fn main() {
             name: "POST /orders (3 lines, confirmed; then 1 SQS send)",
             router: orders.clone(),
             request: Box::new(move |_| ApiRequest::post("/api/v1/orders").bearer(&c1).json(&body1)),
+        },
+        Scenario {
+            name: "POST /orders (1 line of a product split over 16 stock buckets; then 1 SQS send)",
+            router: orders.clone(),
+            request: Box::new(move |_| {
+                ApiRequest::post("/api/v1/orders")
+                    .bearer(&c8)
+                    .json(&flash_body)
+            }),
         },
         Scenario {
             name: "POST /orders retried with the same Idempotency-Key",

@@ -403,7 +403,7 @@ pub fn category_deleted(actor: &Actor, category: &Category, at: Timestamp) -> Au
 // --- Products --------------------------------------------------------------------------
 
 /// A product's recorded fields, as the API names and shows them.
-fn product_fields(product: &Product) -> [(&'static str, Value); 7] {
+fn product_fields(product: &Product) -> [(&'static str, Value); 8] {
     [
         ("name", Value::text(product.name.as_str())),
         (
@@ -418,6 +418,10 @@ fn product_fields(product: &Product) -> [(&'static str, Value); 7] {
         (
             "stock_quantity",
             Value::Number(i64::from(product.stock_quantity)),
+        ),
+        (
+            "stock_buckets",
+            Value::Number(i64::from(product.stock_buckets.as_u8())),
         ),
         ("category_id", Value::text(product.category_id())),
         ("is_active", Value::Bool(product.is_active)),
@@ -441,13 +445,14 @@ fn product_entry(
         })
 }
 
-fn product_fields_null() -> [(&'static str, Value); 7] {
+fn product_fields_null() -> [(&'static str, Value); 8] {
     [
         ("name", Value::Null),
         ("description", Value::Null),
         ("sku", Value::Null),
         ("price", Value::Null),
         ("stock_quantity", Value::Null),
+        ("stock_buckets", Value::Null),
         ("category_id", Value::Null),
         ("is_active", Value::Null),
     ]
@@ -760,6 +765,7 @@ mod tests {
             sku: None,
             price: Money::parse_price("1499").expect("price"),
             stock_quantity: 3,
+            stock_buckets: crate::stock_buckets::BucketCount::ONE,
             category_path: CategoryPath::root(CategoryId::generate()),
             is_active: true,
             created_at: at,
@@ -794,6 +800,7 @@ mod tests {
         let before = product();
         let after = Product {
             stock_quantity: 8,
+            stock_buckets: crate::stock_buckets::BucketCount::ONE,
             ..before.clone()
         };
         let entry = product_changed(&actor(), &before, &after).expect("changed");
@@ -811,6 +818,7 @@ mod tests {
         let after = Product {
             price: Money::parse_price("999.5").expect("price"),
             stock_quantity: 0,
+            stock_buckets: crate::stock_buckets::BucketCount::ONE,
             ..before.clone()
         };
         let entry = product_changed(&actor(), &before, &after).expect("changed");

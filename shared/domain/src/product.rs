@@ -5,6 +5,7 @@ use serde::Serialize;
 use crate::category::{CategoryPath, InvalidName, parse_display_name};
 use crate::id::{CategoryId, ProductId};
 use crate::money::Money;
+use crate::stock_buckets::BucketCount;
 use crate::timestamp::Timestamp;
 
 /// Longest product name, in characters.
@@ -122,7 +123,10 @@ pub struct Product {
     pub description: Option<Description>,
     pub sku: Option<Sku>,
     pub price: Money,
+    /// The units in stock: what the product's stock buckets hold together.
     pub stock_quantity: u32,
+    /// How many items the stock is split over (1 unless staff split it for a sale).
+    pub stock_buckets: BucketCount,
     pub category_path: CategoryPath,
     pub is_active: bool,
     pub created_at: Timestamp,
@@ -158,6 +162,7 @@ impl NewProduct {
             sku: self.sku,
             price: self.price,
             stock_quantity: self.stock_quantity,
+            stock_buckets: BucketCount::ONE,
             category_path: path,
             is_active: true,
             created_at: now,
@@ -183,6 +188,8 @@ pub struct ProductChange {
     pub sku: Option<Option<Sku>>,
     pub price: Option<Money>,
     pub stock: Option<StockChange>,
+    /// Split the stock over this many buckets (re-spread evenly).
+    pub stock_buckets: Option<BucketCount>,
     pub category_id: Option<CategoryId>,
     pub is_active: Option<bool>,
 }
@@ -234,6 +241,7 @@ impl ProductChange {
             sku: self.sku.clone().unwrap_or_else(|| before.sku.clone()),
             price: self.price.unwrap_or(before.price),
             stock_quantity,
+            stock_buckets: self.stock_buckets.unwrap_or(before.stock_buckets),
             category_path: category_path.unwrap_or_else(|| before.category_path.clone()),
             is_active: self.is_active.unwrap_or(before.is_active),
             created_at: before.created_at,
@@ -315,6 +323,7 @@ mod tests {
             sku: None,
             price: Money::parse_price("10").expect("price"),
             stock_quantity: 2,
+            stock_buckets: BucketCount::ONE,
             category_path: CategoryPath::root(CategoryId::generate()),
             is_active: true,
             created_at: at,

@@ -40,6 +40,11 @@ impl BucketCount {
     pub fn get(self) -> usize {
         usize::from(self.0)
     }
+
+    /// The count as a byte (as stored and shown).
+    pub fn as_u8(self) -> u8 {
+        self.0
+    }
 }
 
 /// Why units cannot be taken: the buckets together hold fewer.

@@ -48,6 +48,8 @@ pub struct ProductView {
     pub sku: Option<String>,
     pub price: Money,
     pub stock_quantity: u32,
+    /// How many items the stock is split over.
+    pub stock_buckets: u8,
     pub category_id: CategoryId,
     pub category_path: Vec<CategoryId>,
     pub is_active: bool,
@@ -66,6 +68,7 @@ impl From<Product> for ProductView {
             sku: p.sku.map(|s| s.as_str().to_owned()),
             price: p.price,
             stock_quantity: p.stock_quantity,
+            stock_buckets: p.stock_buckets.as_u8(),
             is_active: p.is_active,
             created_at: p.created_at,
             updated_at: p.updated_at,

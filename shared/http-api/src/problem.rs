@@ -235,6 +235,7 @@ impl From<OrderError> for ApiError {
             OrderError::IllegalTransition(_)
             | OrderError::NotPermitted(_)
             | OrderError::IdempotencyKeyReused
+            | OrderError::StockTooScattered { .. }
             | OrderError::ConcurrentChange => ApiError::conflict(err.to_string()),
             OrderError::Storage(source) => ApiError::Internal(source),
             OrderError::StorageUnavailable(source) => ApiError::Unavailable(source),

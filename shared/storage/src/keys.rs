@@ -6,6 +6,7 @@
 //! | Category | `CATEGORY#<id>` | `CATEGORY_TREE` / `<path>` | `CATEGORY_CHILDREN#<parent id or ROOT>` / `<name key>\u{1F}<id>` |
 //! | CategoryName (uniqueness) | `CATEGORY_NAME#<parent id or ROOT>#<name key>` | – | – |
 //! | Product | `PRODUCT#<id>` | `CATEGORY_PRODUCTS#<root id>` / `<path>#<id>` | `PRODUCTS` / `<id>` |
+//! | StockBucket (a share of a product's stock) | `STOCK#<product id>#<nn>` (00–31) | – | – |
 //! | Sku (uniqueness) | `SKU#<SKU upper-cased>` | – | – |
 //! | Customer | `CUSTOMER#<id>` | `CUSTOMER_EMAIL#<lower-cased email>` / `<id>` | `CUSTOMERS` / `<id>` |
 //! | CustomerIdentity (one customer per provider subject) | `IDENTITY#GOOGLE#<sub>` → `customer_id` | – | – |
@@ -81,6 +82,7 @@ pub mod entity {
     pub const CATEGORY: &str = "Category";
     pub const CATEGORY_NAME: &str = "CategoryName";
     pub const PRODUCT: &str = "Product";
+    pub const STOCK_BUCKET: &str = "StockBucket";
     pub const SKU: &str = "Sku";
     pub const ORDER: &str = "Order";
     pub const ORDER_NUMBER: &str = "OrderNumber";
@@ -164,7 +166,20 @@ pub fn category_name_claim(parent: Option<CategoryId>, name: &CategoryName) -> P
 
 /// The key of a product item.
 pub fn product(id: ProductId) -> PrimaryKey {
-    PrimaryKey::same(format!("PRODUCT#{id}"))
+    PrimaryKey::same(format!("{PRODUCT_PREFIX}{id}"))
+}
+
+/// Key prefix of the products.
+pub const PRODUCT_PREFIX: &str = "PRODUCT#";
+
+/// Key prefix of the stock buckets.
+pub const STOCK_BUCKET_PREFIX: &str = "STOCK#";
+
+/// The key of bucket `n` (from 0) of a product's stock: a partition of its own (DynamoDB's
+/// write limits are per partition and item, so K buckets take K times the writes), listed
+/// by no index, so a stock write never writes an index.
+pub fn stock_bucket(product: ProductId, n: usize) -> PrimaryKey {
+    PrimaryKey::same(format!("{STOCK_BUCKET_PREFIX}{product}#{n:02}"))
 }
 
 /// GSI1 partition of the products in the tree rooted at `root`.
@@ -516,6 +531,8 @@ mod tests {
         let p: ProductId = P.parse().expect("product id");
         let ab = CategoryPath::root(a).child(b);
         assert_eq!(product(p).pk, format!("PRODUCT#{P}"));
+        assert_eq!(stock_bucket(p, 7).pk, format!("STOCK#{P}#07"));
+        assert_eq!(stock_bucket(p, 31).sk, format!("STOCK#{P}#31"));
         assert_eq!(category_products(a), format!("CATEGORY_PRODUCTS#{A}"));
         assert_eq!(product_in_category(&ab, p), format!("{A}/{B}/#{P}"));
         assert_eq!(product_list_order(p), P);

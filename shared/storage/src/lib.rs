@@ -23,6 +23,7 @@ mod products;
 mod query;
 mod records;
 mod retry;
+mod stock;
 mod table;
 mod txn;
 
@@ -40,6 +41,7 @@ pub use table::Table;
 #[derive(Debug, Clone)]
 pub struct DynamoCatalog {
     table: Table,
+    bucket_counts: stock::BucketCounts,
 }
 
 impl DynamoCatalog {
@@ -48,6 +50,7 @@ impl DynamoCatalog {
     pub fn new(client: Client, table: impl Into<Arc<str>>) -> Self {
         Self {
             table: Table::new(client, table),
+            bucket_counts: stock::BucketCounts::default(),
         }
     }
 
@@ -55,6 +58,7 @@ impl DynamoCatalog {
     pub fn with_audit_retention(self, retention: Retention) -> Self {
         Self {
             table: self.table.with_audit_retention(retention),
+            ..self
         }
     }
 }

@@ -14,9 +14,8 @@ use domain::audit::Retention;
 use domain::notification::{Channel, ChannelState, ChannelStatus, NotificationStore};
 use domain::order::{
     HandOffChange, IdempotencyKey, IdempotencyRecord, Order, OrderError, OrderListing, OrderStatus,
-    OrderStore, PaymentMarks, PendingHandOff, PlaceFailure, StatusChange,
+    OrderStore, PaymentMarks, PendingHandOff, PlaceFailure, Restock, StatusChange, StockedProduct,
 };
-use domain::product::Product;
 use domain::{CatalogError, CustomerId, OrderId, Page, PageRequest, ProductId, Timestamp};
 
 use crate::expr::Expr;
@@ -24,14 +23,16 @@ use crate::item::{Fields, Item, key, n, s};
 use crate::keys;
 use crate::query::Listing;
 use crate::records::attr;
-use crate::records::catalog::ProductRecord;
+use crate::records::catalog::StoredProduct;
 use crate::records::order::{
     ChannelRecord, HandOff, IdempotencyItem, OrderRecord, UpgradeProgress, channel_attr,
     channel_status_path, encode_number_claim, failed_channels, notification_failed_keys,
     payments_open_keys, stored_status,
 };
 use crate::records::payment::encode_payments;
-use crate::retry::execute_retrying_conflicts;
+use crate::records::stock::StoredStock;
+use crate::retry::{contention_pause, execute_retrying_conflicts};
+use crate::stock;
 use crate::table::{Table, WriteError};
 use crate::txn::{self, Op, Transaction, TxnError};
 
@@ -39,6 +40,7 @@ use crate::txn::{self, Op, Transaction, TxnError};
 #[derive(Debug, Clone)]
 pub struct DynamoOrders {
     table: Table,
+    bucket_counts: stock::BucketCounts,
 }
 
 impl DynamoOrders {
@@ -47,6 +49,7 @@ impl DynamoOrders {
     pub fn new(client: Client, table: impl Into<Arc<str>>) -> Self {
         Self {
             table: Table::new(client, table),
+            bucket_counts: stock::BucketCounts::default(),
         }
     }
 
@@ -54,6 +57,7 @@ impl DynamoOrders {
     pub fn with_audit_retention(self, retention: Retention) -> Self {
         Self {
             table: self.table.with_audit_retention(retention),
+            ..self
         }
     }
 }
@@ -88,17 +92,63 @@ impl DynamoOrders {
         self.table.name()
     }
 
-    /// The decrement of one line's stock, conditioned on the product being as priced.
-    fn reserve(&self, line: &domain::order::OrderLine) -> Result<TransactWriteItem, OrderError> {
-        let quantity = line.quantity.get();
-        let expr = Expr::new()
-            .add(attr::STOCK, n(-i64::from(quantity)))
-            .set(attr::EVER_ORDERED, AttributeValue::Bool(true))
-            .when_exists(keys::PK)
-            .when_eq(attr::IS_ACTIVE, AttributeValue::Bool(true))
-            .when_eq(attr::PRICE, n(line.unit_price.minor_units()))
-            .when_at_least(attr::STOCK, n(quantity));
-        txn::update(self.name(), key(&keys::product(line.product_id)), expr).map_err(Into::into)
+    /// `products` for an order: each with its buckets, the stock of one stored before
+    /// buckets moved into bucket 0 first.
+    async fn stocked(
+        &self,
+        products: Vec<StoredProduct>,
+    ) -> Result<Vec<StockedProduct>, OrderError> {
+        let mut stocked = Vec::with_capacity(products.len());
+        for mut stored in products {
+            if matches!(stored.stock, StoredStock::OnProduct(_)) {
+                stored = self.moved_into_buckets(stored).await?;
+            }
+            stocked.push(StockedProduct {
+                buckets: stored.stock.buckets(),
+                product: stored.product,
+            });
+        }
+        Ok(stocked)
+    }
+
+    /// `stored`, a product stored before buckets, with its stock moved into bucket 0 (by
+    /// this call, or by another meanwhile: then read again).
+    async fn moved_into_buckets(&self, stored: StoredProduct) -> Result<StoredProduct, OrderError> {
+        let id = stored.product.id;
+        let mut current = stored;
+        for _ in 0..3 {
+            if let Some(moved) = self.table.move_into_buckets(&current).await? {
+                return Ok(moved);
+            }
+            current = self
+                .table
+                .product_with_stock(id, &self.bucket_counts)
+                .await?
+                .ok_or(OrderError::ConcurrentChange)?;
+        }
+        Err(OrderError::ConcurrentChange)
+    }
+
+    /// The cancellation's put-backs as the products are now: read each, and send the units
+    /// where they can go ([`stock::put_back_now`]).
+    async fn put_backs_now(
+        &self,
+        restock: &[Restock],
+    ) -> Result<Vec<TransactWriteItem>, OrderError> {
+        let ids: Vec<ProductId> = restock.iter().map(|r| r.product_id).collect();
+        let (products, _) = self
+            .table
+            .products_with_stock(&ids, &self.bucket_counts, Vec::new())
+            .await?;
+        let mut writes = Vec::new();
+        for r in restock {
+            let stored = products
+                .iter()
+                .find(|p| p.product.id == r.product_id)
+                .ok_or(OrderError::ConcurrentChange)?;
+            writes.extend(stock::put_back_now(self.name(), stored, &r.portions)?);
+        }
+        Ok(writes)
     }
 }
 
@@ -180,26 +230,18 @@ impl OrderStore for DynamoOrders {
         products: &[ProductId],
         idempotency: Option<(CustomerId, &IdempotencyKey)>,
         now: Timestamp,
-    ) -> Result<(Vec<Product>, Option<IdempotencyRecord>), OrderError> {
-        let mut wanted: Vec<Item> = products.iter().map(|id| key(&keys::product(*id))).collect();
+    ) -> Result<(Vec<StockedProduct>, Option<IdempotencyRecord>), OrderError> {
         let record_key = idempotency.map(|(customer, k)| keys::idempotency(customer, k));
-        if let Some(record_key) = &record_key {
-            wanted.push(key(record_key));
-        }
-        let found = self.table.batch_get(wanted, true).await?;
-        let mut products = Vec::with_capacity(found.len());
-        let mut record = None;
-        for item in found {
-            let is_record = record_key
-                .as_ref()
-                .is_some_and(|k| Fields(&item).str(keys::PK).ok() == Some(k.pk.as_str()));
-            if is_record {
-                record = IdempotencyItem::decode(item, now)?;
-            } else {
-                products.push(ProductRecord::decode(item)?.product);
-            }
-        }
-        Ok((products, record))
+        let also = record_key.iter().map(key).collect();
+        let (found, records) = self
+            .table
+            .products_with_stock(products, &self.bucket_counts, also)
+            .await?;
+        let record = match records.into_iter().next() {
+            Some(item) => IdempotencyItem::decode(item, now)?,
+            None => None,
+        };
+        Ok((self.stocked(found).await?, record))
     }
 
     #[tracing::instrument(name = "dynamodb.idempotency_record", skip_all,
@@ -246,10 +288,16 @@ impl OrderStore for DynamoOrders {
             );
         }
         for line in &order.lines {
-            items.push(Op::Stock, self.reserve(line)?);
+            for portion in &line.stock_from {
+                let take = stock::take(self.name(), line.product_id, portion, line.unit_price)?;
+                items.push(Op::Stock, take);
+            }
         }
-        match execute_retrying_conflicts(&self.table, items).await {
+        match self.table.transact(items).await {
             Ok(()) => Ok(()),
+            // Another order was writing one of the same buckets: the service holds off
+            // and draws the buckets again (another one, most of the time).
+            Err(err) if err.conflicted() => Err(PlaceFailure::Contended),
             Err(err) if err.condition_failed(Op::Idempotency) => {
                 Err(PlaceFailure::IdempotencyKeyTaken)
             }
@@ -263,6 +311,10 @@ impl OrderStore for DynamoOrders {
             }
             Err(TxnError::Failed(failure)) => Err(failure.into()),
         }
+    }
+
+    async fn hold_off(&self, times: u32) {
+        contention_pause(times).await;
     }
 
     #[tracing::instrument(name = "dynamodb.order", skip_all, fields(order_id = %id))]
@@ -286,16 +338,30 @@ impl OrderStore for DynamoOrders {
         for entry in change.payments.iter().flat_map(|p| &p.history) {
             items.push(Op::History, self.table.history_put(entry)?);
         }
-        for (product, quantity) in &change.restock {
-            let restore = Expr::new()
-                .add(attr::STOCK, n(quantity.get()))
-                .when_exists(keys::PK);
-            items.push(
-                Op::Stock,
-                txn::update(self.name(), key(&keys::product(*product)), restore)?,
-            );
+        let without_stock = items.clone();
+        for r in &change.restock {
+            for portion in &r.portions {
+                items.push(
+                    Op::Stock,
+                    stock::put_back(self.name(), r.product_id, portion)?,
+                );
+            }
         }
-        match execute_retrying_conflicts(&self.table, items).await {
+        let mut result = execute_retrying_conflicts(&self.table, items).await;
+        if let Err(err) = &result
+            && err.condition_failed(Op::Stock)
+            && !err.condition_failed(Op::Order)
+        {
+            // A bucket the units came from is gone (staff lowered the count since), or the
+            // product still holds its own stock (an order from before buckets): put them
+            // back where the products are now.
+            let mut items = without_stock;
+            for write in self.put_backs_now(&change.restock).await? {
+                items.push(Op::Stock, write);
+            }
+            result = execute_retrying_conflicts(&self.table, items).await;
+        }
+        match result {
             Ok(()) => Ok(()),
             Err(err) if err.condition_failed(Op::Order) => Err(OrderError::ConcurrentChange),
             Err(err) => Err(err.or_cancelled(OrderError::ConcurrentChange)),

@@ -21,15 +21,21 @@ use crate::query::Listing;
 use crate::records::attr;
 use crate::records::catalog::price_cents;
 use crate::records::catalog::{Placement, ProductRecord, StoredProduct, encode_sku_claim};
+use crate::records::stock::{StockBucketRecord, StoredStock};
 use crate::retry::StaleReads;
+use crate::stock;
 use crate::txn::{self, Op, Transaction};
 use crate::{DynamoCatalog, keys};
+use domain::stock_buckets::Buckets;
 
 impl DynamoCatalog {
-    /// A product and its order marker, read strongly consistently.
+    /// A product with its stock and order marker, read strongly consistently (one
+    /// `BatchGetItem` of the product item and its buckets).
     async fn stored_product(&self, id: ProductId) -> Result<Option<StoredProduct>, CatalogError> {
-        let item = self.table.get(&keys::product(id)).await?;
-        Ok(item.map(ProductRecord::decode).transpose()?)
+        Ok(self
+            .table
+            .product_with_stock(id, &self.bucket_counts)
+            .await?)
     }
 
     fn sku_claim_delete(
@@ -84,12 +90,20 @@ impl DynamoCatalog {
         if after.is_active != before.is_active {
             expr = expr.set(attr::IS_ACTIVE, AttributeValue::Bool(after.is_active));
         }
-        if after.stock_quantity != before.stock_quantity {
-            expr = expr
-                .set(attr::STOCK, n(after.stock_quantity))
-                .when_eq(attr::STOCK, n(before.stock_quantity));
-        }
         let mut others = Transaction::new();
+        let stock_changed = after.stock_quantity != before.stock_quantity
+            || after.stock_buckets != before.stock_buckets;
+        let terms_changed = after.price != before.price || after.is_active != before.is_active;
+        let in_buckets = matches!(stored.stock, StoredStock::Buckets(_));
+        if stock_changed || (terms_changed && in_buckets) {
+            let buckets = new_buckets(stored, &after);
+            let (update, writes) =
+                stock::rewrite(self.table.name(), stored, &after, &buckets, expr)?;
+            expr = update;
+            for write in writes {
+                others.push(Op::Stock, write);
+            }
+        }
         if after.sku != before.sku {
             expr = expr.set_or_remove(attr::SKU, after.sku.as_ref().map(|k| s(k.as_str())));
             let claim_of =
@@ -140,11 +154,33 @@ impl DynamoCatalog {
                     .map(|k| k.as_str().to_owned())
                     .unwrap_or_default(),
             )),
-            // A stale read, or a transaction racing ours: read again and retry.
-            Err(e) if e.condition_failed(Op::Product) || e.conflicted() => Ok(None),
+            // A stale read (an order took stock meanwhile, say), or a transaction racing
+            // ours: read again and retry.
+            Err(e)
+                if e.condition_failed(Op::Product)
+                    || e.condition_failed(Op::Stock)
+                    || e.conflicted() =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(e.into_catalog_error()),
         }
     }
+}
+
+/// The buckets `after` leaves: a new count (or a product that held its own stock) spreads
+/// the total evenly; a new total alone water-fills the buckets as read (added to the
+/// emptiest, taken from the fullest); otherwise they stay as read.
+fn new_buckets(stored: &StoredProduct, after: &Product) -> Buckets {
+    let read = stored.stock.buckets();
+    let total = u64::from(after.stock_quantity);
+    if after.stock_buckets != read.count() || matches!(stored.stock, StoredStock::OnProduct(_)) {
+        return Buckets::spread(total, after.stock_buckets);
+    }
+    let delta =
+        i64::try_from(total).unwrap_or(i64::MAX) - i64::try_from(read.total()).unwrap_or(i64::MAX);
+    read.changed_by(delta)
+        .unwrap_or_else(|_| Buckets::spread(total, after.stock_buckets))
 }
 
 /// The condition that the product is still as `stored` was read (its own fields; its
@@ -171,9 +207,6 @@ fn product_filter(filter: &ProductFilter) -> Expr {
     if let Some(text) = &filter.name_contains {
         expr = expr.when_contains(attr::NAME_SEARCH, s(text.to_lowercase()));
     }
-    if filter.in_stock_only {
-        expr = expr.when_greater(attr::STOCK, n(0));
-    }
     expr
 }
 
@@ -196,6 +229,14 @@ impl ProductStore for DynamoCatalog {
                 txn::put(
                     self.table.name(),
                     ProductRecord::encode_new(product)?,
+                    Expr::new().when_absent(keys::PK),
+                )?,
+            )
+            .with(
+                Op::Stock,
+                txn::put(
+                    self.table.name(),
+                    StockBucketRecord::encode(product, 0, product.stock_quantity)?,
                     Expr::new().when_absent(keys::PK),
                 )?,
             )
@@ -256,11 +297,21 @@ impl ProductStore for DynamoCatalog {
             .table
             .query_page(&listing.filtered(product_filter(&filter)), &page)
             .await?;
-        let items = page
+        let listed = page
             .items
             .into_iter()
-            .map(|item| ProductRecord::decode(item).map(|p| p.product))
-            .collect::<Result<_, _>>()?;
+            .map(ProductRecord::decode)
+            .collect::<Result<Vec<_>, _>>()?;
+        // The stock is in the buckets, which no index projects: read after the page, so
+        // `in_stock` filters here (a page may hold fewer items; the cursor goes on).
+        let items = self
+            .table
+            .with_stock(listed)
+            .await?
+            .into_iter()
+            .map(|stored| stored.product)
+            .filter(|p| !filter.in_stock_only || p.stock_quantity > 0)
+            .collect();
         Ok(Page {
             items,
             next_cursor: page.next_cursor,
@@ -305,9 +356,8 @@ impl ProductStore for DynamoCatalog {
         let product = &current.product;
         // As read (so the history entry's values are what was deleted), never ordered,
         // and still in the category whose counter goes down.
-        let never_ordered_and_in_place = unchanged_since(&current)
+        let mut never_ordered_and_in_place = unchanged_since(&current)
             .when_absent(attr::EVER_ORDERED)
-            .when_eq(attr::STOCK, n(product.stock_quantity))
             .when_eq(
                 keys::GSI1SK,
                 s(keys::product_in_category(&product.category_path, id)),
@@ -316,14 +366,6 @@ impl ProductStore for DynamoCatalog {
         let count = attr::PRODUCT_COUNT;
         let mut items = Transaction::new()
             .with(
-                Op::Product,
-                txn::delete(
-                    self.table.name(),
-                    key(&keys::product(id)),
-                    never_ordered_and_in_place,
-                )?,
-            )
-            .with(
                 Op::Membership,
                 self.category_membership(product.category_id(), count, -1, Expr::new())?,
             )
@@ -331,13 +373,44 @@ impl ProductStore for DynamoCatalog {
         if let Some(sku) = &product.sku {
             items.push(Op::SkuRelease, self.sku_claim_delete(sku, id)?);
         }
+        match &current.stock {
+            StoredStock::OnProduct(units) => {
+                never_ordered_and_in_place =
+                    never_ordered_and_in_place.when_eq(attr::STOCK, n(*units));
+            }
+            StoredStock::Buckets(units) => {
+                for (bucket, units) in units.iter().enumerate() {
+                    let untouched = Expr::new()
+                        .when_absent(attr::EVER_ORDERED)
+                        .when_eq(attr::STOCK, n(*units));
+                    items.push(
+                        Op::Stock,
+                        txn::delete(
+                            self.table.name(),
+                            key(&keys::stock_bucket(id, bucket)),
+                            untouched,
+                        )?,
+                    );
+                }
+            }
+        }
+        let items = items.with(
+            Op::Product,
+            txn::delete(
+                self.table.name(),
+                key(&keys::product(id)),
+                never_ordered_and_in_place,
+            )?,
+        );
         match self.table.transact(items).await {
             Ok(()) => Ok(ProductDeletion::Deleted),
-            Err(e) if e.condition_failed(Op::Product) => match self.stored_product(id).await? {
-                None => Err(CatalogError::ProductNotFound),
-                Some(now) if now.ever_ordered => Ok(ProductDeletion::Ordered),
-                Some(_) => Err(CatalogError::ConcurrentChange),
-            },
+            Err(e) if e.condition_failed(Op::Product) || e.condition_failed(Op::Stock) => {
+                match self.stored_product(id).await? {
+                    None => Err(CatalogError::ProductNotFound),
+                    Some(now) if now.ever_ordered => Ok(ProductDeletion::Ordered),
+                    Some(_) => Err(CatalogError::ConcurrentChange),
+                }
+            }
             Err(e) => Err(e.into_catalog_error()),
         }
     }

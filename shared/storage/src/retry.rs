@@ -6,7 +6,9 @@
 //! - the AWS SDK (shared/bootstrap `aws.rs`): one request, 3 attempts, for transport
 //!   failures and throttling; what is still failing is a 503 with `Retry-After`;
 //! - here, storage: a transaction cancelled for a `TransactionConflict` (the same items,
-//!   sent again, [`CONFLICT_TRIES`]: order placement and status changes), and a
+//!   sent again, [`CONFLICT_TRIES`]: status changes; an order's placement goes back to
+//!   the service, which holds off with [`contention_pause`] and draws its stock buckets
+//!   again, `Race::Contended`), and a
 //!   read-then-write whose read went stale ([`StaleReads`]: product updates);
 //! - the orders service (shared/domain `order/service.rs`, `Race::retries`): placing an
 //!   order that lost a race to another request — a price changed (priced once more), the
@@ -70,6 +72,12 @@ pub(crate) async fn execute_retrying_conflicts(
             other => return other,
         }
     }
+}
+
+/// The pause after an order's transaction met others on a stock bucket `times` times,
+/// before the service draws the buckets again: jittered under a doubling ceiling.
+pub(crate) async fn contention_pause(times: u32) {
+    tokio::time::sleep(conflict_pause(times, rand_core::OsRng.next_u32())).await;
 }
 
 /// The tries of one read-then-write: [`StaleReads::again`] before every try but the first.

@@ -200,6 +200,42 @@ async fn refused_and_empty_changes_leave_the_table_and_history_byte_identical() 
 }
 
 #[tokio::test]
+async fn splitting_the_stock_is_one_entry_and_a_spread_change_records_the_totals() {
+    let shop = Shop::new().await;
+    let category = shop.category("Flash sale", None).await;
+    let p = shop.product("Phone", 10, &category).await;
+    let path = format!("/api/v1/products/{p}");
+    for body in [
+        json!({"stock_buckets": 4}),
+        json!({"stock_delta": -3}),
+        json!({"stock_buckets": 2, "stock_quantity": 12}),
+    ] {
+        shop.admin("PATCH", &path, Some(body))
+            .await
+            .expect_status(200);
+    }
+    let entries = shop.history_of("product", &p).await;
+    assert_eq!(
+        actions(&entries),
+        [
+            "product.updated",
+            "product.stock_changed",
+            "product.updated",
+            "product.created"
+        ]
+    );
+    assert_eq!(
+        change(&entries[3], "stock_buckets"),
+        (Value::Null, json!(1))
+    );
+    assert_eq!(change(&entries[2], "stock_buckets"), (json!(1), json!(4)));
+    assert_eq!(entries[2]["changes"].as_object().expect("changes").len(), 1);
+    assert_eq!(change(&entries[1], "stock_quantity"), (json!(10), json!(7)));
+    assert_eq!(change(&entries[0], "stock_buckets"), (json!(4), json!(2)));
+    assert_eq!(change(&entries[0], "stock_quantity"), (json!(7), json!(12)));
+}
+
+#[tokio::test]
 async fn sixty_concurrent_stock_deltas_chain_exactly_from_the_first_quantity_to_the_last() {
     const DELTAS: u32 = 60;
     let shop = Shop::new().await;

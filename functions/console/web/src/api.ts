@@ -134,6 +134,8 @@ export interface Product {
   sku: string | null;
   price: string;
   stock_quantity: number;
+  /** How many stored records the stock is split over (1 to 32; 1 unless split for a sale). */
+  stock_buckets: number;
   category_id: string;
   category_path: string[];
   is_active: boolean;

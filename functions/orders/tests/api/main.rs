@@ -3,6 +3,7 @@
 
 mod concurrency;
 mod failed_notifications;
+mod flash_sale;
 mod history;
 mod orders_api;
 mod outage;

@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::support::{App, order_body};
 use domain::order::{
     HandOffPolicy, IdempotencyKey, IdempotencyRecord, Order, OrderError, OrderListing,
-    OrderService, OrderStore, PendingHandOff, PlaceFailure, StatusChange, VatRate,
+    OrderService, OrderStore, PendingHandOff, PlaceFailure, StatusChange, StockedProduct, VatRate,
 };
-use domain::product::{Product, ProductChange, StockChange};
+use domain::product::{ProductChange, StockChange};
 use domain::{CustomerId, Money, OrderId, Page, PageRequest, ProductId, ProductStore, Timestamp};
 use queue::SqsNotificationQueue;
 use storage::{DynamoCatalog, DynamoOrders};
@@ -48,7 +48,7 @@ impl OrderStore for RacingAdmin {
         products: &[ProductId],
         key: Option<(CustomerId, &IdempotencyKey)>,
         now: Timestamp,
-    ) -> Result<(Vec<Product>, Option<IdempotencyRecord>), OrderError> {
+    ) -> Result<(Vec<StockedProduct>, Option<IdempotencyRecord>), OrderError> {
         let read = self.inner.load_for_order(products, key, now).await?;
         let n = self.reads.fetch_add(1, Ordering::SeqCst);
         if let Some(price) = self.new_prices.get(n) {
@@ -71,6 +71,10 @@ impl OrderStore for RacingAdmin {
         now: Timestamp,
     ) -> Result<Option<IdempotencyRecord>, OrderError> {
         self.inner.idempotency_record(customer, key, now).await
+    }
+
+    async fn hold_off(&self, times: u32) {
+        self.inner.hold_off(times).await;
     }
 
     async fn place(

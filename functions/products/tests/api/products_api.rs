@@ -234,6 +234,7 @@ async fn refuses_invalid_products_with_field_errors_and_changes_nothing() {
         "price",
         "stock_quantity",
         "stock_delta",
+        "stock_buckets",
         "category_id",
         "is_active",
     ] {
@@ -347,6 +348,71 @@ async fn stock_is_set_or_adjusted_atomically_and_never_below_zero() {
         app.get(&format!("/api/v1/products/{id}")).await.body["stock_quantity"],
         0
     );
+}
+
+#[tokio::test]
+async fn stock_splits_over_buckets_and_reads_and_changes_as_one_total() {
+    let app = app().await;
+    let category = app.category("Flash", None).await;
+    let id = app.create_simple("Phone", "9999.00", 10, &category).await;
+    let path = format!("/api/v1/products/{id}");
+    assert_eq!(app.get(&path).await.body["stock_buckets"], 1);
+
+    let split = app.patch(&id, json!({"stock_buckets": 4})).await;
+    split.expect_status(200);
+    assert_eq!(
+        (&split.body["stock_quantity"], &split.body["stock_buckets"]),
+        (&json!(10), &json!(4))
+    );
+    assert_eq!(app.get(&path).await.body["stock_quantity"], 10);
+
+    // Changes spread over the buckets; the total reads back exactly.
+    for (body, total) in [
+        (json!({"stock_delta": -7}), 3),
+        (json!({"stock_quantity": 25}), 25),
+        (json!({"stock_delta": 1}), 26),
+        (json!({"stock_buckets": 32}), 26),
+        (json!({"stock_buckets": 2, "stock_delta": -6}), 20),
+    ] {
+        let changed = app.patch(&id, body.clone()).await;
+        changed.expect_status(200);
+        assert_eq!(changed.body["stock_quantity"], total, "{body}");
+        assert_eq!(app.get(&path).await.body["stock_quantity"], total, "{body}");
+    }
+    let problem = app.patch(&id, json!({"stock_delta": -21})).await;
+    problem.expect_problem(409);
+
+    // Lists show the total too, and `in_stock` filters on it.
+    let other = app.create_simple("Case", "10.00", 0, &category).await;
+    app.patch(&other, json!({"stock_buckets": 3}))
+        .await
+        .expect_status(200);
+    let listed = app.get("/api/v1/products?in_stock=true").await;
+    listed.expect_status(200);
+    let items = listed.body["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{}", listed.body);
+    assert_eq!(
+        (
+            &items[0]["id"],
+            &items[0]["stock_quantity"],
+            &items[0]["stock_buckets"]
+        ),
+        (&json!(id), &json!(20), &json!(2))
+    );
+
+    // Out of range: a field error, and nothing changes.
+    let before = app.env.snapshot().await;
+    for bad in [json!(0), json!(33), json!(-1), json!(2.5)] {
+        let refused = app.patch(&id, json!({ "stock_buckets": bad })).await;
+        refused.expect_problem(422);
+    }
+    assert_eq!(app.env.snapshot().await, before);
+
+    // Deleting a product never ordered removes its buckets with it.
+    app.send(ApiRequest::delete(&path).bearer(&app.admin))
+        .await
+        .expect_status(204);
+    app.get(&path).await.expect_problem(404);
 }
 
 /// Runs the futures concurrently on the test's runtime.

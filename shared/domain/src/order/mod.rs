@@ -29,14 +29,15 @@ pub use number::OrderNumber;
 pub use payments::{Attention, NotPayable, PaymentMarks, PaymentStanding, PaymentStatus};
 pub use ports::{
     HandOffChange, IdempotencyRecord, NotificationQueue, OrderError, OrderListing, OrderStore,
-    PaymentsAfter, PendingHandOff, PlaceFailure, QueueError, StatusChange, Unavailable,
+    PaymentsAfter, PendingHandOff, PlaceFailure, QueueError, Restock, StatusChange, StockedProduct,
+    Unavailable,
 };
 pub use pricing::{OrderLine, Quantity, Totals, VatRate};
 pub use reference::{InvalidPaymentReference, PaymentReference};
 pub use request::{
     DeliveryAddress, IdempotencyKey, Notes, OrderRequest, RequestedLine, RequestedLines,
 };
-pub use service::{HandOffPolicy, OrderService, Placed, Race, Viewer};
+pub use service::{HandOffPolicy, MAX_STOCK_PORTIONS, OrderService, Placed, Race, Viewer};
 pub use status::{Actor, IllegalTransition, OrderStatus, StatusChangeError};
 
 /// An order as stored and returned.

@@ -7,11 +7,12 @@ use std::future::Future;
 use crate::customer::CustomerId;
 use crate::error::ValidationErrors;
 use crate::id::{OrderId, ProductId};
+use crate::order::Order;
 use crate::order::request::{Fingerprint, IdempotencyKey};
 use crate::order::status::{IllegalTransition, OrderStatus, StatusChangeError};
-use crate::order::{Order, Quantity};
 use crate::page::{Page, PageRequest};
 use crate::product::Product;
+use crate::stock_buckets::{Buckets, Portion};
 use crate::timestamp::Timestamp;
 
 /// A line that cannot be served from stock (or whose product is no longer sold:
@@ -43,6 +44,13 @@ pub enum OrderError {
     IdempotencyKeyReused,
     #[error("the products changed while the order was placed; retry it")]
     ConcurrentChange,
+    /// The order's stock is spread over more buckets than one transaction can write
+    /// ([`crate::order::MAX_STOCK_PORTIONS`]): fewer lines or units at once will go.
+    #[error(
+        "this order needs stock from {portions} places, more than one order can take from \
+         ({max}); order fewer lines or units at once"
+    )]
+    StockTooScattered { portions: usize, max: usize },
     #[error("the cursor is not valid for this list")]
     InvalidCursor,
     #[error("storage failed")]
@@ -64,6 +72,10 @@ pub enum PlaceFailure {
     /// A product's stock, price or active flag is not what the order was priced on.
     #[error("a product changed since it was read")]
     ProductsChanged,
+    /// Another order's transaction was writing some of the same stock at that moment
+    /// (DynamoDB's `TransactionConflict`): nothing was written.
+    #[error("another order was taking the same stock")]
+    Contended,
     /// Another order already has this order number.
     #[error("order number taken")]
     OrderNumberTaken,
@@ -96,7 +108,7 @@ pub struct StatusChange {
     /// The change's history entry, written in the same transaction.
     pub history: crate::audit::AuditEntry,
     /// Stock to give back, in the same transaction (a cancellation).
-    pub restock: Vec<(ProductId, Quantity)>,
+    pub restock: Vec<Restock>,
     /// What becomes of the order's hand-off to the notifier.
     pub hand_off: HandOffChange,
     /// What the order's payments look like after the change, for the lists
@@ -109,6 +121,22 @@ pub struct StatusChange {
     /// The order's payments after the change, when it changes them (a cancellation
     /// requests the reversal of the money on the order), with their history entries.
     pub payments: Option<PaymentsAfter>,
+}
+
+/// Units of one product a cancellation gives back, bucket by bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Restock {
+    pub product_id: ProductId,
+    /// Into the buckets the order took them from.
+    pub portions: Vec<Portion>,
+}
+
+/// A product as placing an order reads it: with what each of its stock buckets holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockedProduct {
+    pub product: Product,
+    /// Their sum is `product.stock_quantity`.
+    pub buckets: Buckets,
 }
 
 /// An order's payments as a change leaves them, and the history entries of what changed.
@@ -188,14 +216,15 @@ pub struct PendingHandOff {
 
 /// Storage of orders.
 pub trait OrderStore: Send + Sync {
-    /// The products (those that exist) and, when `key` is given, the customer's
-    /// unexpired idempotency record for it: one read.
+    /// The products (those that exist) with their stock buckets and, when `key` is given,
+    /// the customer's unexpired idempotency record for it: one read.
+    #[allow(clippy::type_complexity)]
     fn load_for_order(
         &self,
         products: &[ProductId],
         key: Option<(CustomerId, &IdempotencyKey)>,
         now: Timestamp,
-    ) -> impl Future<Output = Result<(Vec<Product>, Option<IdempotencyRecord>), OrderError>> + Send;
+    ) -> impl Future<Output = Result<(Vec<StockedProduct>, Option<IdempotencyRecord>), OrderError>> + Send;
 
     /// The customer's unexpired idempotency record for `key`.
     fn idempotency_record(
@@ -214,6 +243,11 @@ pub trait OrderStore: Send + Sync {
         idempotency: Option<&IdempotencyRecord>,
         now: Timestamp,
     ) -> impl Future<Output = Result<(), PlaceFailure>> + Send;
+
+    /// Waits before an order that lost `times` races for the same stock bucket to other
+    /// orders' transactions ([`PlaceFailure::Contended`]) draws its buckets again and
+    /// tries once more: storage's backoff (jittered, growing with `times`).
+    fn hold_off(&self, times: u32) -> impl Future<Output = ()> + Send;
 
     fn order(&self, id: OrderId) -> impl Future<Output = Result<Option<Order>, OrderError>> + Send;
 

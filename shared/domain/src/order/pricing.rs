@@ -14,6 +14,7 @@ use rust_decimal::Decimal;
 use crate::id::ProductId;
 use crate::money::Money;
 use crate::product::{ProductName, Sku};
+use crate::stock_buckets::Portion;
 
 /// Most units of one product in one order.
 pub const MAX_QUANTITY: u32 = 1000;
@@ -97,6 +98,9 @@ pub struct OrderLine {
     pub quantity: Quantity,
     /// `unit_price × quantity`.
     pub line_total: Money,
+    /// The stock buckets the units came from (what a cancellation puts back where); empty
+    /// on lines placed before the stock was split, which took from bucket 0.
+    pub stock_from: Vec<Portion>,
 }
 
 impl OrderLine {
@@ -115,6 +119,38 @@ impl OrderLine {
             unit_price,
             quantity,
             line_total: unit_price.times(quantity.get()),
+            stock_from: Vec::new(),
+        }
+    }
+
+    /// Whether `other` is this line at the same terms (product, name, SKU, price,
+    /// quantity), wherever its stock came from.
+    pub fn same_terms(&self, other: &OrderLine) -> bool {
+        (
+            self.product_id,
+            &self.product_name,
+            &self.sku,
+            self.unit_price,
+            self.quantity,
+        ) == (
+            other.product_id,
+            &other.product_name,
+            &other.sku,
+            other.unit_price,
+            other.quantity,
+        )
+    }
+
+    /// Where this line's units go back to on a cancellation: the buckets they came from
+    /// (bucket 0 for a line placed before the stock was split).
+    pub fn stock_to_return(&self) -> Vec<Portion> {
+        if self.stock_from.is_empty() {
+            vec![Portion {
+                bucket: 0,
+                units: self.quantity.get(),
+            }]
+        } else {
+            self.stock_from.clone()
         }
     }
 }

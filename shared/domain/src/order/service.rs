@@ -18,7 +18,7 @@ use crate::id::OrderId;
 use crate::id::ProductId;
 use crate::order::ports::{
     HandOffChange, IdempotencyRecord, NotificationQueue, OrderError, OrderListing, OrderStore,
-    PaymentsAfter, PlaceFailure, StatusChange, Unavailable,
+    PaymentsAfter, PlaceFailure, Restock, StatusChange, StockedProduct, Unavailable,
 };
 use crate::order::pricing::{OrderLine, Totals, VatRate};
 use crate::order::request::{IdempotencyKey, OrderRequest};
@@ -27,6 +27,10 @@ use crate::order::{Order, OrderNumber};
 use crate::page::{Page, PageRequest};
 use crate::product::Product;
 use crate::timestamp::Timestamp;
+
+/// The most stock buckets one order may take from: one transaction holds 100 items, three
+/// of them the order, its number's claim and the idempotency record.
+pub const MAX_STOCK_PORTIONS: usize = 97;
 
 /// How long an idempotency key holds its first response.
 pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
@@ -44,6 +48,10 @@ pub enum Race {
     StockRaced,
     /// The drawn order number is taken (practically never): a fresh one is drawn.
     NumberTaken,
+    /// Another order's transaction was writing the same stock bucket at that moment: the
+    /// line's bucket is drawn again among those that hold enough (with K buckets, another
+    /// one most of the time), from the same read.
+    Contended,
 }
 
 impl Race {
@@ -54,13 +62,14 @@ impl Race {
             Race::PriceChanged => 1,
             Race::StockRaced => 3,
             Race::NumberTaken => 3,
+            Race::Contended => 12,
         }
     }
 }
 
 /// The races one placement has lost so far, by kind.
 #[derive(Debug, Default)]
-struct LostRaces([u32; 3]);
+struct LostRaces([u32; 4]);
 
 impl LostRaces {
     /// Counts one more loss of `race`: whether to try again.
@@ -68,6 +77,11 @@ impl LostRaces {
         let lost = &mut self.0[race as usize];
         *lost += 1;
         *lost <= race.retries()
+    }
+
+    /// How often `race` was lost so far.
+    fn lost(&self, race: Race) -> u32 {
+        self.0[race as usize]
     }
 }
 
@@ -171,7 +185,7 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
         let fingerprint = request.fingerprint();
         let ids = request.product_ids();
         let now = Timestamp::now();
-        let (mut products, record) = self
+        let (mut stocked, record) = self
             .store
             .load_for_order(&ids, key.map(|k| (customer, k)), now)
             .await?;
@@ -181,14 +195,8 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
         let id = OrderId::generate();
         tracing::Span::current().record("order_id", tracing::field::display(id));
         let mut races = LostRaces::default();
-        let mut order = self.price(
-            id,
-            customer,
-            OrderNumber::generate(now),
-            request,
-            &products,
-            now,
-        )?;
+        let number = OrderNumber::generate(now);
+        let mut order = self.price(id, customer, number, request, &stocked, now)?;
         loop {
             let record = key.map(|key| IdempotencyRecord {
                 customer_id: customer,
@@ -210,11 +218,16 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
                 Err(PlaceFailure::ProductsChanged) => {
                     // Stock ran out or a price changed since the read: read again, report
                     // what is short, or price once more on the new figures.
-                    products = self.store.load_for_order(&ids, None, now).await?.0;
-                    short(request, &products)?;
+                    stocked = self.store.load_for_order(&ids, None, now).await?.0;
                     let number = order.order_number.clone();
-                    let repriced = self.price(id, customer, number, request, &products, now)?;
-                    let race = if repriced.lines == order.lines {
+                    let repriced = self.price(id, customer, number, request, &stocked, now)?;
+                    let same_terms = repriced.lines.len() == order.lines.len()
+                        && repriced
+                            .lines
+                            .iter()
+                            .zip(&order.lines)
+                            .all(|(a, b)| a.same_terms(b));
+                    let race = if same_terms {
                         Race::StockRaced
                     } else {
                         Race::PriceChanged
@@ -224,12 +237,18 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
                     }
                     order = repriced;
                 }
+                Err(PlaceFailure::Contended) => {
+                    if !races.retry(Race::Contended) {
+                        return Err(OrderError::ConcurrentChange);
+                    }
+                    self.store.hold_off(races.lost(Race::Contended)).await;
+                    take_stock(&mut order, &stocked, draw)?;
+                }
                 Err(PlaceFailure::OrderNumberTaken) => {
                     if !races.retry(Race::NumberTaken) {
                         return Err(OrderError::ConcurrentChange);
                     }
-                    let number = OrderNumber::generate(now);
-                    order = self.price(id, customer, number, request, &products, now)?;
+                    order.order_number = OrderNumber::generate(now);
                 }
                 Err(PlaceFailure::IdempotencyKeyTaken) => {
                     // A concurrent request with the same key won.
@@ -244,17 +263,19 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
         }
     }
 
-    /// Prices `request` from `products` (read just before).
+    /// Prices `request` from `stocked` (read just before) and draws the stock buckets
+    /// each line takes from.
     fn price(
         &self,
         id: OrderId,
         customer: CustomerId,
         number: OrderNumber,
         request: &OrderRequest,
-        products: &[Product],
+        stocked: &[StockedProduct],
         now: Timestamp,
     ) -> Result<Order, OrderError> {
-        let by_id = index(products);
+        let products: Vec<&Product> = stocked.iter().map(|s| &s.product).collect();
+        let by_id = index(&products);
         let mut unknown = ValidationErrors::default();
         for (i, line) in request.lines().iter().enumerate() {
             if !by_id.contains_key(&line.product_id) {
@@ -264,7 +285,7 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
         if !unknown.is_empty() {
             return Err(OrderError::Invalid(unknown));
         }
-        short(request, products)?;
+        short(request, &products)?;
         let lines: Vec<OrderLine> = request
             .lines()
             .iter()
@@ -281,7 +302,7 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
             .collect();
         let totals = Totals::of(&lines, self.vat);
         let confirmed = request.confirm;
-        Ok(Order {
+        let mut order = Order {
             id,
             order_number: number,
             customer_id: customer,
@@ -302,7 +323,9 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
             hand_off_due: confirmed.then(|| now.after(self.hand_off.grace)),
             payments: Vec::new(),
             payments_version: 0,
-        })
+        };
+        take_stock(&mut order, stocked, draw)?;
+        Ok(order)
     }
 
     /// Sends the confirmation of `order` to the notifier. A failure is logged, not
@@ -373,7 +396,10 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
                 order
                     .lines
                     .iter()
-                    .map(|l| (l.product_id, l.quantity))
+                    .map(|l| Restock {
+                        product_id: l.product_id,
+                        portions: l.stock_to_return(),
+                    })
                     .collect()
             } else {
                 Vec::new()
@@ -450,12 +476,55 @@ pub fn refunds(order: &Order, by: &crate::audit::Actor, at: Timestamp) -> Option
     (!history.is_empty()).then_some(PaymentsAfter { payments, history })
 }
 
-fn index(products: &[Product]) -> HashMap<ProductId, &Product> {
-    products.iter().map(|p| (p.id, p)).collect()
+fn index<'a>(products: &[&'a Product]) -> HashMap<ProductId, &'a Product> {
+    products.iter().map(|p| (p.id, *p)).collect()
+}
+
+/// A fresh random number, for drawing stock buckets.
+fn draw() -> u64 {
+    // A new ULID's 80 random bits, from the thread's CSPRNG.
+    (ulid::Ulid::new().random() & u128::from(u64::MAX)) as u64
+}
+
+/// Draws, for every line of `order`, the stock buckets its units come from (one bucket
+/// holding them all, picked by `random` among those that do, else as few as possible).
+/// A line the buckets cannot serve is out of stock, naming what they hold.
+fn take_stock(
+    order: &mut Order,
+    stocked: &[StockedProduct],
+    random: impl Fn() -> u64,
+) -> Result<(), OrderError> {
+    let buckets: HashMap<ProductId, &crate::stock_buckets::Buckets> =
+        stocked.iter().map(|s| (s.product.id, &s.buckets)).collect();
+    let mut unavailable = Vec::new();
+    for line in &mut order.lines {
+        let Some(held) = buckets.get(&line.product_id) else {
+            continue;
+        };
+        match held.take(line.quantity.get(), random()) {
+            Ok(portions) => line.stock_from = portions,
+            Err(short) => unavailable.push(Unavailable {
+                product_id: line.product_id,
+                requested: line.quantity.get(),
+                available: u32::try_from(short.available).unwrap_or(u32::MAX),
+            }),
+        }
+    }
+    if !unavailable.is_empty() {
+        return Err(OrderError::OutOfStock(unavailable));
+    }
+    let portions: usize = order.lines.iter().map(|l| l.stock_from.len()).sum();
+    if portions > MAX_STOCK_PORTIONS {
+        return Err(OrderError::StockTooScattered {
+            portions,
+            max: MAX_STOCK_PORTIONS,
+        });
+    }
+    Ok(())
 }
 
 /// `Err(OutOfStock)` listing every line whose product is inactive or short of stock.
-fn short(request: &OrderRequest, products: &[Product]) -> Result<(), OrderError> {
+fn short(request: &OrderRequest, products: &[&Product]) -> Result<(), OrderError> {
     let by_id = index(products);
     let unavailable: Vec<Unavailable> = request
         .lines()

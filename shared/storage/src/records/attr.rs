@@ -34,6 +34,8 @@ pub const SKU: &str = "sku";
 /// The price in cents (an exact integer, compared numerically by filters).
 pub const PRICE: &str = "price_cents";
 pub const STOCK: &str = "stock_quantity";
+/// How many stock buckets hold a product's stock (absent on products stored before).
+pub const STOCK_BUCKETS: &str = "stock_buckets";
 pub const IS_ACTIVE: &str = "is_active";
 /// Set (by the orders service, in the order's transaction) once a product appears in
 /// an order; such a product is deactivated instead of deleted.

@@ -183,6 +183,7 @@ mod tests {
             sku: None,
             price: Money::parse_price("10").expect("price"),
             stock_quantity: 2,
+            stock_buckets: domain::stock_buckets::BucketCount::ONE,
             category_path: CategoryPath::root(CategoryId::generate()),
             is_active: true,
             created_at: at,

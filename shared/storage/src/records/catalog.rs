@@ -11,10 +11,12 @@ use domain::product::{Description, Product, ProductName, Sku};
 use domain::{CategoryId, Money, ProductId, Timestamp};
 use serde::{Deserialize, Serialize};
 
+use super::stock::{BucketRead, StockBucketRecord, StoredStock};
 use super::{Gsi1, Gsi2, ItemHead, claim, decode, encode};
 use crate::failure::Failure;
 use crate::item::Item;
 use crate::keys;
+use domain::stock_buckets::BucketCount;
 
 const CATEGORY: &str = "category";
 const PRODUCT: &str = "product";
@@ -135,14 +137,56 @@ pub(crate) fn encode_sku_claim(sku: &Sku, product: ProductId) -> Result<Item, Fa
     claim(keys::sku_claim(sku), keys::entity::SKU, product.to_string())
 }
 
-/// A product and whether it has ever been ordered.
+/// A product, whether it has ever been ordered, and where its stock is.
 #[derive(Debug, Clone)]
 pub(crate) struct StoredProduct {
+    /// Its `stock_quantity` is the stock's total.
     pub product: Product,
+    /// Set on the product item, or on a bucket an order took from.
     pub ever_ordered: bool,
     /// Bumped by every change of the product's own fields (not by orders' stock updates,
     /// which condition on the stock itself); `None` on items written before it existed.
     pub revision: Option<u64>,
+    pub stock: StoredStock,
+}
+
+impl StoredProduct {
+    /// The product with what its buckets hold (`reads`: its buckets that were found).
+    pub fn with_buckets(mut self, reads: impl IntoIterator<Item = BucketRead>) -> Self {
+        if let StoredStock::Buckets(units) = &mut self.stock {
+            for read in reads {
+                if let Some(u) = units.get_mut(read.bucket) {
+                    *u = read.units;
+                }
+                self.ever_ordered |= read.ever_ordered;
+            }
+        }
+        self.product.stock_quantity = u32::try_from(self.stock.total()).unwrap_or(u32::MAX);
+        self
+    }
+
+    /// The products among `items` with what their buckets among them hold, by id.
+    pub fn with_their_buckets(
+        items: Vec<Item>,
+    ) -> Result<std::collections::HashMap<domain::ProductId, Self>, Failure> {
+        let (buckets, products): (Vec<Item>, Vec<Item>) =
+            items.into_iter().partition(super::stock::is_bucket);
+        let mut reads: std::collections::HashMap<domain::ProductId, Vec<BucketRead>> =
+            std::collections::HashMap::new();
+        for item in buckets {
+            let read = StockBucketRecord::decode(item)?;
+            reads.entry(read.product_id).or_default().push(read);
+        }
+        products
+            .into_iter()
+            .map(|item| {
+                let stored = ProductRecord::decode(item)?;
+                let id = stored.product.id;
+                let found = reads.remove(&id).unwrap_or_default();
+                Ok((id, stored.with_buckets(found)))
+            })
+            .collect()
+    }
 }
 
 /// The index attributes that place a product at `path` in the category listings, as the
@@ -190,7 +234,12 @@ pub(crate) struct ProductRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sku: Option<String>,
     price_cents: i64,
-    stock_quantity: u32,
+    /// The stock of a product stored before buckets existed (none once moved).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stock_quantity: Option<u32>,
+    /// How many buckets hold the stock (absent: the stock is `stock_quantity`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stock_buckets: Option<u8>,
     #[serde(default)]
     is_active: bool,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -222,7 +271,8 @@ impl ProductRecord {
                 description: product.description.as_ref().map(|d| d.as_str().to_owned()),
                 sku: product.sku.as_ref().map(|s| s.as_str().to_owned()),
                 price_cents: price_cents(product.price)?,
-                stock_quantity: product.stock_quantity,
+                stock_quantity: None,
+                stock_buckets: Some(product.stock_buckets.as_u8()),
                 is_active: product.is_active,
                 ever_ordered: false,
                 revision: Some(0),
@@ -232,10 +282,19 @@ impl ProductRecord {
         )
     }
 
-    /// The product (and its order marker) a stored item holds.
+    /// The product (and its order marker) a stored item holds; a product whose stock is
+    /// in buckets shows none until [`StoredProduct::with_buckets`] adds theirs.
     pub fn decode(item: Item) -> Result<StoredProduct, Failure> {
         let r: ProductRecord = decode(PRODUCT, item)?;
         let invalid = |what: &'static str| Failure::record(PRODUCT, format!("invalid {what}"));
+        let (stock, count) = match (r.stock_buckets, r.stock_quantity) {
+            (Some(k), _) => {
+                let count = BucketCount::new(i64::from(k)).map_err(|_| invalid("stock_buckets"))?;
+                (StoredStock::Buckets(vec![0; count.get()]), count)
+            }
+            (None, Some(units)) => (StoredStock::OnProduct(units), BucketCount::ONE),
+            (None, None) => return Err(invalid("stock")),
+        };
         Ok(StoredProduct {
             product: Product {
                 id: r.id.parse().map_err(|_| invalid("id"))?,
@@ -253,7 +312,8 @@ impl ProductRecord {
                     .transpose()
                     .map_err(|_| invalid("sku"))?,
                 price: Money::from_minor_units(r.price_cents),
-                stock_quantity: r.stock_quantity,
+                stock_quantity: u32::try_from(stock.total()).unwrap_or(u32::MAX),
+                stock_buckets: count,
                 category_path: path_of(PRODUCT, &r.placement.category_path)?,
                 is_active: r.is_active,
                 created_at: timestamp(PRODUCT, &r.created_at)?,
@@ -261,6 +321,7 @@ impl ProductRecord {
             },
             ever_ordered: r.ever_ordered,
             revision: r.revision,
+            stock,
         })
     }
 }
@@ -285,6 +346,7 @@ mod tests {
             sku: Some(Sku::parse("PX-1").expect("sku")),
             price: Money::parse_price(price).expect("price"),
             stock_quantity: 7,
+            stock_buckets: domain::stock_buckets::BucketCount::ONE,
             category_path: CategoryPath::root(CategoryId::generate()),
             is_active: true,
             created_at: now,
@@ -338,7 +400,14 @@ mod tests {
                 Some(&AttributeValue::N(cents.to_string())),
                 "{price}"
             );
-            let stored = ProductRecord::decode(item.clone()).expect("decodes");
+            let stored = ProductRecord::decode(item.clone())
+                .expect("decodes")
+                .with_buckets([BucketRead {
+                    product_id: product.id,
+                    bucket: 0,
+                    units: 7,
+                    ever_ordered: false,
+                }]);
             assert_eq!(stored.product, product, "{price}");
             assert_eq!(stored.product.price.to_string(), product.price.to_string());
             assert!(!stored.ever_ordered);
@@ -355,7 +424,7 @@ mod tests {
             attr::NAME_SEARCH,
             attr::SKU,
             attr::PRICE,
-            attr::STOCK,
+            attr::STOCK_BUCKETS,
             attr::IS_ACTIVE,
             attr::UPDATED_AT,
             keys::GSI1PK,
@@ -369,6 +438,10 @@ mod tests {
         assert!(
             !item.contains_key(attr::EVER_ORDERED),
             "absent until ordered"
+        );
+        assert!(
+            !item.contains_key(attr::STOCK),
+            "the stock is in the buckets, which no index projects"
         );
         assert!(
             !item.contains_key(attr::DESCRIPTION),

@@ -14,6 +14,7 @@ pub(crate) mod catalog;
 pub(crate) mod customer;
 pub(crate) mod order;
 pub(crate) mod payment;
+pub(crate) mod stock;
 
 use serde::{Deserialize, Serialize};
 

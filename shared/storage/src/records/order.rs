@@ -14,6 +14,7 @@ use domain::order::{
     Quantity, Totals,
 };
 use domain::product::{ProductName, Sku};
+use domain::stock_buckets::Portion;
 use domain::{Money, OrderId, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -49,6 +50,10 @@ struct LineRecord {
     unit_price_cents: i64,
     quantity: u32,
     line_total_cents: i64,
+    /// `[bucket, units]` pairs: where the units came from (none on lines placed before
+    /// the stock was split: bucket 0).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    stock_from: Vec<[u32; 2]>,
 }
 
 impl LineRecord {
@@ -60,6 +65,16 @@ impl LineRecord {
             unit_price_cents: cents(ORDER, line.unit_price)?,
             quantity: line.quantity.get(),
             line_total_cents: cents(ORDER, line.line_total)?,
+            stock_from: line
+                .stock_from
+                .iter()
+                .map(|p| {
+                    Ok([
+                        u32::try_from(p.bucket).map_err(|_| Failure::record(ORDER, "bucket"))?,
+                        p.units,
+                    ])
+                })
+                .collect::<Result<_, Failure>>()?,
         })
     }
 
@@ -78,6 +93,14 @@ impl LineRecord {
             unit_price: Money::from_minor_units(self.unit_price_cents),
             quantity: Quantity::new(i64::from(self.quantity)).map_err(|_| invalid("quantity"))?,
             line_total: Money::from_minor_units(self.line_total_cents),
+            stock_from: self
+                .stock_from
+                .iter()
+                .map(|&[bucket, units]| Portion {
+                    bucket: bucket as usize,
+                    units,
+                })
+                .collect(),
         })
     }
 }

@@ -45,17 +45,19 @@ export function TextField({
   autoComplete = 'off',
   step,
   min,
+  max,
   disabled,
 }: Common & {
   value: string;
   onInput: (value: string) => void;
-  type?: 'text' | 'search' | 'email' | 'tel';
+  type?: 'text' | 'search' | 'email' | 'tel' | 'number';
   name: string;
   required?: boolean;
   inputMode?: 'decimal' | 'numeric' | 'text' | 'email' | 'tel';
   autoComplete?: string;
   step?: string;
   min?: string;
+  max?: string;
   disabled?: boolean;
 }) {
   const id = useId();
@@ -65,7 +67,7 @@ export function TextField({
       <input
         id={id}
         name={name}
-        // Preact's types pick the attribute set by one literal type; all four are text boxes.
+        // Preact's types pick the attribute set by one literal type; all are single-line boxes.
         type={type as 'text'}
         value={value}
         required={required}
@@ -74,6 +76,7 @@ export function TextField({
         autoComplete={autoComplete}
         step={step}
         min={min}
+        max={max}
         aria-invalid={error ? 'true' : undefined}
         aria-describedby={describedBy(id, hint, error)}
         onInput={(e) => onInput((e.currentTarget as HTMLInputElement).value)}

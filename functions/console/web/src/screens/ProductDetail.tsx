@@ -1,6 +1,7 @@
-// A product: the edit form (each 422 field error next to its field), a stock adjustment by
-// a delta, deactivate/activate and delete behind a confirmation, and its history. The
-// same form creates a product at /console/products/new.
+// A product: the edit form (each 422 field error next to its field; the stock buckets only
+// once the product exists), a stock adjustment by a delta, deactivate/activate and delete
+// behind a confirmation, and its history. The same form creates a product at
+// /console/products/new.
 
 import { useRef, useState } from 'preact/hooks';
 import { del, get, patch, post, type Product } from '../api';
@@ -20,8 +21,12 @@ interface Draft {
   sku: string;
   price: string;
   stock_quantity: string;
+  stock_buckets: string;
   category_id: string;
 }
+
+/** The most records a product's stock may be split over (the API refuses more). */
+const MAX_STOCK_BUCKETS = 32;
 
 function draftOf(p: Product | undefined): Draft {
   return {
@@ -30,6 +35,7 @@ function draftOf(p: Product | undefined): Draft {
     sku: p?.sku ?? '',
     price: p?.price ?? '',
     stock_quantity: p ? String(p.stock_quantity) : '0',
+    stock_buckets: p ? String(p.stock_buckets) : '1',
     category_id: p?.category_id ?? '',
   };
 }
@@ -57,6 +63,7 @@ function changes(d: Draft, p: Product): Record<string, unknown> {
   if (d.description !== (p.description ?? '')) body.description = d.description.trim() ? d.description : null;
   if (d.sku.trim() !== (p.sku ?? '')) body.sku = d.sku.trim() ? d.sku.trim() : null;
   if (d.price.trim() !== p.price) body.price = d.price.trim();
+  if (d.stock_buckets.trim() !== String(p.stock_buckets)) body.stock_buckets = integer(d.stock_buckets);
   if (d.category_id !== p.category_id) body.category_id = d.category_id;
   return body;
 }
@@ -114,6 +121,22 @@ function ProductForm({ product, onSaved }: { product?: Product; onSaved?: () => 
           value={d.stock_quantity}
           onInput={set('stock_quantity')}
           error={err('stock_quantity')}
+          required
+        />
+      )}
+      {product && (
+        <TextField
+          label="Stock buckets"
+          name="stock_buckets"
+          type="number"
+          inputMode="numeric"
+          min="1"
+          max={String(MAX_STOCK_BUCKETS)}
+          step="1"
+          value={d.stock_buckets}
+          onInput={set('stock_buckets')}
+          error={err('stock_buckets')}
+          hint={`Split the stock over this many records so that many buyers at once don't queue on one. 1 is right for most products; raise it (e.g. 16) before a flash sale. From 1 to ${MAX_STOCK_BUCKETS}; the stock total stays the same.`}
           required
         />
       )}
@@ -266,6 +289,8 @@ export function ProductDetail({ id }: { id: string }) {
               <dd>{kes(p.price)}</dd>
               <dt>Stock</dt>
               <dd data-testid="stock">{p.stock_quantity}</dd>
+              <dt>Stock buckets</dt>
+              <dd data-testid="stock-buckets">{p.stock_buckets}</dd>
               <dt>Active</dt>
               <dd>{p.is_active ? 'yes' : 'no'}</dd>
               <dt>Created</dt>
