@@ -803,10 +803,11 @@ mod properties {
     }
 
     /// The prefixes that say which kind of item a primary key belongs to.
-    const KINDS: [&str; 12] = [
+    const KINDS: [&str; 13] = [
         "CATEGORY#",
         "CATEGORY_NAME#",
         "PRODUCT#",
+        "STOCK#",
         "SKU#",
         "ORDER#",
         "ORDER_NUMBER#",
@@ -907,6 +908,8 @@ mod properties {
                 (category(i.category), "CATEGORY#", i.category.to_string()),
                 (name_claim.clone(), "CATEGORY_NAME#", claimed.to_owned()),
                 (product(i.product), "PRODUCT#", i.product.to_string()),
+                (stock_bucket(i.product, 0), "STOCK#", format!("{}#00", i.product)),
+                (stock_bucket(i.product, 31), "STOCK#", format!("{}#31", i.product)),
                 (sku_claim(&i.sku), "SKU#", i.sku.as_str().to_ascii_uppercase()),
                 (order(i.order), "ORDER#", i.order.to_string()),
                 (order_number_claim(&i.number), "ORDER_NUMBER#", i.number.to_string()),

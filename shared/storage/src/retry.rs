@@ -75,10 +75,20 @@ pub(crate) async fn execute_retrying_conflicts(
 }
 
 /// The pause after an order's transaction met others on a stock bucket `times` times,
-/// before the service draws the buckets again: jittered under a doubling ceiling.
+/// before the service draws the buckets again: jittered under a ceiling that doubles from
+/// 25 ms up to [`CONTENTION_MAX_BACKOFF`] (the service draws again for up to its
+/// contention budget, 5 s).
 pub(crate) async fn contention_pause(times: u32) {
-    tokio::time::sleep(conflict_pause(times, rand_core::OsRng.next_u32())).await;
+    let pause = conflict_pause(times.min(CONTENTION_DOUBLINGS), rand_core::OsRng.next_u32());
+    tokio::time::sleep(pause.min(CONTENTION_MAX_BACKOFF)).await;
 }
+
+/// How often the ceiling of the pause between two draws doubles: 25 ms · 2⁴ = 400 ms,
+/// [`CONTENTION_MAX_BACKOFF`].
+const CONTENTION_DOUBLINGS: u32 = 5;
+
+/// The longest pause between two draws of an order's stock buckets.
+const CONTENTION_MAX_BACKOFF: Duration = Duration::from_millis(400);
 
 /// The tries of one read-then-write: [`StaleReads::again`] before every try but the first.
 #[derive(Debug)]
@@ -137,6 +147,13 @@ mod tests {
             half.abs_diff(CONFLICT_BACKOFF * 2) < Duration::from_millis(1),
             "{half:?}"
         );
+    }
+
+    #[test]
+    fn pauses_between_draws_stay_below_their_own_ceiling() {
+        let ceiling = conflict_pause(CONTENTION_DOUBLINGS, u32::MAX);
+        assert!(ceiling < CONTENTION_MAX_BACKOFF);
+        assert!(ceiling > CONTENTION_MAX_BACKOFF / 2);
     }
 
     #[test]

@@ -201,12 +201,10 @@ async fn conflicts_that_outlast_the_retries_are_a_409_and_change_nothing() {
 
     let refused = app.place(&app.customer, &order_body(&[(phone, 2)])).await;
     refused.expect_problem(409);
-    let tries = 1 + domain::order::Race::Contended.retries() as usize;
-    assert_eq!(
-        contention.conflicts_answered(),
-        tries,
-        "every try conflicted"
-    );
+    // The service drew again (after growing pauses) until its budget ran out, long before
+    // the hundred conflicts the forwarder had in store.
+    let tries = contention.conflicts_answered();
+    assert!(tries > 1 && tries < 100, "{tries} tries");
     assert_eq!(app.env.snapshot().await, before);
     assert!(app.messages().await.is_empty());
 }

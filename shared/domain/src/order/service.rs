@@ -32,6 +32,10 @@ use crate::timestamp::Timestamp;
 /// of them the order, its number's claim and the idempotency record.
 pub const MAX_STOCK_PORTIONS: usize = 97;
 
+/// How long placing one order keeps drawing stock buckets while other orders' transactions
+/// get there first ([`Race::Contended`]): well inside the orders function's 10 s timeout.
+pub const CONTENTION_BUDGET: Duration = Duration::from_secs(5);
+
 /// How long an idempotency key holds its first response.
 pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 
@@ -50,7 +54,8 @@ pub enum Race {
     NumberTaken,
     /// Another order's transaction was writing the same stock bucket at that moment: the
     /// line's bucket is drawn again among those that hold enough (with K buckets, another
-    /// one most of the time), from the same read.
+    /// one most of the time), from the same read, after storage's hold-off; for as long as
+    /// [`CONTENTION_BUDGET`] (not a count: how long a storm queues depends on the crowd).
     Contended,
 }
 
@@ -62,7 +67,7 @@ impl Race {
             Race::PriceChanged => 1,
             Race::StockRaced => 3,
             Race::NumberTaken => 3,
-            Race::Contended => 12,
+            Race::Contended => u32::MAX,
         }
     }
 }
@@ -155,6 +160,7 @@ pub struct OrderService<S, Q> {
     queue: Q,
     vat: VatRate,
     hand_off: HandOffPolicy,
+    contention_budget: Duration,
 }
 
 impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
@@ -164,6 +170,16 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
             queue,
             vat,
             hand_off,
+            contention_budget: CONTENTION_BUDGET,
+        }
+    }
+
+    /// The same service, drawing stock buckets for `budget` at most while other orders
+    /// get there first (default [`CONTENTION_BUDGET`]).
+    pub fn with_contention_budget(self, budget: Duration) -> Self {
+        Self {
+            contention_budget: budget,
+            ..self
         }
     }
 
@@ -195,6 +211,7 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
         let id = OrderId::generate();
         tracing::Span::current().record("order_id", tracing::field::display(id));
         let mut races = LostRaces::default();
+        let started = std::time::Instant::now();
         let number = OrderNumber::generate(now);
         let mut order = self.price(id, customer, number, request, &stocked, now)?;
         loop {
@@ -238,7 +255,8 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
                     order = repriced;
                 }
                 Err(PlaceFailure::Contended) => {
-                    if !races.retry(Race::Contended) {
+                    races.retry(Race::Contended);
+                    if started.elapsed() >= self.contention_budget {
                         return Err(OrderError::ConcurrentChange);
                     }
                     self.store.hold_off(races.lost(Race::Contended)).await;
