@@ -6,8 +6,8 @@
 //    four buckets (a count the API refuses shown at its field first, the stock total kept,
 //    the change in its history); a customer places two orders through the API; one is
 //    advanced to DELIVERED step by step, the other cancelled (its stock comes back on the
-//    product page); both notification channels are seen; the history holds those changes;
-//    the orders CSV has both rows.
+//    product page); every message of the first (confirmation SMS and email, shipped,
+//    delivered) is seen sent; the history holds those changes; the orders CSV has both rows.
 // 2. Bulk: three orders advanced at once, one refused by the API (cancelled behind the
 //    console's back), each row's result shown.
 // 3. M-Pesa: on an order's page, a prompt the API refuses (a bad number: 422 at the field;
@@ -19,6 +19,10 @@
 //    overpaid, is listed as needing attention.
 // 4. The local customer (not an admin) sees "admins only", and the console calls nothing
 //    beyond /customer/me.
+// 5. A real failed notification: with the customer's number one the stack's SMS stand-in
+//    refuses as blacklisted, an order is confirmed and shipped; once the notifier is done
+//    (the number then restored), the Notifications screen lists the order with each failed
+//    message and its reason in words, and the order's Messages show them.
 // Every screen: axe (WCAG 2.1 A + AA) finds nothing and a non-blank screenshot is saved
 // under $CONSOLE_E2E_OUT/screenshots; every console response carries the policy and the
 // console log reports no violation.
@@ -214,17 +218,22 @@ describe('the back-office console', () => {
       assert.equal(await page.getByRole('button', { name: /Mark as|Confirm order|Cancel order/ }).count(), 0);
       await page.getByText('KES 3,477.68').first().waitFor(); // 2 × 1499.00 + 16 % VAT
 
-      // Both notification channels were sent (the notifier runs behind the queue bridge).
-      await poll(
+      // Every message was sent (the notifier runs behind the queue bridge): the
+      // confirmation's SMS and email, then a text for each of shipped and delivered.
+      const messages = page.getByRole('region', { name: 'Messages of this order' }).locator('tbody tr');
+      const sent = await poll(
         async () => {
           await page.reload();
-          const rows = page.getByRole('region', { name: 'Notification channels' }).locator('tbody tr');
-          await rows.first().waitFor();
-          const text = await rows.allInnerTexts();
-          return text.length === 2 && text.every((row) => /\bsent\b/.test(row));
+          await messages.first().waitFor();
+          const text = await messages.allInnerTexts();
+          return text.length === 4 && text.every((row) => /\bSent\b/.test(row)) && text;
         },
-        { timeout: 60_000, message: 'both notifications sent' },
+        { timeout: 60_000, message: 'every message sent' },
       );
+      assert.match(sent[0], /^Order confirmed\s+SMS\s+Sent\b/);
+      assert.match(sent[1], /^Order confirmed\s+Email\s+Sent\b/);
+      assert.match(sent[2], /^Shipped\s+SMS\s+Sent\s+1\s+—\s+—\s+\d/, 'a text has the time it was sent');
+      assert.match(sent[3], /^Delivered\s+SMS\s+Sent\b/);
       if (haveCustomers) {
         await page.getByText('+254712345678').waitFor();
       }
@@ -292,7 +301,7 @@ describe('the back-office console', () => {
       // Notifications (failed) and customers.
       await nav(page, 'Notifications');
       await heading(page, 'Failed notifications');
-      await page.getByText(/No failed notifications|Orders whose SMS/).first().waitFor();
+      await page.getByText(/No failed notifications|could not be sent or delivered/).first().waitFor();
       await checkScreen(page, '10-notifications');
       await nav(page, 'Customers');
       await heading(page, 'Customers');
@@ -528,5 +537,80 @@ describe('the back-office console', () => {
       await page.getByText('Your session has ended').waitFor();
       assertPolicyKept(record);
     }));
-});
 
+  it('shows texts the SMS provider refused, and why, on the Notifications screen and the order', async (t) =>
+    withContext(browser, t, 'failed-notification', async ({ page, record }) => {
+      // The stack's Africa's Talking stand-in refuses a number ending in 0000 as blacklisted
+      // (406 UserInBlacklist): the notifier records each text to it as failed for good. The
+      // notifier reads the number when it sends, so it is restored only once every message
+      // of the order is final (the other steps text +254712345678).
+      const blacklisted = await api(customerToken, 'PATCH', '/customer/me', { phone_number: '0712340000' });
+      assert.equal(blacklisted.status, 200, JSON.stringify(blacklisted.body));
+      let order;
+      let final;
+      try {
+        order = await placeOrder(state.productId, 1);
+        await consoleSignIn(page, 'admin');
+        await page.goto(`${ORIGIN}/console/orders/${order.id}`);
+        await heading(page, `Order ${order.order_number}`);
+        const status = page.getByTestId('order-status');
+        for (const next of ['PROCESSING', 'SHIPPED']) {
+          await page.getByRole('button', { name: `Mark as ${next}` }).click();
+          await poll(async () => (await status.innerText()) === next, { message: `the order ${next}` });
+        }
+        final = await poll(
+          async () => {
+            const now = await api(adminToken, 'GET', `/orders/${order.id}`);
+            const messages = now.body?.messages ?? [];
+            return messages.length === 3 && messages.every((m) => m.status !== 'pending') && messages;
+          },
+          { timeout: 60_000, message: 'every message of the order final' },
+        );
+      } finally {
+        const restored = await api(customerToken, 'PATCH', '/customer/me', { phone_number: '0712345678' });
+        assert.equal(restored.status, 200, JSON.stringify(restored.body));
+      }
+      assert.deepEqual(
+        final.map((m) => [m.event, m.channel, m.status, m.last_error]),
+        [
+          ['order.confirmed', 'sms', 'failed', 'user_in_blacklist'],
+          ['order.confirmed', 'email', 'sent', null],
+          ['order.shipped', 'sms', 'failed', 'user_in_blacklist'],
+        ],
+      );
+      await poll(
+        async () => {
+          const failed = await api(adminToken, 'GET', '/orders?notification_status=failed&limit=100');
+          return failed.body?.items?.some((o) => o.id === order.id);
+        },
+        { message: 'the order listed with failed notifications' },
+      );
+
+      // The Notifications screen: which messages failed, and why, in words.
+      await nav(page, 'Notifications');
+      await heading(page, 'Failed notifications');
+      const list = page.getByRole('region', { name: 'Orders with failed notifications' });
+      const row = list.locator('tr').filter({ has: page.getByRole('link', { name: order.order_number }) });
+      await row.waitFor();
+      const failed = await row.getByRole('listitem').allInnerTexts();
+      assert.deepEqual(failed, [
+        'Order confirmed (SMS): The number is blacklisted: the customer opted out of texts',
+        'Shipped (SMS): The number is blacklisted: the customer opted out of texts',
+      ]);
+      await checkScreen(page, '21-notifications-failed');
+
+      // The order's Messages: every message, the refused ones with their reason.
+      await row.getByRole('link', { name: order.order_number }).click();
+      await heading(page, `Order ${order.order_number}`);
+      const rows = page.getByRole('region', { name: 'Messages of this order' }).locator('tbody tr');
+      await rows.first().waitFor();
+      const text = await rows.allInnerTexts();
+      assert.equal(text.length, 3, text.join('\n'));
+      assert.match(text[0], /^Order confirmed\s+SMS\s+Failed\s+1\s+The number is blacklisted: the customer opted out of texts\s+—\s+—/);
+      assert.match(text[1], /^Order confirmed\s+Email\s+Sent\s+1\s+—/);
+      assert.match(text[2], /^Shipped\s+SMS\s+Failed\s+1\s+The number is blacklisted: the customer opted out of texts\s+—\s+—/);
+      await page.getByRole('heading', { level: 2, name: 'Messages', exact: true }).evaluate((el) => el.scrollIntoView({ block: 'start' }));
+      await checkScreen(page, '22-order-messages');
+      assertPolicyKept(record);
+    }));
+});

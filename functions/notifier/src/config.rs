@@ -11,6 +11,7 @@
 //! | `ORDER_EMAIL_FROM` | the SES identity the admin's email is sent from |
 //! | `ORDER_EMAIL_TO` | the admin address that receives it |
 //! | `SES_CONFIGURATION_SET` | optional SES configuration set |
+//! | `MPESA_SHORTCODE` | optional: the shop's M-Pesa Paybill, told (with the order's account reference) in the confirmation of an order not paid yet |
 //! | `CLAIM_LEASE_SECONDS` | how long a send in flight is protected (default 120; > the function timeout) |
 //! | `RETRY_BASE_SECONDS`, `RETRY_MAX_SECONDS` | backoff after a transient failure: base × 2^(receives−1), capped (defaults 60 and 900) |
 
@@ -36,6 +37,8 @@ pub struct NotifierConfig {
     pub email_from: String,
     pub email_to: String,
     pub configuration_set: Option<String>,
+    /// The shop's Paybill (digits), when it takes M-Pesa.
+    pub paybill: Option<String>,
     pub claim_lease: Duration,
     pub backoff: Backoff,
 }
@@ -78,6 +81,21 @@ impl NotifierConfig {
             email_from: env.required("ORDER_EMAIL_FROM")?,
             email_to: env.required("ORDER_EMAIL_TO")?,
             configuration_set: env.optional("SES_CONFIGURATION_SET"),
+            paybill: match env.optional("MPESA_SHORTCODE") {
+                Some(code)
+                    if (5..=7).contains(&code.len())
+                        && code.bytes().all(|b| b.is_ascii_digit()) =>
+                {
+                    Some(code)
+                }
+                Some(_) => {
+                    return Err(ConfigError::Invalid(
+                        "MPESA_SHORTCODE",
+                        "must be the Paybill's 5 to 7 digits".into(),
+                    ));
+                }
+                None => None,
+            },
             claim_lease: env.seconds("CLAIM_LEASE_SECONDS", DEFAULT_CLAIM_LEASE)?,
             backoff,
         })
@@ -109,6 +127,26 @@ mod tests {
         assert_eq!(c.backoff.base, Duration::from_secs(60));
         assert_eq!(c.backoff.max, Duration::from_secs(900));
         assert_eq!(c.claim_lease, DEFAULT_CLAIM_LEASE);
+        assert_eq!(c.paybill, None);
+    }
+
+    #[test]
+    fn the_paybill_is_five_to_seven_digits() {
+        let with = |code: &'static str| {
+            let mut pairs = FULL.to_vec();
+            pairs.push(("MPESA_SHORTCODE", code));
+            config(&pairs)
+        };
+        assert_eq!(
+            with("174379").expect("valid").paybill.as_deref(),
+            Some("174379")
+        );
+        for bad in ["1234", "12345678", "17437x"] {
+            assert!(
+                matches!(with(bad), Err(ConfigError::Invalid("MPESA_SHORTCODE", _))),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

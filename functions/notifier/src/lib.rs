@@ -1,13 +1,14 @@
-//! The notifier: consumes the notifications queue (`{"order_id", "event":
-//! "order.confirmed"}`) and, per order, sends the customer's SMS and the admin's email at
-//! most once each (see [`domain::notification`]).
+//! The notifier: consumes the notifications queue (`{"order_id", "event"}`: the
+//! confirmation, an event a customer message tells, or the reconciler's re-send) and, per
+//! order, sends the confirmation's SMS and email and every customer message at most once
+//! each (see [`domain::notification`]).
 //!
 //! Invariants of a batch:
 //! - Records are handled concurrently and independently; the response lists only the
 //!   records to deliver again (`ReportBatchItemFailures`), so one failing message never
 //!   re-delivers its neighbours, and nothing panics on any body.
-//! - A body that is not an `order.confirmed` message, an unknown order and an order that
-//!   is not (or no longer) confirmed are logged and acknowledged: retrying cannot help.
+//! - A body that is not a notifications message, an unknown order and an order with
+//!   nothing to tell are logged and acknowledged: retrying cannot help.
 //! - A record to deliver again first gets its visibility timeout set from its
 //!   `ApproximateReceiveCount` (base × 2^(receives−1), capped); after `maxReceiveCount`
 //!   receives the queue's redrive policy moves it to the dead-letter queue.
@@ -20,7 +21,7 @@ use std::time::Duration;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use domain::CustomerStore;
 use domain::notification::{EmailSender, Handled, NotificationStore, Notifier, SmsSender};
-use queue::{ORDER_CONFIRMED, OrderEvent, Redelivery};
+use queue::{EVENTS, OrderEvent, Redelivery};
 
 /// Backoff before a record that failed is delivered again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,9 +74,32 @@ where
     }
 
     /// Handles every record of `event`; the response names the ones to deliver again.
+    /// Records about the same order (its confirmation and an event, say) are handled
+    /// once, by the first of them, so no two of them race for the same order's sends; the
+    /// others are acknowledged (the first, retried when something is still due, carries
+    /// the order).
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
-        let verdicts =
-            futures::future::join_all(event.records.iter().map(|record| self.record(record))).await;
+        let mut firsts: Vec<&SqsMessage> = Vec::new();
+        let mut first_of: Vec<usize> = Vec::with_capacity(event.records.len());
+        for record in &event.records {
+            let order = order_of(record);
+            let same =
+                order.and_then(|id| firsts.iter().position(|first| order_of(first) == Some(id)));
+            first_of.push(same.unwrap_or_else(|| {
+                firsts.push(record);
+                firsts.len() - 1
+            }));
+        }
+        let handled =
+            futures::future::join_all(firsts.iter().map(|record| self.record(record))).await;
+        let verdicts = first_of.iter().enumerate().map(|(i, &first)| {
+            let is_first = std::ptr::eq(firsts[first], &event.records[i]);
+            if is_first {
+                handled[first]
+            } else {
+                Verdict::Acknowledge
+            }
+        });
         let mut response = SqsBatchResponse::default();
         for (record, verdict) in event.records.iter().zip(verdicts) {
             if verdict == Verdict::Retry {
@@ -93,16 +117,10 @@ where
             tracing::error!("a record without a messageId cannot be reported; acknowledged");
             return Verdict::Acknowledge;
         };
-        let event = record
-            .body
-            .as_deref()
-            .and_then(|body| serde_json::from_str::<OrderEvent>(body).ok())
-            .filter(|event| event.event == ORDER_CONFIRMED);
-        let Some(event) = event else {
-            tracing::warn!(message_id, "not an order.confirmed message; acknowledged");
+        let Some(order_id) = order_of(record) else {
+            tracing::warn!(message_id, "not a notifications message; acknowledged");
             return Verdict::Acknowledge;
         };
-        let order_id = event.order_id;
         let verdict = match self.notifier.notify(order_id).await {
             Ok(Handled::Done | Handled::Ignored(_)) => Verdict::Acknowledge,
             Ok(Handled::Retry) => Verdict::Retry,
@@ -137,6 +155,16 @@ where
                 "could not delay the next delivery"),
         }
     }
+}
+
+/// The order a record is about, when it is a notifications message.
+fn order_of(record: &SqsMessage) -> Option<domain::OrderId> {
+    record
+        .body
+        .as_deref()
+        .and_then(|body| serde_json::from_str::<OrderEvent>(body).ok())
+        .filter(|event| EVENTS.contains(&event.event.as_str()))
+        .map(|event| event.order_id)
 }
 
 #[cfg(test)]

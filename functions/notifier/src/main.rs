@@ -28,7 +28,8 @@ async fn main() -> Result<(), bootstrap::Error> {
             config.configuration_set,
         ),
         config.claim_lease,
-    );
+    )
+    .with_paybill(config.paybill);
     let queue = SqsNotificationQueue::new(aws.sqs(), config.queue_url);
     let handler = BatchHandler::new(notifier, queue, config.backoff);
     bootstrap::run_events(move |event: SqsEvent| {

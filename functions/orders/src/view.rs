@@ -2,7 +2,7 @@
 //! what they add up to (docs/payments.md). Admins also see where each notification
 //! channel stands; customers never do.
 
-use domain::notification::{ChannelState, Notifications};
+use domain::notification::{Channel, ChannelState, Delivery, Notifications};
 use domain::order::{Order, OrderLine};
 use domain::{CustomerId, Money, OrderId, ProductId, Timestamp};
 use http_api::payment::PaymentView;
@@ -64,6 +64,66 @@ pub struct OrderView {
     /// Admins only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notifications: Option<NotificationsView>,
+    /// Admins only: every message about the order, oldest first — the confirmation's SMS
+    /// and email, then the customer's texts through the order's life.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub messages: Option<Vec<MessageView>>,
+}
+
+/// One message about an order, as admins see it.
+#[derive(Debug, Serialize)]
+pub struct MessageView {
+    /// `order.confirmed`, `payment.received`, `order.shipped`, `order.delivered`,
+    /// `order.cancelled` or `payment.reversed`.
+    pub event: &'static str,
+    /// `sms` or `email`.
+    pub channel: &'static str,
+    /// `pending`, `sent`, `skipped` or `failed`.
+    pub status: &'static str,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    /// `delivered` or `undelivered`, once the provider reported it.
+    pub delivery: Option<&'static str>,
+    pub sent_at: Option<Timestamp>,
+}
+
+impl MessageView {
+    fn of(event: &'static str, channel: &'static str, state: &ChannelState) -> Self {
+        Self {
+            event,
+            channel,
+            status: state.status.as_str(),
+            attempts: state.attempts,
+            last_error: state.last_error.as_ref().map(|c| c.as_str().to_owned()),
+            delivery: None,
+            sent_at: None,
+        }
+    }
+
+    /// Every message about `order`: the confirmation's (once it was confirmed), then its
+    /// customer messages in the order their events happened.
+    fn all(order: &Order) -> Vec<Self> {
+        let mut all = Vec::new();
+        if order.confirmed_at.is_some() {
+            for channel in Channel::ALL {
+                let state = order.notifications.get(channel);
+                all.push(Self::of("order.confirmed", channel.as_str(), state));
+            }
+        }
+        for message in &order.messages {
+            let mut view = Self::of(message.event.name(), Channel::Sms.as_str(), &message.state);
+            view.sent_at = message.sent_at;
+            view.delivery = message.delivery.as_ref().map(|d| match d {
+                Delivery::Delivered => "delivered",
+                Delivery::Undelivered(_) => "undelivered",
+            });
+            if let Some(Delivery::Undelivered(reason)) = &message.delivery {
+                view.last_error = Some(reason.as_str().to_owned());
+            }
+            all.push(view);
+        }
+        all
+    }
 }
 
 /// One notification channel, as admins see it.
@@ -133,6 +193,7 @@ impl OrderView {
             amount_due: standing.amount_due,
             payments: order.payments.iter().map(PaymentView::from).collect(),
             notifications: admin.then(|| NotificationsView::from(&order.notifications)),
+            messages: admin.then(|| MessageView::all(order)),
         }
     }
 }

@@ -78,7 +78,7 @@ async fn a_confirmation_lost_after_commit_is_re_sent_by_the_reconciler() {
     assert_eq!((report.resent, report.failed), (1, 0));
     assert_eq!(
         env.drain(&queues.notifications).await,
-        [json!({"order_id": placed.order.id.to_string(), "event": "order.confirmed"})]
+        [json!({"order_id": placed.order.id.to_string(), "event": "order.notify"})]
     );
 
     // Re-sends back off: the next run, right after, sends nothing more.
@@ -102,7 +102,7 @@ async fn a_confirmation_lost_after_commit_is_re_sent_by_the_reconciler() {
 }
 
 #[tokio::test]
-async fn only_confirmed_orders_past_their_grace_period_are_re_sent() {
+async fn only_orders_with_something_to_tell_past_their_grace_period_are_re_sent() {
     let env = TestEnv::new().await;
     let queues = env.queues().await;
     let phone = env.product("Phone", "100.00", 100).await;
@@ -147,19 +147,23 @@ async fn only_confirmed_orders_past_their_grace_period_are_re_sent() {
         .await
         .expect("query");
     let ids: Vec<_> = due_now.iter().map(|p| p.order_id).collect();
+    // The cancelled order owes its customer the cancellation; the confirmed one its
+    // confirmation. The one still in its grace period and the pending one owe nothing yet.
     assert_eq!(
         ids,
-        [due.order.id],
+        [cancelled.order.id, due.order.id],
         "not {:?}",
-        [handed_off.order.id, pending.order.id, cancelled.order.id]
+        [handed_off.order.id, pending.order.id]
     );
 
     let report = reconciler::run(&now_due).await.expect("run");
-    assert_eq!((report.resent, report.failed), (1, 0));
-    assert_eq!(
-        env.drain(&queues.notifications).await,
-        [json!({"order_id": due.order.id.to_string(), "event": "order.confirmed"})]
-    );
+    assert_eq!((report.resent, report.failed), (2, 0));
+    let notify = |id: domain::OrderId| json!({"order_id": id.to_string(), "event": "order.notify"});
+    let mut resent = env.drain(&queues.notifications).await;
+    resent.sort_by_key(|m| m["order_id"].as_str().unwrap_or_default().to_owned());
+    let mut expected = [notify(cancelled.order.id), notify(due.order.id)];
+    expected.sort_by_key(|m| m["order_id"].as_str().unwrap_or_default().to_owned());
+    assert_eq!(resent, expected);
 }
 
 #[tokio::test]
@@ -181,7 +185,7 @@ async fn a_failing_queue_leaves_confirmations_due_for_the_next_run() {
     assert_eq!((report.resent, report.failed), (1, 0));
     assert_eq!(
         env.drain(&queues.notifications).await,
-        [json!({"order_id": placed.order.id.to_string(), "event": "order.confirmed"})]
+        [json!({"order_id": placed.order.id.to_string(), "event": "order.notify"})]
     );
 }
 
@@ -202,11 +206,14 @@ async fn unshard(env: &TestEnv, id: domain::OrderId, status: OrderStatus, hand_o
         .expression_attribute_values(":g2", S(keys::ORDER_LIST.into()))
         .expression_attribute_values(":g3", S(keys::orders_in_status_list(status)));
     let mut expression = "SET #g2 = :g2, #g3 = :g3".to_owned();
+    update = update.expression_attribute_names("#g4", keys::GSI4PK);
     if hand_off_due {
         expression.push_str(", #g4 = :g4");
-        update = update
-            .expression_attribute_names("#g4", keys::GSI4PK)
-            .expression_attribute_values(":g4", S(keys::UNSHARDED_HAND_OFFS_DUE.into()));
+        update = update.expression_attribute_values(":g4", S(keys::UNSHARDED_HAND_OFFS_DUE.into()));
+    } else {
+        // That release kept no hand-off for it (a cancellation told nobody then).
+        expression.push_str(" REMOVE #g4, #g4s, hand_off_due");
+        update = update.expression_attribute_names("#g4s", keys::GSI4SK);
     }
     update
         .update_expression(expression)
@@ -300,7 +307,7 @@ async fn orders_from_before_sharding_are_filed_under_their_shards_and_their_hand
     assert_eq!((report.resent, report.failed), (1, 0));
     assert_eq!(
         env.drain(&queues.notifications).await,
-        [json!({"order_id": lost.order.id.to_string(), "event": "order.confirmed"})]
+        [json!({"order_id": lost.order.id.to_string(), "event": "order.notify"})]
     );
     assert_eq!(
         reconciler::file_unsharded(reconciler.store())

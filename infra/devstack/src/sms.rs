@@ -6,7 +6,10 @@
 //! Answers as the real API does to that request: HTTP 401 `The supplied authentication is
 //! invalid` for a wrong or missing `apiKey` or `username`, HTTP 400 for a missing `to` or
 //! `message`, otherwise HTTP 201 with `SMSMessageData` naming one recipient with status
-//! code 101 (`Success`) and a fresh `ATXid_` message id.
+//! code 101 (`Success`) and a fresh `ATXid_` message id — except for a number ending in
+//! [`BLACKLISTED_SUFFIX`], which it refuses as the real API refuses a number that opted
+//! out: status code 406 `UserInBlacklist`, message id `None` (so the stack can show a
+//! failed notification for real).
 //!
 //! Invariants:
 //! - Only accepted SMS are kept, in arrival order, in the [`Outbox`]; `GET /messages` lists
@@ -34,6 +37,9 @@ pub const MESSAGING_PATH: &str = "/version1/messaging";
 pub const MESSAGES_PATH: &str = "/messages";
 /// The real API's body for a bad API key or username (HTTP 401, text/plain).
 pub const INVALID_AUTHENTICATION: &str = "The supplied authentication is invalid";
+
+/// A number ending in this is refused as blacklisted (`UserInBlacklist`).
+pub const BLACKLISTED_SUFFIX: &str = "0000";
 
 /// The account the stand-in accepts.
 #[derive(Clone, PartialEq, Eq)]
@@ -192,6 +198,20 @@ async fn send(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Byte
             &format!("Request is missing required form field '{missing}'"),
         );
     };
+    if to.ends_with(BLACKLISTED_SUFFIX) {
+        tracing::info!(to = %mask_number(to), "sms sandbox: refused (blacklisted number)");
+        let body = json!({"SMSMessageData": {
+            "Message": "Sent to 0/1 Total Cost: 0",
+            "Recipients": [{
+                "statusCode": 406,
+                "number": to,
+                "cost": "0",
+                "status": "UserInBlacklist",
+                "messageId": "None",
+            }],
+        }});
+        return (StatusCode::CREATED, axum::Json(body)).into_response();
+    }
     let message_id = format!("ATXid_{:032x}", ulid::Ulid::new().0);
     tracing::info!(
         message_id = %message_id,
@@ -250,6 +270,23 @@ mod tests {
             request = request.header("apiKey", key);
         }
         request.send().await.expect("request")
+    }
+
+    #[tokio::test]
+    async fn a_number_ending_in_0000_is_refused_as_blacklisted_and_not_kept() {
+        let sandbox = start(config(), 0).await.expect("start");
+        let sms = [
+            ("username", "sandbox"),
+            ("to", "+254712340000"),
+            ("message", "Hi"),
+        ];
+        let response = post(&sandbox, Some(KEY), &sms).await;
+        assert_eq!(response.status(), 201);
+        let body: Value = response.json().await.expect("json");
+        let recipient = &body["SMSMessageData"]["Recipients"][0];
+        assert_eq!(recipient["statusCode"], 406);
+        assert_eq!(recipient["status"], "UserInBlacklist");
+        assert!(sandbox.outbox.messages().is_empty());
     }
 
     #[tokio::test]

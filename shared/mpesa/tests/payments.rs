@@ -11,6 +11,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use devstack::mpesa::{MpesaSandboxConfig, RunningMpesaSandbox};
 use domain::audit::{AuditListing, AuditLog};
+use domain::notification::CustomerEvent;
 use domain::order::request::{DeliveryAddress, RequestedLine};
 use domain::order::{
     HandOffPolicy, NotPayable, Order, OrderRequest, OrderService, OrderStatus, PaymentStatus,
@@ -278,13 +279,27 @@ async fn a_success_callback_sent_twice_counts_once() {
     let paid = w.stored(order.id).await;
     assert_eq!(paid.payment_standing().amount_paid, money("580.00"));
     assert_eq!(paid.status, OrderStatus::Confirmed);
-    assert!(
-        w.env
-            .drain(&w.queue_url)
-            .await
-            .iter()
-            .all(|m| m["event"] == "order.confirmed")
+    // The customer is owed one text about it, recorded with the payment, whatever the
+    // second callback did; the notifier was told once.
+    let told: Vec<_> = paid.messages.iter().map(|m| m.event.clone()).collect();
+    let receipt = paid.payments[0].receipt.clone().expect("receipt");
+    assert_eq!(
+        told,
+        [CustomerEvent::PaymentReceived {
+            amount: money("580.00"),
+            receipt,
+            due: money("0.00"),
+        }]
     );
+    let mut events: Vec<String> = w
+        .env
+        .drain(&w.queue_url)
+        .await
+        .iter()
+        .map(|m| m["event"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    events.sort();
+    assert_eq!(events, ["order.confirmed", "payment.received"]);
 }
 
 #[tokio::test]
@@ -455,6 +470,21 @@ async fn paybill_payments_add_up_and_one_receipt_counts_once() {
         paid.payments
             .iter()
             .all(|p| p.method == PaymentMethod::MpesaPaybill)
+    );
+    // One text per payment, each with what was still due after it (rounded up to whole
+    // shillings: 1,160.00 − 580.00), in the order they came.
+    let told: Vec<CustomerEvent> = paid.messages.iter().map(|m| m.event.clone()).collect();
+    let received = |receipt: &str, due: &str| CustomerEvent::PaymentReceived {
+        amount: money("580.00"),
+        receipt: domain::payment::Receipt::parse(receipt).expect("receipt"),
+        due: money(due),
+    };
+    assert_eq!(
+        told,
+        [
+            received("SLK0000001", "580.00"),
+            received("SLK0000002", "0.00")
+        ]
     );
 }
 
@@ -674,6 +704,7 @@ async fn a_cancellation_decided_before_a_payment_landed_is_refused_and_changes_n
         payments_version: order.payments_version,
         payments: None,
         marks: order.payment_marks(),
+        message: None,
     };
     // …while a payment lands before it commits.
     w.payments
@@ -749,6 +780,26 @@ async fn paid_then_cancelled_is_reversed_by_mpesa_and_refunded_once() {
             .await
             .iter()
             .any(|e| e.action.as_str() == "payment.reversed")
+    );
+    // The customer is told: paid, cancelled with the refund requested, refunded.
+    let told: Vec<CustomerEvent> = refunded.messages.iter().map(|m| m.event.clone()).collect();
+    let receipt = refunded.payments[0].receipt.clone().expect("receipt");
+    assert_eq!(
+        told,
+        [
+            CustomerEvent::PaymentReceived {
+                amount: money("116.00"),
+                receipt: receipt.clone(),
+                due: Money::ZERO,
+            },
+            CustomerEvent::Cancelled {
+                refund: Some(money("116.00")),
+            },
+            CustomerEvent::PaymentReversed {
+                amount: money("116.00"),
+                receipt,
+            },
+        ]
     );
 
     // The same result again changes nothing.

@@ -18,6 +18,20 @@ use serde::{Deserialize, Serialize};
 /// The `event` of a confirmation message.
 pub const ORDER_CONFIRMED: &str = "order.confirmed";
 
+/// Every `event` the notifier takes: what was recorded on the order (the confirmation,
+/// and the events its customer messages tell), and the reconciler's re-send of an order
+/// with something still to tell. Whichever it is, the notifier reads the order and sends
+/// all that is pending on it.
+pub const EVENTS: [&str; 7] = [
+    ORDER_CONFIRMED,
+    "payment.received",
+    "order.shipped",
+    "order.delivered",
+    "order.cancelled",
+    "payment.reversed",
+    domain::order::RESEND_EVENT,
+];
+
 /// The body of a notifications-queue message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -54,8 +68,15 @@ impl SqsNotificationQueue {
 
 impl NotificationQueue for SqsNotificationQueue {
     async fn order_confirmed(&self, order: OrderId) -> Result<(), QueueError> {
-        let body = serde_json::to_string(&OrderEvent::confirmed(order))
-            .map_err(|e| QueueError(Box::new(e)))?;
+        self.order_event(order, ORDER_CONFIRMED).await
+    }
+
+    async fn order_event(&self, order: OrderId, event: &'static str) -> Result<(), QueueError> {
+        let body = serde_json::to_string(&OrderEvent {
+            order_id: order,
+            event: event.to_owned(),
+        })
+        .map_err(|e| QueueError(Box::new(e)))?;
         self.client
             .send_message()
             .queue_url(self.queue_url.as_ref())

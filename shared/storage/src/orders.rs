@@ -11,7 +11,9 @@ use std::sync::Arc;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use domain::audit::Retention;
-use domain::notification::{Channel, ChannelState, ChannelStatus, NotificationStore};
+use domain::notification::{
+    Channel, ChannelState, ChannelStatus, CustomerMessage, Delivery, NotificationStore,
+};
 use domain::order::{
     HandOffChange, IdempotencyKey, IdempotencyRecord, Order, OrderError, OrderListing, OrderStatus,
     OrderStore, PaymentMarks, PendingHandOff, PlaceFailure, Restock, StatusChange, StockedProduct,
@@ -19,11 +21,13 @@ use domain::order::{
 use domain::{CatalogError, CustomerId, OrderId, Page, PageRequest, ProductId, Timestamp};
 
 use crate::expr::Expr;
+use crate::failure::Failure;
 use crate::item::{Fields, Item, key, n, s};
 use crate::keys;
 use crate::query::Listing;
 use crate::records::attr;
 use crate::records::catalog::StoredProduct;
+use crate::records::message::{MessageRecord, message_attr};
 use crate::records::order::{
     ChannelRecord, HandOff, IdempotencyItem, OrderRecord, UpgradeProgress, channel_attr,
     channel_status_path, encode_number_claim, failed_channels, notification_failed_keys,
@@ -150,6 +154,21 @@ impl DynamoOrders {
         }
         Ok(writes)
     }
+}
+
+/// `expr` that also records `messages` on the order (each its own attribute, never there
+/// before: its key names its event once).
+pub(crate) fn with_messages(
+    mut expr: Expr,
+    messages: &[domain::notification::CustomerMessage],
+) -> Result<Expr, Failure> {
+    for message in messages {
+        let name = message_attr(&message.key);
+        expr = expr
+            .set(&name, MessageRecord::encode(message)?)
+            .when_absent(&name);
+    }
+    Ok(expr)
 }
 
 /// The update of the order item for `change`, conditioned on its current status (also
@@ -328,6 +347,7 @@ impl OrderStore for DynamoOrders {
     async fn change_status(&self, change: &StatusChange) -> Result<(), OrderError> {
         let order_key = keys::order(change.order_id);
         let update = with_payments(status_update(change), change)?;
+        let update = with_messages(update, change.message.as_slice())?;
         let history = self.table.history_put(&change.history)?;
         let mut items = Transaction::new()
             .with(
@@ -686,12 +706,20 @@ impl NotificationStore for DynamoOrders {
                 // which `failed` is final): membership unchanged.
                 written().when_ne(&this_status, failed()),
                 // Leaving `failed` (a re-send after the notifier's time, say) with the
-                // other channel not failed: off the list.
+                // other channel not failed and no customer message failed: off the list.
                 written()
                     .when_eq(&this_status, failed())
                     .when_absent_or_ne(channel_attr(channel.other()), &other_status, failed())
+                    .when_absent(attr::MESSAGES_FAILED)
                     .remove(keys::GSI5PK)
                     .remove(keys::GSI5SK),
+                // Leaving `failed` while a customer message failed: still listed.
+                listed_as_failed(
+                    written()
+                        .when_eq(&this_status, failed())
+                        .when_exists(attr::MESSAGES_FAILED),
+                    order,
+                ),
                 // Leaving `failed` while the other channel is failed: still listed.
                 listed_as_failed(
                     written()
@@ -711,6 +739,32 @@ impl NotificationStore for DynamoOrders {
             }
         }
         Ok(false)
+    }
+
+    #[tracing::instrument(name = "dynamodb.save_message", skip_all,
+        fields(order_id = %order, message = %message.key))]
+    async fn save_message(
+        &self,
+        order: OrderId,
+        message: &CustomerMessage,
+        expected_version: u32,
+    ) -> Result<bool, OrderError> {
+        let this = message_attr(&message.key);
+        let mut update = Expr::new()
+            .set(&this, MessageRecord::encode(message)?)
+            .when_exists(keys::PK)
+            .when_eq(&format!("{this}.{}", attr::VERSION), n(expected_version));
+        let undelivered = matches!(message.delivery, Some(Delivery::Undelivered(_)));
+        if message.state.status == ChannelStatus::Failed || undelivered {
+            // Failed or not delivered: on the failed-notifications list for good.
+            update = listed_as_failed(update, order)
+                .set(attr::MESSAGES_FAILED, AttributeValue::Bool(true));
+        }
+        match self.table.update(&keys::order(order), &update).await {
+            Ok(_) => Ok(true),
+            Err(WriteError::ConditionFailed) => Ok(false),
+            Err(WriteError::Failed(failure)) => Err(failure.into()),
+        }
     }
 
     #[tracing::instrument(name = "dynamodb.acknowledge", skip_all, fields(order_id = %order))]

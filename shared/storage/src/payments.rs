@@ -24,11 +24,11 @@ use crate::expr::Expr;
 use crate::failure::Failure;
 use crate::item::{Fields, key, n, s};
 use crate::keys;
-use crate::orders::{status_update, with_payment_marks};
+use crate::orders::{status_update, with_messages, with_payment_marks};
 use crate::query::Listing;
 use crate::records::attr;
 use crate::records::customer::CustomerRecord;
-use crate::records::order::OrderRecord;
+use crate::records::order::{HandOff, OrderRecord};
 use crate::records::payment::{
     decode_prompt_ref, decode_unmatched, encode_claim, encode_payments, encode_unmatched,
 };
@@ -67,10 +67,17 @@ impl DynamoPayments {
                 write.marks,
             ),
         };
-        let expr = expr
+        let mut expr = with_messages(expr, &write.messages)?
             .set(attr::PAYMENTS, payments)
             .set(attr::PAYMENTS_VERSION, n(write.expected_version + 1))
             .when_exists(keys::PK);
+        if write.confirmation.is_none() && !write.messages.is_empty() {
+            // Something to tell: the notifier's hand-off, as a confirmation's.
+            for (name, value) in HandOff::of(write.order_id, write.tell_by).into_attributes() {
+                expr = expr.set(name, value);
+            }
+            expr = expr.set(attr::HAND_OFF_RESENDS, n(0));
+        }
         Ok(if write.expected_version == 0 {
             expr.when_absent(attr::PAYMENTS_VERSION)
         } else {

@@ -158,6 +158,29 @@ export interface Channel {
   last_error: string | null;
 }
 
+export type MessageEvent =
+  | 'order.confirmed'
+  | 'payment.received'
+  | 'order.shipped'
+  | 'order.delivered'
+  | 'order.cancelled'
+  | 'payment.reversed';
+
+/**
+ * One message about an order (admins only): the confirmation's SMS and email, then one
+ * SMS to the customer per event. `last_error` is a class (`user_in_blacklist`); for a
+ * message not delivered, the provider's reason.
+ */
+export interface OrderMessage {
+  event: MessageEvent | string;
+  channel: 'sms' | 'email' | string;
+  status: Channel['status'];
+  attempts: number;
+  last_error: string | null;
+  delivery: 'delivered' | 'undelivered' | null;
+  sent_at: string | null;
+}
+
 export type OrderStatus =
   | 'PENDING'
   | 'CONFIRMED'
@@ -185,6 +208,8 @@ export interface Order {
   confirmed_at: string | null;
   cancelled_at: string | null;
   notifications?: { sms: Channel; email: Channel };
+  /** Admins only: every message about the order, oldest first. */
+  messages?: OrderMessage[];
   // M-Pesa (docs/payments.md); optional only for a stack older than the payments.
   payment_status?: PaymentStatus;
   payment_reference?: string;

@@ -36,7 +36,10 @@ async fn one_failing_message_never_re_delivers_its_neighbours() {
     messages.push(world.message("array", r#"["order.confirmed"]"#));
     messages.push(world.message(
         "other-event",
-        &format!(r#"{{"order_id":"{}","event":"order.shipped"}}"#, first.id),
+        &format!(
+            r#"{{"order_id":"{}","event":"order.teleported"}}"#,
+            first.id
+        ),
     ));
     messages.push(world.message(
         "unknown-order",
@@ -57,7 +60,7 @@ async fn one_failing_message_never_re_delivers_its_neighbours() {
 }
 
 #[tokio::test]
-async fn orders_that_are_not_confirmed_are_acknowledged_without_a_notification() {
+async fn orders_not_confirmed_get_no_confirmation_and_a_cancelled_one_only_its_cancellation() {
     let world = World::new().await;
     world.sms_accepted().await;
     let customer = world.customer("Changed Mind", Some("0711000003")).await;
@@ -78,7 +81,11 @@ async fn orders_that_are_not_confirmed_are_acknowledged_without_a_notification()
         .await
         .expect("cancelled before the notifier ran");
     let mut messages = world.receive().await;
-    assert_eq!(messages.len(), 1, "the confirmation of the cancelled order");
+    assert_eq!(
+        messages.len(),
+        2,
+        "the confirmation and the cancellation of the cancelled order"
+    );
     messages.push(world.message(
         "pending",
         &format!(
@@ -88,7 +95,14 @@ async fn orders_that_are_not_confirmed_are_acknowledged_without_a_notification()
     ));
 
     assert!(world.deliver(&messages).await.is_empty());
-    assert!(world.sms_requests().await.is_empty());
+    // The cancelled order's customer hears of the cancellation only; the pending order's
+    // of nothing; the admin of neither.
+    let texts = world.sms_requests().await;
+    assert_eq!(texts.len(), 1);
+    assert!(
+        texts[0]["message"].contains("has been cancelled"),
+        "{texts:?}"
+    );
     assert!(world.emails().await.is_empty());
     let cancelled = world.order(confirmed.id).await;
     assert_eq!(cancelled.notifications.sms.status, ChannelStatus::Pending);

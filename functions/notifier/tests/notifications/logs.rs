@@ -135,7 +135,7 @@ async fn spans_carry_the_order_id_and_no_email_address() {
         "orders.place",
         "dynamodb.place",
         "notifier.notify",
-        "notifier.channel",
+        "notifier.send",
         "dynamodb.save_channel",
         "dynamodb.acknowledge",
     ] {

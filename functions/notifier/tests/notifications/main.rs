@@ -2,6 +2,7 @@
 //! Talking replaced by a wiremock server: one test binary, one module per concern.
 
 mod batch;
+mod customer_messages;
 mod dead_letters;
 mod delivery;
 mod failed_list;

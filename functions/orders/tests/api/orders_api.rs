@@ -387,10 +387,15 @@ async fn admins_move_orders_along_the_workflow_only() {
         9,
         "a delivered order keeps its stock"
     );
-    assert!(
-        app.messages().await.is_empty(),
-        "only confirmations are handed off"
-    );
+    // Shipped and delivered each hand the notifier the event that tells the customer.
+    let mut events: Vec<String> = app
+        .messages()
+        .await
+        .into_iter()
+        .map(|m| m["event"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    events.sort();
+    assert_eq!(events, ["order.delivered", "order.shipped"]);
 }
 
 #[tokio::test]
@@ -423,10 +428,19 @@ async fn customers_see_only_their_own_orders_admins_see_and_filter_all() {
         as_admin.body["notifications"],
         json!({"sms": pending_channel, "email": pending_channel})
     );
+    // And every message about the order: the confirmation's two so far.
+    let pending_message = |channel: &str| {
+        json!({"event": "order.confirmed", "channel": channel, "status": "pending",
+            "attempts": 0, "last_error": null, "delivery": null, "sent_at": null})
+    };
+    assert_eq!(
+        as_admin.body["messages"],
+        json!([pending_message("sms"), pending_message("email")])
+    );
     let as_owner = get(&app.customer, &format!("/api/v1/orders/{}", mine[0])).await;
     as_owner.expect_status(200);
     assert!(
-        as_owner.body.get("notifications").is_none(),
+        as_owner.body.get("notifications").is_none() && as_owner.body.get("messages").is_none(),
         "{}",
         as_owner.body
     );

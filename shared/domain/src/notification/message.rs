@@ -1,5 +1,5 @@
-//! The texts the notifier sends (docs/api.md, Notifications): the customer's SMS and
-//! the admin's email, with amounts as `KES 12,500.00`.
+//! The admin's email about a confirmed order (docs/api.md, Notifications), with amounts
+//! as `KES 12,500.00` (the customer's texts are [`super::sms`]'s).
 //!
 //! Invariant: everything that came from a person (names, addresses, notes, product
 //! names) is HTML-escaped in the HTML part; the plain-text part and the SMS carry it as is.
@@ -13,16 +13,6 @@ use crate::order::Order;
 /// An amount as the messages write it: `KES 12,500.00`.
 pub fn kes(amount: Money) -> String {
     format!("KES {}", amount.grouped())
-}
-
-/// The customer's SMS: `Hi <name>, your order <number> of KES <total> has been
-/// confirmed. Thank you for shopping with us.`
-pub fn sms_text(order: &Order, customer_name: &str) -> String {
-    format!(
-        "Hi {customer_name}, your order {} of {} has been confirmed. Thank you for shopping with us.",
-        order.order_number,
-        kes(order.totals.total_amount)
-    )
 }
 
 /// An email's content; the sender and recipient are the email adapter's configuration.
@@ -189,6 +179,7 @@ mod tests {
             hand_off_due: None,
             payments: Vec::new(),
             payments_version: 0,
+            messages: Vec::new(),
         }
     }
 
@@ -203,15 +194,6 @@ mod tests {
             created_at: now,
             updated_at: now,
         }
-    }
-
-    #[test]
-    fn the_sms_is_the_documented_sentence_with_a_grouped_total() {
-        // 2 × 12,500.00 + 0.05 = 25,000.05; VAT 16 % = 4,000.01 (half away from zero).
-        assert_eq!(
-            sms_text(&order(None), "Wanjiku"),
-            "Hi Wanjiku, your order ORD-20261126-7KQ2MZ of KES 29,000.06 has been confirmed. Thank you for shopping with us."
-        );
     }
 
     #[test]

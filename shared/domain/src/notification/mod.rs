@@ -2,16 +2,23 @@
 //! sent at most once, their state kept on the order.
 //!
 //! - [`channel`]: one channel's state and the only moves it can make.
-//! - [`message`]: the texts (docs/api.md, Notifications).
+//! - [`customer_message`]: the texts owed through the order's life, recorded by the writes
+//!   that make their events happen.
+//! - [`message`]: the admin's email (docs/api.md, Notifications).
+//! - [`sms`]: the customer's texts through the order's life, one SMS segment each.
 //! - [`ports`]: the providers and where channel states are stored.
 //! - [`service`]: the use case, on top of the ports.
 
 pub mod channel;
+pub mod customer_message;
 pub mod message;
 pub mod ports;
 pub mod service;
+pub mod sms;
 
 pub use channel::{Channel, ChannelState, ChannelStatus, ErrorClass, Notifications, Outcome};
+pub use customer_message::{CustomerMessage, Delivery, MessageKey};
 pub use message::EmailContent;
 pub use ports::{Accepted, EmailSender, NotificationStore, SendError, SmsSender};
 pub use service::{DEFAULT_CLAIM_LEASE, Handled, Ignored, Notifier, NotifyError};
+pub use sms::CustomerEvent;

@@ -7,6 +7,7 @@ use std::future::Future;
 use crate::customer::PhoneNumber;
 use crate::id::OrderId;
 use crate::notification::channel::{Channel, ChannelState, ErrorClass, Outcome};
+use crate::notification::customer_message::CustomerMessage;
 use crate::notification::message::EmailContent;
 use crate::order::{OrderError, OrderStore};
 
@@ -82,6 +83,17 @@ pub trait NotificationStore: OrderStore {
         channel: Channel,
         expected_version: u32,
         state: &ChannelState,
+    ) -> impl Future<Output = Result<bool, OrderError>> + Send;
+
+    /// Writes `message` (its sending state, when it was sent, its delivery) over the
+    /// stored one if that is still at `expected_version`. `false`: someone else wrote
+    /// first. A failed or undelivered message lists the order among the failed
+    /// notifications for good, in the same write.
+    fn save_message(
+        &self,
+        order: OrderId,
+        message: &CustomerMessage,
+        expected_version: u32,
     ) -> impl Future<Output = Result<bool, OrderError>> + Send;
 
     /// Clears the order's hand-off mark: the notifier is done with it, so the reconciler

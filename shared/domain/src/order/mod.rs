@@ -37,7 +37,9 @@ pub use reference::{InvalidPaymentReference, PaymentReference};
 pub use request::{
     DeliveryAddress, IdempotencyKey, Notes, OrderRequest, RequestedLine, RequestedLines,
 };
-pub use service::{HandOffPolicy, MAX_STOCK_PORTIONS, OrderService, Placed, Race, Viewer};
+pub use service::{
+    HandOffPolicy, MAX_STOCK_PORTIONS, OrderService, Placed, RESEND_EVENT, Race, Viewer,
+};
 pub use status::{Actor, IllegalTransition, OrderStatus, StatusChangeError};
 
 /// An order as stored and returned.
@@ -65,6 +67,9 @@ pub struct Order {
     /// How many payment writes the order has seen (0: never paid); every payment write
     /// holds only while it is still the version read. Internal, never returned.
     pub payments_version: u64,
+    /// The texts the customer is owed besides the confirmation (shipped, paid, …), in
+    /// the order their events happened; admins see them with the confirmation's.
+    pub messages: Vec<crate::notification::CustomerMessage>,
 }
 
 impl Order {
@@ -108,6 +113,7 @@ impl Order {
             order.payments = after.payments.clone();
             order.payments_version = change.payments_version + 1;
         }
+        order.messages.extend(change.message.iter().cloned());
         order
     }
 }

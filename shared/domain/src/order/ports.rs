@@ -121,6 +121,9 @@ pub struct StatusChange {
     /// The order's payments after the change, when it changes them (a cancellation
     /// requests the reversal of the money on the order), with their history entries.
     pub payments: Option<PaymentsAfter>,
+    /// The text the customer is owed for it (shipped, delivered, cancelled), recorded on
+    /// the order in the same write.
+    pub message: Option<crate::notification::CustomerMessage>,
 }
 
 /// Units of one product a cancellation gives back, bucket by bucket.
@@ -293,5 +296,14 @@ pub trait NotificationQueue: Send + Sync {
     fn order_confirmed(
         &self,
         order: OrderId,
+    ) -> impl Future<Output = Result<(), QueueError>> + Send;
+
+    /// Sends `{"order_id": ..., "event": <event>}`: something was recorded on the order
+    /// that the notifier has to tell (`order.shipped`, `payment.received`, …; the
+    /// reconciler's re-sends say `order.notify`).
+    fn order_event(
+        &self,
+        order: OrderId,
+        event: &'static str,
     ) -> impl Future<Output = Result<(), QueueError>> + Send;
 }

@@ -16,6 +16,7 @@ use crate::customer::CustomerId;
 use crate::error::ValidationErrors;
 use crate::id::OrderId;
 use crate::id::ProductId;
+use crate::notification::CustomerMessage;
 use crate::order::ports::{
     HandOffChange, IdempotencyRecord, NotificationQueue, OrderError, OrderListing, OrderStore,
     PaymentsAfter, PlaceFailure, Restock, StatusChange, StockedProduct, Unavailable,
@@ -35,6 +36,10 @@ pub const MAX_STOCK_PORTIONS: usize = 97;
 /// How long placing one order keeps drawing stock buckets while other orders' transactions
 /// get there first ([`Race::Contended`]): well inside the orders function's 10 s timeout.
 pub const CONTENTION_BUDGET: Duration = Duration::from_secs(5);
+
+/// The event of the reconciler's re-sends: "something on this order is still to be
+/// told" (the notifier reads the order and sends whatever is pending).
+pub const RESEND_EVENT: &str = "order.notify";
 
 /// How long an idempotency key holds its first response.
 pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
@@ -341,9 +346,19 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
             hand_off_due: confirmed.then(|| now.after(self.hand_off.grace)),
             payments: Vec::new(),
             payments_version: 0,
+            messages: Vec::new(),
         };
         take_stock(&mut order, stocked, draw)?;
         Ok(order)
+    }
+
+    /// Tells the notifier that `event` was recorded on `order`. A failure is logged, not
+    /// returned: the order stays marked and the reconciler re-sends it.
+    async fn tell(&self, order: OrderId, event: &'static str) {
+        if let Err(err) = self.queue.order_event(order, event).await {
+            tracing::warn!(order_id = %order, event, error = %err, source = ?std::error::Error::source(&err),
+                "event not handed to the notifier; the reconciler will re-send it");
+        }
     }
 
     /// Sends the confirmation of `order` to the notifier. A failure is logged, not
@@ -404,6 +419,11 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
         // money on it: refund pending).
         let payments_after = payments.as_ref().map_or(&order.payments, |p| &p.payments);
         let marks = crate::order::PaymentMarks::of(to, order.totals.total_amount, payments_after);
+        // The money on the order, when the cancellation asks for it back.
+        let refund = payments
+            .as_ref()
+            .map(|_| order.payment_standing().amount_paid);
+        let message = CustomerMessage::for_status(to, refund, at);
         let change = StatusChange {
             order_id: order.id,
             from: order.status,
@@ -422,14 +442,17 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
             } else {
                 Vec::new()
             },
-            hand_off: match to {
-                OrderStatus::Confirmed => HandOffChange::Mark(at.after(self.hand_off.grace)),
-                OrderStatus::Cancelled => HandOffChange::Clear,
-                _ => HandOffChange::Keep,
+            // Marked while the notifier has something to tell: the reconciler re-sends
+            // what is not acknowledged in time.
+            hand_off: if to == OrderStatus::Confirmed || message.is_some() {
+                HandOffChange::Mark(at.after(self.hand_off.grace))
+            } else {
+                HandOffChange::Keep
             },
             payments_version: order.payments_version,
             payments,
             marks,
+            message,
         };
         match self.store.change_status(&change).await {
             Ok(()) => {}
@@ -443,6 +466,8 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
         }
         if to == OrderStatus::Confirmed {
             self.hand_off(order.id).await;
+        } else if let Some(message) = &change.message {
+            self.tell(order.id, message.event.name()).await;
         }
         Ok(order.with_change(&change))
     }
@@ -454,7 +479,7 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
         let now = Timestamp::now();
         let mut report = ResendReport::default();
         for pending in self.store.due_hand_offs(now, limit).await? {
-            match self.queue.order_confirmed(pending.order_id).await {
+            match self.queue.order_event(pending.order_id, RESEND_EVENT).await {
                 Ok(()) => {
                     let resends = pending.resends.saturating_add(1);
                     self.store

@@ -97,6 +97,11 @@ pub struct PaymentWrite {
     /// The unmatched payment this write puts on the order (staff's assignment): it is
     /// marked assigned in the same write, which holds only while it is not yet.
     pub assigns: Option<PaymentId>,
+    /// The texts the customer is owed for it (a payment received, a refund arrived),
+    /// recorded on the order in the same write; the order is then marked for the notifier
+    /// (due at `tell_by`) unless its confirmation marks it already.
+    pub messages: Vec<crate::notification::CustomerMessage>,
+    pub tell_by: Timestamp,
     pub at: Timestamp,
 }
 

@@ -20,6 +20,7 @@ use crate::audit::{self, Actor, AuditEntry};
 use crate::customer::PhoneNumber;
 use crate::id::OrderId;
 use crate::money::Money;
+use crate::notification::CustomerMessage;
 use crate::order::payments::{PaymentMarks, PaymentStanding, confirms};
 use crate::order::reference::PaymentReference;
 use crate::order::{HandOffChange, NotificationQueue, Order, OrderStatus, StatusChange, Viewer};
@@ -183,6 +184,8 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
             history: Vec::new(),
             claims: Vec::new(),
             assigns: None,
+            messages: Vec::new(),
+            tell_by: payment.created_at,
             at: payment.created_at,
         };
         match self.store.write(&slot).await {
@@ -707,8 +710,10 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
                     payments_version: order.payments_version,
                     payments: None,
                     marks,
+                    message: None,
                 }
             });
+            let messages = CustomerMessage::for_payments(&order, &decision.payments, at);
             let write = PaymentWrite {
                 order_id,
                 expected_version: order.payments_version,
@@ -719,12 +724,16 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
                 history,
                 claims: decision.claims,
                 assigns: decision.assigns,
+                messages,
+                tell_by: at.after(self.hand_off_grace),
                 at,
             };
             match self.store.write(&write).await {
                 Ok(()) => {
                     if write.confirmation.is_some() {
                         self.hand_off(order_id).await;
+                    } else if let Some(message) = write.messages.first() {
+                        self.tell(order_id, message.event.name()).await;
                     }
                     if refunds {
                         self.refund(order_id).await;
@@ -752,6 +761,15 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
                 tracing::warn!(order_id = %order, error = %err,
                     "reversals not requested now; they stay requested");
             }
+        }
+    }
+
+    /// Tells the notifier that `event` was recorded on `order`; a failure is logged and
+    /// the reconciler re-sends it (the order carries the hand-off mark).
+    async fn tell(&self, order: OrderId, event: &'static str) {
+        if let Err(err) = self.queue.order_event(order, event).await {
+            tracing::warn!(order_id = %order, event, error = %err,
+                "event not handed to the notifier; the reconciler will re-send it");
         }
     }
 

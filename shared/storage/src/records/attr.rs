@@ -55,6 +55,9 @@ pub const CANCELLED_AT: &str = "cancelled_at";
 pub const NOTIFICATION_SMS: &str = "notification_sms";
 /// The admin's email, like [`NOTIFICATION_SMS`].
 pub const NOTIFICATION_EMAIL: &str = "notification_email";
+/// Present (`true`) once one of the order's customer messages failed or was not delivered:
+/// it keeps the order on the failed-notifications list (GSI5) whatever its channels do.
+pub const MESSAGES_FAILED: &str = "messages_failed";
 /// When the reconciler should (re-)send the confirmation; present only while the
 /// notifier has not acknowledged it (with the GSI4 keys).
 pub const HAND_OFF_DUE: &str = "hand_off_due";

@@ -12,6 +12,7 @@ pub(crate) mod attr;
 pub(crate) mod audit;
 pub(crate) mod catalog;
 pub(crate) mod customer;
+pub(crate) mod message;
 pub(crate) mod order;
 pub(crate) mod payment;
 pub(crate) mod stock;

@@ -18,6 +18,7 @@ use domain::stock_buckets::Portion;
 use domain::{Money, OrderId, Timestamp};
 use serde::{Deserialize, Serialize};
 
+use super::message::MessageRecord;
 use super::payment::PaymentRecord;
 use super::{Gsi1, Gsi2, Gsi3, Gsi4, Gsi5, Gsi6, ItemHead, attr, claim, decode, encode};
 use crate::expr::Expr;
@@ -120,7 +121,7 @@ pub(crate) struct ChannelRecord {
 }
 
 impl ChannelRecord {
-    fn of(state: &ChannelState) -> Self {
+    pub(crate) fn of(state: &ChannelState) -> Self {
         Self {
             status: state.status.as_str().to_owned(),
             attempts: state.attempts,
@@ -136,7 +137,7 @@ impl ChannelRecord {
         serde_dynamo::to_attribute_value(Self::of(state)).map_err(|e| Failure::record(ORDER, e))
     }
 
-    fn into_state(self) -> Result<ChannelState, Failure> {
+    pub(crate) fn into_state(self) -> Result<ChannelState, Failure> {
         Ok(ChannelState {
             status: self
                 .status
@@ -355,6 +356,7 @@ impl OrderFields {
                 .map(PaymentRecord::into_payment)
                 .collect::<Result<_, _>>()?,
             payments_version: self.payments_version,
+            messages: Vec::new(),
         })
     }
 }
@@ -448,11 +450,14 @@ impl OrderRecord {
         )
     }
 
-    /// The order a stored item holds.
+    /// The order a stored item holds, with its customer messages.
     pub fn decode(item: Item) -> Result<Order, Failure> {
+        let messages = MessageRecord::all_in(&item)?;
         let r: OrderRecord = decode(ORDER, item)?;
         let due = r.hand_off.as_ref().map(|h| h.hand_off_due.clone());
-        r.fields.into_order(due.as_deref())
+        let mut order = r.fields.into_order(due.as_deref())?;
+        order.messages = messages;
+        Ok(order)
     }
 }
 
@@ -563,6 +568,7 @@ mod tests {
             hand_off_due,
             payments: Vec::new(),
             payments_version: 0,
+            messages: Vec::new(),
         }
     }
 

@@ -1,7 +1,9 @@
-// Orders whose SMS or e-mail failed (GET /orders?notification_status=failed), newest
-// first, each linking to its customer so a wrong phone number can be seen.
+// Orders with a message that failed or was not delivered (GET
+// /orders?notification_status=failed), newest first: which message (its event and
+// channel) and why, in words, each order linking to its customer so a wrong phone number
+// can be seen.
 
-import { get, type Channel, type Order, type Page } from '../api';
+import { get, type Order, type Page } from '../api';
 import { Link } from '../components/Link';
 import { Pager, usePaging } from '../components/Pager';
 import { Problem, Status } from '../components/Problem';
@@ -9,14 +11,24 @@ import { Screen } from '../components/Screen';
 import { Table } from '../components/Table';
 import { when } from '../format';
 import { useLoad } from '../load';
+import { channelWords, eventWords, failedMessages, messageReasonWords } from '../messages';
 
-function ChannelCell({ channel }: { channel: Channel | undefined }) {
-  if (!channel) return <td>—</td>;
+function FailedCell({ order }: { order: Order }) {
+  const failed = failedMessages(order);
+  if (failed.length === 0) return <td>—</td>;
   return (
     <td>
-      <span class={`badge note-${channel.status}`}>{channel.status}</span>
-      {channel.attempts > 0 && ` · ${channel.attempts} attempt${channel.attempts === 1 ? '' : 's'}`}
-      {channel.last_error && ` · ${channel.last_error}`}
+      <ul class="failed-messages">
+        {failed.map((m, i) => (
+          <li key={i}>
+            <strong>
+              {eventWords(m.event)} ({channelWords(m.channel)})
+            </strong>
+            {m.status === 'failed' ? ': ' : ', sent but not delivered: '}
+            {m.last_error ? messageReasonWords(m.last_error) : 'no reason given'}
+          </li>
+        ))}
+      </ul>
     </td>
   );
 }
@@ -30,7 +42,10 @@ export function Notifications() {
   const orders = page.data?.items ?? [];
   return (
     <Screen title="Failed notifications">
-      <p>Orders whose SMS or e-mail could not be sent. Open the customer to check their phone number.</p>
+      <p>
+        Orders with a message that could not be sent or delivered, and why. Open the customer to check their phone
+        number.
+      </p>
       <Problem error={page.error} onRetry={page.reload} />
       {page.loading && <Status>Loading…</Status>}
       {page.data && orders.length === 0 && <p>No failed notifications.</p>}
@@ -42,22 +57,20 @@ export function Notifications() {
                 <th scope="col">Order</th>
                 <th scope="col">Placed</th>
                 <th scope="col">Customer</th>
-                <th scope="col">SMS</th>
-                <th scope="col">E-mail</th>
+                <th scope="col">What failed, and why</th>
               </tr>
             </thead>
             <tbody>
               {orders.map((o) => (
                 <tr key={o.id}>
-                  <td class="nowrap">
+                  <th scope="row" class="nowrap">
                     <Link href={`/console/orders/${encodeURIComponent(o.id)}`}>{o.order_number}</Link>
-                  </td>
+                  </th>
                   <td>{when(o.created_at)}</td>
                   <td>
                     <Link href={`/console/customers/${encodeURIComponent(o.customer_id)}`}>{o.customer_id}</Link>
                   </td>
-                  <ChannelCell channel={o.notifications?.sms} />
-                  <ChannelCell channel={o.notifications?.email} />
+                  <FailedCell order={o} />
                 </tr>
               ))}
             </tbody>

@@ -1,6 +1,6 @@
 // One order: customer, address, lines, totals, timestamps, its M-Pesa payment (read again
-// while a prompt waits), each notification channel, the order's history; buttons only for
-// the legal next steps; cancelling says which stock comes back.
+// while a prompt waits), every message about it (sent, failed and why), the order's
+// history; buttons only for the legal next steps; cancelling says which stock comes back.
 
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { advance, cancellable, cancelOrder, get, nextStatus, type Customer, type Order } from '../api';
@@ -13,6 +13,7 @@ import { Screen } from '../components/Screen';
 import { Table } from '../components/Table';
 import { kes, when } from '../format';
 import { useAction, useLoad } from '../load';
+import { channelWords, deliveryWords, eventWords, messagesOf, messageStatusWords, whyWords } from '../messages';
 
 function CustomerCard({ id }: { id: string }) {
   const customer = useLoad(() => get<Customer>(`/customers/${encodeURIComponent(id)}`), [id]);
@@ -90,36 +91,38 @@ function Lines({ order }: { order: Order }) {
   );
 }
 
-function Notifications({ order }: { order: Order }) {
-  const n = order.notifications;
+function Messages({ order }: { order: Order }) {
+  const messages = messagesOf(order);
   return (
-    <section aria-labelledby="notifications-heading" class="card">
-      <h2 id="notifications-heading">Notifications</h2>
-      {!n && <p>Not available.</p>}
-      {n && (
-        <Table label="Notification channels">
+    <section aria-labelledby="messages-heading" class="card wide">
+      <h2 id="messages-heading">Messages</h2>
+      {messages.length === 0 ? (
+        <p>No messages yet.</p>
+      ) : (
+        <Table label="Messages of this order">
           <thead>
             <tr>
+              <th scope="col">Message</th>
               <th scope="col">Channel</th>
               <th scope="col">Status</th>
               <th scope="col">Attempts</th>
-              <th scope="col">Last error</th>
+              <th scope="col">Reason</th>
+              <th scope="col">Delivery</th>
+              <th scope="col">Sent</th>
             </tr>
           </thead>
           <tbody>
-            {(
-              [
-                ['SMS', n.sms],
-                ['Email', n.email],
-              ] as const
-            ).map(([name, channel]) => (
-              <tr key={name}>
-                <th scope="row">{name}</th>
+            {messages.map((m, i) => (
+              <tr key={i}>
+                <th scope="row">{eventWords(m.event)}</th>
+                <td>{channelWords(m.channel)}</td>
                 <td>
-                  <span class={`badge note-${channel.status}`}>{channel.status}</span>
+                  <span class={`badge note-${m.status}`}>{messageStatusWords(m.status)}</span>
                 </td>
-                <td class="num">{channel.attempts}</td>
-                <td>{channel.last_error ?? '—'}</td>
+                <td class="num">{m.attempts}</td>
+                <td>{whyWords(m)}</td>
+                <td>{deliveryWords(m.delivery)}</td>
+                <td class="nowrap">{when(m.sent_at)}</td>
               </tr>
             ))}
           </tbody>
@@ -147,7 +150,7 @@ function Actions({ order, onChanged }: { order: Order; onChanged: (o: Order) => 
   }
   if (!next && !cancellable(order.status)) return null;
   return (
-    <section aria-labelledby="actions-heading" class="card">
+    <section aria-labelledby="actions-heading" class="card wide">
       <h2 id="actions-heading">Actions</h2>
       <div class="actions">
         {next && (
@@ -258,11 +261,11 @@ export function OrderDetail({ id }: { id: string }) {
               )}
             </dl>
           </section>
+          <CustomerCard id={order.customer_id} />
           <Actions order={order} onChanged={changed} />
           {order.payment_status !== undefined && <OrderPayment order={order} onChanged={changed} />}
-          <CustomerCard id={order.customer_id} />
-          <Notifications order={order} />
           <Lines order={order} />
+          <Messages order={order} />
           <section aria-labelledby="history-heading" class="card wide">
             <h2 id="history-heading">History</h2>
             <History entityType="order" entityId={order.id} reloadKey={round} />
