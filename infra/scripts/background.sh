@@ -7,6 +7,10 @@
 #   bg_stop NAME PID_FILE
 #   bg_cleanup_guard            (first line of an EXIT-trap cleanup, after `local rc=$?`)
 #   bg_free_port                (a free TCP port on 127.0.0.1)
+#   bg_free_ports N             (N distinct free TCP ports on 127.0.0.1, one per line:
+#                                ports chosen by separate bg_free_port calls before any
+#                                server binds them can repeat, as the OS hands a port just
+#                                released out again)
 
 # bg_start NAME READY_FN PORT LOG PID_FILE TIMEOUT -- COMMAND...
 # READY_FN PORT must succeed once the server answers. Refuses to start when something
@@ -80,5 +84,20 @@ bg_cleanup_guard() {
 
 # Print a free TCP port on 127.0.0.1.
 bg_free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+  bg_free_ports 1
+}
+
+bg_free_ports() {
+  # Every socket stays bound until all are chosen, so the ports differ.
+  python3 -c '
+import socket, sys
+held = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    held.append(s)
+print("\n".join(str(s.getsockname()[1]) for s in held))
+for s in held:
+    s.close()
+' "$1"
 }

@@ -18,8 +18,10 @@ emulators_start() {
   local name="$1" local_dir="$EMULATORS_ROOT/.local"
   make --no-print-directory -C "$EMULATORS_ROOT" venv dynamodb-local </dev/null
   mkdir -p "$local_dir"
-  MOTO_PORT="$(moto_free_port)"
-  DDB_PORT="$(ddb_free_port)"
+  local ports
+  mapfile -t ports < <(bg_free_ports 2)
+  MOTO_PORT="${ports[0]}"
+  DDB_PORT="${ports[1]}"
   EMULATORS_MOTO_PID="$local_dir/moto-$name-$MOTO_PORT.pid"
   EMULATORS_DDB_PID="$local_dir/dynamodb-local-$name-$DDB_PORT.pid"
   trap 'moto_stop "$EMULATORS_MOTO_PID"; ddb_stop "$EMULATORS_DDB_PID"' EXIT

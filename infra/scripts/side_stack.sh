@@ -17,12 +17,10 @@ side_stack_start() {
   local name="$1"
   LOCAL_DIR="$SIDE_ROOT/.local/$name"
   mkdir -p "$LOCAL_DIR"
-  API_PORT="$(bg_free_port)"
-  OIDC_PORT="$(bg_free_port)"
-  MOTO_PORT="$(bg_free_port)"
-  DDB_PORT="$(bg_free_port)"
-  SMS_PORT="$(bg_free_port)"
-  MPESA_PORT="$(bg_free_port)"
+  local ports
+  mapfile -t ports < <(bg_free_ports 6)
+  API_PORT="${ports[0]}" OIDC_PORT="${ports[1]}" MOTO_PORT="${ports[2]}"
+  DDB_PORT="${ports[3]}" SMS_PORT="${ports[4]}" MPESA_PORT="${ports[5]}"
   TABLE_NAME="$name-$(date +%s)"
   export API_PORT OIDC_PORT MOTO_PORT DDB_PORT SMS_PORT MPESA_PORT TABLE_NAME
   # shellcheck disable=SC2034  # read by the sourcing script
