@@ -153,9 +153,8 @@ impl Buckets {
     /// came from, or bucket 0 when the product has fewer buckets since.
     pub fn with(&self, portions: &[Portion]) -> Self {
         let mut units = self.0.clone();
-        for p in portions {
-            let bucket = if p.bucket < units.len() { p.bucket } else { 0 };
-            units[bucket] = units[bucket].saturating_add(p.units);
+        for p in put_back_into(portions, units.len()) {
+            units[p.bucket] = units[p.bucket].saturating_add(p.units);
         }
         Self(units)
     }
@@ -189,6 +188,21 @@ impl Buckets {
     pub fn respread(&self, count: BucketCount) -> Self {
         Self::spread(self.total(), count)
     }
+}
+
+/// Where units taken as `portions` go back when the product has `count` buckets now: each
+/// into the bucket it came from, or bucket 0 (which always exists) when that one is gone;
+/// one portion a bucket, lowest first.
+pub fn put_back_into(portions: &[Portion], count: usize) -> Vec<Portion> {
+    let mut into = std::collections::BTreeMap::<usize, u32>::new();
+    for p in portions {
+        let bucket = if p.bucket < count { p.bucket } else { 0 };
+        let units = into.entry(bucket).or_default();
+        *units = units.saturating_add(p.units);
+    }
+    into.into_iter()
+        .map(|(bucket, units)| Portion { bucket, units })
+        .collect()
 }
 
 /// `units` with `amount` added: every bucket below the level `L` raised to it (the highest
@@ -244,6 +258,36 @@ fn drain(units: &[u64], amount: u64) -> Vec<u64> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn units_go_back_to_their_bucket_or_to_bucket_0_once_it_is_gone() {
+        let portions = [
+            Portion {
+                bucket: 2,
+                units: 3,
+            },
+            Portion {
+                bucket: 0,
+                units: 1,
+            },
+            Portion {
+                bucket: 1,
+                units: 2,
+            },
+        ];
+        assert_eq!(put_back_into(&portions, 3), {
+            let mut sorted = portions.to_vec();
+            sorted.sort_by_key(|p| p.bucket);
+            sorted
+        });
+        assert_eq!(
+            put_back_into(&portions, 1),
+            [Portion {
+                bucket: 0,
+                units: 6
+            }]
+        );
+    }
+
     use proptest::prelude::*;
 
     use super::*;

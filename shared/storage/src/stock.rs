@@ -72,21 +72,26 @@ impl Table {
             wanted.extend(bucket_keys(*id, 0..counts.expected(*id)));
         }
         let found = self.batch_get(wanted, true).await?;
-        let (mut stock_items, others): (Vec<Item>, Vec<Item>) =
+        let (stock_items, others): (Vec<Item>, Vec<Item>) =
             found.into_iter().partition(is_product_or_bucket);
         debug_assert!(others.len() <= extra);
+        let mut stored = StoredProduct::with_their_buckets(stock_items)?;
         let mut missing = Vec::new();
-        for (id, stored) in StoredProduct::with_their_buckets(stock_items.clone())? {
-            let (expected, count) = (counts.expected(id), stored.product.stock_buckets.get());
-            counts.remember(id, count);
-            if matches!(stored.stock, StoredStock::Buckets(_)) && count > expected {
-                missing.extend(bucket_keys(id, expected..count));
+        for (id, product) in &stored {
+            let (expected, count) = (counts.expected(*id), product.product.stock_buckets.get());
+            counts.remember(*id, count);
+            if matches!(product.stock, StoredStock::Buckets(_)) && count > expected {
+                missing.extend(bucket_keys(*id, expected..count));
             }
         }
         if !missing.is_empty() {
-            stock_items.extend(self.batch_get(missing, true).await?);
+            for item in self.batch_get(missing, true).await? {
+                let read = StockBucketRecord::decode(item)?;
+                if let Some(product) = stored.remove(&read.product_id) {
+                    stored.insert(read.product_id, product.with_buckets([read]));
+                }
+            }
         }
-        let mut stored = StoredProduct::with_their_buckets(stock_items)?;
         let products = ids.iter().filter_map(|id| stored.remove(id)).collect();
         Ok((products, others))
     }
@@ -260,16 +265,10 @@ pub(crate) fn put_back_now(
             let units = portions.iter().map(|p| p.units).sum();
             Ok(vec![put_back_on_product(table, id, units)?])
         }
-        StoredStock::Buckets(held) => {
-            let mut into: std::collections::BTreeMap<usize, u32> = Default::default();
-            for p in portions {
-                let bucket = if p.bucket < held.len() { p.bucket } else { 0 };
-                *into.entry(bucket).or_default() += p.units;
-            }
-            into.into_iter()
-                .map(|(bucket, units)| put_back(table, id, &Portion { bucket, units }))
-                .collect()
-        }
+        StoredStock::Buckets(held) => domain::stock_buckets::put_back_into(portions, held.len())
+            .iter()
+            .map(|portion| put_back(table, id, portion))
+            .collect(),
     }
 }
 
