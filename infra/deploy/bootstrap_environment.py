@@ -23,14 +23,19 @@ the signing key included)::
     .venv/bin/python infra/deploy/bootstrap_environment.py --stage prod \\
         rotate-jwt-key --phase add|promote|retire
 
+An environment set up before SMS delivery reports gets only their token (generated; run
+again, it keeps the token and repeats the Delivery Reports URL to set)::
+
+    .venv/bin/python infra/deploy/bootstrap_environment.py --stage prod init-sms-delivery
+
 What it manages (``<stage>`` is dev, staging or prod):
 
 * Secrets Manager (SecretString is the raw value): ``order-system/<stage>/jwt-private-key``
   (PKCS#8 PEM of an EC P-256 key), ``.../google-client-secret``,
   ``.../africastalking-api-key``, ``.../mpesa-consumer-key``, ``.../mpesa-consumer-secret``,
   ``.../mpesa-passkey``, ``.../mpesa-security-credential``, ``.../mpesa-callback-token``
-  (64 hex digits, generated here), and while a rotation is under way
-  ``.../jwt-private-key-next``.
+  and ``.../sms-delivery-token`` (64 hex digits each, generated here), and while a rotation
+  is under way ``.../jwt-private-key-next``.
 * SSM Parameter Store: ``/order-system/<stage>/<name>`` for every name in ``PARAMETERS``
   (all Strings).
 
@@ -40,15 +45,18 @@ Invariants:
    ``AFRICASTALKING_API_KEY``, ``DARAJA_CONSUMER_KEY``, ``DARAJA_CONSUMER_SECRET``,
    ``DARAJA_PASSKEY``, ``DARAJA_SECURITY_CREDENTIAL``; not ``MPESA_*``, the names under
    which ``make dev`` exports the local stand-in's account) or a no-echo prompt when stdin
-   is a terminal, never from flags; the signing key and the M-Pesa callback token are
-   generated here. No secret value is ever printed or put into an error message.
+   is a terminal, never from flags; the signing key, the M-Pesa callback token and the SMS
+   delivery-report token are generated here. No secret value is ever printed or put into an
+   error message.
 2. ``init`` and ``init-mpesa`` validate every value before their first write: on bad input
    they write nothing.
 3. ``init`` and ``init-mpesa`` replace nothing that exists unless ``--overwrite`` is given;
    ``init-mpesa`` touches only the M-Pesa names.
 3a. The M-Pesa callback token, once stored, is kept by every later ``init`` and
    ``init-mpesa`` (``--overwrite`` included): the C2B URLs registered with Safaricom hold
-   it, so changing it is a deliberate step of its own (docs/deploy.md).
+   it, so changing it is a deliberate step of its own (docs/deploy.md). So is the SMS
+   delivery-report token, by ``init`` and ``init-sms-delivery``: the Delivery Reports URL
+   set in Africa's Talking's dashboard holds it.
 3b. The M-Pesa callback base URL is https, ends in ``/api/v1/payments/callbacks``, is not on
    ``execute-api`` and contains none of the words Safaricom refuses in callback URLs
    (``FORBIDDEN_CALLBACK_WORDS``, in any case).
@@ -106,6 +114,7 @@ VERIFIER_LEEWAY = timedelta(seconds=30)
 SIGNING_KEY = "jwt-private-key"
 PENDING_SIGNING_KEY = "jwt-private-key-next"
 CALLBACK_TOKEN = "mpesa-callback-token"
+SMS_DELIVERY_TOKEN = "sms-delivery-token"
 # Secret name suffix -> (environment variable, description); None: generated here.
 SECRETS = {
     SIGNING_KEY: (None, "PKCS#8 PEM of the EC P-256 key that signs access tokens (ES256)"),
@@ -119,6 +128,10 @@ SECRETS = {
         "M-Pesa initiator password encrypted with Safaricom's certificate (base64), for reversals",
     ),
     CALLBACK_TOKEN: (None, "Token in the path of M-Pesa's callbacks (generated)"),
+    SMS_DELIVERY_TOKEN: (
+        None,
+        "Token in the path of Africa's Talking's SMS delivery reports (generated)",
+    ),
 }
 PENDING_DESCRIPTION = "Next access-token signing key (PKCS#8 PEM), pending promotion"
 
@@ -179,6 +192,12 @@ CALLBACK_PATH = "/api/v1/payments/callbacks"
 FORBIDDEN_CALLBACK_WORDS = ("mpesa", "m-pesa", "safaricom", "exec", "cmd", "sql", "query")
 CALLBACK_TOKEN_BYTES = 32  # 64 hex digits: letters and digits only, none of the words above
 MAX_SECRET_LENGTH = 4096
+
+# Africa's Talking's SMS delivery reports: the route the dashboard's Delivery Reports URL
+# names (below the API's root, the same custom domain as M-Pesa's callbacks), with the
+# token (generated like the callback token) as its last segment.
+SMS_DELIVERY_PATH = "/api/v1/notifications/sms/delivery"
+API_DOMAIN_PLACEHOLDER = "https://<the API's custom domain>"
 
 
 class InputError(Exception):
@@ -611,11 +630,37 @@ def existing_names(
     return found
 
 
-def new_callback_token(store: Store) -> str | None:
-    """A fresh callback token, or None when the stage has one: it is kept (invariant 3a)."""
-    if store.live_secret(CALLBACK_TOKEN):
+def new_token(store: Store, suffix: str) -> str | None:
+    """A fresh token (64 hex digits) for the generated secret `suffix`, or None when the
+    stage has one: it is kept (invariant 3a)."""
+    if store.live_secret(suffix):
         return None
     return token_hex(CALLBACK_TOKEN_BYTES)
+
+
+def new_callback_token(store: Store) -> str | None:
+    """A fresh M-Pesa callback token, or None when the stage has one."""
+    return new_token(store, CALLBACK_TOKEN)
+
+
+def api_root(callback_base_url: str | None) -> str:
+    """The API's public root (scheme, custom domain, base path if any), from the M-Pesa
+    callback base URL (that root + CALLBACK_PATH); a placeholder without one."""
+    if callback_base_url and callback_base_url.endswith(CALLBACK_PATH):
+        return callback_base_url[: -len(CALLBACK_PATH)]
+    return API_DOMAIN_PLACEHOLDER
+
+
+def print_sms_delivery_next_steps(stage: str, root: str, kept_token: bool) -> None:
+    """Where Africa's Talking must post delivery reports; the token by its secret's name."""
+    token = secret_name(stage, SMS_DELIVERY_TOKEN)
+    if kept_token:
+        print(f"Kept the existing SMS delivery-report token {token} (the Delivery Reports URL "
+              "set in Africa's Talking's dashboard holds it).")
+    print(f"Set the Africa's Talking app's Delivery Reports URL (dashboard: SMS, SMS Callback "
+          f"URLs, Delivery Reports) to {root}{SMS_DELIVERY_PATH}/<{token}>, the token being "
+          f"the secret's value (aws secretsmanager get-secret-value --secret-id {token} "
+          "--query SecretString --output text).")
 
 
 def print_mpesa_next_steps(stage: str, values: dict[str, str], kept_token: bool) -> None:
@@ -640,6 +685,9 @@ def cmd_init(args: argparse.Namespace, store: Store) -> None:
     callback_token = new_callback_token(store)
     if callback_token is not None:
         secrets[CALLBACK_TOKEN] = callback_token
+    sms_delivery_token = new_token(store, SMS_DELIVERY_TOKEN)
+    if sms_delivery_token is not None:
+        secrets[SMS_DELIVERY_TOKEN] = sms_delivery_token
 
     kid = new_kid(stage, utc_now(), taken=set())
     private_pem = generate_private_pem()
@@ -677,6 +725,9 @@ def cmd_init(args: argparse.Namespace, store: Store) -> None:
     print("Register each auth-redirect-uris entry (the console's callback too) with the "
           "provider as an authorized redirect URI.")
     print_mpesa_next_steps(stage, values, kept_token=callback_token is None)
+    print_sms_delivery_next_steps(
+        stage, api_root(values["mpesa-callback-base-url"]), kept_token=sms_delivery_token is None
+    )
     print(f"Signing key id: {kid}. Next: build, then sam deploy --config-env {config_env(stage)}")
 
 
@@ -719,6 +770,22 @@ def cmd_init_mpesa(args: argparse.Namespace, store: Store) -> None:
         print(f"  {parameter_name(stage, suffix)} = {values[suffix]}")
     print_mpesa_next_steps(stage, values, kept_token=callback_token is None)
     print(f"Next: sam deploy --config-env {config_env(stage)} (the stack reads them at deploy "
+          "time)")
+
+
+def cmd_init_sms_delivery(args: argparse.Namespace, store: Store) -> None:
+    """The SMS delivery-report token only, for a stage set up before delivery reports:
+    generated once, then kept (a second run only repeats where Africa's Talking posts)."""
+    stage = store.stage
+    token = new_token(store, SMS_DELIVERY_TOKEN)
+    if token is not None:
+        store.put_secret(SMS_DELIVERY_TOKEN, token, SECRETS[SMS_DELIVERY_TOKEN][1])
+        print(f"Wrote the {stage} SMS delivery-report token:")
+        print(f"  secret {secret_name(stage, SMS_DELIVERY_TOKEN)}  (value not shown)")
+    # The API's domain is the one M-Pesa's callbacks use, when the stage has them.
+    base = store.param("mpesa-callback-base-url")
+    print_sms_delivery_next_steps(stage, api_root(base and base.value), kept_token=token is None)
+    print(f"Next: sam deploy --config-env {config_env(stage)} (the stack reads it at deploy "
           "time)")
 
 
@@ -915,6 +982,11 @@ def parser() -> argparse.ArgumentParser:
         help="replace existing M-Pesa values (the callback token is kept)",
     )
 
+    sub.add_parser(
+        "init-sms-delivery",
+        help="create only the SMS delivery-report token (kept when it exists)",
+    )
+
     rotate = sub.add_parser("rotate-jwt-key", help="rotate the access-token signing key")
     rotate.add_argument("--phase", required=True, choices=("add", "promote", "retire"))
     rotate.add_argument(
@@ -930,6 +1002,7 @@ def parser() -> argparse.ArgumentParser:
 COMMANDS = {
     "init": cmd_init,
     "init-mpesa": cmd_init_mpesa,
+    "init-sms-delivery": cmd_init_sms_delivery,
     "rotate-jwt-key": cmd_rotate,
     "show": cmd_show,
 }

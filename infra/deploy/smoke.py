@@ -5,7 +5,7 @@
 
 Invariants:
 - Python 3 standard library only (urllib): it runs on a bare CI runner, no venv.
-- Read-only and anonymous: five public GETs, no token, nothing written, so it is safe
+- Read-only and anonymous: six public GETs, no token, nothing written, so it is safe
   against prod. Each check sends its own `Accept` (JSON for the API, HTML for the console).
 - One line per check, `PASS <check>: ...` or `FAIL <check>: ...`, saying what was seen;
   exit 0 only if every check passes (1 if any fails, 2 for a bad command line).
@@ -19,7 +19,10 @@ script from /console/assets/ under a Content-Security-Policy with Trusted Types,
 and no 'unsafe-inline'/'unsafe-eval'. M-Pesa's callback routes take only POST, so a GET on
 one (with a token that is not the callbacks') reaches the payments function and is answered
 405 without reading anything: proof that the function starts with its M-Pesa configuration
-(a function that cannot start answers 5xx), without posting to a callback.
+(a function that cannot start answers 5xx), without posting to a callback. Africa's Talking's
+SMS delivery-report route is checked the same way: a GET (token `smoke`, not the reports')
+answered 405 by the SMS delivery-report function, which started with its token; no report is
+posted, so none is refused and counted by the refused-reports alarm.
 """
 
 from __future__ import annotations
@@ -127,8 +130,18 @@ def check_orders_requires_auth(response: Response) -> str:
 
 
 def check_payments_callbacks(response: Response) -> str:
+    return check_function_405(response, "the payments function")
+
+
+def check_sms_delivery(response: Response) -> str:
+    return check_function_405(response, "the SMS delivery-report function")
+
+
+def check_function_405(response: Response, function: str) -> str:
+    """`function`'s own 405 problem for a GET on its POST-only callback route: the route is
+    deployed and the function started (API Gateway's own answers are not problems)."""
     if response.status != 405:
-        raise CheckFailed(f"{describe(response)}, expected 405 (the payments function "
+        raise CheckFailed(f"{describe(response)}, expected 405 ({function} "
                           "answering a GET on a POST-only callback route)")
     if response.content_type != "application/problem+json":
         raise CheckFailed(f"{describe(response)}, expected application/problem+json")
@@ -193,6 +206,7 @@ CHECKS = (
     Check("jwks", "/api/v1/auth/jwks.json", check_jwks),
     Check("orders-requires-auth", "/api/v1/orders", check_orders_requires_auth),
     Check("payments-callbacks", "/api/v1/payments/callbacks/smoke/stk", check_payments_callbacks),
+    Check("sms-delivery", "/api/v1/notifications/sms/delivery/smoke", check_sms_delivery),
     Check("console", "/console", check_console, accept=HTML),
 )
 

@@ -15,7 +15,7 @@ cargo run --quiet --profile perf -p bench --bin bench | tee .local/bench.md
 # the arm64 build of the same code), each started 20 times against a local Runtime API
 # (infra/coldstart), beside a hello-world lambda_runtime binary built the same way.
 echo "==> cold start: building the release binaries" >&2
-FUNCTIONS=(categories products orders payments customers audit auth console notifier reconciler)
+FUNCTIONS=(categories products orders payments customers audit auth console notifier sms-delivery reconciler)
 cargo build --quiet --release -p coldstart "${FUNCTIONS[@]/#/-p}"
 export AWS_ENDPOINT_URL="$MOTO_ENDPOINT"
 export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test

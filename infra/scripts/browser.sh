@@ -66,6 +66,9 @@ done
 # The payments function takes M-Pesa's callbacks, which the stand-in posts once and never
 # again: compile it before any prompt (a callback path with no token: its 404 or 405).
 side_stack_wait "http://127.0.0.1:$API_PORT/api/v1/payments/callbacks/warm-up/stk"
+# Likewise the SMS delivery-report function, which the SMS stand-in posts to about a second
+# after each text (a GET on its route: 405 once it is built).
+side_stack_wait "http://127.0.0.1:$API_PORT/api/v1/notifications/sms/delivery/warm-up"
 
 DOCS_DIR=""
 if [[ "${CONSOLE_DOCS:-}" == 1 ]]; then

@@ -6,7 +6,9 @@
 #      127.0.0.1:${OIDC_PORT:-9400}, with the users admin and customer predefined
 #   2. devstack bootstrap: table from template.yaml, notifications queue + DLQ, SES sender
 #      identity, local ES256 keys, demo catalog, .local/dev.env, admin/customer tokens
-#   2b. the Africa's Talking stand-in (devstack sms-sandbox) on 127.0.0.1:${SMS_PORT:-9500}
+#   2b. the Africa's Talking stand-in (devstack sms-sandbox) on 127.0.0.1:${SMS_PORT:-9500},
+#       posting each accepted SMS's delivery report to the API's
+#       /api/v1/notifications/sms/delivery/<SMS_DELIVERY_TOKEN from dev.env>,
 #       and the M-Pesa stand-in (devstack mpesa-sandbox: Daraja's paths, scripted outcomes,
 #       callbacks to the URLs each request names) on 127.0.0.1:${MPESA_PORT:-9600}
 #   3. cargo lambda watch on 127.0.0.1:${API_PORT:-9000} (routes from
@@ -124,10 +126,19 @@ if [[ ! -s "$LOCAL_DIR/dev.env" ]]; then
   exit 1
 fi
 
-# Africa's Talking stand-in (what it accepted: GET http://127.0.0.1:$SMS_PORT/messages).
+# Africa's Talking stand-in (what it accepted: GET http://127.0.0.1:$SMS_PORT/messages;
+# the delivery reports it posted to the API: GET http://127.0.0.1:$SMS_PORT/delivery-reports).
+# The reports' URL holds the secret token bootstrap wrote to dev.env (read alone, so dev.env
+# never changes this script's variables).
+SMS_DELIVERY_TOKEN="$(grep '^SMS_DELIVERY_TOKEN=' "$LOCAL_DIR/dev.env" | cut -d= -f2- || true)"
+if [[ -z "$SMS_DELIVERY_TOKEN" ]]; then
+  echo "dev: no SMS_DELIVERY_TOKEN in $LOCAL_DIR/dev.env" >&2
+  exit 1
+fi
 bg_stop sms-sandbox "$SMS_PID_FILE"
 bg_start sms-sandbox sms_ready "$SMS_PORT" "$LOCAL_DIR/sms.log" "$SMS_PID_FILE" 30 -- \
-  "$DEVSTACK" sms-sandbox --port "$SMS_PORT"
+  "$DEVSTACK" sms-sandbox --port "$SMS_PORT" \
+  --delivery-report-url "http://127.0.0.1:$API_PORT/api/v1/notifications/sms/delivery/$SMS_DELIVERY_TOKEN"
 
 # M-Pesa stand-in (callbacks it posted: GET http://127.0.0.1:$MPESA_PORT/deliveries).
 bg_stop mpesa-sandbox "$MPESA_PID_FILE"
@@ -178,7 +189,7 @@ cat >&2 <<MSG
             curl -X POST http://127.0.0.1:$API_PORT/2015-03-31/functions/reconciler/invocations -d '{}'
     queue:  \$NOTIFICATIONS_QUEUE_URL in $LOCAL_DIR/dev.env (order.confirmed messages), fed to
             the notifier by the queue bridge (log: $LOCAL_DIR/bridge.log)
-    SMS:    curl http://127.0.0.1:$SMS_PORT/messages   (Africa's Talking stand-in; log: $LOCAL_DIR/sms.log)
+    SMS:    curl http://127.0.0.1:$SMS_PORT/messages   (Africa's Talking stand-in; delivery reports it posted: /delivery-reports; log: $LOCAL_DIR/sms.log)
     M-Pesa: http://127.0.0.1:$MPESA_PORT   (Daraja stand-in, Paybill 174379; callbacks it posted: /deliveries; log: $LOCAL_DIR/mpesa.log)
     email:  $AWS_ENDPOINT_URL/moto-api/data.json   (ses.Message; see README)
     OpenID: $OIDC_ISSUER   (users: admin, customer; log: $LOCAL_DIR/oidc.log)

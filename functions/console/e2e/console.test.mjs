@@ -20,9 +20,11 @@
 // 4. The local customer (not an admin) sees "admins only", and the console calls nothing
 //    beyond /customer/me.
 // 5. A real failed notification: with the customer's number one the stack's SMS stand-in
-//    refuses as blacklisted, an order is confirmed and shipped; once the notifier is done
-//    (the number then restored), the Notifications screen lists the order with each failed
-//    message and its reason in words, and the order's Messages show them.
+//    refuses as blacklisted, an order is confirmed and shipped; with one it accepts but
+//    reports undelivered (its delivery report posted to the API), another is confirmed;
+//    once the notifier and the report are done (the number then restored), the
+//    Notifications screen lists both orders with each failed message and its reason in
+//    words, and the order's Messages show them.
 // Every screen: axe (WCAG 2.1 A + AA) finds nothing and a non-blank screenshot is saved
 // under $CONSOLE_E2E_OUT/screenshots; every console response carries the policy and the
 // console log reports no violation.
@@ -548,6 +550,8 @@ describe('the back-office console', () => {
       assert.equal(blacklisted.status, 200, JSON.stringify(blacklisted.body));
       let order;
       let final;
+      let undelivered;
+      let undeliveredMessages;
       try {
         order = await placeOrder(state.productId, 1);
         await consoleSignIn(page, 'admin');
@@ -566,6 +570,19 @@ describe('the back-office console', () => {
           },
           { timeout: 60_000, message: 'every message of the order final' },
         );
+        // A number ending in 9999: the stand-in accepts the text, then reports it Failed
+        // (AbsentSubscriber) to the API's delivery-report route about a second later.
+        const unreachable = await api(customerToken, 'PATCH', '/customer/me', { phone_number: '0712349999' });
+        assert.equal(unreachable.status, 200, JSON.stringify(unreachable.body));
+        undelivered = await placeOrder(state.productId, 1);
+        undeliveredMessages = await poll(
+          async () => {
+            const now = await api(adminToken, 'GET', `/orders/${undelivered.id}`);
+            const sms = (now.body?.messages ?? []).find((m) => m.channel === 'sms');
+            return sms?.delivery && now.body.messages;
+          },
+          { timeout: 60_000, message: "the confirmation's delivery report recorded" },
+        );
       } finally {
         const restored = await api(customerToken, 'PATCH', '/customer/me', { phone_number: '0712345678' });
         assert.equal(restored.status, 200, JSON.stringify(restored.body));
@@ -578,12 +595,20 @@ describe('the back-office console', () => {
           ['order.shipped', 'sms', 'failed', 'user_in_blacklist'],
         ],
       );
+      assert.deepEqual(
+        undeliveredMessages.map((m) => [m.event, m.channel, m.status, m.delivery, m.last_error]),
+        [
+          ['order.confirmed', 'sms', 'sent', 'undelivered', 'absent_subscriber'],
+          ['order.confirmed', 'email', 'sent', null, null],
+        ],
+      );
       await poll(
         async () => {
           const failed = await api(adminToken, 'GET', '/orders?notification_status=failed&limit=100');
-          return failed.body?.items?.some((o) => o.id === order.id);
+          const listed = failed.body?.items ?? [];
+          return [order, undelivered].every((o) => listed.some((l) => l.id === o.id));
         },
-        { message: 'the order listed with failed notifications' },
+        { message: 'both orders listed with failed notifications' },
       );
 
       // The Notifications screen: which messages failed, and why, in words.
@@ -596,6 +621,12 @@ describe('the back-office console', () => {
       assert.deepEqual(failed, [
         'Order confirmed (SMS): The number is blacklisted: the customer opted out of texts',
         'Shipped (SMS): The number is blacklisted: the customer opted out of texts',
+      ]);
+      const notDelivered = list
+        .locator('tr')
+        .filter({ has: page.getByRole('link', { name: undelivered.order_number }) });
+      assert.deepEqual(await notDelivered.getByRole('listitem').allInnerTexts(), [
+        'Order confirmed (SMS), sent but not delivered: The phone was off or out of coverage',
       ]);
       await checkScreen(page, '21-notifications-failed');
 

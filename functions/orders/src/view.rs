@@ -88,14 +88,21 @@ pub struct MessageView {
 }
 
 impl MessageView {
+    /// `state` of an `event`'s message on `channel`; an undelivered SMS's reason is its
+    /// `last_error`.
     fn of(event: &'static str, channel: &'static str, state: &ChannelState) -> Self {
+        let undelivered = match &state.delivery {
+            Some(Delivery::Undelivered(reason)) => Some(reason.as_str().to_owned()),
+            _ => None,
+        };
         Self {
             event,
             channel,
             status: state.status.as_str(),
             attempts: state.attempts,
-            last_error: state.last_error.as_ref().map(|c| c.as_str().to_owned()),
-            delivery: None,
+            last_error: undelivered
+                .or_else(|| state.last_error.as_ref().map(|c| c.as_str().to_owned())),
+            delivery: state.delivery.as_ref().map(Delivery::as_str),
             sent_at: None,
         }
     }
@@ -113,13 +120,6 @@ impl MessageView {
         for message in &order.messages {
             let mut view = Self::of(message.event.name(), Channel::Sms.as_str(), &message.state);
             view.sent_at = message.sent_at;
-            view.delivery = message.delivery.as_ref().map(|d| match d {
-                Delivery::Delivered => "delivered",
-                Delivery::Undelivered(_) => "undelivered",
-            });
-            if let Some(Delivery::Undelivered(reason)) = &message.delivery {
-                view.last_error = Some(reason.as_str().to_owned());
-            }
             all.push(view);
         }
         all

@@ -15,7 +15,6 @@
 //! `event = "mpesa.callback_refused"` with its `reason` (the alarm on refused callbacks
 //! counts them), and never the token, a phone number or a name.
 
-mod guard;
 mod staff;
 
 use std::sync::Arc;
@@ -36,7 +35,7 @@ use mpesa::{
     C2bPayment, C2bRejection, CallbackAnswer, MalformedCallback, ReversalResult, StkCallback,
 };
 
-pub use guard::{CallbackGuard, Refusal};
+pub use http_api::{CallbackGuard, Refusal};
 pub use staff::{AssignedView, AttentionView, UnmatchedView};
 
 /// The largest callback body taken (M-Pesa's are a few hundred bytes).

@@ -82,6 +82,7 @@ pub async fn rows(env: &TestEnv, dynamodb: &str) -> Vec<Row> {
         SandboxConfig {
             username: "sandbox".into(),
             api_key: "bench-key".into(),
+            delivery_reports: None,
         },
         0,
     )

@@ -61,12 +61,19 @@ MPESA_SECRETS = {
 }
 MPESA_PARAMS = ("mpesa-shortcode", "mpesa-initiator-name", "mpesa-callback-base-url")
 CALLBACK_BASE = "https://api.shop.example/api/v1/payments/callbacks"
+# Where Africa's Talking posts delivery reports: the API's domain (M-Pesa's), the token
+# named by its secret.
+SMS_DELIVERY_URL = (
+    "https://api.shop.example/api/v1/notifications/sms/delivery/"
+    "<order-system/{stage}/sms-delivery-token>"
+)
 SECRET_NAMES = (
     "jwt-private-key",
     "google-client-secret",
     "africastalking-api-key",
     *MPESA_SECRETS,
     "mpesa-callback-token",
+    "sms-delivery-token",
 )
 PARAM_NAMES = (
     "jwt-key-id",
@@ -262,6 +269,11 @@ class BootstrapEnvironmentTest(unittest.TestCase):
         # and nothing Safaricom refuses in a callback URL.
         token = self.secret("prod", "mpesa-callback-token")
         self.assertRegex(token, r"^[0-9a-f]{64}$")
+        # The delivery reports' token, generated the same way (the function's rule: 32 or
+        # more letters and digits), and not the callback token.
+        sms_token = self.secret("prod", "sms-delivery-token")
+        self.assertRegex(sms_token, r"^[0-9a-f]{64}$")
+        self.assertNotEqual(sms_token, token)
         pem = self.secret("prod", "jwt-private-key")
         self.assertTrue(pem.startswith("-----BEGIN PRIVATE KEY-----\n"), "PKCS#8 PEM")
         key = serialization.load_pem_private_key(pem.encode(), password=None)
@@ -320,11 +332,13 @@ class BootstrapEnvironmentTest(unittest.TestCase):
                 name,
             )
 
-        for secret in (GOOGLE_SECRET, AT_KEY, *DARAJA.values(), token, pem.splitlines()[1],
-                       "PRIVATE KEY"):
+        for secret in (GOOGLE_SECRET, AT_KEY, *DARAJA.values(), token, sms_token,
+                       pem.splitlines()[1], "PRIVATE KEY"):
             self.assertNotIn(secret, out)
-        # The C2B URLs to register name the token's secret, never its value.
+        # The C2B URLs to register name the token's secret, never its value; so does the
+        # Delivery Reports URL to set in Africa's Talking's dashboard.
         self.assertIn(f"{CALLBACK_BASE}/<order-system/prod/mpesa-callback-token>/c2b/confirmation", out)
+        self.assertIn(SMS_DELIVERY_URL.format(stage="prod"), out)
 
     def test_a_token_signed_with_the_stored_key_verifies_with_the_jwks(self):
         self.init_ok()
@@ -586,6 +600,7 @@ class BootstrapEnvironmentTest(unittest.TestCase):
         self.forget_mpesa()
         kid = self.param("prod", "jwt-key-id")["Value"]
         pem = self.secret("prod", "jwt-private-key")
+        sms_token = self.secret("prod", "sms-delivery-token")
         admins = self.param("prod", "admin-emails")
 
         # Bad input writes nothing, as for init.
@@ -614,6 +629,7 @@ class BootstrapEnvironmentTest(unittest.TestCase):
         # Nothing else changed: the signing key above all (no one is signed out).
         self.assertEqual(self.param("prod", "jwt-key-id")["Value"], kid)
         self.assertEqual(self.secret("prod", "jwt-private-key"), pem)
+        self.assertEqual(self.secret("prod", "sms-delivery-token"), sms_token)
         self.assertEqual(self.param("prod", "admin-emails")["Version"], admins["Version"])
 
         # A second run refuses without --overwrite.
@@ -626,6 +642,7 @@ class BootstrapEnvironmentTest(unittest.TestCase):
     def test_overwrite_keeps_the_callback_token(self):
         self.init_ok()
         token = self.secret("prod", "mpesa-callback-token")
+        sms_token = self.secret("prod", "sms-delivery-token")
         rotated = {**DARAJA, "DARAJA_PASSKEY": "a-new-passkey-0000"}
         with mock.patch.dict(os.environ, rotated):
             code, out, err = self.init_mpesa("prod", "--overwrite", **{"mpesa-shortcode": "4079999"})
@@ -639,10 +656,63 @@ class BootstrapEnvironmentTest(unittest.TestCase):
         self.assertEqual(code, 0, err)
         self.assertEqual(self.secret("prod", "mpesa-callback-token"), token)
         self.assertEqual(self.param("prod", "mpesa-shortcode")["Value"], "4071234")
+        # The delivery reports' token too: the dashboard's Delivery Reports URL holds it.
+        self.assertIn("Kept the existing SMS delivery-report token", out)
+        self.assertEqual(self.secret("prod", "sms-delivery-token"), sms_token)
+        self.assertIn(SMS_DELIVERY_URL.format(stage="prod"), out)
 
-        # Each stage has its own token.
+        # Each stage has its own tokens.
         self.init_ok("staging")
         self.assertNotEqual(self.secret("staging", "mpesa-callback-token"), token)
+        self.assertNotEqual(self.secret("staging", "sms-delivery-token"), sms_token)
+
+    def init_sms_delivery(self, stage="prod"):
+        return self.run_script("--stage", stage, "--region", REGION, "init-sms-delivery")
+
+    def test_init_sms_delivery_adds_only_its_token_and_keeps_it(self):
+        self.init_ok()
+        self.sm.delete_secret(
+            SecretId="order-system/prod/sms-delivery-token", ForceDeleteWithoutRecovery=True
+        )
+        kid = self.param("prod", "jwt-key-id")["Value"]
+        pem = self.secret("prod", "jwt-private-key")
+        callback_token = self.secret("prod", "mpesa-callback-token")
+        admins = self.param("prod", "admin-emails")
+
+        code, out, err = self.init_sms_delivery()
+        self.assertEqual(code, 0, err)
+        token = self.secret("prod", "sms-delivery-token")
+        self.assertRegex(token, r"^[0-9a-f]{64}$")
+        tags = self.sm.describe_secret(SecretId="order-system/prod/sms-delivery-token")["Tags"]
+        self.assertEqual(
+            {t["Key"]: t["Value"] for t in tags}, {"project": "order-system", "stage": "prod"}
+        )
+        self.assertNotIn(token, out + err)
+        # The URL on the API's domain, read from the stored M-Pesa callback base URL.
+        self.assertIn(SMS_DELIVERY_URL.format(stage="prod"), out)
+        # Nothing else changed.
+        self.assertEqual(self.param("prod", "jwt-key-id")["Value"], kid)
+        self.assertEqual(self.secret("prod", "jwt-private-key"), pem)
+        self.assertEqual(self.secret("prod", "mpesa-callback-token"), callback_token)
+        self.assertEqual(self.param("prod", "admin-emails")["Version"], admins["Version"])
+
+        # Again: the token is kept, and the URL to set is repeated.
+        code, out, err = self.init_sms_delivery()
+        self.assertEqual(code, 0, err)
+        self.assertIn("Kept the existing SMS delivery-report token", out)
+        self.assertEqual(self.secret("prod", "sms-delivery-token"), token)
+        self.assertIn(SMS_DELIVERY_URL.format(stage="prod"), out)
+
+    def test_init_sms_delivery_without_mpesa_names_the_domain_to_use(self):
+        code, out, err = self.init_sms_delivery("staging")
+        self.assertEqual(code, 0, err)
+        self.assertRegex(self.secret("staging", "sms-delivery-token"), r"^[0-9a-f]{64}$")
+        self.assertIn(
+            "https://<the API's custom domain>/api/v1/notifications/sms/delivery/"
+            "<order-system/staging/sms-delivery-token>",
+            out,
+        )
+        self.assertEqual(self.ssm.describe_parameters()["Parameters"], [])
 
     def test_show_never_prints_secret_values(self):
         self.init_ok()
@@ -654,6 +724,7 @@ class BootstrapEnvironmentTest(unittest.TestCase):
             AT_KEY,
             *DARAJA.values(),
             self.secret("prod", "mpesa-callback-token"),
+            self.secret("prod", "sms-delivery-token"),
             *self.secret("prod", "jwt-private-key").splitlines()[1:-1],
             *self.secret("prod", "jwt-private-key-next").splitlines()[1:-1],
             "PRIVATE KEY",

@@ -3,7 +3,7 @@
 Counted after the SAM transform (prod's parameters): the functions and their roles and
 log groups, one HTTP API with every route of every function wired to its function, the
 queue's event source mapping, the reconciler's schedule, the alarms and the log metric
-filters two of them watch, the table, the queues and the topic. A resource added or lost by an edit of template.yaml shows up here.
+filters three of them watch, the table, the queues and the topic. A resource added or lost by an edit of template.yaml shows up here.
 """
 
 from __future__ import annotations
@@ -14,35 +14,41 @@ from typing import Any
 
 from deploy_support import ROOT, deployed, source_template, transform
 
-FUNCTIONS = ["Categories", "Products", "Auth", "Customers", "Audit", "Console", "Orders", "Payments", "Notifier", "Reconciler"]
-HTTP_FUNCTIONS = ["Categories", "Products", "Auth", "Customers", "Audit", "Console", "Orders", "Payments"]
+FUNCTIONS = ["Categories", "Products", "Auth", "Customers", "Audit", "Console", "Orders", "Payments", "Notifier", "SmsDelivery", "Reconciler"]
+HTTP_FUNCTIONS = ["Categories", "Products", "Auth", "Customers", "Audit", "Console", "Orders", "Payments", "SmsDelivery"]
 
 EXPECTED_COUNTS = {
-    "AWS::Lambda::Function": 10,
-    "AWS::IAM::Role": 11,  # one per function + the scheduler's
-    "AWS::Logs::LogGroup": 11,  # one per function + the API's access log
+    "AWS::Lambda::Function": 11,
+    "AWS::IAM::Role": 12,  # one per function + the scheduler's
+    "AWS::Logs::LogGroup": 12,  # one per function + the API's access log
     # M-Pesa's refused callbacks and failed reversals (the payments function's, and the
-    # reconciler's sweep's).
-    "AWS::Logs::MetricFilter": 3,
+    # reconciler's sweep's), and Africa's Talking's refused delivery reports.
+    "AWS::Logs::MetricFilter": 4,
     "AWS::ApiGatewayV2::Api": 1,
     "AWS::ApiGatewayV2::Stage": 1,
     # One per route: 50, + 2 for POST /orders/{id}/pay and its ANY, + 10 for the five
-    # M-Pesa callback paths (POST and ANY each), + 4 for staff's two payment paths.
-    "AWS::Lambda::Permission": 66,
+    # M-Pesa callback paths (POST and ANY each), + 4 for staff's two payment paths, + 2
+    # for the SMS delivery-report path (POST and ANY).
+    "AWS::Lambda::Permission": 68,
     "AWS::Lambda::EventSourceMapping": 1,
     "AWS::Scheduler::Schedule": 1,
-    "AWS::CloudWatch::Alarm": 25,
+    "AWS::CloudWatch::Alarm": 28,
     "AWS::DynamoDB::Table": 1,
     "AWS::SQS::Queue": 2,
     "AWS::SNS::Topic": 1,
     "AWS::SNS::Subscription": 1,
 }
 
-# The alarms counting log lines, and the metric filter that counts them.
+# The alarms counting log lines: the metric filter that counts them, the event it counts
+# and the log group it reads.
 LOG_ALARMS = {
-    "MpesaCallbacksRefusedAlarm": ("MpesaCallbacksRefusedMetricFilter", "mpesa.callback_refused"),
-    "MpesaReversalFailedAlarm": ("MpesaReversalFailedMetricFilter", "mpesa.reversal_failed"),
+    "MpesaCallbacksRefusedAlarm": ("MpesaCallbacksRefusedMetricFilter", "mpesa.callback_refused", "PaymentsLogGroup"),
+    "MpesaReversalFailedAlarm": ("MpesaReversalFailedMetricFilter", "mpesa.reversal_failed", "PaymentsLogGroup"),
+    "SmsDeliveryReportsRefusedAlarm": (
+        "SmsDeliveryReportsRefusedMetricFilter", "sms.delivery_report_refused", "SmsDeliveryLogGroup",
+    ),
 }
+SMS_DELIVERY_PATH = "/api/v1/notifications/sms/delivery/{token}"
 
 ALARMS = (
     ["ApiServerErrorRateAlarm", "NotificationsDeadLetterAlarm", "ReconcilerOverdueHandOffsAlarm"]
@@ -149,11 +155,11 @@ class InventoryTest(unittest.TestCase):
         subscription = next(iter(of_type(self.prod, "AWS::SNS::Subscription").values()))["Properties"]
         self.assertEqual(subscription["Endpoint"], {"Ref": "AlarmEmailParameter"})
 
-    def test_mpesa_alarms_count_the_payments_functions_log_lines(self) -> None:
+    def test_log_alarms_count_their_functions_log_lines(self) -> None:
         alarms = of_type(self.prod, "AWS::CloudWatch::Alarm")
         filters = of_type(self.prod, "AWS::Logs::MetricFilter")
         sweep = "MpesaReversalFailedSweepMetricFilter"
-        self.assertEqual(sorted(filters), sorted([sweep] + [f for f, _ in LOG_ALARMS.values()]))
+        self.assertEqual(sorted(filters), sorted([sweep] + [f for f, _, _ in LOG_ALARMS.values()]))
         # The reconciler's sweep logs the same event into its own log group, counted in the
         # same metric.
         reconciler = filters[sweep]["Properties"]
@@ -163,10 +169,10 @@ class InventoryTest(unittest.TestCase):
             (reconciler["FilterPattern"], reconciler["MetricTransformations"]),
             (payments["FilterPattern"], payments["MetricTransformations"]),
         )
-        for alarm_name, (filter_name, event) in LOG_ALARMS.items():
+        for alarm_name, (filter_name, event, log_group) in LOG_ALARMS.items():
             with self.subTest(alarm=alarm_name):
                 props = filters[filter_name]["Properties"]
-                self.assertEqual(props["LogGroupName"], {"Ref": "PaymentsLogGroup"})
+                self.assertEqual(props["LogGroupName"], {"Ref": log_group})
                 # tracing-subscriber's JSON puts an event's fields under `fields`.
                 self.assertEqual(props["FilterPattern"], f'{{ $.fields.event = "{event}" }}')
                 [metric] = props["MetricTransformations"]
@@ -181,7 +187,7 @@ class InventoryTest(unittest.TestCase):
                 self.assertEqual(alarm["Statistic"], "Sum")
                 self.assertEqual(alarm["TreatMissingData"], "notBreaching")
         # Lambda drops application log lines below the function's level before any filter
-        # sees them: both events are logged at WARN or above.
+        # sees them: every such event is logged at WARN or above.
         for env in ("default", "staging", "prod"):
             with self.subTest(env=env):
                 level = transform.environment(ROOT / "samconfig.toml", env)[1]["LogLevel"]
@@ -217,6 +223,56 @@ class InventoryTest(unittest.TestCase):
         statements = source["PaymentsRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
         send = next(s for s in statements if s["Sid"] == "SendConfirmations")
         self.assertEqual((send["Action"], send["Resource"]), (["sqs:SendMessage"], [{"Fn::GetAtt": ["NotificationsQueue", "Arn"]}]))
+
+    def test_sms_delivery_function_is_public_and_reads_one_item_updates_one(self) -> None:
+        source = source_template()["Resources"]
+        routes = {key for key, f in template_routes(source_template()).items() if f == "SmsDeliveryFunction"}
+        self.assertEqual(routes, {("POST", SMS_DELIVERY_PATH), ("ANY", SMS_DELIVERY_PATH)})
+        variables = source["SmsDeliveryFunction"]["Properties"]["Environment"]["Variables"]
+        # The token is a Secrets Manager dynamic reference (the guard rule checks its form),
+        # redeployed with SecretsRevision like every function holding a secret.
+        self.assertEqual(
+            variables["SMS_DELIVERY_TOKEN"],
+            {"Fn::Sub": "{{resolve:secretsmanager:${SmsDeliveryTokenSecretName}:SecretString}}"},
+        )
+        self.assertEqual(variables["SECRETS_REVISION"], {"Ref": "SecretsRevision"})
+        deployed_variables = self.prod["Resources"]["SmsDeliveryFunction"]["Properties"]["Environment"]["Variables"]
+        self.assertEqual(deployed_variables["TABLE_NAME"], {"Ref": "Table"})
+        # Resolved by CloudFormation at deploy time, not by the transform.
+        self.assertEqual(deployed_variables["SMS_DELIVERY_TOKEN"], variables["SMS_DELIVERY_TOKEN"])
+        # Least privilege: GetItem of the `SMS#` item (and of the order, to tell why a
+        # refused write was refused), UpdateItem of the order; no other table action, no
+        # index, nothing else but its logs and traces.
+        statements = source["SmsDeliveryRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        table_actions = {
+            (statement["Sid"], action)
+            for statement in statements
+            for action in statement["Action"]
+            if action.startswith("dynamodb:")
+        }
+        self.assertEqual(table_actions, {("ReadSentSmsAndOrder", "dynamodb:GetItem"), ("RecordDelivery", "dynamodb:UpdateItem")})
+        for statement in statements:
+            if statement["Sid"] in ("ReadSentSmsAndOrder", "RecordDelivery"):
+                self.assertEqual(statement["Resource"], [{"Fn::GetAtt": ["Table", "Arn"]}])
+        leading_keys = {
+            s["Sid"]: s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+            for s in statements
+            if "Condition" in s
+        }
+        self.assertEqual(leading_keys, {"ReadSentSmsAndOrder": ["SMS#*", "ORDER#*"], "RecordDelivery": ["ORDER#*"]})
+        self.assertEqual(
+            sorted(a for s in statements for a in s["Action"]),
+            sorted(["logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments",
+                    "xray:PutTelemetryRecords", "dynamodb:GetItem", "dynamodb:UpdateItem"]),
+        )
+
+    def test_notifier_writes_the_sms_items_delivery_reports_find(self) -> None:
+        statements = source_template()["Resources"]["NotifierRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        table = next(s for s in statements if s["Sid"] == "OrderAndCustomerItems")
+        self.assertEqual(sorted(table["Action"]), ["dynamodb:GetItem", "dynamodb:UpdateItem"])
+        put = next(s for s in statements if s["Sid"] == "RememberSentSms")
+        self.assertEqual(put["Action"], ["dynamodb:PutItem"])
+        self.assertEqual(put["Condition"], {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["SMS#*"]}})
 
     def test_outputs(self) -> None:
         self.assertEqual(

@@ -68,6 +68,8 @@ class SamconfigTest(unittest.TestCase):
             ("prod", "MpesaBaseUrl", "https://sandbox.safaricom.co.ke/"),
             ("staging", "MpesaBaseUrl", "http://127.0.0.1:9600"),
             ("prod", "MpesaCallbackTokenSecretName", "order-system/staging/mpesa-callback-token"),
+            ("prod", "SmsDeliveryTokenSecretName", "order-system/staging/sms-delivery-token"),
+            ("staging", "SmsDeliveryTokenSecretName", "REPLACE_ME"),
             ("prod", "MpesaPasskeySecretName", "REPLACE_ME"),
             ("prod", "MpesaConsumerSecretSecretName", "order-system/prod/Consumer_Secret"),
             ("default", "MpesaCallbackBaseUrlParameter", "https://api.shop.example/api/v1/payments/callbacks"),

@@ -6,7 +6,7 @@ Invariants: standard library only; nothing leaves 127.0.0.1 (a ThreadingHTTPServ
 ephemeral port); smoke.py is loaded by path, so no package layout or sys.path is assumed;
 one attempt with no delay per check (except the retry test), so the suite runs in about a
 second. Each broken variant breaks exactly one check, and the smoke test must fail naming
-that check while the other four still pass. The stand-in console sends the policy the
+that check while the other five still pass. The stand-in console sends the policy the
 ConsoleFunction sends (CONTENT_SECURITY_POLICY, read from functions/console/src/lib.rs), so a
 policy change that smoke.py would reject after a deploy fails here first.
 """
@@ -84,6 +84,7 @@ def console_headers(**changes: str | None) -> dict[str, str]:
 
 
 PAYMENTS = "/api/v1/payments/callbacks/smoke/stk"
+SMS_DELIVERY = "/api/v1/notifications/sms/delivery/smoke"
 
 
 class Route(NamedTuple):
@@ -106,6 +107,7 @@ def healthy_routes() -> dict[str, tuple]:
         "/api/v1/auth/jwks.json": (200, JSON, json.dumps({"keys": [JWK]}).encode()),
         "/api/v1/orders": (401, PROBLEM, json.dumps(unauthorized).encode()),
         PAYMENTS: (405, PROBLEM, json.dumps(method).encode()),
+        SMS_DELIVERY: (405, PROBLEM, json.dumps(method).encode()),
         "/console": (200, HTML, CONSOLE_INDEX, console_headers()),
     }
 
@@ -183,7 +185,7 @@ class SmokeTest(unittest.TestCase):
             with self.subTest(base_url=base_url):
                 code, output = self.run_smoke(base_url=base_url)
                 self.assertEqual(code, 0, output)
-                self.assertEqual(output.count("PASS "), 5, output)
+                self.assertEqual(output.count("PASS "), 6, output)
                 self.assertNotIn("FAIL", output)
                 self.assertIn("PASS console: GET /console: 200 text/html", output)
                 self.assertIn("/console/assets/index-Dwc0mm_W.js", output)
@@ -193,7 +195,7 @@ class SmokeTest(unittest.TestCase):
         self.assertEqual(code, 0, output)
         self.assertEqual(StandInApi.accepts, {
             "/api/v1/categories/tree": JSON, "/api/v1/auth/jwks.json": JSON,
-            "/api/v1/orders": JSON, PAYMENTS: JSON, "/console": HTML})
+            "/api/v1/orders": JSON, PAYMENTS: JSON, SMS_DELIVERY: JSON, "/console": HTML})
 
     def test_category_tree_answering_500_fails(self) -> None:
         StandInApi.routes["/api/v1/categories/tree"] = (
@@ -246,6 +248,21 @@ class SmokeTest(unittest.TestCase):
             with self.subTest(case):
                 StandInApi.routes[PAYMENTS] = route
                 self.assert_only_failure("payments-callbacks")
+
+    def test_sms_delivery_function_not_answering_its_405_fails(self) -> None:
+        cases = {
+            # API Gateway's answers: the route not deployed, the function failing to start
+            # (its SMS_DELIVERY_TOKEN missing or too short).
+            "route missing": (404, JSON, b'{"message":"Not Found"}'),
+            "function failing": (500, JSON, b'{"message":"Internal Server Error"}'),
+            "not a problem": (405, JSON, b'{"status":405}'),
+            "another status": (405, PROBLEM, b'{"status":404}'),
+            "answering a GET": (200, JSON, b'{"delivery":null}'),
+        }
+        for case, route in cases.items():
+            with self.subTest(case):
+                StandInApi.routes[SMS_DELIVERY] = route
+                self.assert_only_failure("sms-delivery")
 
     def test_console_missing_fails(self) -> None:
         # API Gateway's answer when the console's routes were not deployed.
@@ -300,7 +317,7 @@ class SmokeTest(unittest.TestCase):
             port = probe.getsockname()[1]
         code, output = self.run_smoke(base_url=f"http://127.0.0.1:{port}")
         self.assertEqual(code, 1, output)
-        self.assertEqual(output.count("FAIL "), 5, output)
+        self.assertEqual(output.count("FAIL "), 6, output)
         self.assertIn("no answer", output)
 
     def test_a_base_url_that_is_not_http_is_a_usage_error(self) -> None:

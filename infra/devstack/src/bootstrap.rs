@@ -9,8 +9,9 @@
 //! - an ES256 key pair in `out` (`jwt-private.pem`, `jwks.json`), made on first use;
 //! - `out/dev.env`: every function's configuration for the local stack (the M-Pesa
 //!   stand-in's account and a callback token made on first use, `out/mpesa-callback.token`,
-//!   included), and an admin's and a customer's token in `out/admin.token` and
-//!   `out/customer.token` (valid 24 h).
+//!   and the token in the path of the SMS delivery reports, made on first use,
+//!   `out/sms-delivery.token`, included), and an admin's and a customer's token in
+//!   `out/admin.token` and `out/customer.token` (valid 24 h).
 //!
 //! Invariant: every client talks to the local endpoints in [`Bootstrap`]; the caller checks
 //! that there is one (`AWS_ENDPOINT_URL`), so a real AWS account is never touched.
@@ -102,7 +103,8 @@ impl Bootstrap {
             &self.email_from,
         )
         .await?;
-        let callback_token = mpesa_callback_token(&self.out)?;
+        let callback_token = secret_token(&self.out, MPESA_CALLBACK_TOKEN_FILE)?;
+        let sms_delivery_token = secret_token(&self.out, SMS_DELIVERY_TOKEN_FILE)?;
         write(
             &self.out.join("dev.env"),
             &self.dev_env(
@@ -110,6 +112,7 @@ impl Bootstrap {
                 &queues.notifications,
                 &queues.dead_letters,
                 &callback_token,
+                &sms_delivery_token,
             ),
         )?;
         let signer = pair.signer(&self.issuer, &self.audience)?;
@@ -150,6 +153,7 @@ impl Bootstrap {
         queue: &str,
         dead_letters: &str,
         mpesa_callback_token: &str,
+        sms_delivery_token: &str,
     ) -> String {
         let Self {
             endpoint,
@@ -181,6 +185,9 @@ impl Bootstrap {
             "AT_BASE_URL={}\nAT_USERNAME={}\nAT_API_KEY={}\nAT_SENDER_ID=\nORDER_EMAIL_FROM={}\nORDER_EMAIL_TO={}\nRETRY_BASE_SECONDS=10\nRETRY_MAX_SECONDS=120\n",
             self.sms_url, self.sms_username, self.sms_api_key, self.email_from, self.email_to,
         ));
+        // The SMS delivery reports' route: the secret in its path, where the stand-in
+        // posts them (`devstack sms-sandbox --delivery-report-url`).
+        env.push_str(&format!("SMS_DELIVERY_TOKEN={sms_delivery_token}\n"));
         // M-Pesa: the stand-in answers Daraja's paths at MPESA_BASE_URL with the account
         // below; it posts callbacks to MPESA_CALLBACK_BASE_URL/<token>/...
         let mpesa = &self.mpesa;
@@ -207,11 +214,16 @@ fn write(path: &Path, contents: &str) -> Result<(), StackError> {
     std::fs::write(path, contents).map_err(|e| file_err(path, e))
 }
 
-/// The secret in the path of M-Pesa's callbacks to the local stack, made on first use
-/// (32 hex digits) and kept in `dir/mpesa-callback.token`, so a restart keeps the URLs
-/// the stand-in was given.
-fn mpesa_callback_token(dir: &Path) -> Result<String, StackError> {
-    let path = dir.join("mpesa-callback.token");
+/// The secret in the path of M-Pesa's callbacks to the local stack.
+const MPESA_CALLBACK_TOKEN_FILE: &str = "mpesa-callback.token";
+/// The secret in the path of Africa's Talking's SMS delivery reports to the local stack.
+const SMS_DELIVERY_TOKEN_FILE: &str = "sms-delivery.token";
+
+/// A secret in the path of a provider's callbacks to the local stack, made on first use
+/// (32 hex digits) and kept in `dir/file`, so a restart keeps the URLs the stand-ins were
+/// given.
+fn secret_token(dir: &Path, file: &str) -> Result<String, StackError> {
+    let path = dir.join(file);
     if let Ok(token) = std::fs::read_to_string(&path)
         && token.trim().len() == 32
     {

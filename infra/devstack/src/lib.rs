@@ -5,7 +5,8 @@
 //! - [`bootstrap`]: the table from template.yaml, the notifications queue and its
 //!   dead-letter queue, the SES sender, a local key pair, the demo catalog ([`seed`]) and
 //!   the `dev.env` every function reads under `cargo lambda watch`.
-//! - [`sms`]: the Africa's Talking stand-in the notifier sends to.
+//! - [`sms`]: the Africa's Talking stand-in the notifier sends to, which posts delivery
+//!   reports.
 //! - [`mpesa`]: the M-Pesa Daraja stand-in (OAuth, STK push and query, C2B, reversal).
 //! - [`bridge`]: the queue bridge, standing in for Lambda's SQS event source mapping
 //!   (with `ReportBatchItemFailures`) between the local queue and a function.
@@ -14,6 +15,7 @@
 //! Invariant: every AWS client points at the local endpoint it was given; nothing here can
 //! reach a real AWS account.
 
+mod background;
 pub mod bootstrap;
 pub mod bridge;
 pub mod gateway;

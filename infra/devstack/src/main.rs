@@ -17,7 +17,7 @@ use devstack::StackError;
 use devstack::bootstrap::Bootstrap;
 use devstack::bridge::{Bridge, BridgeOptions, DEFAULT_BATCH_SIZE, DEFAULT_WAIT_SECONDS};
 use devstack::mpesa::{self, MpesaSandboxConfig};
-use devstack::sms::{self, MESSAGING_PATH, SandboxConfig};
+use devstack::sms::{self, DeliveryReportConfig, MESSAGING_PATH, SandboxConfig};
 
 /// The local stack of `make dev`: never deployed.
 #[derive(Debug, Parser)]
@@ -35,15 +35,11 @@ enum Command {
     /// and print an admin's and a customer's token.
     Bootstrap(Box<BootstrapArgs>),
     /// Serve the Africa's Talking stand-in on 127.0.0.1:PORT (POST /version1/messaging;
-    /// GET /messages lists what it accepted) until stopped.
-    SmsSandbox {
-        #[arg(long)]
-        port: u16,
-        #[arg(long, default_value = "sandbox")]
-        username: String,
-        #[arg(long, default_value = "local-sandbox-key")]
-        api_key: String,
-    },
+    /// GET /messages lists what it accepted) until stopped. With --delivery-report-url it
+    /// POSTs each accepted SMS's delivery report there, as Africa's Talking posts to the
+    /// account's delivery reports callback; GET /delivery-reports lists the reports it
+    /// posted.
+    SmsSandbox(Box<SmsSandboxArgs>),
     /// Serve the M-Pesa Daraja stand-in on 127.0.0.1:PORT (Daraja's OAuth, STK push and
     /// query, C2B register and simulate, reversal paths; GET /deliveries lists the
     /// callbacks it POSTed) until stopped.
@@ -72,6 +68,36 @@ enum Command {
         #[arg(long)]
         invoke_url: String,
     },
+}
+
+#[derive(Debug, clap::Args)]
+struct SmsSandboxArgs {
+    #[arg(long)]
+    port: u16,
+    #[arg(long, default_value = "sandbox")]
+    username: String,
+    #[arg(long, default_value = "local-sandbox-key")]
+    api_key: String,
+    /// Where delivery reports go, the receiver's secret token included (none: no reports).
+    #[arg(long)]
+    delivery_report_url: Option<String>,
+    /// From an accepted SMS to its delivery report.
+    #[arg(long, default_value_t = 1000)]
+    report_delay_ms: u64,
+}
+
+impl SmsSandboxArgs {
+    fn config(self) -> SandboxConfig {
+        SandboxConfig {
+            username: self.username,
+            api_key: self.api_key,
+            delivery_reports: self.delivery_report_url.map(|url| DeliveryReportConfig {
+                url,
+                delay: Duration::from_millis(self.report_delay_ms),
+                retry_spacing: sms::DEFAULT_RETRY_SPACING,
+            }),
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -250,16 +276,24 @@ async fn bootstrap(args: BootstrapArgs) -> Result<(), StackError> {
 async fn run(command: Command) -> Result<(), StackError> {
     match command {
         Command::Bootstrap(args) => bootstrap(*args).await,
-        Command::SmsSandbox {
-            port,
-            username,
-            api_key,
-        } => {
-            let sandbox = sms::start(SandboxConfig { username, api_key }, port)
+        Command::SmsSandbox(args) => {
+            let port = args.port;
+            let config = args.config();
+            // Whether reports are on and when, never where (the URL holds a secret).
+            let report_delay_ms = config
+                .delivery_reports
+                .as_ref()
+                .map(|reports| reports.delay.as_millis());
+            let sandbox = sms::start(config, port)
                 .await
                 .map_err(|e| StackError::Other(format!("127.0.0.1:{port}: {e}")))?;
             init_logging();
-            tracing::info!(url = %format!("{}{MESSAGING_PATH}", sandbox.base_url), "sms sandbox: listening");
+            tracing::info!(
+                url = %format!("{}{MESSAGING_PATH}", sandbox.base_url),
+                delivery_reports = report_delay_ms.is_some(),
+                report_delay_ms,
+                "sms sandbox: listening"
+            );
             sandbox.wait().await;
             Ok(())
         }
@@ -413,11 +447,68 @@ mod tests {
     }
 
     #[test]
+    fn sms_sandbox_posts_no_reports_unless_given_a_url() {
+        let cli =
+            Cli::try_parse_from(["devstack", "sms-sandbox", "--port", "9500"]).expect("parses");
+        let Command::SmsSandbox(args) = cli.command else {
+            panic!("not sms-sandbox: {cli:?}");
+        };
+        assert_eq!(args.port, 9500);
+        let config = args.config();
+        assert_eq!(
+            (config.username.as_str(), config.api_key.as_str()),
+            (SMS_USERNAME, SMS_API_KEY)
+        );
+        assert_eq!(config.delivery_reports, None);
+    }
+
+    #[test]
+    fn sms_sandbox_takes_the_report_url_and_delay() {
+        let url = "http://127.0.0.1:9000/api/v1/notifications/sms/delivery/tok";
+        let reports = |extra: &[&str]| {
+            let mut args = vec![
+                "devstack",
+                "sms-sandbox",
+                "--port",
+                "9501",
+                "--delivery-report-url",
+                url,
+            ];
+            args.extend_from_slice(extra);
+            let cli = Cli::try_parse_from(args).expect("parses");
+            let Command::SmsSandbox(args) = cli.command else {
+                panic!("not sms-sandbox: {cli:?}");
+            };
+            args.config().delivery_reports.expect("reports")
+        };
+        assert_eq!(
+            reports(&[]),
+            DeliveryReportConfig {
+                url: url.into(),
+                delay: Duration::from_secs(1),
+                retry_spacing: Duration::from_secs(1),
+            }
+        );
+        assert_eq!(
+            reports(&["--report-delay-ms", "25"]).delay,
+            Duration::from_millis(25)
+        );
+    }
+
+    #[test]
     fn a_missing_required_flag_or_a_bad_number_is_refused() {
         for args in [
             &["devstack", "bootstrap", "--table", "dev"][..],
             &["devstack", "sms-sandbox"],
             &["devstack", "sms-sandbox", "--port", "ninety"],
+            &[
+                "devstack",
+                "sms-sandbox",
+                "--port",
+                "9500",
+                "--report-delay-ms",
+                "-1",
+            ],
             &["devstack", "mpesa-sandbox"],
             &[
                 "devstack",

@@ -73,7 +73,8 @@ use rand_core::{OsRng, RngCore};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use time::{OffsetDateTime, UtcOffset};
-use tokio::task::JoinSet;
+
+use crate::background::Background;
 
 /// Daraja's OAuth path (`GET`, `grant_type=client_credentials`, HTTP Basic).
 pub const OAUTH_PATH: &str = "/oauth/v1/generate";
@@ -282,7 +283,7 @@ impl RunningMpesaSandbox {
 impl Drop for RunningMpesaSandbox {
     fn drop(&mut self) {
         self.task.abort();
-        self.state.tasks().abort_all();
+        self.state.tasks.abort_all();
     }
 }
 
@@ -302,7 +303,7 @@ pub async fn start(config: MpesaSandboxConfig, port: u16) -> std::io::Result<Run
         deliveries: deliveries.clone(),
         http,
         ledger: Mutex::default(),
-        tasks: Mutex::default(),
+        tasks: Background::default(),
     });
     let router = router(state.clone());
     let task = tokio::spawn(async move {
@@ -636,7 +637,7 @@ struct AppState {
     http: reqwest::Client,
     ledger: Mutex<Ledger>,
     /// Pending decisions and deliveries, aborted when the sandbox is dropped.
-    tasks: Mutex<JoinSet<()>>,
+    tasks: Background,
 }
 
 /// What the stand-in remembers between requests.
@@ -679,15 +680,9 @@ impl AppState {
         self.ledger.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn tasks(&self) -> MutexGuard<'_, JoinSet<()>> {
-        self.tasks.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// Runs `task` in the background until it ends or the sandbox is dropped.
     fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
-        let mut tasks = self.tasks();
-        while tasks.try_join_next().is_some() {}
-        tasks.spawn(task);
+        self.tasks.spawn(task);
     }
 
     /// Checks `BusinessShortCode`, `Timestamp` and `Password` of an STK request.

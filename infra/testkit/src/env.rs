@@ -150,6 +150,58 @@ impl TestEnv {
         DynamoCustomers::new(self.client.clone(), self.table.as_str())
     }
 
+    /// A customer, signed in once as `name`, with `phone` on their profile when given.
+    pub async fn customer_with_phone(&self, name: &str, phone: Option<&str>) -> domain::CustomerId {
+        use domain::CustomerStore;
+        use domain::customer::{CustomerName, PhoneNumber, ProfileChange, SignIn};
+        use domain::customer_use_cases::Accounts;
+        let customers = self.customers();
+        let unique = ulid::Ulid::new().to_string().to_lowercase();
+        let customer = Accounts::new(&customers)
+            .sign_in(SignIn {
+                subject: format!("google-{unique}"),
+                email: format!("{unique}@example.com"),
+                name: CustomerName::parse(name).unwrap_or_else(|e| panic!("name: {e}")),
+                is_admin: false,
+            })
+            .await
+            .unwrap_or_else(|e| panic!("sign in: {e}"));
+        if let Some(phone) = phone {
+            let phone = PhoneNumber::parse(phone).unwrap_or_else(|e| panic!("phone: {e}"));
+            customers
+                .update_profile(
+                    customer.id,
+                    ProfileChange {
+                        name: None,
+                        phone_number: Some(Some(phone)),
+                    },
+                )
+                .await
+                .unwrap_or_else(|e| panic!("phone: {e}"));
+        }
+        customer.id
+    }
+
+    /// The ids on the admins' list of failed notifications (`?notification_status=failed`),
+    /// newest first; one page of up to 100 holds them all.
+    pub async fn failed_notifications(&self) -> Vec<domain::OrderId> {
+        use domain::order::{OrderListing, OrderStore};
+        use domain::{PageLimit, PageRequest};
+        let page = PageRequest {
+            limit: PageLimit::new(100).unwrap_or_else(|e| panic!("limit: {e}")),
+            cursor: None,
+        };
+        let page = storage::DynamoOrders::new(self.client.clone(), self.table.as_str())
+            .list_orders(OrderListing::NotificationFailed, page)
+            .await
+            .unwrap_or_else(|e| panic!("the failed list: {e}"));
+        assert!(
+            page.next_cursor.is_none(),
+            "more than one page of failed notifications"
+        );
+        page.items.iter().map(|o| o.id).collect()
+    }
+
     /// Router state with the customer store and the test verifier.
     pub fn customers_state(&self) -> AppState<DynamoCustomers> {
         AppState {

@@ -5,10 +5,17 @@
 //! The subscriber is the thread's default only while the guard [`CapturedLogs::start`]
 //! returns lives, and only on that thread: a `#[tokio::test(flavor = "current_thread")]`
 //! runs the tasks it spawns (a server's, say) on it too, so their lines are captured.
+//!
+//! Safe beside other tests: while one dispatcher only is registered, tracing-core asks the
+//! default subscriber of the thread that first reaches a log line whether it is wanted, so
+//! a line first reached on another test's thread (no subscriber there) would be switched
+//! off for good, here too. [`CapturedLogs::start`] keeps a second one registered for the
+//! process (it wants nothing), so every registered subscriber is asked.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
-use tracing::subscriber::DefaultGuard;
+use tracing::Dispatch;
+use tracing::subscriber::{DefaultGuard, NoSubscriber};
 use tracing_subscriber::fmt::MakeWriter;
 
 /// Everything the scoped subscriber wrote, shared with it. Also a `tracing_subscriber`
@@ -20,6 +27,8 @@ impl CapturedLogs {
     /// Captures every event on this thread, at any level, as plain text, until the guard
     /// is dropped.
     pub fn start() -> (Self, DefaultGuard) {
+        static BESIDE: OnceLock<Dispatch> = OnceLock::new();
+        BESIDE.get_or_init(|| Dispatch::new(NoSubscriber::default()));
         let logs = Self::default();
         let subscriber = tracing_subscriber::fmt()
             .with_writer(logs.clone())

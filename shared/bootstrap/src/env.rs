@@ -8,6 +8,9 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+/// The shortest callback token taken ([`Env::callback_token`]).
+pub const MIN_CALLBACK_TOKEN_LEN: usize = 32;
+
 /// Why the environment does not configure a function: always names the variable.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -65,6 +68,21 @@ impl Env {
     /// A secret: held in a [`SecretString`], so it never reaches a `Debug` or a log.
     pub fn secret(&self, name: &'static str) -> Result<SecretString, ConfigError> {
         self.required(name).map(SecretString::from)
+    }
+
+    /// The secret token in a provider's callback paths: at least
+    /// [`MIN_CALLBACK_TOKEN_LEN`] ASCII letters and digits (a guess is hopeless, and the
+    /// token needs no escaping in a URL).
+    pub fn callback_token(&self, name: &'static str) -> Result<SecretString, ConfigError> {
+        let token = self.required(name)?;
+        if token.len() < MIN_CALLBACK_TOKEN_LEN || !token.bytes().all(|b| b.is_ascii_alphanumeric())
+        {
+            return Err(ConfigError::Invalid(
+                name,
+                format!("must be at least {MIN_CALLBACK_TOKEN_LEN} letters and digits"),
+            ));
+        }
+        Ok(SecretString::from(token))
     }
 
     /// `name` parsed as a `T`, if set.

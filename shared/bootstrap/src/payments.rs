@@ -26,8 +26,7 @@ use crate::{ConfigError, Env};
 
 /// How long one call to Daraja may take: well inside the functions' timeouts.
 pub const DARAJA_TIMEOUT: Duration = Duration::from_secs(8);
-/// The shortest callback token accepted: it is the callbacks' only credential.
-pub const MIN_CALLBACK_TOKEN_LEN: usize = 32;
+pub use crate::env::MIN_CALLBACK_TOKEN_LEN;
 
 /// M-Pesa's settings.
 #[derive(Debug, Clone)]
@@ -51,15 +50,7 @@ fn url(env: &Env, name: &'static str) -> Result<Url, ConfigError> {
 impl MpesaConfig {
     /// Reads the settings from `env`.
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let callback_token = env.required("MPESA_CALLBACK_TOKEN")?;
-        if callback_token.len() < MIN_CALLBACK_TOKEN_LEN
-            || !callback_token.bytes().all(|b| b.is_ascii_alphanumeric())
-        {
-            return Err(ConfigError::Invalid(
-                "MPESA_CALLBACK_TOKEN",
-                format!("must be at least {MIN_CALLBACK_TOKEN_LEN} letters and digits"),
-            ));
-        }
+        let callback_token = env.callback_token("MPESA_CALLBACK_TOKEN")?;
         let allowed_source_ips = env
             .list("MPESA_ALLOWED_SOURCE_IPS")
             .iter()
@@ -81,7 +72,7 @@ impl MpesaConfig {
                 timeout: DARAJA_TIMEOUT,
             },
             callback_base: url(env, "MPESA_CALLBACK_BASE_URL")?,
-            callback_token: SecretString::from(callback_token),
+            callback_token,
             allowed_source_ips,
         })
     }

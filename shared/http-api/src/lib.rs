@@ -4,6 +4,7 @@
 //! (Cold start itself — environment, AWS clients, logs, the runtime — is `bootstrap`.)
 
 pub mod auth;
+pub mod callback_guard;
 pub mod catalog;
 pub mod config;
 pub mod customer;
@@ -15,8 +16,9 @@ pub mod problem;
 pub mod routing;
 
 pub use auth::{Admin, Caller, Claims, Customer, Identity, TokenSigner, TokenVerifier};
+pub use callback_guard::{CallbackGuard, Refusal};
 pub use config::{ApiConfig, run_api};
 pub use extract::{ApiQuery, JsonBody};
 pub use pagination::{ListBody, page_request};
 pub use problem::ApiError;
-pub use routing::{AppState, RouteTable, serve, with_fallbacks};
+pub use routing::{AppState, RouteTable, serve, serve_public, with_fallbacks};

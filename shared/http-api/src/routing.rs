@@ -113,6 +113,18 @@ pub fn serve<St: Clone + Send + Sync + 'static>(
         .with_state(state)
 }
 
+/// The finished router of a function whose routes are all public (no bearer token is
+/// looked at): its routes, the problem fallbacks, an access log, and the state.
+pub fn serve_public<St: Clone + Send + Sync + 'static>(
+    routes: RouteTable<St>,
+    state: St,
+) -> Router {
+    routes
+        .into_router()
+        .layer(axum::middleware::from_fn(access_log))
+        .with_state(state)
+}
+
 /// Logs one structured line per request: method, route template (never ids or query
 /// values, which may identify people), status and latency.
 async fn access_log(request: Request, next: Next) -> Response {

@@ -17,6 +17,7 @@
 //! | CheckoutClaim (a prompt's `CheckoutRequestID`) | `MPESA_CHECKOUT#<checkout request id>` → `payment_id`, `order_id` | – | – |
 //! | ReversalClaim (a reversal's `ConversationID`) | `MPESA_REVERSAL#<conversation id>` → `payment_id`, `order_id` | – | – |
 //! | OrderNumber (uniqueness) | `ORDER_NUMBER#<order number>` | – | – |
+//! | SentSms (an accepted SMS's provider id, TTL `expires_at` 30 days) | `SMS#<provider message id>` → `order_id`, `subject` | – | – |
 //! | Idempotency (TTL 24 h) | `IDEMPOTENCY#<customer id>#<key>` | – | – |
 //! | Upgrade (how far a one-off upgrade of stored items has got) | `UPGRADE#<name>` | – | – |
 //! | AuditEntry (immutable, TTL `expires_at`) | `AUDIT#<entry id>` | `AUDIT#<entity type>#<entity id>` / `<entry id>` | `AUDIT_LOG#<shard>` / `<entry id>` |
@@ -50,6 +51,7 @@
 
 use domain::audit::{AuditEntryId, EntityType};
 use domain::category::{CategoryName, CategoryPath};
+use domain::notification::SmsId;
 use domain::order::{IdempotencyKey, OrderNumber, OrderStatus};
 use domain::payment::{PaymentId, Receipt};
 use domain::product::Sku;
@@ -93,6 +95,7 @@ pub mod entity {
     pub const RECEIPT_CLAIM: &str = "ReceiptClaim";
     pub const CHECKOUT_CLAIM: &str = "CheckoutClaim";
     pub const REVERSAL_CLAIM: &str = "ReversalClaim";
+    pub const SENT_SMS: &str = "SentSms";
 }
 
 /// Partition and sort key of an item whose SK repeats its PK.
@@ -259,6 +262,12 @@ pub fn checkout_claim(checkout_request_id: &str) -> PrimaryKey {
 /// The item that leads a reversal's `ConversationID` to its payment.
 pub fn reversal_claim(conversation_id: &str) -> PrimaryKey {
     PrimaryKey::same(format!("MPESA_REVERSAL#{conversation_id}"))
+}
+
+/// The item that leads an accepted SMS's provider id to its order and message (for its
+/// delivery report).
+pub fn sent_sms(id: &SmsId) -> PrimaryKey {
+    PrimaryKey::same(format!("SMS#{id}"))
 }
 
 /// The item that makes an order number unique.

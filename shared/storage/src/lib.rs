@@ -23,6 +23,7 @@ mod products;
 mod query;
 mod records;
 mod retry;
+mod sms;
 mod stock;
 mod table;
 mod txn;

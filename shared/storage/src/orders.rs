@@ -12,7 +12,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use domain::audit::Retention;
 use domain::notification::{
-    Channel, ChannelState, ChannelStatus, CustomerMessage, Delivery, NotificationStore,
+    Channel, ChannelState, ChannelStatus, CustomerMessage, Delivery, NotificationStore, SentSms,
+    SmsId,
 };
 use domain::order::{
     HandOffChange, IdempotencyKey, IdempotencyRecord, Order, OrderError, OrderListing, OrderStatus,
@@ -43,7 +44,7 @@ use crate::txn::{self, Op, Transaction, TxnError};
 /// Order storage on the single table, with the change history its status changes record.
 #[derive(Debug, Clone)]
 pub struct DynamoOrders {
-    table: Table,
+    pub(crate) table: Table,
     bucket_counts: stock::BucketCounts,
 }
 
@@ -84,7 +85,7 @@ fn without_hand_off(expr: Expr) -> Expr {
 }
 
 /// `expr` that also lists `order` among the orders with a failed notification (GSI5).
-fn listed_as_failed(mut expr: Expr, order: OrderId) -> Expr {
+pub(crate) fn listed_as_failed(mut expr: Expr, order: OrderId) -> Expr {
     for (attr, value) in notification_failed_keys(order) {
         expr = expr.set(attr, value);
     }
@@ -754,7 +755,7 @@ impl NotificationStore for DynamoOrders {
             .set(&this, MessageRecord::encode(message)?)
             .when_exists(keys::PK)
             .when_eq(&format!("{this}.{}", attr::VERSION), n(expected_version));
-        let undelivered = matches!(message.delivery, Some(Delivery::Undelivered(_)));
+        let undelivered = matches!(message.state.delivery, Some(Delivery::Undelivered(_)));
         if message.state.status == ChannelStatus::Failed || undelivered {
             // Failed or not delivered: on the failed-notifications list for good.
             update = listed_as_failed(update, order)
@@ -765,6 +766,11 @@ impl NotificationStore for DynamoOrders {
             Err(WriteError::ConditionFailed) => Ok(false),
             Err(WriteError::Failed(failure)) => Err(failure.into()),
         }
+    }
+
+    #[tracing::instrument(name = "dynamodb.remember_sms", skip_all, fields(order_id = %sent.order))]
+    async fn remember_sms(&self, id: &SmsId, sent: &SentSms) -> Result<(), OrderError> {
+        crate::sms::remember(&self.table, id, sent).await
     }
 
     #[tracing::instrument(name = "dynamodb.acknowledge", skip_all, fields(order_id = %order))]

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use domain::audit::Actor;
 use domain::notification::{ChannelStatus, CustomerEvent};
-use domain::order::{OrderListing, OrderStatus, OrderStore, Viewer};
-use domain::{CustomerId, OrderId, PageLimit, PageRequest};
+use domain::order::{OrderStatus, Viewer};
+use domain::{CustomerId, OrderId};
 use wiremock::Mock;
 use wiremock::matchers::{body_string_contains, method, path};
 
@@ -211,16 +211,6 @@ async fn a_text_refused_for_good_lists_the_order_among_the_failed_notifications(
         shipped.state.last_error.as_ref().map(|c| c.as_str()),
         Some("user_in_blacklist")
     );
-    let page = PageRequest {
-        limit: PageLimit::new(100).expect("limit"),
-        cursor: None,
-    };
-    let listed = world
-        .orders
-        .store()
-        .list_orders(OrderListing::NotificationFailed, page)
-        .await
-        .expect("list");
-    let ids: Vec<OrderId> = listed.items.iter().map(|o| o.id).collect();
+    let ids = world.env.failed_notifications().await;
     assert_eq!(ids, [order.id]);
 }

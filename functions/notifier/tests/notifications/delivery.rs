@@ -21,8 +21,9 @@ async fn a_confirmed_order_sends_one_sms_and_one_email_and_is_acknowledged() {
     let (messages, failed) = world.deliver_queued().await;
     assert_eq!(messages.len(), 1);
     assert!(failed.is_empty(), "{failed:?}");
-    // Order read, customer read, claim + record for each channel, acknowledgement.
-    assert_eq!(world.requests.count() - before, 7, "DynamoDB requests");
+    // Order read, customer read, claim + record for each channel, the accepted SMS's id
+    // remembered for its delivery report, acknowledgement.
+    assert_eq!(world.requests.count() - before, 8, "DynamoDB requests");
 
     let sms = world.sms_requests().await;
     assert_eq!(sms.len(), 1);

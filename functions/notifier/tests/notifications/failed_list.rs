@@ -5,28 +5,10 @@
 //! all sent or skipped is never listed.
 
 use domain::notification::{Channel, ChannelState, ChannelStatus, NotificationStore};
-use domain::order::{OrderListing, OrderStore};
-use domain::{OrderId, PageLimit, PageRequest};
 use wiremock::matchers::{body_string_contains, method};
 use wiremock::{Mock, ResponseTemplate};
 
 use crate::support::{World, recipient_answer};
-
-/// The ids on the admins' failed list, newest first (one page holds them all).
-async fn failed_list(world: &World) -> Vec<OrderId> {
-    let page = PageRequest {
-        limit: PageLimit::new(100).expect("limit"),
-        cursor: None,
-    };
-    let page = world
-        .orders
-        .store()
-        .list_orders(OrderListing::NotificationFailed, page)
-        .await
-        .expect("listed");
-    assert!(page.next_cursor.is_none());
-    page.items.iter().map(|o| o.id).collect()
-}
 
 #[tokio::test]
 async fn a_refused_sms_lists_the_order_and_sent_or_skipped_channels_never_do() {
@@ -56,7 +38,7 @@ async fn a_refused_sms_lists_the_order_and_sent_or_skipped_channels_never_do() {
     let (_, failed) = world.deliver_queued().await;
     assert!(failed.is_empty());
     assert!(
-        failed_list(&world).await.is_empty(),
+        world.env.failed_notifications().await.is_empty(),
         "sent and skipped: not listed"
     );
 
@@ -72,10 +54,10 @@ async fn a_refused_sms_lists_the_order_and_sent_or_skipped_channels_never_do() {
     let stored = world.order(refused.id).await;
     assert_eq!(stored.notifications.sms.status, ChannelStatus::Failed);
     assert!(stored.email_sent());
-    assert_eq!(failed_list(&world).await, [refused.id]);
+    assert_eq!(world.env.failed_notifications().await, [refused.id]);
     // A redelivery changes nothing: listed once.
     assert!(world.deliver(&messages).await.is_empty());
-    assert_eq!(failed_list(&world).await, [refused.id]);
+    assert_eq!(world.env.failed_notifications().await, [refused.id]);
 
     // A gateway error is transient: the SMS stays pending (retried), never listed; the
     // retry sends it.
@@ -87,10 +69,10 @@ async fn a_refused_sms_lists_the_order_and_sent_or_skipped_channels_never_do() {
         world.order(retried.id).await.notifications.sms.status,
         ChannelStatus::Pending
     );
-    assert_eq!(failed_list(&world).await, [refused.id]);
+    assert_eq!(world.env.failed_notifications().await, [refused.id]);
     assert!(world.deliver(&messages).await.is_empty());
     assert!(world.order(retried.id).await.sms_sent());
-    assert_eq!(failed_list(&world).await, [refused.id]);
+    assert_eq!(world.env.failed_notifications().await, [refused.id]);
 
     // `failed` is final for the notifier. Should a later re-send (outside the notifier)
     // record the SMS as sent through the same port, the order leaves the list.
@@ -110,7 +92,7 @@ async fn a_refused_sms_lists_the_order_and_sent_or_skipped_channels_never_do() {
             .await
             .expect("written")
     );
-    assert!(failed_list(&world).await.is_empty());
+    assert!(world.env.failed_notifications().await.is_empty());
     for id in [sent.id, skipped.id, retried.id, refused.id] {
         let order = world.order(id).await;
         assert!(
@@ -144,7 +126,7 @@ async fn an_interrupted_send_is_failed_and_listed_newest_first() {
                 .expect("claim written")
         );
         assert!(
-            failed_list(&world).await.is_empty(),
+            world.env.failed_notifications().await.is_empty(),
             "a claim is no failure"
         );
         interrupted.push(order.id);
@@ -153,5 +135,9 @@ async fn an_interrupted_send_is_failed_and_listed_newest_first() {
     assert!(failed.is_empty());
     assert!(world.sms_requests().await.is_empty(), "not sent again");
     interrupted.reverse();
-    assert_eq!(failed_list(&world).await, interrupted, "newest first");
+    assert_eq!(
+        world.env.failed_notifications().await,
+        interrupted,
+        "newest first"
+    );
 }

@@ -12,12 +12,10 @@ use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
-use domain::customer::{CustomerName, ProfileChange, SignIn};
-use domain::customer_use_cases::Accounts;
 use domain::notification::{DEFAULT_CLAIM_LEASE, Notifier};
 use domain::order::QueueError;
 use domain::order::{HandOffPolicy, Order, OrderRequest, OrderService, OrderStore, VatRate};
-use domain::{CustomerId, CustomerStore, OrderId, PhoneNumber, ProductId};
+use domain::{CustomerId, OrderId, ProductId};
 use messaging::{AfricasTalking, AfricasTalkingConfig, SesEmail};
 use notifier::{Backoff, BatchHandler};
 use queue::{Redelivery, SqsNotificationQueue};
@@ -165,30 +163,7 @@ impl World {
 
     /// A customer, signed in once, with `phone` on their profile.
     pub async fn customer(&self, name: &str, phone: Option<&str>) -> CustomerId {
-        let customers = self.env.customers();
-        let unique = ulid::Ulid::new().to_string().to_lowercase();
-        let customer = Accounts::new(&customers)
-            .sign_in(SignIn {
-                subject: format!("google-{unique}"),
-                email: format!("{unique}@example.com"),
-                name: CustomerName::parse(name).expect("name"),
-                is_admin: false,
-            })
-            .await
-            .expect("sign in");
-        if let Some(phone) = phone {
-            customers
-                .update_profile(
-                    customer.id,
-                    ProfileChange {
-                        name: None,
-                        phone_number: Some(Some(PhoneNumber::parse(phone).expect("phone"))),
-                    },
-                )
-                .await
-                .expect("phone");
-        }
-        customer.id
+        self.env.customer_with_phone(name, phone).await
     }
 
     /// Places an order of one unit of the test product (KES 100.00, 116.00 with VAT);

@@ -155,6 +155,24 @@ impl fmt::Display for ErrorClass {
     }
 }
 
+/// What the SMS provider reported of a sent message in the end (a delivery report).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    Delivered,
+    /// Not delivered, and why (the provider's reason, as a class).
+    Undelivered(ErrorClass),
+}
+
+impl Delivery {
+    /// `delivered` or `undelivered`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Delivery::Delivered => "delivered",
+            Delivery::Undelivered(_) => "undelivered",
+        }
+    }
+}
+
 /// One channel's state, as stored on the order.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ChannelState {
@@ -169,6 +187,9 @@ pub struct ChannelState {
     pub claimed_at: Option<Timestamp>,
     /// Bumped by every write; writes are conditioned on the version they read.
     pub version: u32,
+    /// The provider's final report of a sent SMS, once it came (never for e-mail). It is
+    /// written apart from the sending state, once, and never bumps `version`.
+    pub delivery: Option<Delivery>,
 }
 
 /// What to do with a channel, decided from its state alone.

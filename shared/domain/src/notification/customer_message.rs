@@ -12,12 +12,13 @@
 //!   changes what it says: an event for a state the order has since left is still told,
 //!   as it happened.
 //! - Its sending state is a [`ChannelState`], with the same moves as the confirmation's
-//!   channels: claimed before the provider is called, final once sent, skipped or failed.
+//!   channels: claimed before the provider is called, final once sent, skipped or failed;
+//!   then, once, the provider's delivery report.
 
 use std::fmt;
 
 use crate::money::Money;
-use crate::notification::channel::{ChannelState, ErrorClass};
+use crate::notification::channel::ChannelState;
 use crate::notification::sms::CustomerEvent;
 use crate::order::{Order, OrderStatus, PaymentStanding};
 use crate::payment::{Payment, PaymentId, PaymentState, ReversalState};
@@ -62,14 +63,6 @@ impl fmt::Display for MessageKey {
     }
 }
 
-/// What Africa's Talking reported of a sent message in the end.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Delivery {
-    Delivered,
-    /// Not delivered, and why (the provider's reason, as a class).
-    Undelivered(ErrorClass),
-}
-
 /// One text the customer is owed about `event`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomerMessage {
@@ -77,12 +70,10 @@ pub struct CustomerMessage {
     pub event: CustomerEvent,
     /// When the event happened (messages are sent in this order).
     pub occurred_at: Timestamp,
-    /// Its sending, as the notifier moves it.
+    /// Its sending, as the notifier moves it, and its delivery, as the provider reported.
     pub state: ChannelState,
     /// When the provider accepted it.
     pub sent_at: Option<Timestamp>,
-    /// The provider's final report, once it came.
-    pub delivery: Option<Delivery>,
 }
 
 impl CustomerMessage {
@@ -94,7 +85,6 @@ impl CustomerMessage {
             occurred_at: at,
             state: ChannelState::default(),
             sent_at: None,
-            delivery: None,
         }
     }
 

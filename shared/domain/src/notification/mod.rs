@@ -4,6 +4,7 @@
 //! - [`channel`]: one channel's state and the only moves it can make.
 //! - [`customer_message`]: the texts owed through the order's life, recorded by the writes
 //!   that make their events happen.
+//! - [`delivery_report`]: the provider's reports of whether an SMS reached the phone.
 //! - [`message`]: the admin's email (docs/api.md, Notifications).
 //! - [`sms`]: the customer's texts through the order's life, one SMS segment each.
 //! - [`ports`]: the providers and where channel states are stored.
@@ -11,13 +12,20 @@
 
 pub mod channel;
 pub mod customer_message;
+pub mod delivery_report;
 pub mod message;
 pub mod ports;
 pub mod service;
 pub mod sms;
 
-pub use channel::{Channel, ChannelState, ChannelStatus, ErrorClass, Notifications, Outcome};
-pub use customer_message::{CustomerMessage, Delivery, MessageKey};
+pub use channel::{
+    Channel, ChannelState, ChannelStatus, Delivery, ErrorClass, Notifications, Outcome,
+};
+pub use customer_message::{CustomerMessage, MessageKey};
+pub use delivery_report::{
+    DeliveryReport, DeliveryReportError, DeliveryReports, DeliveryStore, Recorded, ReportedStatus,
+    SentSms, SmsId, SmsSubject,
+};
 pub use message::EmailContent;
 pub use ports::{Accepted, EmailSender, NotificationStore, SendError, SmsSender};
 pub use service::{DEFAULT_CLAIM_LEASE, Handled, Ignored, Notifier, NotifyError};

@@ -8,6 +8,7 @@ use crate::customer::PhoneNumber;
 use crate::id::OrderId;
 use crate::notification::channel::{Channel, ChannelState, ErrorClass, Outcome};
 use crate::notification::customer_message::CustomerMessage;
+use crate::notification::delivery_report::{SentSms, SmsId};
 use crate::notification::message::EmailContent;
 use crate::order::{OrderError, OrderStore};
 
@@ -95,6 +96,14 @@ pub trait NotificationStore: OrderStore {
         message: &CustomerMessage,
         expected_version: u32,
     ) -> impl Future<Output = Result<bool, OrderError>> + Send;
+
+    /// Remembers that the SMS `id` is `sent`, so its delivery report finds its message:
+    /// written once the provider accepted it, before the send is recorded.
+    fn remember_sms(
+        &self,
+        id: &SmsId,
+        sent: &SentSms,
+    ) -> impl Future<Output = Result<(), OrderError>> + Send;
 
     /// Clears the order's hand-off mark: the notifier is done with it, so the reconciler
     /// stops re-sending its confirmation. Idempotent.

@@ -4,6 +4,8 @@
 //!
 //! Invariants:
 //! - At most one read of the order and one of its customer per message.
+//! - An SMS the provider accepted is remembered by its id ([`SentSms`]) before its send is
+//!   recorded, so its delivery report, which may come at once, finds its message.
 //! - A provider is called only after this delivery's claim on the channel was written
 //!   (conditional on the version read), and never for a final channel.
 //! - The hand-off mark is cleared only once every channel due and every message is
@@ -21,6 +23,7 @@ use crate::customer::{Customer, CustomerError, CustomerStore, PhoneNumber};
 use crate::id::OrderId;
 use crate::notification::channel::{Channel, ChannelState, ChannelStatus, Outcome, Step};
 use crate::notification::customer_message::CustomerMessage;
+use crate::notification::delivery_report::{SentSms, SmsId, SmsSubject};
 use crate::notification::message::admin_email;
 use crate::notification::ports::{EmailSender, NotificationStore, SmsSender};
 use crate::notification::sms::{CustomerEvent, PayBy, customer_sms};
@@ -243,9 +246,13 @@ where
             (Target::Email, _) => self.email.send_email(&admin_email(order, customer)).await,
         };
         let outcome = match result {
-            Ok(accepted) => Outcome::Accepted {
-                message_id: accepted.message_id,
-            },
+            Ok(accepted) => {
+                self.remember(order.id, slot, accepted.message_id.as_deref())
+                    .await;
+                Outcome::Accepted {
+                    message_id: accepted.message_id,
+                }
+            }
             Err(err) => {
                 tracing::warn!(order_id = %order.id, what = %slot, error = %err, "send failed");
                 err.outcome()
@@ -260,6 +267,27 @@ where
                 "sent, but recording it failed");
         }
         saved
+    }
+
+    /// Remembers which order and message the accepted SMS `message_id` is, for its
+    /// delivery report. Not remembering it loses only that report's record (logged): the
+    /// send itself is still recorded.
+    async fn remember(&self, order: OrderId, slot: Slot<'_>, message_id: Option<&str>) {
+        let subject = match slot {
+            Slot::Channel(Channel::Email) => return,
+            Slot::Channel(Channel::Sms) => SmsSubject::Confirmation,
+            Slot::Message(message) => SmsSubject::Message(message.key.clone()),
+        };
+        let Some(id) = message_id.and_then(|id| SmsId::parse(id).ok()) else {
+            tracing::warn!(order_id = %order, what = %slot,
+                "the provider gave no usable message id: no delivery report can be matched");
+            return;
+        };
+        let sent = SentSms { order, subject };
+        if let Err(err) = self.store.remember_sms(&id, &sent).await {
+            tracing::error!(order_id = %order, what = %slot, sms_id = %id, error = %err,
+                "remembering the SMS failed: its delivery report will not be recorded");
+        }
     }
 
     /// Writes `next` over `current`; when another delivery wrote first, `current` is

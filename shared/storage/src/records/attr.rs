@@ -66,6 +66,12 @@ pub const HAND_OFF_RESENDS: &str = "hand_off_resends";
 /// Inside a notification channel's map: bumped by every write; writes are conditioned
 /// on it.
 pub const VERSION: &str = "version";
+/// In a channel's or message's map: the provider's id of the accepted SMS.
+pub const MESSAGE_ID: &str = "message_id";
+/// In a channel's or message's map: `delivered` or `undelivered` (the delivery report).
+pub const DELIVERY: &str = "delivery";
+/// In a channel's or message's map: why it was not delivered.
+pub const DELIVERY_REASON: &str = "delivery_reason";
 
 // The progress of a one-off upgrade of stored items (`UPGRADE#<name>`).
 /// The order id the upgrade's walk goes on below (newest first).

@@ -4,11 +4,12 @@
 //! notifier's conditional writes address one message's `version` directly.
 //!
 //! Invariant: a message keeps the figures it tells (cents, the receipt) as the event had
-//! them; only its sending state and delivery change afterwards.
+//! them; only its sending state and delivery (the channel record's fields, flattened into
+//! the message's map) change afterwards.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use domain::Money;
-use domain::notification::{CustomerEvent, CustomerMessage, Delivery, ErrorClass, MessageKey};
+use domain::notification::{CustomerEvent, CustomerMessage, MessageKey};
 use domain::payment::Receipt;
 use serde::{Deserialize, Serialize};
 
@@ -43,11 +44,6 @@ pub(crate) struct MessageRecord {
     sending: ChannelRecord,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sent_at: Option<String>,
-    /// `delivered` or `undelivered`, from the provider's report.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    delivery: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    delivery_reason: Option<String>,
 }
 
 fn cents(amount: Money) -> Result<i64, Failure> {
@@ -86,14 +82,6 @@ impl MessageRecord {
                 ));
             }
         }
-        let (delivery, delivery_reason) = match &message.delivery {
-            None => (None, None),
-            Some(Delivery::Delivered) => (Some("delivered".to_owned()), None),
-            Some(Delivery::Undelivered(reason)) => (
-                Some("undelivered".to_owned()),
-                Some(reason.as_str().to_owned()),
-            ),
-        };
         let record = MessageRecord {
             event: message.event.name().to_owned(),
             occurred_at: message.occurred_at.to_string(),
@@ -103,8 +91,6 @@ impl MessageRecord {
             refund_cents: refund,
             sending: ChannelRecord::of(&message.state),
             sent_at: message.sent_at.map(|t| t.to_string()),
-            delivery,
-            delivery_reason,
         };
         serde_dynamo::to_attribute_value(record).map_err(|e| Failure::record(MESSAGE, e))
     }
@@ -141,14 +127,6 @@ impl MessageRecord {
             },
             _ => return Err(invalid("event")),
         };
-        let delivery = match (self.delivery.as_deref(), self.delivery_reason.as_deref()) {
-            (None, _) => None,
-            (Some("delivered"), _) => Some(Delivery::Delivered),
-            (Some("undelivered"), reason) => Some(Delivery::Undelivered(ErrorClass::new(
-                reason.unwrap_or("unknown"),
-            ))),
-            _ => return Err(invalid("delivery")),
-        };
         let stamp = |raw: &str| domain::Timestamp::parse(raw).map_err(|_| invalid("timestamp"));
         Ok(CustomerMessage {
             key,
@@ -156,7 +134,6 @@ impl MessageRecord {
             occurred_at: stamp(&self.occurred_at)?,
             state: self.sending.into_state()?,
             sent_at: self.sent_at.as_deref().map(stamp).transpose()?,
-            delivery,
         })
     }
 
@@ -180,7 +157,7 @@ impl MessageRecord {
 #[cfg(test)]
 mod tests {
     use domain::Timestamp;
-    use domain::notification::ChannelStatus;
+    use domain::notification::{ChannelStatus, Delivery, ErrorClass};
     use domain::payment::PaymentId;
 
     use super::*;
@@ -200,7 +177,7 @@ mod tests {
         );
         received.state.status = ChannelStatus::Sent;
         received.sent_at = Some(later);
-        received.delivery = Some(Delivery::Undelivered(ErrorClass::new("UserInBlacklist")));
+        received.state.delivery = Some(Delivery::Undelivered(ErrorClass::new("UserInBlacklist")));
         let shipped = CustomerMessage::new(CustomerEvent::Shipped, None, later);
         let mut item = Item::new();
         for m in [&shipped, &received] {

@@ -7,7 +7,9 @@
 //! Amounts are stored as whole cents (`…_cents`, exact integers).
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use domain::notification::{Channel, ChannelState, ChannelStatus, ErrorClass, Notifications};
+use domain::notification::{
+    Channel, ChannelState, ChannelStatus, Delivery, ErrorClass, Notifications,
+};
 use domain::order::request::Fingerprint;
 use domain::order::{
     DeliveryAddress, IdempotencyKey, IdempotencyRecord, Notes, Order, OrderLine, OrderNumber,
@@ -118,6 +120,19 @@ pub(crate) struct ChannelRecord {
     message_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     claimed_at: Option<String>,
+    /// `delivered` or `undelivered`, from the SMS provider's report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    delivery: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    delivery_reason: Option<String>,
+}
+
+/// `delivery` as stored: its word and, when undelivered, the reason.
+pub(crate) fn delivery_fields(delivery: &Delivery) -> (&'static str, Option<&str>) {
+    match delivery {
+        Delivery::Delivered => (delivery.as_str(), None),
+        Delivery::Undelivered(reason) => (delivery.as_str(), Some(reason.as_str())),
+    }
 }
 
 impl ChannelRecord {
@@ -129,6 +144,14 @@ impl ChannelRecord {
             last_error: state.last_error.as_ref().map(|c| c.as_str().to_owned()),
             message_id: state.message_id.clone(),
             claimed_at: state.claimed_at.map(|t| t.to_string()),
+            delivery: state
+                .delivery
+                .as_ref()
+                .map(|d| delivery_fields(d).0.to_owned()),
+            delivery_reason: state
+                .delivery
+                .as_ref()
+                .and_then(|d| delivery_fields(d).1.map(str::to_owned)),
         }
     }
 
@@ -148,6 +171,14 @@ impl ChannelRecord {
             message_id: self.message_id,
             claimed_at: optional_timestamp(self.claimed_at.as_deref())?,
             version: self.version,
+            delivery: match (self.delivery.as_deref(), self.delivery_reason.as_deref()) {
+                (None, _) => None,
+                (Some("delivered"), _) => Some(Delivery::Delivered),
+                (Some("undelivered"), reason) => Some(Delivery::Undelivered(ErrorClass::new(
+                    reason.unwrap_or("unknown"),
+                ))),
+                _ => return Err(Failure::record(ORDER, "invalid delivery")),
+            },
         })
     }
 }
@@ -610,6 +641,7 @@ mod tests {
             message_id: Some("ATXid_1".into()),
             claimed_at: None,
             version: 4,
+            delivery: Some(Delivery::Undelivered(ErrorClass::new("AbsentSubscriber"))),
         };
         order.notifications.email = ChannelState {
             attempts: 1,
@@ -622,6 +654,12 @@ mod tests {
             panic!("sms channel map");
         };
         assert_eq!(sms.get(attr::VERSION), Some(&n("4")));
+        assert_eq!(sms.get(attr::MESSAGE_ID), Some(&s("ATXid_1")));
+        assert_eq!(sms.get(attr::DELIVERY), Some(&s("undelivered")));
+        assert_eq!(
+            sms.get(attr::DELIVERY_REASON),
+            Some(&s("absent_subscriber"))
+        );
         assert_eq!(OrderRecord::decode(item.clone()).expect("decodes"), order);
         assert!(order.sms_sent() && !order.email_sent());
         assert_eq!(

@@ -1,5 +1,6 @@
-//! Who may post to M-Pesa's callback routes: whoever knows the token in the path, from an
-//! allowed address when an allow-list is set.
+//! Who may post to a provider's callback routes (M-Pesa's callbacks, Africa's Talking's
+//! delivery reports): whoever knows the token in the path, from an allowed address when
+//! an allow-list is set.
 //!
 //! Invariants: the token is compared in constant time (every byte is looked at, whatever
 //! differs first), so timing tells a prober nothing of it; the token is a
@@ -16,7 +17,7 @@ pub enum Refusal {
     WrongToken,
     /// The caller's address is not on the allow-list.
     SourceIp,
-    /// The body is larger than any M-Pesa message.
+    /// The body is larger than any message of the provider.
     TooLarge,
 }
 
