@@ -22,6 +22,8 @@ export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
 cargo run --quiet -p devstack -- bootstrap --template template.yaml --table coldstart \
   --out .local/coldstart >/dev/null
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
-ARGS=("floor=$BIN/floor")
+# The floor, then two steps above it (floor-http: lambda_http and a router; floor-sdk: the
+# AWS set-up and one DynamoDB GetItem in its answer), interleaved with the functions.
+ARGS=("floor=$BIN/floor" "floor-http=$BIN/floor-http" "floor-sdk=$BIN/floor-sdk")
 for f in "${FUNCTIONS[@]}"; do ARGS+=("$f=$BIN/$f"); done
 "$BIN/coldstart" --env-file .local/coldstart/dev.env --starts 20 "${ARGS[@]}" | tee .local/coldstart.md

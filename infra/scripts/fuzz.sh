@@ -66,7 +66,9 @@ run() {
   local who="$1"
   shift
   echo "==> fuzz: as $who ($EXAMPLES examples per operation, at most ${MAX_TIME}s)"
-  SCHEMATHESIS_TELEMETRY=false "$ROOT/.venv/bin/st" run openapi.yaml \
+  # From the stack's own directory: schemathesis keeps its cache (.schemathesis/, the
+  # failures it replays next time) in the working directory, so none lands in the tree.
+  (cd "$LOCAL_DIR" && SCHEMATHESIS_TELEMETRY=false "$ROOT/.venv/bin/st" run "$ROOT/openapi.yaml" \
     --url "http://127.0.0.1:$GATEWAY_PORT" \
     --checks all \
     --exclude-checks positive_data_acceptance,use_after_free \
@@ -78,7 +80,7 @@ run() {
     --seed 20261126 \
     --suppress-health-check too_slow,filter_too_much \
     --report junit --report-dir "$LOCAL_DIR/report-$who" \
-    "$@"
+    "$@")
 }
 run admin -H "Authorization: Bearer $ADMIN"
 run customer -H "Authorization: Bearer $CUSTOMER"

@@ -80,6 +80,9 @@ pub struct EntryView {
     action: &'static str,
     entity_type: &'static str,
     entity_id: String,
+    /// The entity's name or order number as it was; absent on entries recorded before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    entity_label: Option<String>,
     changes: Map<String, serde_json::Value>,
 }
 
@@ -113,6 +116,7 @@ impl From<AuditEntry> for EntryView {
             action: entry.action.as_str(),
             entity_type,
             entity_id: entry.entity_id,
+            entity_label: entry.entity_label,
             changes: entry
                 .changes
                 .into_iter()
@@ -161,7 +165,9 @@ mod tests {
 
     #[test]
     fn mpesas_entries_show_its_id_and_a_null_email_on_the_order() {
-        use domain::audit::{Actor, payment_received};
+        use domain::audit::Actor;
+        use domain::order::OrderNumber;
+        use domain::order::history::{Subject, payment_assigned, payment_received};
         use domain::payment::{Payment, PaymentId, Receipt};
         use domain::{Money, OrderId, Timestamp};
 
@@ -178,7 +184,18 @@ mod tests {
             at,
         );
         let zero = Money::from_whole_shillings(0);
-        let entry = payment_received(&Actor::mpesa(), order, &payment, zero, payment.amount, at);
+        let subject = Subject {
+            id: order,
+            number: OrderNumber::parse("ORD-20261206-7KQ2MZ").expect("number"),
+        };
+        let entry = payment_received(
+            &Actor::mpesa(),
+            &subject,
+            &payment,
+            zero,
+            payment.amount,
+            at,
+        );
         let shown = serde_json::to_value(EntryView::from(entry)).expect("json");
         assert_eq!(
             shown["actor"],
@@ -192,14 +209,19 @@ mod tests {
                 &serde_json::json!(order.to_string())
             )
         );
+        assert_eq!(shown["entity_label"], "ORD-20261206-7KQ2MZ");
         assert_eq!(
             shown["changes"]["amount_paid"],
             serde_json::json!({"from": "0.00", "to": "500.00"})
         );
 
         let admin = Actor::account(domain::CustomerId::generate(), "admin@example.com");
-        let entry = domain::audit::payment_assigned(&admin, order, &payment, at);
-        let shown = serde_json::to_value(EntryView::from(entry)).expect("json");
+        let mut entry = payment_assigned(&admin, &subject, &payment, at);
+        let shown = serde_json::to_value(EntryView::from(entry.clone())).expect("json");
         assert_eq!(shown["actor"]["email"], "admin@example.com");
+        // Recorded before labels existed: no `entity_label` at all.
+        entry.entity_label = None;
+        let shown = serde_json::to_value(EntryView::from(entry)).expect("json");
+        assert!(shown.get("entity_label").is_none(), "{shown}");
     }
 }

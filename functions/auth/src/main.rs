@@ -18,7 +18,7 @@ async fn main() -> Result<(), bootstrap::Error> {
     bootstrap::run_http(auth::router(AppState {
         services: Auth {
             store,
-            oidc: Arc::new(OidcClient::new(config.provider, oidc::http_client()?)),
+            oidc: Arc::new(OidcClient::lazy(config.provider)),
             signer: Arc::new(config.keys.signer),
             jwks: Arc::new(config.keys.jwks),
             redirect_uris: config.redirect_uris.into(),

@@ -7,7 +7,8 @@
 //    the change in its history); a customer places two orders through the API; one is
 //    advanced to DELIVERED step by step, the other cancelled (its stock comes back on the
 //    product page); every message of the first (confirmation SMS and email, shipped,
-//    delivered) is seen sent; the history holds those changes; the orders CSV has both rows.
+//    delivered) is seen sent; the history holds those changes, each named (an order by its
+//    number); the orders CSV has both rows with the customer's name and e-mail.
 // 2. Bulk: three orders advanced at once, one refused by the API (cancelled behind the
 //    console's back), each row's result shown.
 // 3. M-Pesa: on an order's page, a prompt the API refuses (a bad number: 422 at the field;
@@ -277,6 +278,8 @@ describe('the back-office console', () => {
       if (haveAudit) {
         await page.getByText('category.created').first().waitFor();
         await page.getByText('order.cancelled').first().waitFor();
+        // Each entry names what it is about as staff know it: the order by its number.
+        await page.getByRole('link', { name: `order ${b.order_number}` }).first().waitFor();
       }
       await checkScreen(page, '08-history', { docs: true });
 
@@ -292,12 +295,17 @@ describe('the back-office console', () => {
       const file = join(OUT, 'orders.csv');
       await download.saveAs(file);
       const lines = readFileSync(file, 'utf8').trim().split(/\r\n/);
-      assert.equal(lines[0], 'order_number,id,status,customer_id,items,subtotal,tax_amount,total_amount,currency,created_at');
+      assert.equal(
+        lines[0],
+        'order_number,id,status,customer_id,customer_name,customer_email,items,subtotal,tax_amount,total_amount,currency,created_at',
+      );
       const rows = lines.slice(1).map((l) => l.split(','));
       const byNumber = Object.fromEntries(rows.map((r) => [r[0], r]));
       assert.equal(byNumber[a.order_number]?.[2], 'DELIVERED');
       assert.equal(byNumber[b.order_number]?.[2], 'CANCELLED');
-      assert.equal(byNumber[a.order_number]?.[7], '3477.68');
+      assert.equal(byNumber[a.order_number]?.[4], 'Wanjiku Customer', 'the customer by name');
+      assert.equal(byNumber[a.order_number]?.[5], 'customer@example.com');
+      assert.equal(byNumber[a.order_number]?.[9], '3477.68');
       await page.getByRole('status').filter({ hasText: /Exported \d+ orders/ }).waitFor();
 
       // Notifications (failed) and customers.
@@ -430,14 +438,27 @@ describe('the back-office console', () => {
       assertPolicyKept(record);
     }));
 
-  it('filters the orders by payment status, alone', async (t) =>
+  it('filters the orders by a customer\'s e-mail, and by payment status alone', async (t) =>
     withContext(browser, t, 'payment-filter', async ({ page, record }) => {
       await consoleSignIn(page, 'admin');
+      // Staff know a customer by their e-mail, in any case; each row names them.
+      await page.goto(`${ORIGIN}/console/orders`);
+      await heading(page, 'Orders');
+      const byEmail = page.locator('form.filters');
+      await byEmail.getByLabel('Customer e-mail').fill('Customer@Example.com');
+      await byEmail.getByRole('button', { name: 'Show orders' }).click();
+      await page.waitForURL((url) => url.searchParams.get('customer_email') === 'Customer@Example.com');
+      const theirs = page.getByRole('region', { name: 'Orders', exact: true }).locator('tbody tr');
+      await theirs.first().waitFor();
+      for (const row of await theirs.allInnerTexts()) {
+        assert.match(row, /Wanjiku Customer\s+customer@example\.com/, row);
+      }
+
       await page.goto(`${ORIGIN}/console/orders?customer_id=${customerId}`);
       await heading(page, 'Orders');
       const filters = page.locator('form.filters');
       const status = filters.getByLabel('Status', { exact: true });
-      const customer = filters.getByLabel('Customer id');
+      const customer = filters.getByLabel('Customer e-mail');
       await status.selectOption('CONFIRMED');
       await filters.getByLabel('Payment status').selectOption('paid');
       assert.ok(await status.isDisabled(), 'status is not combined with the payment status');

@@ -9,12 +9,14 @@
 //!   `/console/assets/` have content hashes in their names (Vite) and are cached for a year
 //!   (`immutable`). Every file has a strong ETag; `If-None-Match` gets a 304.
 //! - Text files are sent brotli- or gzip-compressed as `Accept-Encoding` prefers (brotli on a
-//!   tie), else as they are.
+//!   tie), else as they are; every form was made by the build (`files`), none at start.
 //! - Any other path under `/console/` answers `index.html` (the app routes in the browser),
 //!   except under `/console/assets/`, where a missing file is a 404 rather than a page in
 //!   place of a script. `/console/` redirects to `/console`.
 //! - Only GET and HEAD: any other method is a 405.
 //! - The function reads no file, table or secret: the assets are compiled in.
+
+mod files;
 
 use axum::Router;
 use axum::body::Body;
@@ -27,7 +29,6 @@ use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use memory_serve::{Asset, CacheControl, MemoryServe};
 
 /// Where the console lives, on the API's own origin.
 pub const BASE: &str = "/console";
@@ -37,37 +38,49 @@ pub const BASE: &str = "/console";
 /// the like) closed by Trusted Types with no policy allowed.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; require-trusted-types-for 'script'; trusted-types 'none'";
 
-/// The built front end (build.rs): index.html and the hashed files under /assets/.
-static ASSETS: &[Asset] = include!(concat!(env!("OUT_DIR"), "/console_assets.rs"));
-
 /// The embedded files' routes (`/index.html`, `/assets/index-<hash>.js`, ...), relative to
 /// [`BASE`].
 pub fn asset_routes() -> impl Iterator<Item = &'static str> {
-    ASSETS.iter().map(|asset| asset.route)
+    files::FILES.iter().map(|file| file.route)
 }
 
 /// The `(method, path)` routes the function is reached by (template.yaml, the local router).
 pub const ROUTES: [(&str, &str); 2] = [("GET", "/console"), ("GET", "/console/{proxy+}")];
 
-/// The function's router. Builds the compressed copies of every file, so call it once per
-/// process (at cold start); it leaks them for the life of the process.
+/// The function's router. It does no work on the files: the build made every form of them.
 pub fn router() -> Router {
-    let app = MemoryServe::new(ASSETS)
-        .index_file(Some("/index.html"))
-        .fallback(Some("/index.html"))
-        .fallback_status(StatusCode::OK)
-        .html_cache_control(CacheControl::NoCache)
-        .cache_control(CacheControl::Long)
-        .enable_brotli(true)
-        .enable_gzip(true)
-        .into_router();
     Router::new()
+        .route(BASE, get(page))
         .route("/console/", get(to_base))
-        .route("/console/assets/{*missing}", get(not_found))
-        .nest(BASE, app)
+        .route("/console/{*path}", get(file))
         .fallback(not_found)
         .layer(middleware::from_fn(only_get_and_head))
         .layer(middleware::map_response(security_headers))
+}
+
+/// `/console` itself: the app's page.
+async fn page(request: Request) -> Response {
+    index(&request)
+}
+
+fn index(request: &Request) -> Response {
+    match files::find(files::INDEX) {
+        Some(page) => page.respond(request.headers()),
+        None => not_found_now(),
+    }
+}
+
+/// A built file; under `/assets/` a missing one is a 404 (not a page in place of a
+/// script); any other path is the app's page (the app routes in the browser).
+async fn file(request: Request) -> Response {
+    let route = request.uri().path().trim_start_matches(BASE).to_owned();
+    if let Some(found) = files::find(&route) {
+        return found.respond(request.headers());
+    }
+    if route.starts_with("/assets/") {
+        return not_found_now();
+    }
+    index(&request)
 }
 
 /// `/console/` (axum's nest does not match it) → `/console`, keeping the query.
@@ -78,11 +91,15 @@ async fn to_base(request: Request) -> Response {
     };
     match HeaderValue::try_from(location) {
         Ok(location) => (StatusCode::PERMANENT_REDIRECT, [(LOCATION, location)]).into_response(),
-        Err(_) => not_found().await,
+        Err(_) => not_found_now(),
     }
 }
 
 async fn not_found() -> Response {
+    not_found_now()
+}
+
+fn not_found_now() -> Response {
     plain(StatusCode::NOT_FOUND, "Not Found")
 }
 

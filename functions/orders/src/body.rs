@@ -1,6 +1,7 @@
 //! Request bodies and query parameters of the orders routes, parsed into domain values
 //! with every invalid field reported (422) under its JSON path.
 
+use domain::customer::EmailKey;
 use domain::order::{
     DeliveryAddress, IdempotencyKey, Notes, OrderListing, OrderRequest, OrderStatus, PaymentStatus,
     Quantity, RequestedLine, RequestedLines, Viewer,
@@ -159,10 +160,19 @@ impl StatusBody {
 pub struct ListQuery {
     status: Option<String>,
     customer_id: Option<String>,
+    customer_email: Option<String>,
     notification_status: Option<String>,
     payment_status: Option<String>,
     limit: Option<String>,
     cursor: Option<String>,
+}
+
+/// What a `GET /orders` asks for: a list of orders, or one customer's by their e-mail
+/// (admins' `?customer_email=`, optionally with `status`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wanted {
+    Orders(OrderListing),
+    ByEmail(EmailKey, Option<OrderStatus>),
 }
 
 /// The one value `?notification_status=` takes.
@@ -176,16 +186,43 @@ impl ListQuery {
     /// Malformed values are 400 first; then a customer asking for the admin-only
     /// notification filter is 403; then the filter combined with another is 400 (its list
     /// is its own index, and a failed notification is rare enough to need no narrowing).
-    pub fn listing(&self, viewer: Viewer) -> Result<(OrderListing, PageRequest), ApiError> {
+    pub fn listing(&self, viewer: Viewer) -> Result<(Wanted, PageRequest), ApiError> {
         let page = page_request(self.limit.as_deref(), self.cursor.as_deref())?;
-        let status = self
-            .status
+        if let Some(raw) = self.customer_email.as_deref() {
+            let email = EmailKey::lookup(raw)
+                .map_err(|e| ApiError::BadRequest(format!("customer_email: {e}")))?;
+            let status = self.status()?;
+            if !viewer.admin {
+                return Err(ApiError::Forbidden(
+                    "only admins may list orders by a customer's e-mail".into(),
+                ));
+            }
+            if self.customer_id.is_some()
+                || self.notification_status.is_some()
+                || self.payment_status.is_some()
+            {
+                return Err(ApiError::BadRequest(
+                    "customer_email can be combined with status only".into(),
+                ));
+            }
+            return Ok((Wanted::ByEmail(email, status), page));
+        }
+        self.orders_listing(viewer)
+            .map(|listing| (Wanted::Orders(listing), page))
+    }
+
+    fn status(&self) -> Result<Option<OrderStatus>, ApiError> {
+        self.status
             .as_deref()
             .map(|s| {
                 s.parse::<OrderStatus>()
                     .map_err(|e| ApiError::BadRequest(format!("status {e}")))
             })
-            .transpose()?;
+            .transpose()
+    }
+
+    fn orders_listing(&self, viewer: Viewer) -> Result<OrderListing, ApiError> {
+        let status = self.status()?;
         let customer = self
             .customer_id
             .as_deref()
@@ -230,7 +267,7 @@ impl ListQuery {
                         .into(),
                 ));
             }
-            return Ok((OrderListing::PaymentStatus(payment_status), page));
+            return Ok(OrderListing::PaymentStatus(payment_status));
         }
         if notification_failed {
             if !viewer.admin {
@@ -243,7 +280,7 @@ impl ListQuery {
                     "notification_status cannot be combined with status or customer_id".into(),
                 ));
             }
-            return Ok((OrderListing::NotificationFailed, page));
+            return Ok(OrderListing::NotificationFailed);
         }
         let listing = match (viewer.admin, customer, status) {
             (false, Some(other), _) if other != viewer.customer_id => {
@@ -256,7 +293,7 @@ impl ListQuery {
             (true, None, Some(status)) => OrderListing::Status(status),
             (true, None, None) => OrderListing::All,
         };
-        Ok((listing, page))
+        Ok(listing)
     }
 }
 
@@ -333,7 +370,12 @@ mod tests {
             customer_id: P2.parse().expect("id"),
             admin: true,
         };
-        let listing = |q: ListQuery, v| q.listing(v).map(|(l, _)| l);
+        let listing = |q: ListQuery, v| {
+            q.listing(v).map(|(wanted, _)| match wanted {
+                Wanted::Orders(listing) => listing,
+                Wanted::ByEmail(..) => panic!("no e-mail asked for"),
+            })
+        };
         assert_eq!(
             listing(query(None, None), customer).expect("own"),
             OrderListing::Customer(me, None)
@@ -376,7 +418,12 @@ mod tests {
             customer_id: P2.parse().expect("id"),
             admin: true,
         };
-        let listing = |q: ListQuery, v| q.listing(v).map(|(l, _)| l);
+        let listing = |q: ListQuery, v| {
+            q.listing(v).map(|(wanted, _)| match wanted {
+                Wanted::Orders(listing) => listing,
+                Wanted::ByEmail(..) => panic!("no e-mail asked for"),
+            })
+        };
         assert_eq!(
             listing(query("failed", None, None), admin).expect("failed"),
             OrderListing::NotificationFailed
@@ -414,6 +461,55 @@ mod tests {
                 listing(query("failed", status, customer_id), admin),
                 Err(ApiError::BadRequest(_))
             ));
+        }
+    }
+
+    #[test]
+    fn only_admins_list_by_email_and_only_with_a_status() {
+        let query = |email: &str, other: fn(&mut ListQuery)| {
+            let mut q = ListQuery {
+                customer_email: Some(email.to_owned()),
+                ..ListQuery::default()
+            };
+            other(&mut q);
+            q
+        };
+        let admin = Viewer {
+            customer_id: P2.parse().expect("id"),
+            admin: true,
+        };
+        let customer = Viewer {
+            customer_id: P1.parse().expect("id"),
+            admin: false,
+        };
+        let wanted = |q: ListQuery, v| q.listing(v).map(|(w, _)| w);
+        assert_eq!(
+            wanted(query("Wanjiku@Example.com", |_| {}), admin).expect("by e-mail"),
+            Wanted::ByEmail(EmailKey::of("wanjiku@example.com"), None)
+        );
+        assert_eq!(
+            wanted(
+                query("w@example.com", |q| q.status = Some("SHIPPED".into())),
+                admin
+            )
+            .expect("with a status"),
+            Wanted::ByEmail(EmailKey::of("w@example.com"), Some(OrderStatus::Shipped))
+        );
+        assert!(matches!(
+            wanted(query("w@example.com", |_| {}), customer),
+            Err(ApiError::Forbidden(_))
+        ));
+        for bad in [
+            query("", |_| {}),
+            query(&"a".repeat(255), |_| {}),
+            query("w@example.com", |q| q.status = Some("shipped".into())),
+            query("w@example.com", |q| q.customer_id = Some(P1.into())),
+            query("w@example.com", |q| {
+                q.notification_status = Some("failed".into())
+            }),
+            query("w@example.com", |q| q.payment_status = Some("paid".into())),
+        ] {
+            assert!(matches!(wanted(bad, admin), Err(ApiError::BadRequest(_))));
         }
     }
 }

@@ -19,8 +19,8 @@ use http_api::{
     Admin, ApiError, ApiQuery, AppState, Claims, Customer, JsonBody, ListBody, RouteTable,
 };
 
-use crate::body::{ListQuery, PayBody, PlaceBody, StatusBody, idempotency_key};
-use crate::view::OrderView;
+use crate::body::{ListQuery, PayBody, PlaceBody, StatusBody, Wanted, idempotency_key};
+use crate::view::{CustomerCard, OrderView};
 use http_api::payment::PaymentView;
 
 /// What the handlers run on: the orders service, and the payments service that sends an
@@ -137,10 +137,22 @@ async fn list<S: OrderStore, Q: NotificationQueue, P: PaymentStore, G: MpesaGate
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<ListBody<OrderView>>, ApiError> {
     let viewer = viewer(&claims)?;
-    let (listing, page) = query.listing(viewer)?;
-    let page = state.services.orders.list(listing, page).await?;
+    let (wanted, page) = query.listing(viewer)?;
+    let orders = &state.services.orders;
+    let page = match wanted {
+        Wanted::Orders(listing) => orders.list(listing, page).await?,
+        Wanted::ByEmail(email, status) => orders.list_by_email(&email, status, page).await?,
+    };
+    if !viewer.admin {
+        return Ok(Json(ListBody::from_page(page, |o| {
+            OrderView::new(&o, false)
+        })));
+    }
+    // Staff read who ordered: the page's customers, in one batched read.
+    let customers = orders.customers_of(&page.items).await?;
     Ok(Json(ListBody::from_page(page, |o| {
-        OrderView::new(&o, viewer.admin)
+        let card = CustomerCard::new(o.customer_id, customers.get(&o.customer_id));
+        OrderView::new(&o, true).with_customer(card)
     })))
 }
 

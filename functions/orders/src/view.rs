@@ -2,6 +2,7 @@
 //! what they add up to (docs/payments.md). Admins also see where each notification
 //! channel stands; customers never do.
 
+use domain::customer::Customer;
 use domain::notification::{Channel, ChannelState, Delivery, Notifications};
 use domain::order::{Order, OrderLine};
 use domain::{CustomerId, Money, OrderId, ProductId, Timestamp};
@@ -68,6 +69,29 @@ pub struct OrderView {
     /// and email, then the customer's texts through the order's life.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub messages: Option<Vec<MessageView>>,
+    /// Admins' lists only: who ordered, by name and e-mail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer: Option<CustomerCard>,
+}
+
+/// Who placed an order, as staff's lists show it. `name` and `email` are null when the
+/// customer's item is gone.
+#[derive(Debug, Serialize)]
+pub struct CustomerCard {
+    pub id: CustomerId,
+    pub name: Option<String>,
+    pub email: Option<String>,
+}
+
+impl CustomerCard {
+    /// The customer `id`, as `found` (if found).
+    pub fn new(id: CustomerId, found: Option<&Customer>) -> Self {
+        Self {
+            id,
+            name: found.map(|c| c.name.as_str().to_owned()),
+            email: found.map(|c| c.email.clone()),
+        }
+    }
 }
 
 /// One message about an order, as admins see it.
@@ -194,6 +218,15 @@ impl OrderView {
             payments: order.payments.iter().map(PaymentView::from).collect(),
             notifications: admin.then(|| NotificationsView::from(&order.notifications)),
             messages: admin.then(|| MessageView::all(order)),
+            customer: None,
+        }
+    }
+
+    /// The same view, naming who ordered (admins' lists).
+    pub fn with_customer(self, customer: CustomerCard) -> Self {
+        Self {
+            customer: Some(customer),
+            ..self
         }
     }
 }

@@ -6,34 +6,21 @@
 //! Re-sends back off exponentially per order; the notifier is idempotent, so a re-sent
 //! confirmation never notifies twice.
 //!
-//! Each run first files any order stored before the order indexes were sharded under its
-//! shards ([`file_unsharded`]), so such an order's overdue hand-off is found by the same
-//! run and the admin lists show it: a table from before sharding upgrades itself within
-//! minutes of the deploy, with no step to remember. Once none is left, that costs one
-//! empty query a run.
-//!
 //! Then it sweeps the open M-Pesa payments ([`sweep_payments`]): prompts no callback
 //! settled (the status query decides; the 10-minute rule fails the silent ones), reversals
 //! to request again, reversals whose result never came.
 //!
-//! It then files under GSI5 the orders whose notification failed before that index
-//! existed ([`file_failed_notifications`]): a walk of every order, once, spread over runs;
-//! once it is done, one `GetItem` a run.
-//!
-//! Last it gives the categories stored with the sibling sort key of earlier releases the
-//! current one ([`rekey_category_siblings`]), so the flat category lists follow the tree's
-//! order: one read of every category and an update of each old one, once; then one
-//! `GetItem` a run.
+//! The one-off upgrades of items stored by earlier releases are not part of a run: they
+//! are [`upgrades`], run by a one-off invocation after a deploy (`{"run": "upgrades"}`).
 
-use domain::CatalogError;
 use domain::Timestamp;
 use domain::order::service::ResendReport;
 use domain::order::{NotificationQueue, OrderError, OrderService, OrderStore};
 use domain::payment_use_cases::{MpesaGateway, PaymentService, PaymentStore, SweepReport};
 use serde::Serialize;
-use storage::{DynamoCatalog, DynamoOrders, UpgradeRun};
 
 pub mod metrics;
+pub mod upgrades;
 
 /// Confirmations read per batch.
 pub const BATCH: usize = 100;
@@ -57,56 +44,10 @@ pub struct Invocation {
     pub payments: Option<SweepReport>,
 }
 
-/// Files the orders stored before sharding under their shards, a batch at a time, until
-/// none is left or the batch budget is spent (the next run goes on). Returns how many.
-pub async fn file_unsharded(orders: &DynamoOrders) -> Result<usize, OrderError> {
-    let mut total = 0;
-    for _ in 0..MAX_BATCHES {
-        let moved = orders.file_unsharded_orders(BATCH).await?;
-        total += moved;
-        if moved < BATCH {
-            break;
-        }
-    }
-    if total > 0 {
-        tracing::info!(moved = total, "orders filed under their index shards");
-    }
-    Ok(total)
-}
-
-/// Files the orders whose notification failed before GSI5 existed under it, for up to
-/// `MAX_BATCHES` steps of the walk, each reading up to `BATCH` orders a shard (the next
-/// run goes on). Returns how many.
-pub async fn file_failed_notifications(orders: &DynamoOrders) -> Result<usize, OrderError> {
-    let run = orders.file_failed_notifications(MAX_BATCHES, BATCH).await?;
-    Ok(reported(
-        run,
-        "orders with a failed notification filed under GSI5",
-    ))
-}
-
-/// Gives the categories stored with an earlier sibling sort key the current one, up to
-/// `BATCH * MAX_BATCHES` of them a run (the next run goes on). Returns how many.
-pub async fn rekey_category_siblings(catalog: &DynamoCatalog) -> Result<usize, CatalogError> {
-    let run = catalog.rekey_category_siblings(BATCH * MAX_BATCHES).await?;
-    Ok(reported(
-        run,
-        "categories given the current sibling sort key",
-    ))
-}
-
-/// How many items a run of a one-off upgrade changed, logged (as `upgrade`) while it
-/// changes any or is not done; once done, its runs are silent.
-fn reported(run: UpgradeRun, upgrade: &'static str) -> usize {
-    if run.filed > 0 || !run.done {
-        tracing::info!(
-            upgrade,
-            changed = run.filed,
-            done = run.done,
-            "one-off upgrade"
-        );
-    }
-    run.filed
+/// Whether an invocation's `event` asks for the one-off upgrades (`{"run": "upgrades"}`)
+/// rather than the everyday run (the schedule's events, or anything else).
+pub fn asks_for_upgrades(event: &serde_json::Value) -> bool {
+    event.get("run").and_then(serde_json::Value::as_str) == Some("upgrades")
 }
 
 /// One run: batches of due confirmations until none is left, a send fails (the queue is
@@ -141,6 +82,28 @@ pub async fn sweep_payments<S: PaymentStore, G: MpesaGateway, Q: NotificationQue
         Err(err) => {
             tracing::warn!(error = %err, "payments sweep failed; the next run sweeps again");
             None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn only_an_explicit_request_runs_the_upgrades() {
+        assert!(asks_for_upgrades(&json!({"run": "upgrades"})));
+        let scheduled = json!({"detail-type": "Scheduled Event", "source": "aws.events",
+            "detail": {}});
+        for everyday in [
+            scheduled,
+            json!({}),
+            json!(null),
+            json!({"run": "UPGRADES"}),
+        ] {
+            assert!(!asks_for_upgrades(&everyday), "{everyday}");
         }
     }
 }

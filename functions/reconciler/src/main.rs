@@ -1,5 +1,6 @@
-//! Lambda entrypoint of the reconciler: wiring only. Invoked by its schedule with any
-//! event; locally `cargo lambda watch` serves it at
+//! Lambda entrypoint of the reconciler: wiring only. Invoked by its schedule (any event:
+//! the everyday run), or once after a deploy with `{"run": "upgrades"}` (the one-off
+//! upgrades); locally `cargo lambda watch` serves it at
 //! `POST :9000/2015-03-31/functions/reconciler/invocations`.
 
 use std::sync::Arc;
@@ -43,27 +44,27 @@ async fn main() -> Result<(), bootstrap::Error> {
         queue,
         config.hand_off.grace,
     ));
-    bootstrap::run_events(move |_: serde_json::Value| {
+    bootstrap::run_events(move |event: serde_json::Value| {
         let (service, orders, catalog) = (service.clone(), orders.clone(), catalog.clone());
         let (payments, function_name) = (payments.clone(), function_name.clone());
-        async move {
-            reconciler::file_unsharded(&orders).await?;
+        Box::pin(async move {
+            if reconciler::asks_for_upgrades(&event) {
+                let report = reconciler::upgrades::run(&orders, &catalog).await?;
+                return Ok(serde_json::to_value(report)?);
+            }
             let report = reconciler::run(&service).await?;
-            // Its own failures are logged: they never hold up the upgrades below.
+            // Its own failures are logged: they never hold up the re-sends' report.
             let swept = reconciler::sweep_payments(&payments).await;
             // An EMF document must be a line of its own on stdout, not a tracing event.
             println!(
                 "{}",
                 reconciler::metrics::emf_line(&function_name, &report, SystemTime::now())
             );
-            // After the re-sends, so that a failing upgrade step never holds them up.
-            reconciler::file_failed_notifications(&orders).await?;
-            reconciler::rekey_category_siblings(&catalog).await?;
-            Ok(reconciler::Invocation {
+            Ok(serde_json::to_value(reconciler::Invocation {
                 hand_offs: report,
                 payments: swept,
-            })
-        }
+            })?)
+        })
     })
     .await
 }

@@ -238,6 +238,7 @@ async fn listed(
 #[tokio::test]
 async fn orders_from_before_sharding_are_filed_under_their_shards_and_their_hand_offs_sent() {
     use domain::order::OrderListing;
+    use storage::UpgradeRun;
 
     let env = TestEnv::new().await;
     let queues = env.queues().await;
@@ -292,10 +293,10 @@ async fn orders_from_before_sharding_are_filed_under_their_shards_and_their_hand
         "the lost hand-off is invisible to the sharded readers"
     );
 
-    let filed = reconciler::file_unsharded(reconciler.store())
+    let filed = reconciler::upgrades::file_unsharded(reconciler.store())
         .await
         .expect("filed");
-    assert_eq!(filed, 2);
+    assert_eq!(filed.filed, 2);
     let mut all = vec![fresh.order.id, cancelled.order.id, lost.order.id];
     all.sort_unstable_by(|a, b| b.cmp(a));
     assert_eq!(listed(store, OrderListing::All).await, all);
@@ -310,10 +311,13 @@ async fn orders_from_before_sharding_are_filed_under_their_shards_and_their_hand
         [json!({"order_id": lost.order.id.to_string(), "event": "order.notify"})]
     );
     assert_eq!(
-        reconciler::file_unsharded(reconciler.store())
+        reconciler::upgrades::file_unsharded(reconciler.store())
             .await
             .expect("filed"),
-        0,
+        UpgradeRun {
+            filed: 0,
+            done: true
+        },
         "nothing left: a second run is a no-op"
     );
 }
@@ -390,7 +394,8 @@ async fn failed_notifications_stored_before_gsi5_are_filed_once_by_a_resumable_w
     );
 
     // Filed under its shards, the unsharded one is listed as failed too.
-    assert_eq!(reconciler::file_unsharded(store).await.expect("filed"), 1);
+    let unsharded = reconciler::upgrades::file_unsharded(store).await;
+    assert_eq!(unsharded.expect("filed").filed, 1);
     assert_eq!(
         listed(store, OrderListing::NotificationFailed).await,
         [failed[0]]
@@ -440,9 +445,10 @@ async fn failed_notifications_stored_before_gsi5_are_filed_once_by_a_resumable_w
     );
     assert_eq!(requests.count() - count, 1);
     assert_eq!(
-        reconciler::file_failed_notifications(store)
+        reconciler::upgrades::file_failed_notifications(store)
             .await
-            .expect("done"),
+            .expect("done")
+            .filed,
         0
     );
     assert_eq!(env.snapshot().await, before);
@@ -633,9 +639,10 @@ async fn categories_stored_with_the_earlier_sibling_key_are_re_keyed_once_and_si
     );
     assert_eq!(requests.count() - count, 1);
     assert_eq!(
-        reconciler::rekey_category_siblings(&catalog)
+        reconciler::upgrades::rekey_category_siblings(&catalog)
             .await
-            .expect("done"),
+            .expect("done")
+            .filed,
         0
     );
     assert_eq!(env.snapshot().await, after);

@@ -359,7 +359,7 @@ async fn main() {
             request: Box::new(move |_| ApiRequest::get("/api/v1/orders?limit=20").bearer(&c3)),
         },
         Scenario {
-            name: "GET /orders?limit=20 (admin: 16 shards queried in parallel, merged)",
+            name: "GET /orders?limit=20 (admin: 16 shards queried in parallel, merged; the page's customers)",
             router: orders.clone(),
             request: Box::new(move |_| {
                 ApiRequest::get("/api/v1/orders?limit=20").bearer(&admin_for_orders)

@@ -277,7 +277,8 @@ class InventoryTest(unittest.TestCase):
     def test_outputs(self) -> None:
         self.assertEqual(
             sorted(self.prod["Outputs"]),
-            ["AlarmTopicArn", "ApiUrl", "NotificationsDeadLetterQueueUrl", "NotificationsQueueUrl", "TableName"],
+            ["AlarmTopicArn", "ApiUrl", "NotificationsDeadLetterQueueUrl", "NotificationsQueueUrl",
+             "ReconcilerFunctionName", "TableName"],
         )
 
     def test_table_retention_follows_the_stage(self) -> None:

@@ -21,7 +21,7 @@ use reqwest::header::ACCEPT;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use time::OffsetDateTime;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, OnceCell};
 use url::Url;
 
 use crate::auth::{TokenCache, classify_token};
@@ -57,8 +57,6 @@ pub struct DarajaConfig {
 pub enum DarajaBuildError {
     #[error("the Daraja base URL cannot be a base for API paths")]
     BadBaseUrl,
-    #[error("building the HTTP client: {0}")]
-    Client(#[from] reqwest::Error),
 }
 
 /// The time of day, injectable for tests.
@@ -115,7 +113,10 @@ impl Endpoints {
 /// A client of Daraja for one Paybill. Cheap to clone: clones share the access token.
 #[derive(Debug, Clone)]
 pub struct Daraja {
-    http: reqwest::Client,
+    /// Built on the first call to Daraja (its TLS set-up is not paid at start by a function
+    /// instance that never calls M-Pesa), shared by the clones.
+    http: Arc<OnceCell<reqwest::Client>>,
+    timeout: Duration,
     pub(crate) endpoints: Endpoints,
     base_url: Url,
     consumer_key: SecretString,
@@ -140,13 +141,9 @@ impl Daraja {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, DarajaBuildError> {
         let endpoints = Endpoints::under(&config.base_url)?;
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout.min(Duration::from_secs(3)))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
         Ok(Self {
-            http,
+            http: Arc::new(OnceCell::new()),
+            timeout: config.timeout,
             endpoints,
             base_url: config.base_url,
             consumer_key: config.consumer_key,
@@ -158,6 +155,21 @@ impl Daraja {
             clock,
             token: Arc::new(Mutex::new(TokenCache::default())),
         })
+    }
+
+    /// The HTTP client: no redirects, bounded time; built on first use (a client that
+    /// cannot be built is a Daraja that cannot be reached).
+    async fn http(&self) -> Result<&reqwest::Client, NoAnswer> {
+        self.http
+            .get_or_try_init(|| async {
+                reqwest::Client::builder()
+                    .timeout(self.timeout)
+                    .connect_timeout(self.timeout.min(Duration::from_secs(3)))
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+            })
+            .await
+            .map_err(|_| NoAnswer::Unreachable)
     }
 
     /// The Paybill this client acts for.
@@ -191,8 +203,8 @@ impl Daraja {
     }
 
     async fn fetch_token(&self) -> Result<crate::auth::TokenAnswer, TokenFailure> {
-        let request = self
-            .http
+        let http = self.http().await.map_err(TokenFailure::NoAnswer)?;
+        let request = http
             .get(self.endpoints.oauth.clone())
             .basic_auth(
                 self.consumer_key.expose_secret(),
@@ -255,8 +267,8 @@ impl Daraja {
     where
         B: Serialize + ?Sized,
     {
-        let request = self
-            .http
+        let http = self.http().await.map_err(DarajaError::NoAnswer)?;
+        let request = http
             .post(endpoint.clone())
             .bearer_auth(token.expose_secret())
             .header(ACCEPT, "application/json")

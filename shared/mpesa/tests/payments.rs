@@ -692,9 +692,9 @@ async fn a_cancellation_decided_before_a_payment_landed_is_refused_and_changes_n
         from: OrderStatus::Confirmed,
         to: OrderStatus::Cancelled,
         at,
-        history: domain::audit::order_status_changed(
+        history: domain::order::history::order_status_changed(
             &customer_actor(&w),
-            order.id,
+            &order.subject(),
             OrderStatus::Confirmed,
             OrderStatus::Cancelled,
             at,

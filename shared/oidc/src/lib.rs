@@ -136,7 +136,8 @@ struct IdClaims {
 /// The relying party of one provider. Cheap to share (`Arc`); caches discovery and keys.
 pub struct OidcClient {
     config: ProviderConfig,
-    http: reqwest::Client,
+    /// Built on first use ([`OidcClient::lazy`]) or given ([`OidcClient::new`]).
+    http: OnceCell<reqwest::Client>,
     metadata: OnceCell<ProviderMetadata>,
     keys: RwLock<KeyCache>,
     min_key_refresh_interval: Duration,
@@ -180,13 +181,24 @@ impl OidcClient {
     /// A client of the provider in `config`, making its calls with `http` (see
     /// [`http_client`]). Nothing is fetched until first use.
     pub fn new(config: ProviderConfig, http: reqwest::Client) -> Self {
+        let client = Self::lazy(config);
+        // A fresh cell takes its first value.
+        let _ = client.http.set(http);
+        client
+    }
+
+    /// A client of the provider in `config` whose HTTP client ([`http_client`]) is built
+    /// on its first call to the provider: a function instance that never signs anyone in
+    /// (it serves `jwks.json`, say) never pays for the TLS set-up, and one that does pays
+    /// it once, on a request that goes to the provider over TLS anyway.
+    pub fn lazy(config: ProviderConfig) -> Self {
         let issuer_url = config.issuer_url.trim_end_matches('/').to_owned();
         Self {
             config: ProviderConfig {
                 issuer_url,
                 ..config
             },
-            http,
+            http: OnceCell::new(),
             metadata: OnceCell::new(),
             keys: RwLock::new(KeyCache::default()),
             min_key_refresh_interval: Duration::from_secs(30),
@@ -211,7 +223,8 @@ impl OidcClient {
         url: &str,
     ) -> Result<T, OidcError> {
         let response = self
-            .http
+            .http()
+            .await?
             .get(url)
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
@@ -227,6 +240,11 @@ impl OidcClient {
             .json::<T>()
             .await
             .map_err(|e| OidcError::Provider(format!("{what}: {}", e.without_url())))
+    }
+
+    /// The HTTP client, built on first use.
+    async fn http(&self) -> Result<&reqwest::Client, OidcError> {
+        self.http.get_or_try_init(|| async { http_client() }).await
     }
 
     async fn metadata(&self) -> Result<&ProviderMetadata, OidcError> {
@@ -430,7 +448,7 @@ impl OidcClient {
         let response = client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
             .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned()))
-            .request_async(&self.http)
+            .request_async(self.http().await?)
             .await
             .map_err(|err| match err {
                 RequestTokenError::ServerResponse(refusal) => {

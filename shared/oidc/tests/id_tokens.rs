@@ -11,15 +11,13 @@ use wiremock::{Mock, ResponseTemplate};
 
 const CLIENT: &str = "client-1";
 
+/// A client as the auth function builds it: its HTTP client made on first use.
 fn client_of(issuer: &str) -> OidcClient {
-    OidcClient::new(
-        ProviderConfig {
-            issuer_url: issuer.to_owned(),
-            client_id: CLIENT.into(),
-            client_secret: secrecy::SecretString::from("secret"),
-        },
-        oidc::http_client().expect("http client"),
-    )
+    OidcClient::lazy(ProviderConfig {
+        issuer_url: issuer.to_owned(),
+        client_id: CLIENT.into(),
+        client_secret: secrecy::SecretString::from("secret"),
+    })
     .with_min_key_refresh_interval(Duration::ZERO)
 }
 

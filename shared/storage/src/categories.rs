@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 use domain::audit::{self, Actor};
 use domain::catalog::CategoryListing;
 use domain::category::{Category, CategoryChange, CategoryName, CategoryPath};
@@ -16,15 +16,12 @@ use domain::category_move::{ChangeEffect, effect_of, ensure_deletable, plan_move
 use domain::{CatalogError, CategoryId, CategoryStore, Page, PageRequest, Timestamp};
 
 use crate::expr::Expr;
-use crate::item::{Fields, key, n, path_list, s};
-use crate::orders::UpgradeRun;
+use crate::item::{key, n, path_list, s};
 use crate::query::Listing;
 use crate::records::attr;
 use crate::records::catalog::{
     CategoryRecord, Placement, ProductRecord, StoredCategory, encode_name_claim,
 };
-use crate::records::order::UpgradeProgress;
-use crate::table::WriteError;
 use crate::txn::{self, Op, Transaction};
 use crate::{DynamoCatalog, MAX_MOVE_ITEMS, keys};
 
@@ -273,82 +270,6 @@ impl DynamoCatalog {
 /// while their revision bump still makes a concurrent move of that category fail.
 pub(crate) fn unmoved(path: &CategoryPath) -> Expr {
     Expr::new().when_eq(keys::GSI1SK, s(keys::path(path)))
-}
-
-impl DynamoCatalog {
-    /// Gives every category stored under an earlier form of its GSI2 sort key (releases
-    /// before `keys::SIBLING_ORDER_SEPARATOR` wrote `<name key>#<id>`, which lists "A B"
-    /// before "A") its `keys::category_sibling_order`, so the flat lists of siblings
-    /// follow the tree's order. Categories are few (hundreds): it reads them all (GSI1
-    /// `CATEGORY_TREE`, one `Query` a MB) and re-keys at most `limit` of them, each with
-    /// one `UpdateItem` conditioned on the item still holding the key read (a rename or
-    /// move meanwhile writes the new key itself and wins; the walk skips it). It sets the
-    /// key only: no history entry, no `revision` or `updated_at` change. Then it records
-    /// in `UPGRADE#CATEGORY_SIBLING_ORDER` how many it re-keyed, and `done` once none was
-    /// left; from then on a call costs one `GetItem`. Repeating a call changes nothing.
-    pub async fn rekey_category_siblings(&self, limit: usize) -> Result<UpgradeRun, CatalogError> {
-        let progress_key = keys::upgrade_progress(keys::CATEGORY_SIBLING_ORDER_UPGRADE);
-        let progress = self
-            .table
-            .get(&progress_key)
-            .await?
-            .map(UpgradeProgress::decode)
-            .transpose()?
-            .unwrap_or_default();
-        if progress.done {
-            return Ok(UpgradeRun {
-                filed: 0,
-                done: true,
-            });
-        }
-        let items = self
-            .table
-            .query_all(&Listing::gsi1(keys::CATEGORY_TREE, ""), None)
-            .await?;
-        let (mut filed, mut tried) = (0_usize, 0_usize);
-        let mut done = true;
-        for item in items {
-            let stored = Fields(&item).str(keys::GSI2SK)?.to_owned();
-            let category = CategoryRecord::decode(item)?.category;
-            let current = keys::category_sibling_order(&category.name, category.id);
-            if stored == current {
-                continue;
-            }
-            if tried == limit {
-                // The next call goes on: the categories re-keyed by now read as current.
-                done = false;
-                break;
-            }
-            tried += 1;
-            let rekey = Expr::new()
-                .set(keys::GSI2SK, s(current))
-                .when_eq(keys::GSI2SK, s(stored));
-            match self
-                .table
-                .update(&keys::category(category.id), &rekey)
-                .await
-            {
-                Ok(_) => filed += 1,
-                // Renamed, moved or deleted since the index was read: it holds the
-                // current key already, or is gone.
-                Err(WriteError::ConditionFailed) => {}
-                Err(WriteError::Failed(failure)) => return Err(failure.into()),
-            }
-        }
-        let mut record = UpgradeProgress::step(filed);
-        if done {
-            record = record.set(attr::UPGRADE_DONE, AttributeValue::Bool(true));
-        }
-        // Recorded once done: a call that finds it done (another run's) changes nothing.
-        match self
-            .table
-            .update(&progress_key, &record.when_absent(attr::UPGRADE_DONE))
-            .await
-        {
-            Ok(_) | Err(WriteError::ConditionFailed) => Ok(UpgradeRun { filed, done }),
-            Err(WriteError::Failed(failure)) => Err(failure.into()),
-        }
-    }
 }
 
 impl CategoryStore for DynamoCatalog {

@@ -32,11 +32,12 @@
 //! removed by every write of its payments or status. Order
 //! ids are ULIDs, so every order list sorts by creation time; lists read them newest first.
 //!
-//! The four shop-wide order indexes are write-sharded: an order's `<shard>` is
-//! [`OrderShard::of`] its id, one of [`ORDER_INDEX_SHARDS`], so a flash sale spreads its
-//! index writes over that many partition keys instead of one (docs/scale.md). Readers
-//! query every shard in parallel and merge by sort key. A customer's own list
-//! (`CUSTOMER_ORDERS#<customer id>`) is not sharded: one customer is never hot.
+//! The five shop-wide order indexes (GSI2 `ORDERS#`, GSI3–GSI6) are write-sharded: an
+//! order's `<shard>` is [`OrderShard::of`] its id, one of [`ORDER_INDEX_SHARDS`], so a flash
+//! sale spreads its index writes over that many partition keys instead of one
+//! (docs/scale.md). Readers query every shard in parallel and merge by sort key. A
+//! customer's own list (`CUSTOMER_ORDERS#<customer id>`) is not sharded: one customer is
+//! never hot.
 //!
 //! `<path>` is the category path's ids joined and ended by `/` (`A/B/C/`), so a subtree is a
 //! `begins_with` on its path, and a category's own products begin with `<path>#`.

@@ -1,5 +1,5 @@
-//! DynamoDB adapters of the domain's ports on one table: generic keys (`PK`, `SK`,
-//! `GSI1PK`…`GSI4SK`), every key built in [`keys`].
+//! DynamoDB adapters of the domain's ports on one table: generic keys (`PK`, `SK`, and the
+//! six global secondary indexes' `GSI1PK`…`GSI6SK`), every key built in [`keys`].
 //!
 //! Every adapter works through one [`Table`] handle (consistent single-item reads,
 //! conditional single-item writes, batch reads, transactions whose items name their
@@ -17,6 +17,8 @@ mod expr;
 mod failure;
 mod item;
 pub mod keys;
+mod notifications;
+mod order_customers;
 mod orders;
 mod payments;
 mod products;
@@ -27,16 +29,18 @@ mod sms;
 mod stock;
 mod table;
 mod txn;
+mod upgrades;
 
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::Client;
 use domain::audit::Retention;
 
-pub use customers::{DynamoCustomers, FiledCustomers};
-pub use orders::{DynamoOrders, UpgradeRun};
+pub use customers::DynamoCustomers;
+pub use orders::DynamoOrders;
 pub use payments::DynamoPayments;
 pub use table::Table;
+pub use upgrades::{FiledCustomers, UpgradeRun};
 
 /// Catalog storage on one DynamoDB table, with the change history its writes record.
 #[derive(Debug, Clone)]

@@ -2,19 +2,15 @@
 //! `TransactWriteItems` to place it (order + number claim + idempotency record + every
 //! stock decrement), conditional writes for every status change.
 //!
-//! Invariant: an order is in the sparse GSI5 (failed notifications) exactly while one of
-//! its channels is `failed`: the write of a channel's state sets or removes the GSI5 keys
-//! itself, under a condition on the stored states ([`NotificationStore::save_channel`]).
+//! The notifier's writes on the order (channel states, messages, delivery reports) are
+//! `crate::notifications`.
 
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 use domain::audit::Retention;
-use domain::notification::{
-    Channel, ChannelState, ChannelStatus, CustomerMessage, Delivery, NotificationStore, SentSms,
-    SmsId,
-};
+use domain::customer::{Customer, EmailKey};
 use domain::order::{
     HandOffChange, IdempotencyKey, IdempotencyRecord, Order, OrderError, OrderListing, OrderStatus,
     OrderStore, PaymentMarks, PendingHandOff, PlaceFailure, Restock, StatusChange, StockedProduct,
@@ -25,14 +21,13 @@ use crate::expr::Expr;
 use crate::failure::Failure;
 use crate::item::{Fields, Item, key, n, s};
 use crate::keys;
+use crate::order_customers;
 use crate::query::Listing;
 use crate::records::attr;
 use crate::records::catalog::StoredProduct;
 use crate::records::message::{MessageRecord, message_attr};
 use crate::records::order::{
-    ChannelRecord, HandOff, IdempotencyItem, OrderRecord, UpgradeProgress, channel_attr,
-    channel_status_path, encode_number_claim, failed_channels, notification_failed_keys,
-    payments_open_keys, stored_status,
+    HandOff, IdempotencyItem, OrderRecord, encode_number_claim, payments_open_keys,
 };
 use crate::records::payment::encode_payments;
 use crate::records::stock::StoredStock;
@@ -78,18 +73,10 @@ fn list_error(err: CatalogError) -> OrderError {
 }
 
 /// `expr` that also takes the order out of the reconciler's index (GSI4).
-fn without_hand_off(expr: Expr) -> Expr {
+pub(crate) fn without_hand_off(expr: Expr) -> Expr {
     expr.remove(keys::GSI4PK)
         .remove(keys::GSI4SK)
         .remove(attr::HAND_OFF_DUE)
-}
-
-/// `expr` that also lists `order` among the orders with a failed notification (GSI5).
-pub(crate) fn listed_as_failed(mut expr: Expr, order: OrderId) -> Expr {
-    for (attr, value) in notification_failed_keys(order) {
-        expr = expr.set(attr, value);
-    }
-    expr
 }
 
 impl DynamoOrders {
@@ -389,6 +376,23 @@ impl OrderStore for DynamoOrders {
         }
     }
 
+    #[tracing::instrument(name = "dynamodb.order_customers", skip_all,
+        fields(count = ids.len()))]
+    async fn customers(&self, ids: &[CustomerId]) -> Result<Vec<Customer>, OrderError> {
+        Ok(order_customers::customers(&self.table, ids).await?)
+    }
+
+    // The address looked up is personal data: not a span field.
+    #[tracing::instrument(name = "dynamodb.customer_with_email", skip_all)]
+    async fn customer_with_email(
+        &self,
+        email: &EmailKey,
+    ) -> Result<Option<CustomerId>, OrderError> {
+        order_customers::newest_with_email(&self.table, email)
+            .await
+            .map_err(list_error)
+    }
+
     #[tracing::instrument(name = "dynamodb.list_orders", skip_all, fields(
         listing = listing.kind(),
         customer_id = listing.customer().map(tracing::field::display),
@@ -503,280 +507,6 @@ impl OrderStore for DynamoOrders {
         update = update.set(attr::HAND_OFF_RESENDS, n(resends));
         match self.table.update(&keys::order(order_id), &update).await {
             // Acknowledged by the notifier meanwhile: nothing left to schedule.
-            Ok(_) | Err(WriteError::ConditionFailed) => Ok(()),
-            Err(WriteError::Failed(failure)) => Err(failure.into()),
-        }
-    }
-}
-
-impl DynamoOrders {
-    /// Files up to `limit` orders stored before the order indexes were sharded (still in
-    /// GSI2's single `ORDERS` partition) under their shards: GSI2, and GSI3 and GSI4 where
-    /// they still hold the unsharded keys. Each move is conditioned on the keys read, so an
-    /// order changed meanwhile is left for the next call. Returns how many orders were
-    /// moved; call again until it is 0 (the reconciler does, every run).
-    pub async fn file_unsharded_orders(&self, limit: usize) -> Result<usize, OrderError> {
-        let listing = Listing::gsi2(keys::ORDER_LIST, "");
-        let found = self
-            .table
-            .query_all(&listing, Some(limit.saturating_sub(1)))
-            .await?;
-        let mut moved = 0;
-        for item in found.iter().take(limit) {
-            let f = Fields(item);
-            let id: OrderId = f.parse(attr::ID)?;
-            let status: OrderStatus = f.parse(attr::STATUS)?;
-            let shard = keys::OrderShard::of(id);
-            let mut update = Expr::new()
-                .set(keys::GSI2PK, s(keys::order_list(shard)))
-                .when_eq(keys::GSI2PK, s(keys::ORDER_LIST));
-            let unsharded_status = keys::orders_in_status_list(status);
-            match f.str(keys::GSI3PK) {
-                Ok(current) if current == unsharded_status => {
-                    update = update
-                        .set(keys::GSI3PK, s(keys::orders_in_status(status, shard)))
-                        .when_eq(keys::GSI3PK, s(current));
-                }
-                Ok(current) => update = update.when_eq(keys::GSI3PK, s(current)),
-                Err(_) => update = update.when_absent(keys::GSI3PK),
-            }
-            match f.str(keys::GSI4PK) {
-                Ok(current) if current == keys::UNSHARDED_HAND_OFFS_DUE => {
-                    update = update
-                        .set(keys::GSI4PK, s(keys::hand_offs_due(shard)))
-                        .when_eq(keys::GSI4PK, s(current));
-                }
-                Ok(current) => update = update.when_eq(keys::GSI4PK, s(current)),
-                Err(_) => update = update.when_absent(keys::GSI4PK),
-            }
-            // Stored before GSI5 too: a failed notification lists it there as well.
-            if let Some(channel) = failed_channels(item).first()
-                && !item.contains_key(keys::GSI5PK)
-            {
-                update = listed_as_failed(update, id)
-                    .when_eq(
-                        &channel_status_path(*channel),
-                        stored_status(ChannelStatus::Failed),
-                    )
-                    .when_absent(keys::GSI5PK);
-            }
-            match self.table.update(&keys::order(id), &update).await {
-                Ok(_) => moved += 1,
-                // Changed (or already moved) since the index was read: the next call.
-                Err(WriteError::ConditionFailed) => {}
-                Err(WriteError::Failed(failure)) => return Err(failure.into()),
-            }
-        }
-        Ok(moved)
-    }
-
-    /// Files under GSI5 the orders whose notification channel failed before GSI5 existed
-    /// (the notifier lists every later failure itself, in the write that records it). It
-    /// walks the list of every order (GSI2, all shards in parallel) newest first, from
-    /// where the previous call stopped (the item `UPGRADE#NOTIFICATION_FAILED`), for at
-    /// most `steps` steps of up to `per_shard` orders a shard, and records its progress
-    /// after each step. Filing is conditioned on a channel still being `failed` and the order
-    /// not being listed yet, so a repeated step changes nothing. Once the walk has passed
-    /// the oldest order it is `done`, and a call costs one `GetItem`.
-    pub async fn file_failed_notifications(
-        &self,
-        steps: usize,
-        per_shard: usize,
-    ) -> Result<UpgradeRun, OrderError> {
-        let progress_key = keys::upgrade_progress(keys::FAILED_NOTIFICATIONS_UPGRADE);
-        let stored = self.get(&progress_key).await?;
-        let mut started = stored.is_some();
-        let mut progress = stored
-            .map(UpgradeProgress::decode)
-            .transpose()?
-            .unwrap_or_default();
-        let mut run = UpgradeRun {
-            filed: 0,
-            done: progress.done,
-        };
-        let statuses = Channel::ALL.map(channel_status_path);
-        let statuses = statuses.each_ref().map(String::as_str);
-        let unfiled = || {
-            Expr::new()
-                .when_any_eq(&statuses, stored_status(ChannelStatus::Failed))
-                .when_absent(keys::GSI5PK)
-        };
-        for _ in 0..steps {
-            if progress.done {
-                break;
-            }
-            let shards = keys::OrderShard::all()
-                .map(|shard| {
-                    let list = Listing::gsi2(keys::order_list(shard), "").filtered(unfiled());
-                    match &progress.below {
-                        Some(below) => list.below(below.clone()),
-                        None => list,
-                    }
-                })
-                .collect();
-            let (found, below) = self.table.walk_sharded(shards, per_shard).await?;
-            let mut filed = 0_usize;
-            for item in &found {
-                let id: OrderId = Fields(item).parse(attr::ID)?;
-                match self
-                    .table
-                    .update(&keys::order(id), &listed_as_failed(unfiled(), id))
-                    .await
-                {
-                    Ok(_) => filed += 1,
-                    // Listed meanwhile (by the notifier, or a step read twice).
-                    Err(WriteError::ConditionFailed) => {}
-                    Err(WriteError::Failed(failure)) => return Err(failure.into()),
-                }
-            }
-            run.filed += filed;
-            let mut record = UpgradeProgress::step(filed);
-            record = match &below {
-                Some(below) => record.set(attr::UPGRADE_BELOW, s(below.clone())),
-                None => record.set(attr::UPGRADE_DONE, AttributeValue::Bool(true)),
-            };
-            // Moves on only from where this call read it.
-            record = match (&progress.below, started) {
-                (_, false) => record.when_absent(keys::PK),
-                (Some(previous), true) => record.when_eq(attr::UPGRADE_BELOW, s(previous.clone())),
-                (None, true) => record.when_absent(attr::UPGRADE_BELOW),
-            };
-            match self.table.update(&progress_key, &record).await {
-                Ok(_) => {}
-                // Another run moved it meanwhile: it goes on from there next time.
-                Err(WriteError::ConditionFailed) => return Ok(run),
-                Err(WriteError::Failed(failure)) => return Err(failure.into()),
-            }
-            started = true;
-            progress = UpgradeProgress {
-                done: below.is_none(),
-                below,
-            };
-            run.done = progress.done;
-        }
-        Ok(run)
-    }
-}
-
-/// What one call of a one-off upgrade ([`DynamoOrders::file_failed_notifications`],
-/// [`crate::DynamoCatalog::rekey_category_siblings`]) did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct UpgradeRun {
-    /// Items it changed: orders it listed under GSI5, categories it re-keyed.
-    pub filed: usize,
-    /// The walk has seen every item: nothing is left to change.
-    pub done: bool,
-}
-
-impl NotificationStore for DynamoOrders {
-    #[tracing::instrument(name = "dynamodb.save_channel", skip_all,
-        fields(order_id = %order, channel = %channel, version = expected_version))]
-    async fn save_channel(
-        &self,
-        order: OrderId,
-        channel: Channel,
-        expected_version: u32,
-        state: &ChannelState,
-    ) -> Result<bool, OrderError> {
-        // Each case below is one conditional `UpdateItem` writing the channel and, in the
-        // same write, the order's GSI5 membership (some channel `failed`); its condition
-        // pins the stored states that membership follows from, so the index never
-        // disagrees with them.
-        let this = channel_attr(channel);
-        let record = ChannelRecord::encode(state)?;
-        let written = || {
-            let update = Expr::new().set(this, record.clone()).when_exists(keys::PK);
-            if expected_version == 0 {
-                update.when_absent(this)
-            } else {
-                update.when_eq(&format!("{this}.{}", attr::VERSION), n(expected_version))
-            }
-        };
-        let failed = || stored_status(ChannelStatus::Failed);
-        let this_status = channel_status_path(channel);
-        let other_status = channel_status_path(channel.other());
-        let cases = if state.status == ChannelStatus::Failed {
-            // Failed: listed, whatever the other channel.
-            vec![listed_as_failed(written(), order)]
-        } else if expected_version == 0 {
-            // Never written (pending): not failed before, nor now; membership unchanged.
-            vec![written()]
-        } else {
-            vec![
-                // Not failed before, nor now (every other write of the notifier, for
-                // which `failed` is final): membership unchanged.
-                written().when_ne(&this_status, failed()),
-                // Leaving `failed` (a re-send after the notifier's time, say) with the
-                // other channel not failed and no customer message failed: off the list.
-                written()
-                    .when_eq(&this_status, failed())
-                    .when_absent_or_ne(channel_attr(channel.other()), &other_status, failed())
-                    .when_absent(attr::MESSAGES_FAILED)
-                    .remove(keys::GSI5PK)
-                    .remove(keys::GSI5SK),
-                // Leaving `failed` while a customer message failed: still listed.
-                listed_as_failed(
-                    written()
-                        .when_eq(&this_status, failed())
-                        .when_exists(attr::MESSAGES_FAILED),
-                    order,
-                ),
-                // Leaving `failed` while the other channel is failed: still listed.
-                listed_as_failed(
-                    written()
-                        .when_eq(&this_status, failed())
-                        .when_eq(&other_status, failed()),
-                    order,
-                ),
-            ]
-        };
-        // The cases exclude each other; each failed condition rules one out. None left:
-        // the version did not match (another delivery wrote first).
-        for update in cases {
-            match self.table.update(&keys::order(order), &update).await {
-                Ok(_) => return Ok(true),
-                Err(WriteError::ConditionFailed) => {}
-                Err(WriteError::Failed(failure)) => return Err(failure.into()),
-            }
-        }
-        Ok(false)
-    }
-
-    #[tracing::instrument(name = "dynamodb.save_message", skip_all,
-        fields(order_id = %order, message = %message.key))]
-    async fn save_message(
-        &self,
-        order: OrderId,
-        message: &CustomerMessage,
-        expected_version: u32,
-    ) -> Result<bool, OrderError> {
-        let this = message_attr(&message.key);
-        let mut update = Expr::new()
-            .set(&this, MessageRecord::encode(message)?)
-            .when_exists(keys::PK)
-            .when_eq(&format!("{this}.{}", attr::VERSION), n(expected_version));
-        let undelivered = matches!(message.state.delivery, Some(Delivery::Undelivered(_)));
-        if message.state.status == ChannelStatus::Failed || undelivered {
-            // Failed or not delivered: on the failed-notifications list for good.
-            update = listed_as_failed(update, order)
-                .set(attr::MESSAGES_FAILED, AttributeValue::Bool(true));
-        }
-        match self.table.update(&keys::order(order), &update).await {
-            Ok(_) => Ok(true),
-            Err(WriteError::ConditionFailed) => Ok(false),
-            Err(WriteError::Failed(failure)) => Err(failure.into()),
-        }
-    }
-
-    #[tracing::instrument(name = "dynamodb.remember_sms", skip_all, fields(order_id = %sent.order))]
-    async fn remember_sms(&self, id: &SmsId, sent: &SentSms) -> Result<(), OrderError> {
-        crate::sms::remember(&self.table, id, sent).await
-    }
-
-    #[tracing::instrument(name = "dynamodb.acknowledge", skip_all, fields(order_id = %order))]
-    async fn acknowledge(&self, order: OrderId) -> Result<(), OrderError> {
-        let update = without_hand_off(Expr::new()).when_exists(keys::PK);
-        match self.table.update(&keys::order(order), &update).await {
             Ok(_) | Err(WriteError::ConditionFailed) => Ok(()),
             Err(WriteError::Failed(failure)) => Err(failure.into()),
         }

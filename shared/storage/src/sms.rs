@@ -11,16 +11,15 @@
 //!   `messages_failed`) in the same `UpdateItem`, for good.
 
 use domain::OrderId;
-use domain::notification::{Channel, Delivery, DeliveryStore, SentSms, SmsId, SmsSubject};
+use domain::notification::{Channel, Delivery, SentSms, SmsId, SmsSubject};
 use domain::order::OrderError;
 use serde::{Deserialize, Serialize};
 
 use crate::expr::Expr;
 use crate::item::s;
 use crate::keys::{self, entity};
-use crate::orders::{DynamoOrders, listed_as_failed};
 use crate::records::message::message_attr;
-use crate::records::order::{channel_attr, delivery_fields};
+use crate::records::order::{channel_attr, delivery_fields, listed_as_failed};
 use crate::records::{ItemHead, attr, decode, encode};
 use crate::table::{Table, WriteError};
 
@@ -68,56 +67,53 @@ pub(crate) async fn remember(table: &Table, id: &SmsId, sent: &SentSms) -> Resul
     }
 }
 
-impl DeliveryStore for DynamoOrders {
-    #[tracing::instrument(name = "dynamodb.sent_sms", skip_all)]
-    async fn sent_sms(&self, id: &SmsId) -> Result<Option<SentSms>, OrderError> {
-        let Some(item) = self.table.get(&keys::sent_sms(id)).await? else {
-            return Ok(None);
-        };
-        let record: SentSmsRecord = decode(RECORD, item)?;
-        let invalid = |what: &str| crate::failure::Failure::record(RECORD, what.to_owned());
-        let order = record
-            .order_id
-            .parse::<OrderId>()
-            .map_err(|_| invalid("order_id"))?;
-        let subject = if record.subject == CONFIRMATION {
-            SmsSubject::Confirmation
-        } else {
-            SmsSubject::Message(
-                domain::notification::MessageKey::parse(&record.subject)
-                    .map_err(|_| invalid("subject"))?,
-            )
-        };
-        Ok(Some(SentSms { order, subject }))
-    }
+/// What the SMS `id` stands for, if this shop sent it.
+pub(crate) async fn sent_sms(table: &Table, id: &SmsId) -> Result<Option<SentSms>, OrderError> {
+    let Some(item) = table.get(&keys::sent_sms(id)).await? else {
+        return Ok(None);
+    };
+    let record: SentSmsRecord = decode(RECORD, item)?;
+    let invalid = |what: &str| crate::failure::Failure::record(RECORD, what.to_owned());
+    let order = record
+        .order_id
+        .parse::<OrderId>()
+        .map_err(|_| invalid("order_id"))?;
+    let subject = if record.subject == CONFIRMATION {
+        SmsSubject::Confirmation
+    } else {
+        SmsSubject::Message(
+            domain::notification::MessageKey::parse(&record.subject)
+                .map_err(|_| invalid("subject"))?,
+        )
+    };
+    Ok(Some(SentSms { order, subject }))
+}
 
-    #[tracing::instrument(name = "dynamodb.record_delivery", skip_all,
-        fields(order_id = %sent.order, subject = %sent.subject))]
-    async fn record_delivery(
-        &self,
-        id: &SmsId,
-        sent: &SentSms,
-        delivery: &Delivery,
-    ) -> Result<bool, OrderError> {
-        let this = subject_attr(&sent.subject);
-        let path = |field: &str| format!("{this}.{field}");
-        let (word, reason) = delivery_fields(delivery);
-        let mut update = Expr::new()
-            .set(&path(attr::DELIVERY), s(word))
-            .when_eq(&path(attr::MESSAGE_ID), s(id.as_str()))
-            .when_absent(&path(attr::DELIVERY));
-        if let Some(reason) = reason {
-            update = listed_as_failed(update, sent.order)
-                .set(&path(attr::DELIVERY_REASON), s(reason))
-                .set(
-                    attr::MESSAGES_FAILED,
-                    aws_sdk_dynamodb::types::AttributeValue::Bool(true),
-                );
-        }
-        match self.table.update(&keys::order(sent.order), &update).await {
-            Ok(_) => Ok(true),
-            Err(WriteError::ConditionFailed) => Ok(false),
-            Err(WriteError::Failed(failure)) => Err(failure.into()),
-        }
+/// Writes `delivery` on the message `sent` names, if it was sent as `id` and has none yet.
+pub(crate) async fn record_delivery(
+    table: &Table,
+    id: &SmsId,
+    sent: &SentSms,
+    delivery: &Delivery,
+) -> Result<bool, OrderError> {
+    let this = subject_attr(&sent.subject);
+    let path = |field: &str| format!("{this}.{field}");
+    let (word, reason) = delivery_fields(delivery);
+    let mut update = Expr::new()
+        .set(&path(attr::DELIVERY), s(word))
+        .when_eq(&path(attr::MESSAGE_ID), s(id.as_str()))
+        .when_absent(&path(attr::DELIVERY));
+    if let Some(reason) = reason {
+        update = listed_as_failed(update, sent.order)
+            .set(&path(attr::DELIVERY_REASON), s(reason))
+            .set(
+                attr::MESSAGES_FAILED,
+                aws_sdk_dynamodb::types::AttributeValue::Bool(true),
+            );
+    }
+    match table.update(&keys::order(sent.order), &update).await {
+        Ok(_) => Ok(true),
+        Err(WriteError::ConditionFailed) => Ok(false),
+        Err(WriteError::Failed(failure)) => Err(failure.into()),
     }
 }

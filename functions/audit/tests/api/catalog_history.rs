@@ -97,6 +97,17 @@ async fn each_catalog_change_records_one_entry_with_who_when_and_what() {
         (json!("Android"), json!("Android phones"))
     );
     assert_eq!(change(&category[3], "parent_id"), (Value::Null, json!(a)));
+    // Each entry names the category as it was then, so staff read a name, never an id.
+    let labels: Vec<&Value> = category.iter().map(|e| &e["entity_label"]).collect();
+    assert_eq!(
+        labels,
+        [
+            "Android phones",
+            "Android phones",
+            "Android phones",
+            "Android"
+        ]
+    );
 
     let product = shop.history_of("product", &p).await;
     assert_eq!(
@@ -128,6 +139,13 @@ async fn each_catalog_change_records_one_entry_with_who_when_and_what() {
         (json!(true), json!(false))
     );
     assert_eq!(change(&product[0], "name"), (json!("Pixel 9"), Value::Null));
+    let labels: Vec<&Value> = product.iter().map(|e| &e["entity_label"]).collect();
+    assert_eq!(
+        labels,
+        [
+            "Pixel 9", "Pixel 9", "Pixel 9", "Pixel 9", "Pixel 9", "Pixel"
+        ]
+    );
 
     let admin = admin_identity();
     for entry in category.iter().chain(&product) {

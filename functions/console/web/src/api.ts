@@ -189,10 +189,19 @@ export type OrderStatus =
   | 'DELIVERED'
   | 'CANCELLED';
 
+/** Who placed an order, as admins' order lists name them (null when the record is gone). */
+export interface OrderCustomer {
+  id: string;
+  name: string | null;
+  email: string | null;
+}
+
 export interface Order {
   id: string;
   order_number: string;
   customer_id: string;
+  /** In admins' lists: the customer's name and e-mail as they are now. */
+  customer?: OrderCustomer;
   status: OrderStatus;
   items: OrderLine[];
   subtotal: string;
@@ -281,6 +290,8 @@ export interface AuditEntry {
   action: string;
   entity_type: 'category' | 'product' | 'order' | string;
   entity_id: string;
+  /** The name or order number as it was; absent on entries recorded before labels. */
+  entity_label?: string;
   changes: Record<string, { from?: unknown; to?: unknown }> | null;
 }
 

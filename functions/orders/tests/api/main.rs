@@ -11,4 +11,5 @@ mod pay;
 mod price_change;
 mod routes;
 mod sharded_lists;
+mod staff_names;
 mod support;

@@ -116,6 +116,20 @@ impl OrderStore for RacingAdmin {
         self.inner.list_orders(listing, page).await
     }
 
+    async fn customers(
+        &self,
+        ids: &[CustomerId],
+    ) -> Result<Vec<domain::customer::Customer>, OrderError> {
+        self.inner.customers(ids).await
+    }
+
+    async fn customer_with_email(
+        &self,
+        email: &domain::customer::EmailKey,
+    ) -> Result<Option<CustomerId>, OrderError> {
+        self.inner.customer_with_email(email).await
+    }
+
     async fn due_hand_offs(
         &self,
         now: Timestamp,

@@ -10,6 +10,7 @@
 //! - [`ports`]: what the service needs from storage and the notifications queue.
 //! - [`service`]: the use cases, on top of the ports.
 
+pub mod history;
 pub mod number;
 pub mod payments;
 pub mod ports;
@@ -40,7 +41,7 @@ pub use request::{
 pub use service::{
     HandOffPolicy, MAX_STOCK_PORTIONS, OrderService, Placed, RESEND_EVENT, Race, Viewer,
 };
-pub use status::{Actor, IllegalTransition, OrderStatus, StatusChangeError};
+pub use status::{IllegalTransition, OrderStatus, Role, StatusChangeError};
 
 /// An order as stored and returned.
 #[derive(Debug, Clone, PartialEq, Eq)]

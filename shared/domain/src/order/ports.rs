@@ -4,7 +4,7 @@
 use std::error::Error as StdError;
 use std::future::Future;
 
-use crate::customer::CustomerId;
+use crate::customer::{Customer, CustomerId, EmailKey};
 use crate::error::ValidationErrors;
 use crate::id::{OrderId, ProductId};
 use crate::order::Order;
@@ -267,6 +267,20 @@ pub trait OrderStore: Send + Sync {
         listing: OrderListing,
         page: PageRequest,
     ) -> impl Future<Output = Result<Page<Order>, OrderError>> + Send;
+
+    /// The customers among `ids` that exist (staff's order lists show their names and
+    /// e-mails): one batched read.
+    fn customers(
+        &self,
+        ids: &[CustomerId],
+    ) -> impl Future<Output = Result<Vec<Customer>, OrderError>> + Send;
+
+    /// The customer who holds `email` now (the newest, should an address have passed from
+    /// one account to another), if any.
+    fn customer_with_email(
+        &self,
+        email: &EmailKey,
+    ) -> impl Future<Output = Result<Option<CustomerId>, OrderError>> + Send;
 
     /// Hand-offs due at or before `now`, oldest first, at most `limit`.
     fn due_hand_offs(

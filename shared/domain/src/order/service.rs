@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::customer::CustomerId;
+use crate::customer::{Customer, CustomerId, EmailKey};
 use crate::error::ValidationErrors;
 use crate::id::OrderId;
 use crate::id::ProductId;
@@ -23,7 +23,7 @@ use crate::order::ports::{
 };
 use crate::order::pricing::{OrderLine, Totals, VatRate};
 use crate::order::request::{IdempotencyKey, OrderRequest};
-use crate::order::status::{Actor, OrderStatus, authorize};
+use crate::order::status::{OrderStatus, Role, authorize};
 use crate::order::{Order, OrderNumber};
 use crate::page::{Page, PageRequest};
 use crate::product::Product;
@@ -134,12 +134,8 @@ impl Viewer {
         self.admin || order.customer_id == self.customer_id
     }
 
-    fn actor(&self) -> Actor {
-        if self.admin {
-            Actor::Admin
-        } else {
-            Actor::Owner
-        }
+    fn role(&self) -> Role {
+        if self.admin { Role::Admin } else { Role::Owner }
     }
 }
 
@@ -394,6 +390,41 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
         self.store.list_orders(listing, page).await
     }
 
+    /// One customer's orders by their e-mail (staff's `?customer_email=`): the orders of
+    /// the customer who holds it now, optionally in one status; none when nobody does.
+    pub async fn list_by_email(
+        &self,
+        email: &EmailKey,
+        status: Option<OrderStatus>,
+        page: PageRequest,
+    ) -> Result<Page<Order>, OrderError> {
+        match self.store.customer_with_email(email).await? {
+            Some(customer) => {
+                let listing = OrderListing::Customer(customer, status);
+                self.store.list_orders(listing, page).await
+            }
+            None => Ok(Page {
+                items: Vec::new(),
+                next_cursor: None,
+            }),
+        }
+    }
+
+    /// The customers of `orders` (each once), by id: staff's lists show who ordered.
+    pub async fn customers_of(
+        &self,
+        orders: &[Order],
+    ) -> Result<HashMap<CustomerId, Customer>, OrderError> {
+        let mut ids: Vec<CustomerId> = orders.iter().map(|o| o.customer_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let customers = self.store.customers(&ids).await?;
+        Ok(customers.into_iter().map(|c| (c.id, c)).collect())
+    }
+
     /// Moves an order to `to`, if the workflow and `viewer`'s role allow it. A
     /// cancellation restores every line's stock in the same transaction; a confirmation
     /// is handed to the notifier.
@@ -410,7 +441,7 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
         to: OrderStatus,
     ) -> Result<Order, OrderError> {
         let order = self.order(viewer, id).await?;
-        authorize(viewer.actor(), order.status, to)?;
+        authorize(viewer.role(), order.status, to)?;
         let at = Timestamp::now();
         let payments = (to == OrderStatus::Cancelled)
             .then(|| refunds(&order, by, at))
@@ -429,7 +460,13 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
             from: order.status,
             to,
             at,
-            history: crate::audit::order_status_changed(by, order.id, order.status, to, at),
+            history: crate::order::history::order_status_changed(
+                by,
+                &order.subject(),
+                order.status,
+                to,
+                at,
+            ),
             restock: if to == OrderStatus::Cancelled {
                 order
                     .lines
@@ -459,7 +496,7 @@ impl<S: OrderStore, Q: NotificationQueue> OrderService<S, Q> {
             Err(OrderError::ConcurrentChange) => {
                 // Someone else moved it first: explain against its status now.
                 let current = self.order(viewer, id).await?;
-                authorize(viewer.actor(), current.status, to)?;
+                authorize(viewer.role(), current.status, to)?;
                 return Err(OrderError::ConcurrentChange);
             }
             Err(err) => return Err(err),
@@ -511,8 +548,11 @@ pub fn refunds(order: &Order, by: &crate::audit::Actor, at: Timestamp) -> Option
     let mut history = Vec::new();
     for payment in payments.iter_mut() {
         if payment.request_reversal(at).is_ok() {
-            history.push(crate::audit::payment_reversal_requested(
-                by, order.id, payment, at,
+            history.push(crate::order::history::payment_reversal_requested(
+                by,
+                &order.subject(),
+                payment,
+                at,
             ));
         }
     }

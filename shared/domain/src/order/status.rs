@@ -85,15 +85,16 @@ pub fn transition(from: OrderStatus, to: OrderStatus) -> Result<(), IllegalTrans
     }
 }
 
-/// Who asks for a status change.
+/// The part the caller plays toward the order when asking for a status change (who they
+/// are is [`crate::audit::Actor`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Actor {
+pub enum Role {
     /// The customer who placed the order.
     Owner,
     Admin,
 }
 
-/// Why an actor may not make a change the workflow allows.
+/// Why the caller may not make a change the workflow allows.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StatusChangeError {
     #[error(transparent)]
@@ -103,20 +104,16 @@ pub enum StatusChangeError {
     AdminOnly { from: OrderStatus, to: OrderStatus },
 }
 
-/// Checks that `actor` may move an order from `from` to `to`: the owner may confirm a
+/// Checks that the caller in `role` may move an order from `from` to `to`: the owner may confirm a
 /// pending order and cancel a pending or confirmed one; an admin may make any legal change.
-pub fn authorize(
-    actor: Actor,
-    from: OrderStatus,
-    to: OrderStatus,
-) -> Result<(), StatusChangeError> {
+pub fn authorize(role: Role, from: OrderStatus, to: OrderStatus) -> Result<(), StatusChangeError> {
     use OrderStatus::*;
     transition(from, to)?;
-    match (actor, from, to) {
-        (Actor::Admin, _, _)
-        | (Actor::Owner, Pending, Confirmed)
-        | (Actor::Owner, Pending | Confirmed, Cancelled) => Ok(()),
-        (Actor::Owner, _, _) => Err(StatusChangeError::AdminOnly { from, to }),
+    match (role, from, to) {
+        (Role::Admin, _, _)
+        | (Role::Owner, Pending, Confirmed)
+        | (Role::Owner, Pending | Confirmed, Cancelled) => Ok(()),
+        (Role::Owner, _, _) => Err(StatusChangeError::AdminOnly { from, to }),
     }
 }
 
@@ -151,31 +148,31 @@ mod tests {
 
     #[test]
     fn owners_confirm_and_cancel_early_admins_do_every_legal_change() {
-        assert_eq!(authorize(Actor::Owner, Pending, Confirmed), Ok(()));
-        assert_eq!(authorize(Actor::Owner, Pending, Cancelled), Ok(()));
-        assert_eq!(authorize(Actor::Owner, Confirmed, Cancelled), Ok(()));
+        assert_eq!(authorize(Role::Owner, Pending, Confirmed), Ok(()));
+        assert_eq!(authorize(Role::Owner, Pending, Cancelled), Ok(()));
+        assert_eq!(authorize(Role::Owner, Confirmed, Cancelled), Ok(()));
         assert_eq!(
-            authorize(Actor::Owner, Processing, Cancelled),
+            authorize(Role::Owner, Processing, Cancelled),
             Err(StatusChangeError::AdminOnly {
                 from: Processing,
                 to: Cancelled
             })
         );
         assert!(matches!(
-            authorize(Actor::Owner, Confirmed, Processing),
+            authorize(Role::Owner, Confirmed, Processing),
             Err(StatusChangeError::AdminOnly { .. })
         ));
-        assert_eq!(authorize(Actor::Admin, Processing, Cancelled), Ok(()));
+        assert_eq!(authorize(Role::Admin, Processing, Cancelled), Ok(()));
         for from in OrderStatus::ALL {
             for to in OrderStatus::ALL {
                 assert_eq!(
-                    authorize(Actor::Admin, from, to).is_ok(),
+                    authorize(Role::Admin, from, to).is_ok(),
                     transition(from, to).is_ok(),
                     "admin {from} -> {to}"
                 );
                 if transition(from, to).is_err() {
                     assert!(matches!(
-                        authorize(Actor::Owner, from, to),
+                        authorize(Role::Owner, from, to),
                         Err(StatusChangeError::Illegal(_))
                     ));
                 }

@@ -16,11 +16,12 @@
 
 use std::time::Duration;
 
-use crate::audit::{self, Actor, AuditEntry};
+use crate::audit::{Actor, AuditEntry};
 use crate::customer::PhoneNumber;
 use crate::id::OrderId;
 use crate::money::Money;
 use crate::notification::CustomerMessage;
+use crate::order::history;
 use crate::order::payments::{PaymentMarks, PaymentStanding, confirms};
 use crate::order::reference::PaymentReference;
 use crate::order::{HandOffChange, NotificationQueue, Order, OrderStatus, StatusChange, Viewer};
@@ -266,7 +267,8 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
                     if !stored.settle(&outcome, at) {
                         return None;
                     }
-                    let entry = audit::payment_failed(&Actor::mpesa(), order.id, stored, at);
+                    let entry =
+                        history::payment_failed(&Actor::mpesa(), &order.subject(), stored, at);
                     Some(Decision {
                         history: vec![entry],
                         payments,
@@ -380,9 +382,9 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
                     PaymentState::Succeeded => {
                         let after =
                             PaymentStanding::of(order.status, order.totals.total_amount, &payments);
-                        history.push(audit::payment_received(
+                        history.push(history::payment_received(
                             &Actor::mpesa(),
-                            order.id,
+                            &order.subject(),
                             &stored,
                             before.amount_paid,
                             after.amount_paid,
@@ -390,9 +392,9 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
                         ));
                     }
                     PaymentState::Failed => {
-                        history.push(audit::payment_failed(
+                        history.push(history::payment_failed(
                             &Actor::mpesa(),
-                            order.id,
+                            &order.subject(),
                             &stored,
                             at,
                         ));
@@ -504,9 +506,9 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
             payments.push(new.clone());
             let after = PaymentStanding::of(order.status, order.totals.total_amount, &payments);
             Some(Decision {
-                history: vec![audit::payment_received(
+                history: vec![history::payment_received(
                     &Actor::mpesa(),
-                    order.id,
+                    &order.subject(),
                     &new,
                     before.amount_paid,
                     after.amount_paid,
@@ -625,16 +627,16 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
             let stored = stored.clone();
             let entry = if stored.state == PaymentState::Reversed {
                 let after = PaymentStanding::of(order.status, order.totals.total_amount, &payments);
-                audit::payment_reversed(
+                history::payment_reversed(
                     &Actor::mpesa(),
-                    order.id,
+                    &order.subject(),
                     &stored,
                     before.amount_paid,
                     after.amount_paid,
                     at,
                 )
             } else {
-                audit::payment_reversal_failed(&Actor::mpesa(), order.id, &stored, at)
+                history::payment_reversal_failed(&Actor::mpesa(), &order.subject(), &stored, at)
             };
             Some(Decision {
                 payments,
@@ -667,9 +669,9 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
                 for payment in decision.payments.iter_mut() {
                     if payment.reversal.is_none() && payment.request_reversal(at).is_ok() {
                         refunds = true;
-                        decision.history.push(audit::payment_reversal_requested(
+                        decision.history.push(history::payment_reversal_requested(
                             &Actor::mpesa(),
-                            order.id,
+                            &order.subject(),
                             payment,
                             at,
                         ));
@@ -690,9 +692,9 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
             let marks =
                 PaymentMarks::of(status_after, order.totals.total_amount, &decision.payments);
             let confirmation = confirms.then(|| {
-                let entry = audit::order_status_changed(
+                let entry = history::order_status_changed(
                     &by,
-                    order.id,
+                    &order.subject(),
                     OrderStatus::Pending,
                     OrderStatus::Confirmed,
                     at,

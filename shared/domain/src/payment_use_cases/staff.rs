@@ -11,8 +11,9 @@
 //!
 //! [`attention`]: crate::order::payments::attention
 
-use crate::audit::{self, Actor};
+use crate::audit::Actor;
 use crate::id::OrderId;
+use crate::order::history;
 use crate::order::payments::attention;
 use crate::order::{Attention, NotificationQueue, OrderNumber};
 use crate::page::{Page, PageRequest};
@@ -99,9 +100,9 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
                 payments.push(assigned.clone());
                 Some(Decision {
                     payments,
-                    history: vec![audit::payment_assigned(
+                    history: vec![history::payment_assigned(
                         by,
-                        order.id,
+                        &order.subject(),
                         &assigned,
                         assigned.updated_at,
                     )],

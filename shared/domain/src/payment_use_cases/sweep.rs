@@ -14,7 +14,8 @@
 
 use std::time::Duration;
 
-use crate::audit::{self, Actor};
+use crate::audit::Actor;
+use crate::order::history;
 use crate::order::{NotificationQueue, Order};
 use crate::payment::{Payment, PaymentState, PromptOutcome, ReversalOutcome, ReversalState};
 use crate::timestamp::Timestamp;
@@ -164,7 +165,7 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
             if !stored.settle(&PromptOutcome::NoAnswer, at) {
                 return None;
             }
-            let entry = audit::payment_failed(&Actor::mpesa(), order.id, stored, at);
+            let entry = history::payment_failed(&Actor::mpesa(), &order.subject(), stored, at);
             Some(Decision {
                 payments,
                 history: vec![entry],
@@ -188,9 +189,9 @@ impl<S: PaymentStore, G: MpesaGateway, Q: NotificationQueue> PaymentService<S, G
             let mut history = Vec::new();
             for payment in payments.iter_mut() {
                 if retriable(payment) && payment.request_reversal(at).is_ok() {
-                    history.push(audit::payment_reversal_requested(
+                    history.push(history::payment_reversal_requested(
                         &Actor::mpesa(),
-                        order.id,
+                        &order.subject(),
                         payment,
                         at,
                     ));

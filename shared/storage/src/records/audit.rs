@@ -6,7 +6,7 @@
 //! values are kept as DynamoDB values of their JSON kind (null, string, number, boolean),
 //! so a stored entry reads back equal to the one written. The actor is `actor_id` (a
 //! customer id, or `mpesa`) and `actor_email`, stored only when the actor has one (M-Pesa
-//! has none).
+//! has none); the entity's label is `subject_label`, absent on entries stored before it.
 
 use std::collections::BTreeMap;
 
@@ -87,6 +87,9 @@ pub(crate) struct AuditRecord {
     action: String,
     subject_type: String,
     subject_id: String,
+    /// The entity's name or order number at the time; absent on entries stored before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    subject_label: Option<String>,
     changes: BTreeMap<String, StoredChange>,
     /// TTL (Unix seconds).
     expires_at: i64,
@@ -113,6 +116,7 @@ impl AuditRecord {
                 action: entry.action.as_str().to_owned(),
                 subject_type: entity.as_str().to_owned(),
                 subject_id: entry.entity_id.clone(),
+                subject_label: entry.entity_label.clone(),
                 changes: entry
                     .changes
                     .iter()
@@ -157,6 +161,7 @@ impl AuditRecord {
             },
             action,
             entity_id: r.subject_id,
+            entity_label: r.subject_label,
             changes,
         })
     }
@@ -225,8 +230,18 @@ mod tests {
             at,
         );
         let zero = Money::from_whole_shillings(0);
-        let entry =
-            audit::payment_received(&Actor::mpesa(), order, &payment, zero, payment.amount, at);
+        let subject = domain::order::history::Subject {
+            id: order,
+            number: domain::order::OrderNumber::parse("ORD-20261206-7KQ2MZ").expect("number"),
+        };
+        let entry = domain::order::history::payment_received(
+            &Actor::mpesa(),
+            &subject,
+            &payment,
+            zero,
+            payment.amount,
+            at,
+        );
         let item = AuditRecord::encode(&entry, Retention::DEFAULT).expect("encodes");
         assert_eq!(
             item.get("actor_id"),
@@ -240,7 +255,19 @@ mod tests {
                 &order.to_string()
             )))
         );
+        assert_eq!(
+            item.get("subject_label"),
+            Some(&AttributeValue::S("ORD-20261206-7KQ2MZ".into()))
+        );
         assert_eq!(AuditRecord::decode(item).expect("decodes"), entry);
+    }
+
+    #[test]
+    fn an_entry_stored_before_labels_reads_without_one() {
+        let mut item = AuditRecord::encode(&entry(), Retention::DEFAULT).expect("encodes");
+        assert!(item.remove("subject_label").is_some());
+        let read = AuditRecord::decode(item).expect("decodes");
+        assert_eq!(read.entity_label, None);
     }
 
     #[test]

@@ -252,6 +252,14 @@ pub(crate) fn notification_failed_keys(order: OrderId) -> [(&'static str, Attrib
     ]
 }
 
+/// `expr` that also lists `order` among the orders with a failed notification (GSI5).
+pub(crate) fn listed_as_failed(mut expr: Expr, order: OrderId) -> Expr {
+    for (attr, value) in notification_failed_keys(order) {
+        expr = expr.set(attr, value);
+    }
+    expr
+}
+
 /// The sparse GSI6 keys that list `order` among the orders whose payments are open.
 pub(crate) fn payments_open_keys(order: OrderId) -> [(&'static str, AttributeValue); 2] {
     [

@@ -1,5 +1,5 @@
 // Change history (GET /audit): who, when, what changed from what to what — shop-wide, or
-// for one product, order or category. Who is the account's e-mail, or "M-Pesa" for the
+// for one product, order or category, each named as it was then (a name, an order number). Who is the account's e-mail, or "M-Pesa" for the
 // payment changes M-Pesa's own calls made.
 
 import { get, type AuditActor, type AuditEntry, type Page } from '../api';
@@ -21,6 +21,12 @@ export function entityHref(type: string, id: string): string | null {
     default:
       return null;
   }
+}
+
+/** What an entry is about, as staff read it: its kind and its name or order number as it
+ * was then (the id, for entries recorded before the API gave labels). */
+export function entityName(entry: AuditEntry): string {
+  return `${entry.entity_type} ${entry.entity_label ?? entry.entity_id}`;
 }
 
 /** Who made a change, as the History screen names them. */
@@ -92,17 +98,7 @@ export function History({
                   <td>
                     <code>{entry.action}</code>
                   </td>
-                  {showEntity && (
-                    <td>
-                      {href ? (
-                        <Link href={href}>
-                          {entry.entity_type} {entry.entity_id}
-                        </Link>
-                      ) : (
-                        `${entry.entity_type} ${entry.entity_id}`
-                      )}
-                    </td>
-                  )}
+                  {showEntity && <td>{href ? <Link href={href}>{entityName(entry)}</Link> : entityName(entry)}</td>}
                   <td>
                     <Changes changes={entry.changes} />
                   </td>

@@ -1,6 +1,6 @@
-// Orders: newest first, by status and by customer or by payment status alone, paged, each
-// with its payment status; rows can be selected and advanced or cancelled in bulk — one API
-// call per order, with each row's result shown.
+// Orders: newest first, by status and by customer (their e-mail) or by payment status alone,
+// paged, each with its customer's name and its payment status; rows can be selected and
+// advanced or cancelled in bulk — one API call per order, with each row's result shown.
 
 import { useState } from 'preact/hooks';
 import { advance, cancelOrder, get, PAYMENT_STATUSES, STATUSES, type Order, type Page } from '../api';
@@ -22,6 +22,8 @@ export const ORDER_CSV_HEADER = [
   'id',
   'status',
   'customer_id',
+  'customer_name',
+  'customer_email',
   'items',
   'subtotal',
   'tax_amount',
@@ -36,6 +38,8 @@ export function orderCsvRow(o: Order): unknown[] {
     o.id,
     o.status,
     o.customer_id,
+    o.customer?.name ?? '',
+    o.customer?.email ?? '',
     o.items.map((l) => `${l.quantity} x ${l.product_name}`).join('; '),
     o.subtotal,
     o.tax_amount,
@@ -54,8 +58,20 @@ interface BulkResult {
 
 interface OrderFilters {
   status: string;
+  /** From a customer's page (`?customer_id=`); the form asks for an e-mail instead. */
   customerId: string;
+  customerEmail: string;
   paymentStatus: string;
+}
+
+/** The API query of `filters`: the payment status alone, or status and customer. */
+function orderQuery(filters: OrderFilters): Record<string, string | undefined> {
+  if (filters.paymentStatus) return { payment_status: filters.paymentStatus };
+  return {
+    status: filters.status || undefined,
+    customer_email: filters.customerEmail || undefined,
+    customer_id: filters.customerEmail ? undefined : filters.customerId || undefined,
+  };
 }
 
 /**
@@ -64,7 +80,7 @@ interface OrderFilters {
  */
 function Filters({ initial }: { initial: OrderFilters }) {
   const [s, setS] = useState(initial.status);
-  const [c, setC] = useState(initial.customerId);
+  const [c, setC] = useState(initial.customerEmail);
   const [p, setP] = useState(initial.paymentStatus);
   const alone = p !== '';
   return (
@@ -73,7 +89,10 @@ function Filters({ initial }: { initial: OrderFilters }) {
       onSubmit={(e) => {
         e.preventDefault();
         navigate(
-          withQuery('/console/orders', alone ? { payment_status: p } : { status: s, customer_id: c.trim() }),
+          withQuery(
+            '/console/orders',
+            orderQuery({ status: s, customerId: initial.customerId, customerEmail: c.trim(), paymentStatus: p }),
+          ),
         );
       }}
     >
@@ -85,7 +104,15 @@ function Filters({ initial }: { initial: OrderFilters }) {
           </option>
         ))}
       </SelectField>
-      <TextField label="Customer id" name="customer_id" value={alone ? '' : c} onInput={setC} disabled={alone} />
+      <TextField
+        label="Customer e-mail"
+        name="customer_email"
+        type="email"
+        value={alone ? '' : c}
+        onInput={setC}
+        disabled={alone}
+        hint={initial.customerId && !c ? 'Showing one customer’s orders (from their page).' : undefined}
+      />
       <SelectField
         label="Payment status"
         name="payment_status"
@@ -144,7 +171,10 @@ export function OrderRows({
             <span class={`badge status-${o.status.toLowerCase()}`}>{o.status}</span>
           </td>
           <td>
-            <Link href={`/console/customers/${encodeURIComponent(o.customer_id)}`}>{o.customer_id}</Link>
+            <Link href={`/console/customers/${encodeURIComponent(o.customer_id)}`}>
+              {o.customer?.name ?? o.customer_id}
+            </Link>
+            {o.customer?.email && <div class="muted">{o.customer.email}</div>}
           </td>
           <td class="num">{kes(o.total_amount)}</td>
           <td>
@@ -194,9 +224,7 @@ export function OrderHead() {
 
 function OrderList({ filters }: { filters: OrderFilters }) {
   const paging = usePaging();
-  const query: Record<string, string | undefined> = filters.paymentStatus
-    ? { payment_status: filters.paymentStatus }
-    : { status: filters.status || undefined, customer_id: filters.customerId || undefined };
+  const query = orderQuery(filters);
   const page = useLoad(() => get<Page<Order>>('/orders', { ...query, limit: 20, cursor: paging.cursor }), [paging.cursor]);
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [results, setResults] = useState<BulkResult[] | null>(null);
@@ -302,9 +330,10 @@ export function Orders({ loc }: { loc: Location }) {
   const filters: OrderFilters = {
     status: loc.query.get('status') ?? '',
     customerId: loc.query.get('customer_id') ?? '',
+    customerEmail: loc.query.get('customer_email') ?? '',
     paymentStatus: loc.query.get('payment_status') ?? '',
   };
-  const key = `${filters.status}|${filters.customerId}|${filters.paymentStatus}`;
+  const key = `${filters.status}|${filters.customerId}|${filters.customerEmail}|${filters.paymentStatus}`;
   return (
     <Screen title="Orders">
       <Filters key={key} initial={filters} />
