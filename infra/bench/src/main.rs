@@ -70,41 +70,42 @@ pub(crate) fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[index].as_secs_f64() * 1000.0
 }
 
-#[tokio::main]
-async fn main() {
-    let env = TestEnv::new().await;
-    let endpoint = testkit::env::dynamodb_endpoint();
-    let counter = RequestCounter::default();
-    let wire = WireTimer::default();
-    let dynamodb = timed_client(&endpoint, counter.clone(), &wire);
-    let store = DynamoCatalog::new(dynamodb.clone(), env.table.as_str());
+/// The seeded catalog: [`ROOTS`] trees of categories [`CHILDREN`] wide and three deep,
+/// and [`PRODUCTS`] products spread over the leaves.
+struct Seeded {
+    roots: Vec<CategoryId>,
+    middles: Vec<CategoryId>,
+    leaves: Vec<CategoryId>,
+    product_ids: Vec<domain::ProductId>,
+}
+
+async fn seed_catalog(store: &DynamoCatalog, actor: &domain::audit::Actor) -> Seeded {
     let name = |s: String| CategoryName::parse(&s).unwrap_or_else(|e| panic!("{e}"));
 
     eprintln!(
         "seeding {PRODUCTS} products in {} categories…",
         ROOTS * (1 + CHILDREN + CHILDREN * CHILDREN)
     );
-    let actor = testkit::env::admin_actor();
     let mut roots = Vec::new();
     let mut leaves: Vec<CategoryId> = Vec::new();
     let mut middles = Vec::new();
     for r in 0..ROOTS {
         let root = store
-            .create_category(name(format!("Root {r}")), None, &actor)
+            .create_category(name(format!("Root {r}")), None, actor)
             .await
             .expect("root")
             .id;
         roots.push(root);
         for c in 0..CHILDREN {
             let child = store
-                .create_category(name(format!("Child {r}.{c}")), Some(root), &actor)
+                .create_category(name(format!("Child {r}.{c}")), Some(root), actor)
                 .await
                 .expect("child")
                 .id;
             middles.push(child);
             for g in 0..CHILDREN {
                 let leaf = store
-                    .create_category(name(format!("Leaf {r}.{c}.{g}")), Some(child), &actor)
+                    .create_category(name(format!("Leaf {r}.{c}.{g}")), Some(child), actor)
                     .await
                     .expect("leaf")
                     .id;
@@ -123,13 +124,37 @@ async fn main() {
             category_id: leaves[i % leaves.len()],
         };
         product_ids.push(
-            Catalog::new(&store)
-                .create_product(product, &actor)
+            Catalog::new(store)
+                .create_product(product, actor)
                 .await
                 .expect("product")
                 .id,
         );
     }
+
+    Seeded {
+        roots,
+        middles,
+        leaves,
+        product_ids,
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let env = TestEnv::new().await;
+    let endpoint = testkit::env::dynamodb_endpoint();
+    let counter = RequestCounter::default();
+    let wire = WireTimer::default();
+    let dynamodb = timed_client(&endpoint, counter.clone(), &wire);
+    let store = DynamoCatalog::new(dynamodb.clone(), env.table.as_str());
+    let actor = testkit::env::admin_actor();
+    let Seeded {
+        roots,
+        middles,
+        leaves,
+        product_ids,
+    } = seed_catalog(&store, &actor).await;
 
     let state = AppState {
         services: store.clone(),

@@ -14,7 +14,8 @@
 //! - an entry carries its entity's label as it was (a name, an order number), so staff
 //!   read a name even after the entity was renamed or deleted.
 //!
-//! The order's entries (status, payments) are built in [`crate::order::history`].
+//! Each entity's module builds its entries from these: [`crate::catalog_history`] the
+//! categories' and products', [`crate::order::history`] the orders' (status, payments).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -23,10 +24,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 
-use crate::category::Category;
 use crate::customer::CustomerId;
 use crate::id::{InvalidId, OrderId, ulid_id};
-use crate::product::Product;
 use crate::timestamp::Timestamp;
 
 ulid_id!(
@@ -367,169 +366,6 @@ impl Default for Retention {
     }
 }
 
-// --- Categories ------------------------------------------------------------------------
-
-/// `category.created`: its name and parent, from nothing.
-pub fn category_created(actor: &Actor, category: &Category) -> AuditEntry {
-    AuditEntry::new(
-        actor,
-        category.created_at,
-        Action::CategoryCreated,
-        category.id,
-    )
-    .labelled(category.name.as_str())
-    .field("name", Value::Null, Value::text(category.name.as_str()))
-    .field(
-        "parent_id",
-        Value::Null,
-        Value::optional(category.parent_id()),
-    )
-}
-
-/// `category.moved` when the parent changed (with the name, if that changed too),
-/// otherwise `category.renamed`.
-pub fn category_changed(actor: &Actor, before: &Category, after: &Category) -> AuditEntry {
-    let moved = before.parent_id() != after.parent_id();
-    let action = if moved {
-        Action::CategoryMoved
-    } else {
-        Action::CategoryRenamed
-    };
-    AuditEntry::new(actor, after.updated_at, action, after.id)
-        .labelled(after.name.as_str())
-        .field(
-            "name",
-            Value::text(before.name.as_str()),
-            Value::text(after.name.as_str()),
-        )
-        .field(
-            "parent_id",
-            Value::optional(before.parent_id()),
-            Value::optional(after.parent_id()),
-        )
-}
-
-/// `category.deleted`: its name and parent, to nothing.
-pub fn category_deleted(actor: &Actor, category: &Category, at: Timestamp) -> AuditEntry {
-    AuditEntry::new(actor, at, Action::CategoryDeleted, category.id)
-        .labelled(category.name.as_str())
-        .field("name", Value::text(category.name.as_str()), Value::Null)
-        .field(
-            "parent_id",
-            Value::optional(category.parent_id()),
-            Value::Null,
-        )
-}
-
-// --- Products --------------------------------------------------------------------------
-
-/// A product's recorded fields, as the API names and shows them.
-fn product_fields(product: &Product) -> [(&'static str, Value); 8] {
-    [
-        ("name", Value::text(product.name.as_str())),
-        (
-            "description",
-            Value::optional(product.description.as_ref().map(|d| d.as_str())),
-        ),
-        (
-            "sku",
-            Value::optional(product.sku.as_ref().map(|s| s.as_str())),
-        ),
-        ("price", Value::text(product.price)),
-        (
-            "stock_quantity",
-            Value::Number(i64::from(product.stock_quantity)),
-        ),
-        (
-            "stock_buckets",
-            Value::Number(i64::from(product.stock_buckets.as_u8())),
-        ),
-        ("category_id", Value::text(product.category_id())),
-        ("is_active", Value::Bool(product.is_active)),
-    ]
-}
-
-fn product_entry(
-    actor: &Actor,
-    at: Timestamp,
-    action: Action,
-    id: crate::ProductId,
-    before: Option<&Product>,
-    after: Option<&Product>,
-) -> AuditEntry {
-    let from = before.map_or_else(product_fields_null, product_fields);
-    let to = after.map_or_else(product_fields_null, product_fields);
-    let mut entry = AuditEntry::new(actor, at, action, id);
-    if let Some(named) = after.or(before) {
-        entry = entry.labelled(named.name.as_str());
-    }
-    from.into_iter()
-        .zip(to)
-        .fold(entry, |entry, (f, t)| entry.field(f.0, f.1, t.1))
-}
-
-fn product_fields_null() -> [(&'static str, Value); 8] {
-    [
-        ("name", Value::Null),
-        ("description", Value::Null),
-        ("sku", Value::Null),
-        ("price", Value::Null),
-        ("stock_quantity", Value::Null),
-        ("stock_buckets", Value::Null),
-        ("category_id", Value::Null),
-        ("is_active", Value::Null),
-    ]
-}
-
-/// `product.created`: every field, from nothing.
-pub fn product_created(actor: &Actor, product: &Product) -> AuditEntry {
-    product_entry(
-        actor,
-        product.created_at,
-        Action::ProductCreated,
-        product.id,
-        None,
-        Some(product),
-    )
-}
-
-/// The entry for a change from `before` to `after`, or `None` when no recorded field
-/// changed. Only the stock changed: `product.stock_changed`; only taken off sale:
-/// `product.deactivated`; anything else: `product.updated` with every changed field.
-pub fn product_changed(actor: &Actor, before: &Product, after: &Product) -> Option<AuditEntry> {
-    let entry = product_entry(
-        actor,
-        after.updated_at,
-        Action::ProductUpdated,
-        after.id,
-        Some(before),
-        Some(after),
-    );
-    let only = |field: &str| entry.changes.len() == 1 && entry.changes.contains_key(field);
-    let action = if entry.changes.is_empty() {
-        return None;
-    } else if only("stock_quantity") {
-        Action::ProductStockChanged
-    } else if only("is_active") && !after.is_active {
-        Action::ProductDeactivated
-    } else {
-        Action::ProductUpdated
-    };
-    Some(AuditEntry { action, ..entry })
-}
-
-/// `product.deleted`: every field, to nothing.
-pub fn product_deleted(actor: &Actor, product: &Product, at: Timestamp) -> AuditEntry {
-    product_entry(
-        actor,
-        at,
-        Action::ProductDeleted,
-        product.id,
-        Some(product),
-        None,
-    )
-}
-
 /// Which entries a history listing covers, newest first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuditListing {
@@ -555,15 +391,15 @@ pub trait AuditLog: Send + Sync {
     fn audit_entries(
         &self,
         listing: AuditListing,
-        page: crate::PageRequest,
-    ) -> impl std::future::Future<Output = Result<crate::Page<AuditEntry>, AuditError>> + Send;
+        page: crate::page::PageRequest,
+    ) -> impl std::future::Future<Output = Result<crate::page::Page<AuditEntry>, AuditError>> + Send;
 }
 
 /// Parses an entity id of `kind`: a canonical id of that kind.
 pub fn parse_entity_id(kind: EntityType, raw: &str) -> Result<String, InvalidId> {
     let id = match kind {
-        EntityType::Category => raw.parse::<crate::CategoryId>()?.to_string(),
-        EntityType::Product => raw.parse::<crate::ProductId>()?.to_string(),
+        EntityType::Category => raw.parse::<crate::id::CategoryId>()?.to_string(),
+        EntityType::Product => raw.parse::<crate::id::ProductId>()?.to_string(),
         EntityType::Order => raw.parse::<OrderId>()?.to_string(),
     };
     Ok(id)
@@ -589,29 +425,8 @@ pub(crate) mod test_support {
 
 #[cfg(test)]
 mod tests {
-    use super::test_support::{actor, change};
+    use super::test_support::actor;
     use super::*;
-    use crate::Money;
-    use crate::category::{CategoryName, CategoryPath};
-    use crate::product::ProductName;
-    use crate::{CategoryId, ProductId};
-
-    fn product() -> Product {
-        let at = Timestamp::parse("2026-12-01T10:00:00.000Z").expect("at");
-        Product {
-            id: ProductId::generate(),
-            name: ProductName::parse("Phone").expect("name"),
-            description: None,
-            sku: None,
-            price: Money::parse_price("1499").expect("price"),
-            stock_quantity: 3,
-            stock_buckets: crate::stock_buckets::BucketCount::ONE,
-            category_path: CategoryPath::root(CategoryId::generate()),
-            is_active: true,
-            created_at: at,
-            updated_at: at,
-        }
-    }
 
     #[test]
     fn action_names_are_the_contracts_and_parse_back() {
@@ -628,127 +443,6 @@ mod tests {
         );
         assert_eq!("order.shipped".parse::<Action>(), Err(UnknownAction));
         assert_eq!("customer".parse::<EntityType>(), Err(UnknownEntityType));
-    }
-
-    #[test]
-    fn a_stock_change_alone_is_stock_changed_with_both_quantities() {
-        let before = product();
-        let after = Product {
-            stock_quantity: 8,
-            stock_buckets: crate::stock_buckets::BucketCount::ONE,
-            ..before.clone()
-        };
-        let entry = product_changed(&actor(), &before, &after).expect("changed");
-        assert_eq!(entry.action, Action::ProductStockChanged);
-        assert_eq!(
-            change(&entry, "stock_quantity"),
-            (Value::Number(3), Value::Number(8))
-        );
-        assert_eq!(entry.changes.len(), 1);
-    }
-
-    #[test]
-    fn several_fields_are_an_update_listing_each_and_nothing_else() {
-        let before = product();
-        let after = Product {
-            price: Money::parse_price("999.5").expect("price"),
-            stock_quantity: 0,
-            stock_buckets: crate::stock_buckets::BucketCount::ONE,
-            ..before.clone()
-        };
-        let entry = product_changed(&actor(), &before, &after).expect("changed");
-        assert_eq!(entry.action, Action::ProductUpdated);
-        assert_eq!(
-            change(&entry, "price"),
-            (Value::Text("1499.00".into()), Value::Text("999.50".into()))
-        );
-        assert_eq!(entry.changes.len(), 2);
-    }
-
-    #[test]
-    fn taking_a_product_off_sale_is_deactivated_and_no_change_has_no_entry() {
-        let before = product();
-        let after = Product {
-            is_active: false,
-            ..before.clone()
-        };
-        let entry = product_changed(&actor(), &before, &after).expect("changed");
-        assert_eq!(entry.action, Action::ProductDeactivated);
-        // Back on sale is an update, not a deactivation.
-        let back = product_changed(&actor(), &after, &before).expect("changed");
-        assert_eq!(back.action, Action::ProductUpdated);
-        assert_eq!(product_changed(&actor(), &before, &before.clone()), None);
-    }
-
-    #[test]
-    fn creation_and_deletion_record_every_set_field_from_or_to_nothing() {
-        let p = product();
-        let created = product_created(&actor(), &p);
-        assert_eq!(created.action, Action::ProductCreated);
-        assert_eq!(
-            change(&created, "name"),
-            (Value::Null, Value::Text("Phone".into()))
-        );
-        // Unset optional fields stay out: null to null is no change.
-        assert!(!created.changes.contains_key("sku"));
-        let deleted = product_deleted(&actor(), &p, p.updated_at);
-        for entry in [&created, &deleted] {
-            assert_eq!(entry.entity_label.as_deref(), Some("Phone"));
-        }
-        assert_eq!(
-            change(&deleted, "stock_quantity"),
-            (Value::Number(3), Value::Null)
-        );
-        assert_eq!(deleted.entity_id, p.id.to_string());
-    }
-
-    #[test]
-    fn a_category_move_records_both_parents_and_a_rename_the_names() {
-        let at = Timestamp::now();
-        let (a, b, c) = (
-            CategoryId::generate(),
-            CategoryId::generate(),
-            CategoryId::generate(),
-        );
-        let before = Category {
-            id: c,
-            name: CategoryName::parse("Phones").expect("name"),
-            path: CategoryPath::root(a).child(c),
-            created_at: at,
-            updated_at: at,
-        };
-        let moved = Category {
-            path: CategoryPath::root(b).child(c),
-            ..before.clone()
-        };
-        let entry = category_changed(&actor(), &before, &moved);
-        assert_eq!(entry.action, Action::CategoryMoved);
-        assert_eq!(
-            change(&entry, "parent_id"),
-            (Value::Text(a.to_string()), Value::Text(b.to_string()))
-        );
-        let renamed = Category {
-            name: CategoryName::parse("Mobiles").expect("name"),
-            ..before.clone()
-        };
-        let entry = category_changed(&actor(), &before, &renamed);
-        assert_eq!(entry.action, Action::CategoryRenamed);
-        assert_eq!(entry.changes.keys().collect::<Vec<_>>(), ["name"]);
-        assert_eq!(
-            entry.entity_label.as_deref(),
-            Some("Mobiles"),
-            "the name it now has"
-        );
-        let deleted = category_deleted(&actor(), &before, at);
-        assert_eq!(
-            deleted.entity_label.as_deref(),
-            Some("Phones"),
-            "the name it had"
-        );
-        assert_eq!(
-            change(&deleted, "parent_id"),
-            (Value::Text(a.to_string()), Value::Null)
-        );
     }
 
     #[test]

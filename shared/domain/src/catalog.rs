@@ -50,6 +50,15 @@ pub enum CatalogError {
     StorageUnavailable(#[source] Box<dyn StdError + Send + Sync>),
 }
 
+impl From<crate::product::StockRefused> for CatalogError {
+    fn from(refused: crate::product::StockRefused) -> Self {
+        match refused {
+            crate::product::StockRefused::BelowZero => Self::InsufficientStock,
+            crate::product::StockRefused::AboveLimit => Self::StockLimitExceeded,
+        }
+    }
+}
+
 impl CatalogError {
     /// Wraps an adapter's failure.
     pub fn storage(err: impl StdError + Send + Sync + 'static) -> Self {

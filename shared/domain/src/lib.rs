@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod catalog_history;
 pub mod catalog_use_cases;
 pub mod category;
 pub mod category_move;

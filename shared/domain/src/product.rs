@@ -180,6 +180,15 @@ pub enum StockChange {
     Adjust(i64),
 }
 
+/// Why a stock adjustment cannot be made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum StockRefused {
+    #[error("stock cannot go below zero")]
+    BelowZero,
+    #[error("stock cannot go above {MAX_STOCK}")]
+    AboveLimit,
+}
+
 /// A change to some of a product's writable fields. `Some(None)` clears an optional one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProductChange {
@@ -209,26 +218,25 @@ impl ProductChange {
 
     /// `before` with this change applied at `now`; `category_path` is the path of the new
     /// category when the change moves the product (the caller reads it). A stock
-    /// adjustment below zero is [`crate::CatalogError::InsufficientStock`], above
-    /// [`MAX_STOCK`] [`crate::CatalogError::StockLimitExceeded`].
+    /// adjustment below zero or above [`MAX_STOCK`] is refused ([`StockRefused`]).
     pub fn apply(
         &self,
         before: &Product,
         category_path: Option<CategoryPath>,
         now: Timestamp,
-    ) -> Result<Product, crate::CatalogError> {
+    ) -> Result<Product, StockRefused> {
         let stock_quantity = match self.stock {
             None => before.stock_quantity,
             Some(StockChange::Set(level)) => level,
             Some(StockChange::Adjust(delta)) => {
                 let level = i64::from(before.stock_quantity) + delta;
                 if level < 0 {
-                    return Err(crate::CatalogError::InsufficientStock);
+                    return Err(StockRefused::BelowZero);
                 }
                 u32::try_from(level)
                     .ok()
                     .filter(|l| *l <= MAX_STOCK)
-                    .ok_or(crate::CatalogError::StockLimitExceeded)?
+                    .ok_or(StockRefused::AboveLimit)?
             }
         };
         Ok(Product {
@@ -310,7 +318,7 @@ impl PriceSummary {
 mod tests {
     use super::*;
     use crate::category::CategoryPath;
-    use crate::{CatalogError, CategoryId, Timestamp};
+    use crate::{CategoryId, Timestamp};
 
     #[test]
     fn a_change_applies_to_the_product_as_read_and_stock_stays_in_bounds() {
@@ -340,11 +348,11 @@ mod tests {
         assert_eq!(applied.created_at, at);
         assert!(matches!(
             stock(StockChange::Adjust(-3)).apply(&product, None, later),
-            Err(CatalogError::InsufficientStock)
+            Err(StockRefused::BelowZero)
         ));
         assert!(matches!(
             stock(StockChange::Adjust(i64::from(MAX_STOCK))).apply(&product, None, later),
-            Err(CatalogError::StockLimitExceeded)
+            Err(StockRefused::AboveLimit)
         ));
         let elsewhere = CategoryPath::root(CategoryId::generate());
         let moved = ProductChange {

@@ -9,8 +9,9 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::TransactWriteItem;
-use domain::audit::{self, Actor};
+use domain::audit::Actor;
 use domain::catalog::CategoryListing;
+use domain::catalog_history;
 use domain::category::{Category, CategoryChange, CategoryName, CategoryPath};
 use domain::category_move::{ChangeEffect, effect_of, ensure_deletable, plan_move, refuse_cycle};
 use domain::{CatalogError, CategoryId, CategoryStore, Page, PageRequest, Timestamp};
@@ -101,7 +102,7 @@ impl DynamoCatalog {
             .set(attr::UPDATED_AT, s(renamed.updated_at.to_string()))
             .add(attr::REVISION, n(1))
             .when_eq(keys::GSI1SK, s(keys::path(&old.path)));
-        let entry = audit::category_changed(actor, &old, &renamed);
+        let entry = catalog_history::category_changed(actor, &old, &renamed);
         let mut items = Transaction::new()
             .with(
                 Op::Category,
@@ -252,7 +253,7 @@ impl DynamoCatalog {
         );
         items.push(Op::NameClaim, self.name_claim_put(new_parent, &moved)?);
         debug_assert_eq!(items.len(), plan.items);
-        let entry = audit::category_changed(actor, &old, &moved);
+        let entry = catalog_history::category_changed(actor, &old, &moved);
         items.push(Op::History, self.table.history_put(&entry)?);
 
         match self.table.transact(items).await {
@@ -320,7 +321,7 @@ impl CategoryStore for DynamoCatalog {
             .with(
                 Op::History,
                 self.table
-                    .history_put(&audit::category_created(actor, &category))?,
+                    .history_put(&catalog_history::category_created(actor, &category))?,
             );
         if let (Some(pid), Some(parent_path)) = (parent, &parent_path) {
             let unchanged = unmoved(parent_path);
@@ -448,7 +449,7 @@ impl CategoryStore for DynamoCatalog {
             )
             .with(
                 Op::History,
-                self.table.history_put(&audit::category_deleted(
+                self.table.history_put(&catalog_history::category_deleted(
                     actor,
                     category,
                     Timestamp::now(),

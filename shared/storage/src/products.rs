@@ -8,7 +8,8 @@
 //! ([`crate::retry`]).
 
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
-use domain::audit::{self, Actor};
+use domain::audit::Actor;
+use domain::catalog_history;
 use domain::product::{
     PriceSummary, Product, ProductChange, ProductDeletion, ProductFilter, ProductScope,
 };
@@ -68,7 +69,7 @@ impl DynamoCatalog {
             None => None,
         };
         let after = change.apply(before, target.clone(), Timestamp::now())?;
-        let Some(entry) = audit::product_changed(actor, before, &after) else {
+        let Some(entry) = catalog_history::product_changed(actor, before, &after) else {
             return Ok(Some(before.clone()));
         };
 
@@ -243,7 +244,7 @@ impl ProductStore for DynamoCatalog {
             .with(
                 Op::History,
                 self.table
-                    .history_put(&audit::product_created(actor, product))?,
+                    .history_put(&catalog_history::product_created(actor, product))?,
             );
         if let Some(sku) = &product.sku {
             let claim = encode_sku_claim(sku, product.id)?;
@@ -362,7 +363,7 @@ impl ProductStore for DynamoCatalog {
                 keys::GSI1SK,
                 s(keys::product_in_category(&product.category_path, id)),
             );
-        let entry = audit::product_deleted(actor, product, Timestamp::now());
+        let entry = catalog_history::product_deleted(actor, product, Timestamp::now());
         let count = attr::PRODUCT_COUNT;
         let mut items = Transaction::new()
             .with(

@@ -26,93 +26,119 @@ pub struct EmailContent {
 /// The admin's email about a newly confirmed order. `customer` is `None` when the
 /// customer record is gone (the order is still worth reporting).
 pub fn admin_email(order: &Order, customer: Option<&Customer>) -> EmailContent {
-    let subject = format!(
-        "New Order: #{} - {}",
-        order.order_number,
-        kes(order.totals.total_amount)
-    );
-    let name = customer.map_or("(unknown customer)", |c| c.name.as_str());
-    let email = customer.map_or("-", |c| c.email.as_str());
-    let phone = customer
-        .and_then(|c| c.phone_number.as_ref())
-        .map_or("(none)", |p| p.as_str());
-    let notes = order.notes.as_ref().map(|n| n.as_str());
-    let totals = [
-        ("Subtotal", order.totals.subtotal),
-        ("VAT", order.totals.tax_amount),
-        ("Total", order.totals.total_amount),
-    ];
-
-    let mut text = format!(
-        "New order {} confirmed.\n\nCustomer: {name}\nEmail: {email}\nPhone: {phone}\nDelivery address: {}\n",
-        order.order_number,
-        order.delivery_address.as_str(),
-    );
-    if let Some(notes) = notes {
-        let _ = writeln!(text, "Notes: {notes}");
-    }
-    text.push_str("\nItems:\n");
-    for line in &order.lines {
-        let _ = writeln!(
-            text,
-            "- {} x {} @ {} = {}",
-            line.product_name.as_str(),
-            line.quantity.get(),
-            kes(line.unit_price),
-            kes(line.line_total)
-        );
-    }
-    text.push('\n');
-    for (label, amount) in totals {
-        let _ = writeln!(text, "{label}: {}", kes(amount));
-    }
-
-    let mut html = format!(
-        "<!DOCTYPE html>\n<html><body>\n<h1>New order {}</h1>\n<table>\n\
-         <tr><th align=\"left\">Customer</th><td>{}</td></tr>\n\
-         <tr><th align=\"left\">Email</th><td>{}</td></tr>\n\
-         <tr><th align=\"left\">Phone</th><td>{}</td></tr>\n\
-         <tr><th align=\"left\">Delivery address</th><td>{}</td></tr>\n",
-        escape(order.order_number.as_str()),
-        escape(name),
-        escape(email),
-        escape(phone),
-        escape(order.delivery_address.as_str()),
-    );
-    if let Some(notes) = notes {
-        let _ = writeln!(
-            html,
-            "<tr><th align=\"left\">Notes</th><td>{}</td></tr>",
-            escape(notes)
-        );
-    }
-    html.push_str(
-        "</table>\n<table border=\"1\" cellpadding=\"4\" cellspacing=\"0\">\n\
-         <tr><th>Product</th><th>Quantity</th><th>Unit price</th><th>Line total</th></tr>\n",
-    );
-    for line in &order.lines {
-        let _ = writeln!(
-            html,
-            "<tr><td>{}</td><td align=\"right\">{}</td><td align=\"right\">{}</td><td align=\"right\">{}</td></tr>",
-            escape(line.product_name.as_str()),
-            line.quantity.get(),
-            kes(line.unit_price),
-            kes(line.line_total)
-        );
-    }
-    for (label, amount) in totals {
-        let _ = writeln!(
-            html,
-            "<tr><th colspan=\"3\" align=\"right\">{label}</th><td align=\"right\">{}</td></tr>",
-            kes(amount)
-        );
-    }
-    html.push_str("</table>\n</body></html>\n");
-
+    let facts = Facts::of(order, customer);
     EmailContent {
-        subject,
-        text,
-        html,
+        subject: format!(
+            "New Order: #{} - {}",
+            order.order_number,
+            kes(order.totals.total_amount)
+        ),
+        text: facts.text(order),
+        html: facts.html(order),
+    }
+}
+
+/// What both parts of the admin's email tell besides the lines.
+struct Facts<'a> {
+    name: &'a str,
+    email: &'a str,
+    phone: &'a str,
+    notes: Option<&'a str>,
+    totals: [(&'static str, Money); 3],
+}
+
+impl<'a> Facts<'a> {
+    fn of(order: &'a Order, customer: Option<&'a Customer>) -> Self {
+        Self {
+            name: customer.map_or("(unknown customer)", |c| c.name.as_str()),
+            email: customer.map_or("-", |c| c.email.as_str()),
+            phone: customer
+                .and_then(|c| c.phone_number.as_ref())
+                .map_or("(none)", |p| p.as_str()),
+            notes: order.notes.as_ref().map(|n| n.as_str()),
+            totals: [
+                ("Subtotal", order.totals.subtotal),
+                ("VAT", order.totals.tax_amount),
+                ("Total", order.totals.total_amount),
+            ],
+        }
+    }
+
+    /// The plain-text part.
+    fn text(&self, order: &Order) -> String {
+        let mut text = format!(
+            "New order {} confirmed.\n\nCustomer: {}\nEmail: {}\nPhone: {}\nDelivery address: {}\n",
+            order.order_number,
+            self.name,
+            self.email,
+            self.phone,
+            order.delivery_address.as_str(),
+        );
+        if let Some(notes) = self.notes {
+            let _ = writeln!(text, "Notes: {notes}");
+        }
+        text.push_str("\nItems:\n");
+        for line in &order.lines {
+            let _ = writeln!(
+                text,
+                "- {} x {} @ {} = {}",
+                line.product_name.as_str(),
+                line.quantity.get(),
+                kes(line.unit_price),
+                kes(line.line_total)
+            );
+        }
+        text.push('\n');
+        for (label, amount) in self.totals {
+            let _ = writeln!(text, "{label}: {}", kes(amount));
+        }
+        text
+    }
+
+    /// The HTML part: every value escaped.
+    fn html(&self, order: &Order) -> String {
+        let mut html = format!(
+            "<!DOCTYPE html>\n<html><body>\n<h1>New order {}</h1>\n<table>\n\
+             <tr><th align=\"left\">Customer</th><td>{}</td></tr>\n\
+             <tr><th align=\"left\">Email</th><td>{}</td></tr>\n\
+             <tr><th align=\"left\">Phone</th><td>{}</td></tr>\n\
+             <tr><th align=\"left\">Delivery address</th><td>{}</td></tr>\n",
+            escape(order.order_number.as_str()),
+            escape(self.name),
+            escape(self.email),
+            escape(self.phone),
+            escape(order.delivery_address.as_str()),
+        );
+        if let Some(notes) = self.notes {
+            let _ = writeln!(
+                html,
+                "<tr><th align=\"left\">Notes</th><td>{}</td></tr>",
+                escape(notes)
+            );
+        }
+        html.push_str(
+            "</table>\n<table border=\"1\" cellpadding=\"4\" cellspacing=\"0\">\n\
+             <tr><th>Product</th><th>Quantity</th><th>Unit price</th><th>Line total</th></tr>\n",
+        );
+        for line in &order.lines {
+            let _ = writeln!(
+                html,
+                "<tr><td>{}</td><td align=\"right\">{}</td><td align=\"right\">{}</td><td align=\"right\">{}</td></tr>",
+                escape(line.product_name.as_str()),
+                line.quantity.get(),
+                kes(line.unit_price),
+                kes(line.line_total)
+            );
+        }
+        for (label, amount) in self.totals {
+            let _ = writeln!(
+                html,
+                "<tr><th colspan=\"3\" align=\"right\">{label}</th><td align=\"right\">{}</td></tr>",
+                kes(amount)
+            );
+        }
+        html.push_str("</table>\n</body></html>\n");
+        html
     }
 }
 

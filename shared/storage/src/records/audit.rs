@@ -170,11 +170,11 @@ impl AuditRecord {
 #[cfg(test)]
 mod tests {
     use aws_sdk_dynamodb::types::AttributeValue;
-    use domain::audit;
     use domain::category::CategoryPath;
     use domain::money::Money;
     use domain::product::{Product, ProductName};
     use domain::{CategoryId, ProductId};
+    use domain::{audit, catalog_history};
 
     use super::*;
     use crate::records::attr;
@@ -198,7 +198,7 @@ mod tests {
             "01J0000000000000000000000C".parse().expect("id"),
             "admin@example.com",
         );
-        audit::product_created(&actor, &product)
+        catalog_history::product_created(&actor, &product)
     }
 
     #[test]
