@@ -7,8 +7,9 @@
 //    the change in its history); a customer places two orders through the API; one is
 //    advanced to DELIVERED step by step, the other cancelled (its stock comes back on the
 //    product page); every message of the first (confirmation SMS and email, shipped,
-//    delivered) is seen sent; the history holds those changes, each named (an order by its
-//    number); the orders CSV has both rows with the customer's name and e-mail.
+//    delivered) is seen sent, and every text delivered (the SMS stand-in's reports); the
+//    history holds those changes, each named (an order by its number); the orders CSV has
+//    both rows with the customer's name and e-mail.
 // 2. Bulk: three orders advanced at once, one refused by the API (cancelled behind the
 //    console's back), each row's result shown.
 // 3. M-Pesa: on an order's page, a prompt the API refuses (a bad number: 422 at the field;
@@ -222,21 +223,29 @@ describe('the back-office console', () => {
       await page.getByText('KES 3,477.68').first().waitFor(); // 2 × 1499.00 + 16 % VAT
 
       // Every message was sent (the notifier runs behind the queue bridge): the
-      // confirmation's SMS and email, then a text for each of shipped and delivered.
+      // confirmation's SMS and email, then a text for each of shipped and delivered; and
+      // every text reached the phone (the SMS stand-in's delivery report, about a second
+      // after each send, recorded by the API).
       const messages = page.getByRole('region', { name: 'Messages of this order' }).locator('tbody tr');
       const sent = await poll(
         async () => {
           await page.reload();
           await messages.first().waitFor();
           const text = await messages.allInnerTexts();
-          return text.length === 4 && text.every((row) => /\bSent\b/.test(row)) && text;
+          const texts = text.filter((row) => /\bSMS\b/.test(row));
+          return (
+            text.length === 4 &&
+            text.every((row) => /\bSent\b/.test(row)) &&
+            texts.every((row) => /\bSMS\s+Sent\s+\d+\s+—\s+Delivered\b/.test(row)) &&
+            text
+          );
         },
-        { timeout: 60_000, message: 'every message sent' },
+        { timeout: 60_000, message: 'every message sent, every text delivered' },
       );
-      assert.match(sent[0], /^Order confirmed\s+SMS\s+Sent\b/);
+      assert.match(sent[0], /^Order confirmed\s+SMS\s+Sent\s+1\s+—\s+Delivered\b/);
       assert.match(sent[1], /^Order confirmed\s+Email\s+Sent\b/);
-      assert.match(sent[2], /^Shipped\s+SMS\s+Sent\s+1\s+—\s+—\s+\d/, 'a text has the time it was sent');
-      assert.match(sent[3], /^Delivered\s+SMS\s+Sent\b/);
+      assert.match(sent[2], /^Shipped\s+SMS\s+Sent\s+1\s+—\s+Delivered\s+\d/, 'a text has the time it was sent');
+      assert.match(sent[3], /^Delivered\s+SMS\s+Sent\s+1\s+—\s+Delivered\s+\d/);
       if (haveCustomers) {
         await page.getByText('+254712345678').waitFor();
       }

@@ -13,8 +13,10 @@ use domain::audit::Actor;
 use domain::catalog::CategoryListing;
 use domain::catalog_history;
 use domain::category::{Category, CategoryChange, CategoryName, CategoryPath};
-use domain::category_move::{ChangeEffect, effect_of, ensure_deletable, plan_move, refuse_cycle};
-use domain::{CatalogError, CategoryId, CategoryStore, Page, PageRequest, Timestamp};
+use domain::category_move::{
+    ChangeEffect, MovePlan, effect_of, ensure_deletable, plan_move, refuse_cycle,
+};
+use domain::{CatalogError, CategoryId, CategoryStore, Page, PageRequest, ProductId, Timestamp};
 
 use crate::expr::Expr;
 use crate::item::{key, n, path_list, s};
@@ -148,32 +150,7 @@ impl DynamoCatalog {
         // Refuse a cycle before reading the subtree.
         refuse_cycle(&old.path, parent_path)?;
 
-        // The subtree as the indexes show it; the revision conditions below make the
-        // transaction fail rather than act on a stale view.
-        let budget = MAX_MOVE_ITEMS;
-        let subtree: Vec<StoredCategory> = self
-            .table
-            .query_all(
-                &Listing::gsi1(keys::CATEGORY_TREE, keys::path(&old.path)),
-                Some(budget),
-            )
-            .await?
-            .into_iter()
-            .map(CategoryRecord::decode)
-            .collect::<Result<_, _>>()?;
-        let products_listing = Listing::gsi1(
-            keys::category_products(old.path.root_id()),
-            keys::products_in_subtree(&old.path),
-        );
-        let products = self
-            .table
-            .query_all(&products_listing, Some(budget))
-            .await?
-            .into_iter()
-            .map(|item| {
-                ProductRecord::decode(item).map(|p| (p.product.id, p.product.category_path))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let (subtree, products) = self.subtree_of(&old.path).await?;
         // One item of the transaction is the move's history entry: plan within the rest,
         // and count it in the refusal.
         let plan =
@@ -188,45 +165,7 @@ impl DynamoCatalog {
             })?;
 
         let now = Timestamp::now();
-        let mut items = Transaction::new();
-        for member in &plan.categories {
-            let mut expr = Expr::new()
-                .set(attr::PATH, path_list(&member.path))
-                .set(attr::LEVEL, n(member.path.level()))
-                .set(keys::GSI1SK, s(keys::path(&member.path)))
-                .set(attr::UPDATED_AT, s(now.to_string()))
-                .add(attr::REVISION, n(1))
-                .when_eq(attr::REVISION, n(member.revision));
-            if member.id == old.id {
-                expr = expr
-                    .set_or_remove(attr::PARENT_ID, new_parent.map(|p| s(p.to_string())))
-                    .set(attr::NAME, s(name.as_str()))
-                    .set(keys::GSI2PK, s(keys::category_children(new_parent)))
-                    .set(keys::GSI2SK, s(keys::category_sibling_order(&name, old.id)));
-            }
-            items.push(
-                Op::Category,
-                txn::update(self.table.name(), key(&keys::category(member.id)), expr)?,
-            );
-        }
-        for product in &plan.products {
-            let mut expr = Expr::new().when_eq(
-                keys::GSI1SK,
-                s(keys::product_in_category(&product.from, product.id)),
-            );
-            for (attr_name, value) in Placement::of(&product.to, product.id).into_item()? {
-                expr = expr.set(&attr_name, value);
-            }
-            // The product's revision moves too: a concurrent update of it starts again
-            // from the product as moved.
-            expr = expr
-                .set(attr::UPDATED_AT, s(now.to_string()))
-                .add(attr::REVISION, n(1));
-            items.push(
-                Op::Product,
-                txn::update(self.table.name(), key(&keys::product(product.id)), expr)?,
-            );
-        }
+        let mut items = self.moved_paths(&plan, &old, new_parent, &name, now)?;
         if let Some(old_parent) = old.parent_id() {
             items.push(
                 Op::Membership,
@@ -263,6 +202,96 @@ impl DynamoCatalog {
             ),
             Err(e) => Err(e.into_catalog_error()),
         }
+    }
+}
+
+impl DynamoCatalog {
+    /// The categories and products of the subtree at `path`, as the indexes show them (at
+    /// most [`MAX_MOVE_ITEMS`] of each: more cannot move in one transaction anyway); the
+    /// revision conditions of the move make its transaction fail rather than act on a stale
+    /// view.
+    async fn subtree_of(
+        &self,
+        path: &CategoryPath,
+    ) -> Result<(Vec<StoredCategory>, Vec<(ProductId, CategoryPath)>), CatalogError> {
+        let budget = MAX_MOVE_ITEMS;
+        let subtree: Vec<StoredCategory> = self
+            .table
+            .query_all(
+                &Listing::gsi1(keys::CATEGORY_TREE, keys::path(path)),
+                Some(budget),
+            )
+            .await?
+            .into_iter()
+            .map(CategoryRecord::decode)
+            .collect::<Result<_, _>>()?;
+        let products_listing = Listing::gsi1(
+            keys::category_products(path.root_id()),
+            keys::products_in_subtree(path),
+        );
+        let products = self
+            .table
+            .query_all(&products_listing, Some(budget))
+            .await?
+            .into_iter()
+            .map(|item| {
+                ProductRecord::decode(item).map(|p| (p.product.id, p.product.category_path))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((subtree, products))
+    }
+
+    /// The writes that give every category and product of `plan` its new path at `now`:
+    /// each category conditioned on its revision as read (the moved one also gets its new
+    /// parent and name), each product on its place as read.
+    fn moved_paths(
+        &self,
+        plan: &MovePlan,
+        old: &Category,
+        new_parent: Option<CategoryId>,
+        name: &CategoryName,
+        now: Timestamp,
+    ) -> Result<Transaction, CatalogError> {
+        let mut items = Transaction::new();
+        for member in &plan.categories {
+            let mut expr = Expr::new()
+                .set(attr::PATH, path_list(&member.path))
+                .set(attr::LEVEL, n(member.path.level()))
+                .set(keys::GSI1SK, s(keys::path(&member.path)))
+                .set(attr::UPDATED_AT, s(now.to_string()))
+                .add(attr::REVISION, n(1))
+                .when_eq(attr::REVISION, n(member.revision));
+            if member.id == old.id {
+                expr = expr
+                    .set_or_remove(attr::PARENT_ID, new_parent.map(|p| s(p.to_string())))
+                    .set(attr::NAME, s(name.as_str()))
+                    .set(keys::GSI2PK, s(keys::category_children(new_parent)))
+                    .set(keys::GSI2SK, s(keys::category_sibling_order(name, old.id)));
+            }
+            items.push(
+                Op::Category,
+                txn::update(self.table.name(), key(&keys::category(member.id)), expr)?,
+            );
+        }
+        for product in &plan.products {
+            let mut expr = Expr::new().when_eq(
+                keys::GSI1SK,
+                s(keys::product_in_category(&product.from, product.id)),
+            );
+            for (attr_name, value) in Placement::of(&product.to, product.id).into_item()? {
+                expr = expr.set(&attr_name, value);
+            }
+            // The product's revision moves too: a concurrent update of it starts again
+            // from the product as moved.
+            expr = expr
+                .set(attr::UPDATED_AT, s(now.to_string()))
+                .add(attr::REVISION, n(1));
+            items.push(
+                Op::Product,
+                txn::update(self.table.name(), key(&keys::product(product.id)), expr)?,
+            );
+        }
+        Ok(items)
     }
 }
 

@@ -73,24 +73,7 @@ impl DynamoCatalog {
             return Ok(Some(before.clone()));
         };
 
-        let mut expr = unchanged_since(stored)
-            .set(attr::UPDATED_AT, s(after.updated_at.to_string()))
-            .add(attr::REVISION, n(1));
-        if after.name != before.name {
-            expr = expr
-                .set(attr::NAME, s(after.name.as_str()))
-                .set(attr::NAME_SEARCH, s(after.name.search_key()));
-        }
-        if after.description != before.description {
-            let text = after.description.as_ref().map(|d| s(d.as_str()));
-            expr = expr.set_or_remove(attr::DESCRIPTION, text);
-        }
-        if after.price != before.price {
-            expr = expr.set(attr::PRICE, n(price_cents(after.price)?));
-        }
-        if after.is_active != before.is_active {
-            expr = expr.set(attr::IS_ACTIVE, AttributeValue::Bool(after.is_active));
-        }
+        let mut expr = changed_fields(before, &after, unchanged_since(stored))?;
         let mut others = Transaction::new();
         let stock_changed = after.stock_quantity != before.stock_quantity
             || after.stock_buckets != before.stock_buckets;
@@ -107,36 +90,10 @@ impl DynamoCatalog {
         }
         if after.sku != before.sku {
             expr = expr.set_or_remove(attr::SKU, after.sku.as_ref().map(|k| s(k.as_str())));
-            let claim_of =
-                |sku: &Option<domain::product::Sku>| sku.as_ref().map(|k| k.unique_key());
-            if claim_of(&after.sku) != claim_of(&before.sku) {
-                if let Some(sku) = &before.sku {
-                    others.push(Op::SkuRelease, self.sku_claim_delete(sku, id)?);
-                }
-                if let Some(sku) = &after.sku {
-                    let claim = encode_sku_claim(sku, id)?;
-                    others.push(
-                        Op::SkuClaim,
-                        txn::put(self.table.name(), claim, Expr::new().when_absent(keys::PK))?,
-                    );
-                }
-            }
+            self.move_sku_claim(before, &after, &mut others)?;
         }
         if let Some(path) = &target {
-            for (name, value) in Placement::of(path, id).into_item()? {
-                expr = expr.set(&name, value);
-            }
-            let old_place = keys::product_in_category(&before.category_path, id);
-            expr = expr.when_eq(keys::GSI1SK, s(old_place));
-            let count = attr::PRODUCT_COUNT;
-            others.push(
-                Op::Membership,
-                self.category_membership(before.category_id(), count, -1, Expr::new())?,
-            );
-            others.push(
-                Op::Membership,
-                self.category_membership(path.leaf(), count, 1, unmoved(path))?,
-            );
+            expr = self.move_to_category(before, path, expr, &mut others)?;
         }
 
         let mut items = Transaction::new()
@@ -167,6 +124,83 @@ impl DynamoCatalog {
             Err(e) => Err(e.into_catalog_error()),
         }
     }
+}
+
+impl DynamoCatalog {
+    /// Releases `before`'s SKU claim and claims `after`'s, when the unique key changed.
+    fn move_sku_claim(
+        &self,
+        before: &Product,
+        after: &Product,
+        others: &mut Transaction,
+    ) -> Result<(), CatalogError> {
+        let claim_of = |sku: &Option<domain::product::Sku>| sku.as_ref().map(|k| k.unique_key());
+        if claim_of(&after.sku) == claim_of(&before.sku) {
+            return Ok(());
+        }
+        if let Some(sku) = &before.sku {
+            others.push(Op::SkuRelease, self.sku_claim_delete(sku, before.id)?);
+        }
+        if let Some(sku) = &after.sku {
+            let claim = encode_sku_claim(sku, before.id)?;
+            others.push(
+                Op::SkuClaim,
+                txn::put(self.table.name(), claim, Expr::new().when_absent(keys::PK))?,
+            );
+        }
+        Ok(())
+    }
+
+    /// `expr` that also files the product under the category at `path` (its index keys,
+    /// conditioned on where it was read), with both categories' product counts moved.
+    fn move_to_category(
+        &self,
+        before: &Product,
+        path: &domain::category::CategoryPath,
+        mut expr: Expr,
+        others: &mut Transaction,
+    ) -> Result<Expr, CatalogError> {
+        let id = before.id;
+        for (name, value) in Placement::of(path, id).into_item()? {
+            expr = expr.set(&name, value);
+        }
+        let old_place = keys::product_in_category(&before.category_path, id);
+        expr = expr.when_eq(keys::GSI1SK, s(old_place));
+        let count = attr::PRODUCT_COUNT;
+        others.push(
+            Op::Membership,
+            self.category_membership(before.category_id(), count, -1, Expr::new())?,
+        );
+        others.push(
+            Op::Membership,
+            self.category_membership(path.leaf(), count, 1, unmoved(path))?,
+        );
+        Ok(expr)
+    }
+}
+
+/// `expr` that also writes the plain fields `after` changed from `before` (and the
+/// revision and time every change bumps).
+fn changed_fields(before: &Product, after: &Product, expr: Expr) -> Result<Expr, CatalogError> {
+    let mut expr = expr
+        .set(attr::UPDATED_AT, s(after.updated_at.to_string()))
+        .add(attr::REVISION, n(1));
+    if after.name != before.name {
+        expr = expr
+            .set(attr::NAME, s(after.name.as_str()))
+            .set(attr::NAME_SEARCH, s(after.name.search_key()));
+    }
+    if after.description != before.description {
+        let text = after.description.as_ref().map(|d| s(d.as_str()));
+        expr = expr.set_or_remove(attr::DESCRIPTION, text);
+    }
+    if after.price != before.price {
+        expr = expr.set(attr::PRICE, n(price_cents(after.price)?));
+    }
+    if after.is_active != before.is_active {
+        expr = expr.set(attr::IS_ACTIVE, AttributeValue::Bool(after.is_active));
+    }
+    Ok(expr)
 }
 
 /// The buckets `after` leaves: a new count (or a product that held its own stock) spreads
