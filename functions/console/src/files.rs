@@ -103,7 +103,8 @@ impl File {
         }
     }
 
-    /// This file as the answer to a request with `headers`, with `status` (200).
+    /// This file as the answer to a request with `headers`: 200 in the form it prefers,
+    /// or 304 when it holds this version.
     pub fn respond(&'static self, headers: &HeaderMap) -> Response {
         let compressible = self.brotli.is_some() || self.gzip.is_some();
         let mut response = if not_modified(headers, self.etag) {

@@ -26,7 +26,6 @@ use crate::{ConfigError, Env};
 
 /// How long one call to Daraja may take: well inside the functions' timeouts.
 pub const DARAJA_TIMEOUT: Duration = Duration::from_secs(8);
-pub use crate::env::MIN_CALLBACK_TOKEN_LEN;
 
 /// M-Pesa's settings.
 #[derive(Debug, Clone)]

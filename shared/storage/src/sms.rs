@@ -60,9 +60,9 @@ pub(crate) async fn remember(table: &Table, id: &SmsId, sent: &SentSms) -> Resul
         expires_at: domain::Timestamp::now().unix_seconds() + SENT_SMS_TTL_DAYS * 86_400,
     };
     let item = encode(RECORD, &record)?;
+    // Unconditional: putting it again (a retried send) writes the same item.
     match table.put(item, &Expr::new()).await {
-        Ok(()) => Ok(()),
-        Err(WriteError::ConditionFailed) => Ok(()),
+        Ok(()) | Err(WriteError::ConditionFailed) => Ok(()),
         Err(WriteError::Failed(failure)) => Err(failure.into()),
     }
 }

@@ -137,6 +137,7 @@ pub(crate) fn delivery_fields(delivery: &Delivery) -> (&'static str, Option<&str
 
 impl ChannelRecord {
     pub(crate) fn of(state: &ChannelState) -> Self {
+        let (delivery, delivery_reason) = state.delivery.as_ref().map(delivery_fields).unzip();
         Self {
             status: state.status.as_str().to_owned(),
             attempts: state.attempts,
@@ -144,14 +145,8 @@ impl ChannelRecord {
             last_error: state.last_error.as_ref().map(|c| c.as_str().to_owned()),
             message_id: state.message_id.clone(),
             claimed_at: state.claimed_at.map(|t| t.to_string()),
-            delivery: state
-                .delivery
-                .as_ref()
-                .map(|d| delivery_fields(d).0.to_owned()),
-            delivery_reason: state
-                .delivery
-                .as_ref()
-                .and_then(|d| delivery_fields(d).1.map(str::to_owned)),
+            delivery: delivery.map(str::to_owned),
+            delivery_reason: delivery_reason.flatten().map(str::to_owned),
         }
     }
 
