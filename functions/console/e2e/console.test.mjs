@@ -457,11 +457,16 @@ describe('the back-office console', () => {
       await byEmail.getByLabel('Customer e-mail').fill('Customer@Example.com');
       await byEmail.getByRole('button', { name: 'Show orders' }).click();
       await page.waitForURL((url) => url.searchParams.get('customer_email') === 'Customer@Example.com');
+      // The unfiltered rows stay on the page until the new list renders: wait for it.
       const theirs = page.getByRole('region', { name: 'Orders', exact: true }).locator('tbody tr');
-      await theirs.first().waitFor();
-      for (const row of await theirs.allInnerTexts()) {
-        assert.match(row, /Wanjiku Customer\s+customer@example\.com/, row);
-      }
+      const listed = await poll(
+        async () => {
+          const texts = await theirs.allInnerTexts();
+          return texts.length > 0 && texts.every((row) => /Wanjiku Customer\s+customer@example\.com/.test(row)) && texts;
+        },
+        { message: 'only the customer\'s orders listed' },
+      );
+      assert.ok(listed.length > 0);
 
       await page.goto(`${ORIGIN}/console/orders?customer_id=${customerId}`);
       await heading(page, 'Orders');
@@ -475,11 +480,16 @@ describe('the back-office console', () => {
       assert.equal(await customer.inputValue(), '');
       await filters.getByRole('button', { name: 'Show orders' }).click();
       await page.waitForURL((url) => url.search === '?payment_status=paid');
-      await page.getByRole('link', { name: state.paidOrder.order_number }).waitFor();
       const rows = page.getByRole('region', { name: 'Orders', exact: true }).locator('tbody tr');
-      const count = await rows.count();
-      assert.ok(count > 0);
-      assert.equal(await rows.locator('.badge.pay-paid').count(), count, 'every row is paid');
+      // As above, the customer's rows stay until the paid ones render.
+      await poll(
+        async () => {
+          const count = await rows.count();
+          return count > 0 && (await rows.locator('.badge.pay-paid').count()) === count;
+        },
+        { message: 'every listed order paid' },
+      );
+      await page.getByRole('link', { name: state.paidOrder.order_number }).waitFor();
       await checkScreen(page, '17-orders-by-payment', { docs: true });
       assertPolicyKept(record);
     }));
