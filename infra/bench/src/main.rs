@@ -13,6 +13,10 @@
 //! ([`bench::payments`]); their latency includes that call to the stand-in (the prompt,
 //! the status query), which *own time* does not subtract.
 //!
+//! `BENCH_ONLY=text` keeps the route rows whose name contains `text` (everything is still
+//! seeded; the notifier's rows and the callbacks' check are left out), to profile one
+//! route: `perf record` of `cargo run --profile perf -p bench`.
+//!
 //! The last rows are the notifier's ([`notifier`]): SQS events of confirmed orders handed to
 //! its batch handler, with the local SMS stand-in and SES on the emulator.
 
@@ -426,7 +430,9 @@ async fn main() {
 
     println!("| scenario | DynamoDB requests per call | p50 ms | p95 ms | own time p50 / p99 ms |");
     println!("|---|---|---|---|---|");
-    for scenario in scenarios {
+    // `BENCH_ONLY=text`: only the scenarios whose name contains it (for profiling one).
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    for scenario in scenarios.into_iter().filter(|s| s.name.contains(&only)) {
         for i in 0..5 {
             (scenario.request)(RUNS + i).send(&scenario.router).await;
         }
@@ -461,6 +467,9 @@ async fn main() {
             percentile(&own, 0.5),
             percentile(&own, 0.99)
         );
+    }
+    if !only.is_empty() {
+        return;
     }
     // The callbacks did what their row says: every prompted order paid and confirmed, one
     // hand-off each to the notifier's queue.

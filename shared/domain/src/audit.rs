@@ -380,10 +380,9 @@ pub enum AuditListing {
 pub enum AuditError {
     #[error("the cursor is not valid for this list")]
     InvalidCursor,
-    #[error("storage failed")]
-    Storage(#[source] Box<dyn std::error::Error + Send + Sync>),
-    #[error("storage is unavailable (unreachable, timed out or throttled); retry later")]
-    StorageUnavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Storage failed, or is unavailable for now (a 503 to retry).
+    #[error(transparent)]
+    Storage(#[from] crate::error::StorageFailure),
 }
 
 /// Reading the history (entries are written by the stores of what they describe).

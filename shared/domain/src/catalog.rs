@@ -1,11 +1,11 @@
 //! The catalog's ports: what the application needs from storage, in domain terms.
 //! The DynamoDB adapter in the `storage` crate implements them.
 
-use std::error::Error as StdError;
 use std::future::Future;
 
 use crate::audit::Actor;
 use crate::category::{Category, CategoryChange, CategoryName, CategoryPath, IllegalMove};
+use crate::error::StorageFailure;
 use crate::id::{CategoryId, ProductId};
 use crate::page::{Page, PageRequest};
 use crate::product::{
@@ -44,10 +44,9 @@ pub enum CatalogError {
     ConcurrentChange,
     #[error("the cursor is not valid for this list")]
     InvalidCursor,
-    #[error("storage failed")]
-    Storage(#[source] Box<dyn StdError + Send + Sync>),
-    #[error("storage is unavailable (unreachable, timed out or throttled); retry later")]
-    StorageUnavailable(#[source] Box<dyn StdError + Send + Sync>),
+    /// Storage failed, or is unavailable for now (a 503 to retry).
+    #[error(transparent)]
+    Storage(#[from] StorageFailure),
 }
 
 impl From<crate::product::StockRefused> for CatalogError {
@@ -56,13 +55,6 @@ impl From<crate::product::StockRefused> for CatalogError {
             crate::product::StockRefused::BelowZero => Self::InsufficientStock,
             crate::product::StockRefused::AboveLimit => Self::StockLimitExceeded,
         }
-    }
-}
-
-impl CatalogError {
-    /// Wraps an adapter's failure.
-    pub fn storage(err: impl StdError + Send + Sync + 'static) -> Self {
-        Self::Storage(Box::new(err))
     }
 }
 

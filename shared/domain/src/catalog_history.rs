@@ -176,27 +176,18 @@ pub fn product_deleted(actor: &Actor, product: &Product, at: Timestamp) -> Audit
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Money;
     use crate::audit::test_support::{actor, change};
     use crate::category::{CategoryName, CategoryPath};
-    use crate::product::ProductName;
-    use crate::{CategoryId, ProductId};
+    use crate::testing::ProductBuilder;
+    use crate::{CategoryId, Money};
 
+    /// A "Phone" at 1499 with 3 in stock.
     fn product() -> Product {
-        let at = Timestamp::parse("2026-12-01T10:00:00.000Z").expect("at");
-        Product {
-            id: ProductId::generate(),
-            name: ProductName::parse("Phone").expect("name"),
-            description: None,
-            sku: None,
-            price: Money::parse_price("1499").expect("price"),
-            stock_quantity: 3,
-            stock_buckets: crate::stock_buckets::BucketCount::ONE,
-            category_path: CategoryPath::root(CategoryId::generate()),
-            is_active: true,
-            created_at: at,
-            updated_at: at,
-        }
+        ProductBuilder::new()
+            .name("Phone")
+            .price("1499")
+            .stock(3)
+            .build()
     }
 
     #[test]

@@ -5,7 +5,6 @@
 //! Invariant: an email is looked up by its [`EmailKey`] (lower-cased), the same form the
 //! stored customer is filed under, so the lookup is exact but case-insensitive.
 
-use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
 
@@ -15,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 
 use crate::category::{InvalidName, parse_display_name};
+use crate::error::StorageFailure;
 use crate::id::{InvalidId, ulid_id};
 use crate::page::{Page, PageRequest};
 use crate::timestamp::Timestamp;
@@ -157,17 +157,9 @@ pub enum CustomerError {
     NotFound,
     #[error("the cursor is not valid for this list")]
     InvalidCursor,
-    #[error("storage failed")]
-    Storage(#[source] Box<dyn StdError + Send + Sync>),
-    #[error("storage is unavailable (unreachable, timed out or throttled); retry later")]
-    StorageUnavailable(#[source] Box<dyn StdError + Send + Sync>),
-}
-
-impl CustomerError {
-    /// Wraps an adapter's failure.
-    pub fn storage(err: impl StdError + Send + Sync + 'static) -> Self {
-        Self::Storage(Box::new(err))
-    }
+    /// Storage failed, or is unavailable for now (a 503 to retry).
+    #[error(transparent)]
+    Storage(#[from] StorageFailure),
 }
 
 /// What storing a first-time customer found.

@@ -14,6 +14,7 @@ use crate::customer::{
     Customer, CustomerDirectory, CustomerError, CustomerId, CustomerListing, CustomerStore,
     CustomerSummary, ProfileChange, Registration, SignIn,
 };
+use crate::error::StorageFailure;
 use crate::page::{Page, PageRequest};
 
 /// The customers' use cases on `store`.
@@ -24,6 +25,11 @@ pub struct Accounts<'s, S>(&'s S);
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 struct Inconsistent(&'static str);
+
+/// Storage that contradicts itself: `what` went wrong.
+fn inconsistent(what: &'static str) -> CustomerError {
+    CustomerError::Storage(StorageFailure::failed(Inconsistent(what)))
+}
 
 impl<'s, S: CustomerStore> Accounts<'s, S> {
     pub fn new(store: &'s S) -> Self {
@@ -41,9 +47,9 @@ impl<'s, S: CustomerStore> Accounts<'s, S> {
             if let Some(id) = self.0.customer_of_subject(&sign_in.subject).await? {
                 tracing::Span::current().record("customer_id", tracing::field::display(id));
                 return match self.0.refresh(id, &sign_in).await {
-                    Err(CustomerError::NotFound) => Err(CustomerError::storage(Inconsistent(
-                        "identity item refers to a missing customer",
-                    ))),
+                    Err(CustomerError::NotFound) => {
+                        Err(inconsistent("identity item refers to a missing customer"))
+                    }
                     other => other,
                 };
             }
@@ -54,9 +60,7 @@ impl<'s, S: CustomerStore> Accounts<'s, S> {
                 Registration::SubjectTaken => continue,
             }
         }
-        Err(CustomerError::storage(Inconsistent(
-            "identity item neither readable nor writable",
-        )))
+        Err(inconsistent("identity item neither readable nor writable"))
     }
 
     /// Customer `id`'s profile.
@@ -139,9 +143,9 @@ impl<'s, S: CustomerStore + CustomerDirectory> Directory<'s, S> {
         if counts.len() == ids.len() {
             Ok(counts)
         } else {
-            Err(CustomerError::storage(Inconsistent(
+            Err(inconsistent(
                 "order counts do not match the customers asked for",
-            )))
+            ))
         }
     }
 }

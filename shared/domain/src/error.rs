@@ -76,3 +76,11 @@ pub enum StorageFailure {
     #[error("storage failed")]
     Failed(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
+
+impl StorageFailure {
+    /// A failure that retrying cannot cure (a stored item that does not read back, a
+    /// broken invariant), described by `err`.
+    pub fn failed(err: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Failed(err.into())
+    }
+}

@@ -22,6 +22,8 @@ pub mod payment;
 pub mod payment_use_cases;
 pub mod product;
 pub mod stock_buckets;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod timestamp;
 
 pub use catalog::{CatalogError, CategoryListing, CategoryStore, ProductStore};

@@ -318,25 +318,14 @@ impl PriceSummary {
 mod tests {
     use super::*;
     use crate::category::CategoryPath;
+    use crate::testing::ProductBuilder;
     use crate::{CategoryId, Timestamp};
 
     #[test]
     fn a_change_applies_to_the_product_as_read_and_stock_stays_in_bounds() {
         let at = Timestamp::parse("2026-12-01T10:00:00.000Z").expect("at");
         let later = Timestamp::parse("2026-12-01T11:00:00.000Z").expect("at");
-        let product = Product {
-            id: ProductId::generate(),
-            name: ProductName::parse("Phone").expect("name"),
-            description: None,
-            sku: None,
-            price: Money::parse_price("10").expect("price"),
-            stock_quantity: 2,
-            stock_buckets: BucketCount::ONE,
-            category_path: CategoryPath::root(CategoryId::generate()),
-            is_active: true,
-            created_at: at,
-            updated_at: at,
-        };
+        let product = ProductBuilder::new().stock(2).created_at(at).build();
         let stock = |change| ProductChange {
             stock: Some(change),
             ..ProductChange::default()

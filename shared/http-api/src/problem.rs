@@ -202,8 +202,18 @@ impl From<CatalogError> for ApiError {
             | CatalogError::InsufficientStock
             | CatalogError::StockLimitExceeded
             | CatalogError::ConcurrentChange => ApiError::conflict(err.to_string()),
-            CatalogError::Storage(source) => ApiError::Internal(source),
-            CatalogError::StorageUnavailable(source) => ApiError::Unavailable(source),
+            CatalogError::Storage(failure) => failure.into(),
+        }
+    }
+}
+
+/// Storage unavailable for now: a 503 to retry later; failed: a 500. Neither shows its
+/// cause.
+impl From<StorageFailure> for ApiError {
+    fn from(failure: StorageFailure) -> Self {
+        match failure {
+            StorageFailure::Unavailable(source) => ApiError::Unavailable(source),
+            StorageFailure::Failed(source) => ApiError::Internal(source),
         }
     }
 }
@@ -237,8 +247,7 @@ impl From<OrderError> for ApiError {
             | OrderError::IdempotencyKeyReused
             | OrderError::StockTooScattered { .. }
             | OrderError::ConcurrentChange => ApiError::conflict(err.to_string()),
-            OrderError::Storage(source) => ApiError::Internal(source),
-            OrderError::StorageUnavailable(source) => ApiError::Unavailable(source),
+            OrderError::Storage(failure) => failure.into(),
         }
     }
 }
@@ -266,10 +275,7 @@ impl From<PaymentError> for ApiError {
                 ApiError::BadGateway(err.to_string())
             }
             PaymentError::InvalidCursor => ApiError::BadRequest(err.to_string()),
-            PaymentError::Storage(StorageFailure::Unavailable(source)) => {
-                ApiError::Unavailable(source)
-            }
-            PaymentError::Storage(StorageFailure::Failed(source)) => ApiError::Internal(source),
+            PaymentError::Storage(failure) => failure.into(),
         }
     }
 }
@@ -278,8 +284,7 @@ impl From<AuditError> for ApiError {
     fn from(err: AuditError) -> Self {
         match err {
             AuditError::InvalidCursor => ApiError::BadRequest(err.to_string()),
-            AuditError::Storage(source) => ApiError::Internal(source),
-            AuditError::StorageUnavailable(source) => ApiError::Unavailable(source),
+            AuditError::Storage(failure) => failure.into(),
         }
     }
 }
@@ -289,8 +294,7 @@ impl From<CustomerError> for ApiError {
         match err {
             CustomerError::NotFound => ApiError::NotFound("customer not found".into()),
             CustomerError::InvalidCursor => ApiError::BadRequest(err.to_string()),
-            CustomerError::Storage(source) => ApiError::Internal(source),
-            CustomerError::StorageUnavailable(source) => ApiError::Unavailable(source),
+            CustomerError::Storage(failure) => failure.into(),
         }
     }
 }
@@ -345,14 +349,18 @@ mod tests {
         assert!(!body.to_string().contains("secret"));
     }
 
+    fn refused() -> StorageFailure {
+        StorageFailure::Unavailable("host db-1 refused".into())
+    }
+
     #[tokio::test]
     async fn an_unavailable_store_is_a_503_to_retry_later_hiding_its_cause() {
         for err in [
-            ApiError::from(CatalogError::StorageUnavailable("host db-1 refused".into())),
-            ApiError::from(OrderError::StorageUnavailable("host db-1 refused".into())),
-            ApiError::from(CustomerError::StorageUnavailable(
-                "host db-1 refused".into(),
-            )),
+            ApiError::from(CatalogError::Storage(refused())),
+            ApiError::from(OrderError::Storage(refused())),
+            ApiError::from(CustomerError::Storage(refused())),
+            ApiError::from(AuditError::Storage(refused())),
+            ApiError::from(PaymentError::Storage(refused())),
         ] {
             let (status, headers, body) = body_of(err).await;
             assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
@@ -415,7 +423,7 @@ mod tests {
             ApiError::from(CustomerError::NotFound).status().as_u16(),
             404
         );
-        let storage = CustomerError::storage(std::io::Error::other("x"));
+        let storage = CustomerError::Storage(StorageFailure::failed(std::io::Error::other("x")));
         assert_eq!(ApiError::from(storage).status().as_u16(), 500);
         let (status, _, body) = body_of(ApiError::BadGateway("provider down".into())).await;
         assert_eq!(status, StatusCode::BAD_GATEWAY);

@@ -8,7 +8,7 @@
 
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use domain::audit::{AuditEntry, AuditError, AuditListing, AuditLog};
-use domain::{CatalogError, Page, PageRequest};
+use domain::{Page, PageRequest};
 
 use crate::DynamoCatalog;
 use crate::expr::Expr;
@@ -24,16 +24,6 @@ impl Table {
     pub(crate) fn history_put(&self, entry: &AuditEntry) -> Result<TransactWriteItem, Failure> {
         let item = AuditRecord::encode(entry, self.audit_retention())?;
         txn::put(self.name(), item, Expr::new().when_absent(keys::PK))
-    }
-}
-
-/// A list's failure (the list code reports in the catalog's terms) as the history's.
-fn audit_error(err: CatalogError) -> AuditError {
-    match err {
-        CatalogError::InvalidCursor => AuditError::InvalidCursor,
-        CatalogError::StorageUnavailable(err) => AuditError::StorageUnavailable(err),
-        CatalogError::Storage(err) => AuditError::Storage(err),
-        other => AuditError::Storage(Box::new(other)),
     }
 }
 
@@ -63,7 +53,7 @@ impl AuditLog for DynamoCatalog {
                     .await
             }
         }
-        .map_err(audit_error)?;
+        .map_err(AuditError::from)?;
         let items = page
             .items
             .into_iter()

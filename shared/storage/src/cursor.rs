@@ -8,12 +8,13 @@ use std::collections::{BTreeMap, HashMap};
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use domain::{CatalogError, Cursor};
+use domain::Cursor;
 
+use crate::failure::{Failure, ListFailure};
 use crate::item::Item;
 
 /// Encodes the `key_attrs` of `item` as a cursor.
-pub(crate) fn encode(item: &Item, key_attrs: &[&str]) -> Result<Cursor, CatalogError> {
+pub(crate) fn encode(item: &Item, key_attrs: &[&str]) -> Result<Cursor, Failure> {
     let mut key = BTreeMap::new();
     for attr in key_attrs {
         match item.get(*attr) {
@@ -21,11 +22,11 @@ pub(crate) fn encode(item: &Item, key_attrs: &[&str]) -> Result<Cursor, CatalogE
                 key.insert((*attr).to_owned(), value.clone());
             }
             _ => {
-                return Err(crate::failure::Failure::malformed("key attribute").into());
+                return Err(Failure::malformed("key attribute"));
             }
         }
     }
-    let json = serde_json::to_vec(&key).map_err(CatalogError::storage)?;
+    let json = serde_json::to_vec(&key).map_err(Failure::failed)?;
     Ok(Cursor(URL_SAFE_NO_PAD.encode(json)))
 }
 
@@ -37,19 +38,19 @@ pub(crate) fn decode(
     key_attrs: &[&str],
     (partition_attr, partition): (&str, &str),
     (sort_attr, sort_prefix): (&str, &str),
-) -> Result<Item, CatalogError> {
+) -> Result<Item, ListFailure> {
     let bytes = URL_SAFE_NO_PAD
         .decode(&cursor.0)
-        .map_err(|_| CatalogError::InvalidCursor)?;
+        .map_err(|_| ListFailure::InvalidCursor)?;
     let key: BTreeMap<String, String> =
-        serde_json::from_slice(&bytes).map_err(|_| CatalogError::InvalidCursor)?;
+        serde_json::from_slice(&bytes).map_err(|_| ListFailure::InvalidCursor)?;
     let same_attrs = key.len() == key_attrs.len() && key_attrs.iter().all(|a| key.contains_key(*a));
     let in_list = key.get(partition_attr).map(String::as_str) == Some(partition)
         && key
             .get(sort_attr)
             .is_some_and(|s| s.starts_with(sort_prefix));
     if !same_attrs || !in_list || key.values().any(|v| v.is_empty() || v.len() > 1024) {
-        return Err(CatalogError::InvalidCursor);
+        return Err(ListFailure::InvalidCursor);
     }
     Ok(key
         .into_iter()
@@ -66,24 +67,24 @@ struct Position {
 }
 
 /// The cursor that continues `list` below the sort key `below`.
-pub(crate) fn encode_position(list: &str, below: &str) -> Result<Cursor, CatalogError> {
+pub(crate) fn encode_position(list: &str, below: &str) -> Result<Cursor, Failure> {
     let position = Position {
         list: list.to_owned(),
         below: below.to_owned(),
     };
-    let json = serde_json::to_vec(&position).map_err(CatalogError::storage)?;
+    let json = serde_json::to_vec(&position).map_err(Failure::failed)?;
     Ok(Cursor(URL_SAFE_NO_PAD.encode(json)))
 }
 
 /// The sort key a cursor of `list` continues below.
-pub(crate) fn decode_position(cursor: &Cursor, list: &str) -> Result<String, CatalogError> {
+pub(crate) fn decode_position(cursor: &Cursor, list: &str) -> Result<String, ListFailure> {
     let bytes = URL_SAFE_NO_PAD
         .decode(&cursor.0)
-        .map_err(|_| CatalogError::InvalidCursor)?;
+        .map_err(|_| ListFailure::InvalidCursor)?;
     let position: Position =
-        serde_json::from_slice(&bytes).map_err(|_| CatalogError::InvalidCursor)?;
+        serde_json::from_slice(&bytes).map_err(|_| ListFailure::InvalidCursor)?;
     if position.list != list || position.below.is_empty() || position.below.len() > 1024 {
-        return Err(CatalogError::InvalidCursor);
+        return Err(ListFailure::InvalidCursor);
     }
     Ok(position.below)
 }
@@ -120,7 +121,7 @@ mod tests {
             "01J00000000000000000000RD1"
         );
         let invalid = |c: &Cursor, list: &str| {
-            matches!(decode_position(c, list), Err(CatalogError::InvalidCursor))
+            matches!(decode_position(c, list), Err(ListFailure::InvalidCursor))
         };
         assert!(invalid(&cursor, "ORDER_STATUS#CONFIRMED"), "other list");
         assert!(invalid(&Cursor("!!!".into()), "ORDERS"));
@@ -136,7 +137,7 @@ mod tests {
         let invalid = |c: &Cursor, partition: &str, prefix: &str| {
             matches!(
                 decode(c, &ATTRS, ("GSI1PK", partition), ("GSI1SK", prefix)),
-                Err(CatalogError::InvalidCursor)
+                Err(ListFailure::InvalidCursor)
             )
         };
         assert!(invalid(&Cursor("!!!".into()), "TREE", ""));
@@ -146,7 +147,7 @@ mod tests {
         assert!(
             matches!(
                 decode(&cursor, &ATTRS[..2], ("PK", "P#1"), ("SK", "")),
-                Err(CatalogError::InvalidCursor)
+                Err(ListFailure::InvalidCursor)
             ),
             "other key attributes"
         );
@@ -203,12 +204,12 @@ mod properties {
         prop_oneof![4 => likely, 1 => Just(String::new()), 1 => Just("A/".repeat(513))]
     }
 
-    fn decode_for(cursor: &Cursor, partition: &str, prefix: &str) -> Result<Item, CatalogError> {
+    fn decode_for(cursor: &Cursor, partition: &str, prefix: &str) -> Result<Item, ListFailure> {
         decode(cursor, &ATTRS, (PARTITION, partition), (SORT, prefix))
     }
 
-    fn is_invalid<T>(result: &Result<T, CatalogError>) -> bool {
-        matches!(result, Err(CatalogError::InvalidCursor))
+    fn is_invalid<T>(result: &Result<T, ListFailure>) -> bool {
+        matches!(result, Err(ListFailure::InvalidCursor))
     }
 
     /// Whether `key` is a key of the list: exactly its key attributes, its partition,
@@ -279,7 +280,7 @@ mod properties {
             if let Some(altered) = altered(&cursor, at, by) {
                 match decode_for(&altered, &partition, &prefix) {
                     Ok(key) => prop_assert!(in_list(&key, &partition, &prefix), "{:?}", key),
-                    Err(e) => prop_assert!(matches!(e, CatalogError::InvalidCursor), "{:?}", e),
+                    Err(e) => prop_assert!(matches!(e, ListFailure::InvalidCursor), "{:?}", e),
                 }
             }
         }
@@ -381,7 +382,7 @@ mod properties {
             if let Some(altered) = altered(&cursor, at, by) {
                 match decode_position(&altered, &list) {
                     Ok(below) => prop_assert!(!below.is_empty() && below.len() <= 1024),
-                    Err(e) => prop_assert!(matches!(e, CatalogError::InvalidCursor), "{:?}", e),
+                    Err(e) => prop_assert!(matches!(e, ListFailure::InvalidCursor), "{:?}", e),
                 }
             }
         }

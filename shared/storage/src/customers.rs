@@ -26,8 +26,7 @@ use domain::customer::{
     SignIn,
 };
 use domain::{
-    CatalogError, CustomerError, CustomerId, CustomerStore, Page, PageRequest, SignInStateStore,
-    Timestamp,
+    CustomerError, CustomerId, CustomerStore, Page, PageRequest, SignInStateStore, Timestamp,
 };
 use futures::{StreamExt, TryStreamExt};
 
@@ -145,16 +144,6 @@ impl CustomerStore for DynamoCustomers {
     }
 }
 
-/// A list's failure (the list code reports in the catalog's terms) as a customer error.
-fn list_error(err: CatalogError) -> CustomerError {
-    match err {
-        CatalogError::InvalidCursor => CustomerError::InvalidCursor,
-        CatalogError::StorageUnavailable(err) => CustomerError::StorageUnavailable(err),
-        CatalogError::Storage(err) => CustomerError::Storage(err),
-        other => CustomerError::storage(other),
-    }
-}
-
 impl CustomerDirectory for DynamoCustomers {
     #[tracing::instrument(name = "dynamodb.list_customers", skip_all, fields(
         // The kind only: the address looked up is personal data.
@@ -172,11 +161,7 @@ impl CustomerDirectory for DynamoCustomers {
             CustomerListing::All => Listing::gsi2(keys::CUSTOMER_LIST, ""),
             CustomerListing::Email(email) => Listing::gsi1(keys::customers_with_email(email), ""),
         };
-        let page = self
-            .table
-            .query_page(&list.newest_first(), page)
-            .await
-            .map_err(list_error)?;
+        let page = self.table.query_page(&list.newest_first(), page).await?;
         let items = page
             .items
             .into_iter()

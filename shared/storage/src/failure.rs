@@ -1,11 +1,11 @@
 //! The storage layer's one failure type: why a request to DynamoDB (or the item it read or
 //! meant to write) failed, sorted once by whether retrying later can help.
 //!
-//! Invariants: every storage failure the adapters report is a [`Failure`], and each domain
-//! error has exactly one conversion from it (below): `Unavailable` (DynamoDB unreachable,
-//! timing out or throttling: retry later, a 503) becomes `StorageUnavailable`, `Failed`
-//! (anything else: a refused request, a malformed stored item, a bug of ours) becomes
-//! `Storage`. A refused conditional write or a cancelled transaction is not a failure:
+//! Invariants: every storage failure the adapters report is a [`Failure`], and it reaches
+//! the domain as one [`StorageFailure`], kept whole in each domain error's `Storage`
+//! variant: `Unavailable` (DynamoDB unreachable, timing out or throttling: retry later, a
+//! 503) or `Failed` (anything else: a refused request, a malformed stored item, a bug of
+//! ours). A list's page fails with a [`ListFailure`]: that or a cursor not of the list. A refused conditional write or a cancelled transaction is not a failure:
 //! [`crate::table::WriteError`] and [`crate::txn::TxnError`] report those, and the adapter
 //! says what they mean before anything reaches the domain.
 
@@ -16,7 +16,9 @@ use aws_sdk_dynamodb::error::{BuildError, ProvideErrorMetadata, SdkError};
 use domain::CatalogError;
 use domain::audit::AuditError;
 use domain::customer::CustomerError;
+use domain::error::StorageFailure;
 use domain::order::{OrderError, PlaceFailure};
+use domain::payment_use_cases::{PaymentError, WriteFailure};
 
 pub(crate) type BoxError = Box<dyn StdError + Send + Sync>;
 
@@ -102,23 +104,53 @@ impl From<BuildError> for Failure {
     }
 }
 
-impl From<Failure> for CatalogError {
+/// Why a page of a list was not read: its cursor is not the list's (the client's
+/// business, a 400), or storage failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ListFailure {
+    #[error("the cursor is not valid for this list")]
+    InvalidCursor,
+    #[error(transparent)]
+    Storage(#[from] Failure),
+}
+
+impl From<Failure> for StorageFailure {
     fn from(failure: Failure) -> Self {
         match failure {
-            Failure::Unavailable(e) => CatalogError::StorageUnavailable(e),
-            Failure::Failed(e) => CatalogError::Storage(e),
+            Failure::Unavailable(e) => StorageFailure::Unavailable(e),
+            Failure::Failed(e) => StorageFailure::Failed(e),
         }
     }
 }
 
-impl From<Failure> for OrderError {
-    fn from(failure: Failure) -> Self {
-        match failure {
-            Failure::Unavailable(e) => OrderError::StorageUnavailable(e),
-            Failure::Failed(e) => OrderError::Storage(e),
+/// Each domain error that has a `Storage(StorageFailure)` variant takes a [`Failure`]
+/// there, and (where it lists) a [`ListFailure`] as its own `InvalidCursor` or `Storage`.
+macro_rules! storage_failure_into {
+    ($($error:ty),+ $(,)?) => {$(
+        impl From<Failure> for $error {
+            fn from(failure: Failure) -> Self {
+                Self::Storage(failure.into())
+            }
         }
-    }
+
+        impl From<ListFailure> for $error {
+            fn from(failure: ListFailure) -> Self {
+                match failure {
+                    ListFailure::InvalidCursor => Self::InvalidCursor,
+                    ListFailure::Storage(failure) => failure.into(),
+                }
+            }
+        }
+    )+};
 }
+
+storage_failure_into!(
+    CatalogError,
+    OrderError,
+    CustomerError,
+    AuditError,
+    PaymentError
+);
 
 impl From<Failure> for PlaceFailure {
     fn from(failure: Failure) -> Self {
@@ -126,41 +158,8 @@ impl From<Failure> for PlaceFailure {
     }
 }
 
-impl From<Failure> for CustomerError {
+impl From<Failure> for WriteFailure {
     fn from(failure: Failure) -> Self {
-        match failure {
-            Failure::Unavailable(e) => CustomerError::StorageUnavailable(e),
-            Failure::Failed(e) => CustomerError::Storage(e),
-        }
-    }
-}
-
-impl From<Failure> for AuditError {
-    fn from(failure: Failure) -> Self {
-        match failure {
-            Failure::Unavailable(e) => AuditError::StorageUnavailable(e),
-            Failure::Failed(e) => AuditError::Storage(e),
-        }
-    }
-}
-
-impl From<Failure> for domain::error::StorageFailure {
-    fn from(failure: Failure) -> Self {
-        match failure {
-            Failure::Unavailable(e) => domain::error::StorageFailure::Unavailable(e),
-            Failure::Failed(e) => domain::error::StorageFailure::Failed(e),
-        }
-    }
-}
-
-impl From<Failure> for domain::payment_use_cases::PaymentError {
-    fn from(failure: Failure) -> Self {
-        domain::payment_use_cases::PaymentError::Storage(failure.into())
-    }
-}
-
-impl From<Failure> for domain::payment_use_cases::WriteFailure {
-    fn from(failure: Failure) -> Self {
-        domain::payment_use_cases::WriteFailure::Other(failure.into())
+        WriteFailure::Other(failure.into())
     }
 }

@@ -4,9 +4,9 @@
 //! `CUSTOMER_EMAIL#<lower-cased email>`, newest first, one item).
 
 use domain::customer::{Customer, EmailKey};
-use domain::{CatalogError, CustomerId, PageLimit, PageRequest};
+use domain::{CustomerId, PageLimit, PageRequest};
 
-use crate::failure::Failure;
+use crate::failure::{Failure, ListFailure};
 use crate::item::key;
 use crate::keys;
 use crate::query::Listing;
@@ -28,10 +28,10 @@ pub(crate) async fn customers(table: &Table, ids: &[CustomerId]) -> Result<Vec<C
 pub(crate) async fn newest_with_email(
     table: &Table,
     email: &EmailKey,
-) -> Result<Option<CustomerId>, CatalogError> {
+) -> Result<Option<CustomerId>, ListFailure> {
     let listing = Listing::gsi1(keys::customers_with_email(email), "").newest_first();
     let page = PageRequest {
-        limit: PageLimit::new(1).map_err(CatalogError::storage)?,
+        limit: PageLimit::new(1).map_err(Failure::failed)?,
         cursor: None,
     };
     let page = table.query_page(&listing, &page).await?;
@@ -40,5 +40,5 @@ pub(crate) async fn newest_with_email(
         .next()
         .map(|item| CustomerRecord::decode(item).map(|c| c.id))
         .transpose()
-        .map_err(Into::into)
+        .map_err(ListFailure::from)
 }

@@ -15,7 +15,7 @@ use domain::order::{
     HandOffChange, IdempotencyKey, IdempotencyRecord, Order, OrderError, OrderListing, OrderStatus,
     OrderStore, PaymentMarks, PendingHandOff, PlaceFailure, Restock, StatusChange, StockedProduct,
 };
-use domain::{CatalogError, CustomerId, OrderId, Page, PageRequest, ProductId, Timestamp};
+use domain::{CustomerId, OrderId, Page, PageRequest, ProductId, Timestamp};
 
 use crate::expr::Expr;
 use crate::failure::Failure;
@@ -59,16 +59,6 @@ impl DynamoOrders {
             table: self.table.with_audit_retention(retention),
             ..self
         }
-    }
-}
-
-/// A list's failure (the list code reports in the catalog's terms) as an order error.
-fn list_error(err: CatalogError) -> OrderError {
-    match err {
-        CatalogError::InvalidCursor => OrderError::InvalidCursor,
-        CatalogError::StorageUnavailable(err) => OrderError::StorageUnavailable(err),
-        CatalogError::Storage(err) => OrderError::Storage(err),
-        other => OrderError::storage(other),
     }
 }
 
@@ -390,7 +380,7 @@ impl OrderStore for DynamoOrders {
     ) -> Result<Option<CustomerId>, OrderError> {
         order_customers::newest_with_email(&self.table, email)
             .await
-            .map_err(list_error)
+            .map_err(OrderError::from)
     }
 
     #[tracing::instrument(name = "dynamodb.list_orders", skip_all, fields(
@@ -454,7 +444,7 @@ impl OrderStore for DynamoOrders {
                     .await
             }
         }
-        .map_err(list_error)?;
+        .map_err(OrderError::from)?;
         let items = page
             .items
             .into_iter()

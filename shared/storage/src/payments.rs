@@ -12,13 +12,12 @@
 //!   it records, and never released: one receipt counts once, on one order, whichever
 //!   way it arrived (prompt, Paybill, assignment by staff).
 
-use domain::error::StorageFailure;
 use domain::order::{Order, OrderNumber};
 use domain::payment::PaymentId;
 use domain::payment_use_cases::{
     PaymentError, PaymentStore, PaymentWrite, PromptRef, UnmatchedPayment, WriteFailure,
 };
-use domain::{CatalogError, CustomerId, OrderId, Page, PageRequest, PhoneNumber};
+use domain::{CustomerId, OrderId, Page, PageRequest, PhoneNumber};
 
 use crate::expr::Expr;
 use crate::failure::Failure;
@@ -247,17 +246,7 @@ impl PaymentStore for DynamoPayments {
         page: &PageRequest,
     ) -> Result<Page<UnmatchedPayment>, PaymentError> {
         let listing = Listing::gsi2(keys::UNMATCHED_PAYMENTS, "").newest_first();
-        let page = self
-            .table
-            .query_page(&listing, page)
-            .await
-            .map_err(|err| match err {
-                CatalogError::InvalidCursor => PaymentError::InvalidCursor,
-                CatalogError::StorageUnavailable(err) => {
-                    PaymentError::Storage(StorageFailure::Unavailable(err))
-                }
-                other => PaymentError::Storage(StorageFailure::Failed(Box::new(other))),
-            })?;
+        let page = self.table.query_page(&listing, page).await?;
         Ok(Page {
             items: page
                 .items

@@ -2,14 +2,14 @@
 //! optionally narrowed by a sort-key prefix or bound and a filter; a sharded list = several
 //! partitions of one index whose sort keys are unique across them, read in parallel and
 //! merged. Paging is by cursor (a cursor that is not the list's is
-//! [`CatalogError::InvalidCursor`], which each adapter reports as its own); never a Scan.
+//! [`ListFailure::InvalidCursor`], which each adapter reports as its own); never a Scan.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use domain::{CatalogError, Page, PageRequest};
+use domain::{Page, PageRequest};
 
 use crate::cursor;
 use crate::expr::Expr;
-use crate::failure::Failure;
+use crate::failure::{Failure, ListFailure};
 use crate::item::Item;
 use crate::keys;
 use crate::table::Table;
@@ -234,7 +234,7 @@ impl Table {
         &self,
         listing: &Listing,
         page: &PageRequest,
-    ) -> Result<Page<Item>, CatalogError> {
+    ) -> Result<Page<Item>, ListFailure> {
         let key_attrs = listing.key_attrs();
         let mut start = match &page.cursor {
             Some(c) => Some(cursor::decode(
@@ -298,7 +298,7 @@ impl Table {
         list: &str,
         shards: Vec<Listing>,
         page: &PageRequest,
-    ) -> Result<Page<Item>, CatalogError> {
+    ) -> Result<Page<Item>, ListFailure> {
         let Some(sort_attr) = shards.first().map(|s| s.sort_attr) else {
             return Ok(Page {
                 items: Vec::new(),
@@ -333,7 +333,7 @@ impl Table {
             let found = found
                 .into_iter()
                 .map(|item| Ok((sort_key_of(&item, sort_attr)?, item)))
-                .collect::<Result<Vec<_>, CatalogError>>()?;
+                .collect::<Result<Vec<_>, Failure>>()?;
             let last = last.map(|l| sort_key_of(&l, sort_attr)).transpose()?;
             shard_pages.push((found, last));
         }

@@ -162,51 +162,18 @@ fn escape(s: &str) -> String {
 mod tests {
     use super::*;
     use crate::customer::{CustomerId, CustomerName, PhoneNumber};
-    use crate::notification::Notifications;
-    use crate::order::{
-        DeliveryAddress, Notes, OrderLine, OrderNumber, OrderStatus, Quantity, Totals, VatRate,
-    };
-    use crate::product::{ProductName, Sku};
+    use crate::order::OrderStatus;
+    use crate::testing::OrderBuilder;
     use crate::timestamp::Timestamp;
-    use crate::{OrderId, ProductId};
 
-    fn order(notes: Option<&str>) -> Order {
-        let now = Timestamp::parse("2026-11-26T10:00:00.000Z").expect("now");
-        let lines = vec![
-            OrderLine::new(
-                ProductId::generate(),
-                ProductName::parse("Phone <Pro>").expect("name"),
-                Some(Sku::parse("PH-1").expect("sku")),
-                Money::parse_price("12500").expect("price"),
-                Quantity::new(2).expect("quantity"),
-            ),
-            OrderLine::new(
-                ProductId::generate(),
-                ProductName::parse("Case").expect("name"),
-                None,
-                Money::parse_price("0.05").expect("price"),
-                Quantity::new(1).expect("quantity"),
-            ),
-        ];
-        Order {
-            id: OrderId::generate(),
-            order_number: OrderNumber::parse("ORD-20261126-7KQ2MZ").expect("number"),
-            customer_id: CustomerId::generate(),
-            status: OrderStatus::Confirmed,
-            totals: Totals::of(&lines, VatRate::kenya_standard()),
-            lines,
-            delivery_address: DeliveryAddress::parse("Moi Ave & \"Kenyatta\" St").expect("address"),
-            notes: notes.map(|n| Notes::parse(n).expect("notes")),
-            notifications: Notifications::default(),
-            created_at: now,
-            updated_at: now,
-            confirmed_at: Some(now),
-            cancelled_at: None,
-            hand_off_due: None,
-            payments: Vec::new(),
-            payments_version: 0,
-            messages: Vec::new(),
-        }
+    /// A confirmed order of two lines, with text the HTML part must escape.
+    fn order() -> OrderBuilder {
+        OrderBuilder::new()
+            .number("ORD-20261126-7KQ2MZ")
+            .status(OrderStatus::Confirmed)
+            .line("Phone <Pro>", Some("PH-1"), "12500", 2)
+            .line("Case", None, "0.05", 1)
+            .delivery_address("Moi Ave & \"Kenyatta\" St")
     }
 
     fn customer(phone: Option<&str>) -> Customer {
@@ -225,7 +192,7 @@ mod tests {
     #[test]
     fn the_email_lists_customer_lines_and_totals() {
         let email = admin_email(
-            &order(Some("ring twice")),
+            &order().notes("ring twice").build(),
             Some(&customer(Some("0712345678"))),
         );
         assert_eq!(
@@ -254,7 +221,10 @@ mod tests {
 
     #[test]
     fn the_html_part_escapes_everything_people_typed() {
-        let email = admin_email(&order(Some("<b>fragile</b>")), Some(&customer(None)));
+        let email = admin_email(
+            &order().notes("<b>fragile</b>").build(),
+            Some(&customer(None)),
+        );
         for expected in [
             "Wanjiku &lt;Kamau&gt;",
             "Moi Ave &amp; &quot;Kenyatta&quot; St",
@@ -276,7 +246,7 @@ mod tests {
 
     #[test]
     fn a_missing_customer_still_gives_a_complete_email() {
-        let email = admin_email(&order(None), None);
+        let email = admin_email(&order().build(), None);
         assert!(email.text.contains("Customer: (unknown customer)"));
         assert!(!email.text.contains("Notes:"));
     }

@@ -5,7 +5,7 @@ use std::error::Error as StdError;
 use std::future::Future;
 
 use crate::customer::{Customer, CustomerId, EmailKey};
-use crate::error::ValidationErrors;
+use crate::error::{StorageFailure, ValidationErrors};
 use crate::id::{OrderId, ProductId};
 use crate::order::Order;
 use crate::order::request::{Fingerprint, IdempotencyKey};
@@ -24,8 +24,8 @@ pub struct Unavailable {
     pub available: u32,
 }
 
-/// Why an orders operation did not happen. Every variant but `Storage` and
-/// `StorageUnavailable` is the client's business.
+/// Why an orders operation did not happen. Every variant but `Storage` is the client's
+/// business.
 #[derive(Debug, thiserror::Error)]
 pub enum OrderError {
     #[error("order not found")]
@@ -53,17 +53,9 @@ pub enum OrderError {
     StockTooScattered { portions: usize, max: usize },
     #[error("the cursor is not valid for this list")]
     InvalidCursor,
-    #[error("storage failed")]
-    Storage(#[source] Box<dyn StdError + Send + Sync>),
-    #[error("storage is unavailable (unreachable, timed out or throttled); retry later")]
-    StorageUnavailable(#[source] Box<dyn StdError + Send + Sync>),
-}
-
-impl OrderError {
-    /// Wraps an adapter's failure.
-    pub fn storage(err: impl StdError + Send + Sync + 'static) -> Self {
-        Self::Storage(Box::new(err))
-    }
+    /// Storage failed, or is unavailable for now (a 503 to retry).
+    #[error(transparent)]
+    Storage(#[from] StorageFailure),
 }
 
 /// Why the transaction that places an order did not commit.

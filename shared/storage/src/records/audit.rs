@@ -170,10 +170,8 @@ impl AuditRecord {
 #[cfg(test)]
 mod tests {
     use aws_sdk_dynamodb::types::AttributeValue;
-    use domain::category::CategoryPath;
     use domain::money::Money;
-    use domain::product::{Product, ProductName};
-    use domain::{CategoryId, ProductId};
+    use domain::testing::ProductBuilder;
     use domain::{audit, catalog_history};
 
     use super::*;
@@ -181,19 +179,7 @@ mod tests {
 
     fn entry() -> AuditEntry {
         let at = Timestamp::parse("2026-12-03T08:00:00.000Z").expect("at");
-        let product = Product {
-            id: ProductId::generate(),
-            name: ProductName::parse("Phone").expect("name"),
-            description: None,
-            sku: None,
-            price: Money::parse_price("10").expect("price"),
-            stock_quantity: 2,
-            stock_buckets: domain::stock_buckets::BucketCount::ONE,
-            category_path: CategoryPath::root(CategoryId::generate()),
-            is_active: true,
-            created_at: at,
-            updated_at: at,
-        };
+        let product = ProductBuilder::new().created_at(at).build();
         let actor = Actor::account(
             "01J0000000000000000000000C".parse().expect("id"),
             "admin@example.com",

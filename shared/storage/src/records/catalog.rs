@@ -329,6 +329,7 @@ impl ProductRecord {
 #[cfg(test)]
 mod tests {
     use aws_sdk_dynamodb::types::AttributeValue;
+    use domain::testing::ProductBuilder;
 
     use super::*;
     use crate::records::attr;
@@ -337,21 +338,14 @@ mod tests {
         AttributeValue::S(v.to_owned())
     }
 
+    /// "Phone X" (SKU PX-1) at `price`, with 7 units in one bucket.
     fn product(price: &str) -> Product {
-        let now = Timestamp::now();
-        Product {
-            id: ProductId::generate(),
-            name: ProductName::parse("Phone X").expect("name"),
-            description: None,
-            sku: Some(Sku::parse("PX-1").expect("sku")),
-            price: Money::parse_price(price).expect("price"),
-            stock_quantity: 7,
-            stock_buckets: domain::stock_buckets::BucketCount::ONE,
-            category_path: CategoryPath::root(CategoryId::generate()),
-            is_active: true,
-            created_at: now,
-            updated_at: now,
-        }
+        ProductBuilder::new()
+            .name("Phone X")
+            .sku("PX-1")
+            .price(price)
+            .stock(7)
+            .build()
     }
 
     #[test]

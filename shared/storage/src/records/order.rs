@@ -558,8 +558,9 @@ impl IdempotencyItem {
 
 #[cfg(test)]
 mod tests {
-    use domain::order::{OrderStatus, VatRate};
-    use domain::{CustomerId, ProductId};
+    use domain::CustomerId;
+    use domain::order::OrderStatus;
+    use domain::testing::OrderBuilder;
 
     use super::*;
 
@@ -567,49 +568,19 @@ mod tests {
         AttributeValue::N(v.to_owned())
     }
 
-    fn order(hand_off_due: Option<Timestamp>) -> Order {
-        let now = Timestamp::now();
-        let lines = vec![
-            OrderLine::new(
-                ProductId::generate(),
-                ProductName::parse("Phone").expect("name"),
-                Some(Sku::parse("PH-1").expect("sku")),
-                Money::parse_price("1499.99").expect("price"),
-                Quantity::new(3).expect("quantity"),
-            ),
-            OrderLine::new(
-                ProductId::generate(),
-                ProductName::parse("Case").expect("name"),
-                None,
-                Money::parse_price("0.05").expect("price"),
-                Quantity::new(1).expect("quantity"),
-            ),
-        ];
-        Order {
-            id: OrderId::generate(),
-            order_number: OrderNumber::generate(now),
-            customer_id: CustomerId::generate(),
-            status: OrderStatus::Confirmed,
-            totals: Totals::of(&lines, VatRate::kenya_standard()),
-            lines,
-            delivery_address: DeliveryAddress::parse("Moi Avenue 1").expect("address"),
-            notes: Some(Notes::parse("ring twice").expect("notes")),
-            notifications: Notifications::default(),
-            created_at: now,
-            updated_at: now,
-            confirmed_at: Some(now),
-            cancelled_at: None,
-            hand_off_due,
-            payments: Vec::new(),
-            payments_version: 0,
-            messages: Vec::new(),
-        }
+    /// A confirmed order with notes, of two lines: 4500.02 before VAT.
+    fn order() -> OrderBuilder {
+        OrderBuilder::new()
+            .status(OrderStatus::Confirmed)
+            .line("Phone", Some("PH-1"), "1499.99", 3)
+            .line("Case", None, "0.05", 1)
+            .notes("ring twice")
     }
 
     #[test]
     fn orders_round_trip_with_exact_cents_and_their_list_keys() {
         let due = Timestamp::now();
-        let order = order(Some(due));
+        let order = order().hand_off_due(due).build();
         let item = OrderRecord::encode_new(&order).expect("encodes");
         assert_eq!(item.get("subtotal_cents"), Some(&n("450002")));
         let shard = keys::OrderShard::of(order.id);
@@ -633,7 +604,7 @@ mod tests {
 
     #[test]
     fn notification_states_round_trip_and_a_fresh_order_writes_none() {
-        let mut order = order(None);
+        let mut order = order().build();
         let fresh = OrderRecord::encode_new(&order).expect("encodes");
         assert!(!fresh.contains_key(attr::NOTIFICATION_SMS));
         assert!(!fresh.contains_key(attr::NOTIFICATION_EMAIL));
@@ -674,7 +645,7 @@ mod tests {
 
     #[test]
     fn only_an_order_with_a_failed_channel_is_in_the_failed_notifications_index() {
-        let mut order = order(None);
+        let mut order = order().build();
         let clean = OrderRecord::encode_new(&order).expect("encodes");
         assert!(!clean.contains_key(keys::GSI5PK) && !clean.contains_key(keys::GSI5SK));
         order.notifications.email.status = ChannelStatus::Failed;
@@ -720,7 +691,7 @@ mod tests {
 
     #[test]
     fn orders_without_a_pending_hand_off_stay_out_of_the_sparse_index() {
-        let item = OrderRecord::encode_new(&order(None)).expect("encodes");
+        let item = OrderRecord::encode_new(&order().build()).expect("encodes");
         assert!(!item.contains_key(keys::GSI4PK));
         assert!(!item.contains_key(keys::GSI4SK));
         assert!(!item.contains_key(attr::HAND_OFF_DUE));
@@ -733,7 +704,7 @@ mod tests {
             customer_id: CustomerId::generate(),
             key: IdempotencyKey::parse("k-1").expect("key"),
             fingerprint: Fingerprint("ab".repeat(32)),
-            order: order(None),
+            order: order().build(),
             expires_at: now.after(std::time::Duration::from_secs(86_400)),
         };
         let item = IdempotencyItem::encode(&record).expect("encodes");
@@ -754,7 +725,7 @@ mod tests {
 
     #[test]
     fn a_malformed_order_is_an_error_naming_the_record() {
-        let mut item = OrderRecord::encode_new(&order(None)).expect("encodes");
+        let mut item = OrderRecord::encode_new(&order().build()).expect("encodes");
         item.insert(attr::STATUS.into(), s("LOST"));
         let err = OrderRecord::decode(item.clone()).expect_err("bad status");
         assert!(err.to_string().starts_with("order item"), "{err}");

@@ -118,30 +118,14 @@ impl StoredStock {
 
 #[cfg(test)]
 mod tests {
-    use domain::category::CategoryPath;
-    use domain::product::ProductName;
-    use domain::stock_buckets::BucketCount;
-    use domain::{CategoryId, Money, ProductId, Timestamp};
+    use domain::testing::ProductBuilder;
 
     use super::*;
     use crate::records::attr;
 
     #[test]
     fn buckets_round_trip_and_carry_the_attributes_orders_condition_on() {
-        let now = Timestamp::now();
-        let product = Product {
-            id: ProductId::generate(),
-            name: ProductName::parse("Phone").expect("name"),
-            description: None,
-            sku: None,
-            price: Money::parse_price("1499.50").expect("price"),
-            stock_quantity: 9,
-            stock_buckets: BucketCount::new(3).expect("count"),
-            category_path: CategoryPath::root(CategoryId::generate()),
-            is_active: true,
-            created_at: now,
-            updated_at: now,
-        };
+        let product = ProductBuilder::new().stock(9).buckets(3).build();
         let item = StockBucketRecord::encode(&product, 2, 3).expect("encodes");
         for name in [attr::STOCK, attr::PRICE, attr::IS_ACTIVE] {
             assert!(item.contains_key(name), "{name}");
