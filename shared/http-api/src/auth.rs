@@ -14,6 +14,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::problem::ApiError;
+use crate::verified_tokens::{Remembered, VerifiedTokens};
 
 /// How long an access token lives: 24 hours.
 pub const ACCESS_TOKEN_TTL_SECONDS: i64 = 24 * 60 * 60;
@@ -79,10 +80,26 @@ pub enum KeyConfigError {
 
 /// Verifies access tokens: signature by a known key (`kid`), ES256 only, `iss`, `aud`
 /// and `exp`.
+///
+/// A token it verified is remembered until it expires ([`VerifiedTokens`]): its
+/// signature is checked once per warm instance.
 #[derive(Clone)]
 pub struct TokenVerifier {
     keys: HashMap<String, DecodingKey>,
     validation: Validation,
+    verified: VerifiedTokens,
+}
+
+/// Seconds a token is still accepted after its `exp` (clock skew between instances).
+const LEEWAY_SECONDS: i64 = 30;
+
+/// The current time in Unix seconds.
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| {
+            i64::try_from(since.as_secs()).unwrap_or(i64::MAX)
+        })
 }
 
 impl std::fmt::Debug for TokenVerifier {
@@ -117,12 +134,29 @@ impl TokenVerifier {
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.leeway = 30;
-        Ok(Self { keys, validation })
+        validation.leeway = LEEWAY_SECONDS.unsigned_abs();
+        Ok(Self {
+            keys,
+            validation,
+            verified: VerifiedTokens::default(),
+        })
     }
 
     /// The claims of a valid token.
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        let now = unix_now();
+        match self.verified.recall(token, now, LEEWAY_SECONDS) {
+            Remembered::Valid(claims) => return Ok(claims),
+            Remembered::Expired => return Err(TokenError::Expired),
+            Remembered::Unknown => {}
+        }
+        let claims = self.verify_in_full(token)?;
+        self.verified.remember(token, &claims, now, LEEWAY_SECONDS);
+        Ok(claims)
+    }
+
+    /// `token`'s claims, checking its signature and every claim.
+    fn verify_in_full(&self, token: &str) -> Result<Claims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
         if header.alg != Algorithm::ES256 {
             return Err(TokenError::WrongAlgorithm);
@@ -447,6 +481,26 @@ mod tests {
         let no_kid = format!("{header}.{}.{signature}", b64(&claims_json()));
         assert_eq!(verifier.verify(&no_kid), Err(TokenError::UnknownKey));
         assert_eq!(verifier.verify("garbage"), Err(TokenError::Malformed));
+    }
+
+    #[test]
+    fn a_verified_token_is_remembered_and_a_forged_copy_still_refused() {
+        let keys = Keys::new("k1");
+        let verifier = verifier(&[&keys]);
+        let token = keys.token();
+        let claims = verifier.verify(&token).expect("valid");
+        assert_eq!(verifier.verified.len(), 1);
+        assert_eq!(verifier.clone().verify(&token), Ok(claims));
+        // The same header and signature over another payload: verified in full, refused.
+        let mut parts: Vec<&str> = token.split('.').collect();
+        let forged = b64(&claims_json());
+        parts[1] = &forged;
+        assert_eq!(verifier.verify(&parts.join(".")), Err(TokenError::Invalid));
+        assert_eq!(
+            verifier.verified.len(),
+            1,
+            "only valid tokens are remembered"
+        );
     }
 
     #[test]

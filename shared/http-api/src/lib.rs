@@ -14,6 +14,7 @@ pub mod pagination;
 pub mod payment;
 pub mod problem;
 pub mod routing;
+pub mod verified_tokens;
 
 pub use auth::{Admin, Caller, Claims, Customer, Identity, TokenSigner, TokenVerifier};
 pub use callback_guard::{CallbackGuard, Refusal};

@@ -20,8 +20,8 @@ use crate::expr::Expr;
 use crate::item::{key, n, s};
 use crate::query::Listing;
 use crate::records::attr;
-use crate::records::catalog::price_cents;
 use crate::records::catalog::{Placement, ProductRecord, StoredProduct, encode_sku_claim};
+use crate::records::catalog::{listed_price, price_cents};
 use crate::records::stock::{StockBucketRecord, StoredStock};
 use crate::retry::StaleReads;
 use crate::stock;
@@ -328,10 +328,17 @@ impl ProductStore for DynamoCatalog {
                 },
             ),
         };
-        let page = self
-            .table
-            .query_page(&listing.filtered(product_filter(&filter)), &page)
-            .await?;
+        // Hiding inactive products discards few; a price range or a name search may
+        // discard most of what each read evaluates.
+        let narrowing = filter.min_price.is_some()
+            || filter.max_price.is_some()
+            || filter.name_contains.is_some();
+        let listing = if narrowing {
+            listing.filtered(product_filter(&filter))
+        } else {
+            listing.filtered_lightly(product_filter(&filter))
+        };
+        let page = self.table.query_page(&listing, &page).await?;
         let listed = page
             .items
             .into_iter()
@@ -461,11 +468,12 @@ impl ProductStore for DynamoCatalog {
             keys::category_products(path.root_id()),
             keys::products_in_subtree(path),
         )
-        .filtered(active);
+        .filtered(active)
+        .only(&[attr::PRICE]);
         let mut summary = PriceSummary::default();
         let mut total = Money::ZERO;
         for item in self.table.query_all(&listing, None).await? {
-            total = total + ProductRecord::decode(item)?.product.price;
+            total = total + listed_price(&item)?;
             summary.product_count += 1;
         }
         summary.price_total = total;

@@ -19,8 +19,13 @@ use crate::table::Table;
 /// cursor until it is null.
 const MAX_READS_PER_PAGE: usize = 10;
 
-/// Items evaluated per read when a filter is in play.
+/// Items evaluated per read when a filter is in play (after the first read, for a filter
+/// that discards few: [`Listing::filtered_lightly`]).
 const FILTERED_READ_SIZE: i32 = 200;
+
+/// The margin a lightly filtered list's first read adds to what the page needs: one item
+/// in this many may be discarded without a second read.
+const LIGHT_FILTER_MARGIN: i32 = 4;
 
 /// Items read from each shard of a sharded list beyond its even share of the page: with 16
 /// shards and a page of 20, four a shard (64 items read for 20 shown, where reading a full
@@ -38,6 +43,10 @@ pub(crate) struct Listing {
     /// Only sort keys below this (exclusive); never together with a `sort_prefix`.
     sort_below: Option<String>,
     filter: Expr,
+    /// The filter discards few items: the first read asks for little more than the page.
+    filter_is_light: bool,
+    /// Only these attributes are read (`None`: all); a paged list's must include its keys.
+    projection: Option<&'static [&'static str]>,
     newest_first: bool,
 }
 
@@ -79,6 +88,8 @@ impl Listing {
             sort_prefix,
             sort_below: None,
             filter: Expr::new(),
+            filter_is_light: false,
+            projection: None,
             newest_first: false,
         }
     }
@@ -140,10 +151,43 @@ impl Listing {
         self
     }
 
-    /// Keeps only the items that satisfy `filter`'s conditions.
+    /// Keeps only the items that satisfy `filter`'s conditions. Each read evaluates
+    /// [`FILTERED_READ_SIZE`] items, so that a filter that keeps one item in ten still
+    /// fills a page in one read.
     pub fn filtered(mut self, filter: Expr) -> Self {
         self.filter = filter;
+        self.filter_is_light = false;
         self
+    }
+
+    /// Keeps only the items that satisfy `filter`, a filter that discards few of them
+    /// (inactive products): the first read evaluates the page's items and a quarter more,
+    /// not [`FILTERED_READ_SIZE`] (which would read, and parse, ten pages to keep one); a
+    /// read after it, if the page is still short, evaluates as many as [`Self::filtered`]'s.
+    pub fn filtered_lightly(mut self, filter: Expr) -> Self {
+        self.filter = filter;
+        self.filter_is_light = true;
+        self
+    }
+
+    /// Reads only the attributes `names` of each item (DynamoDB still evaluates, and
+    /// charges for, whole items; the response and its parsing shrink).
+    pub fn only(mut self, names: &'static [&'static str]) -> Self {
+        self.projection = Some(names);
+        self
+    }
+
+    /// How many items the next read of a page that still needs `missing` (with one more,
+    /// to know whether the list goes on) evaluates; `first`: no read was made yet.
+    fn read_size(&self, missing: usize, first: bool) -> i32 {
+        let missing = i32::try_from(missing).unwrap_or(i32::MAX);
+        if self.filter.condition_expression().is_none() {
+            missing
+        } else if self.filter_is_light && first {
+            missing.saturating_add(missing / LIGHT_FILTER_MARGIN + 1)
+        } else {
+            missing.max(FILTERED_READ_SIZE)
+        }
     }
 
     fn key_attrs(&self) -> [&'static str; 4] {
@@ -222,6 +266,15 @@ impl Table {
                 request = request.expression_attribute_values(k, v);
             }
         }
+        if let Some(names) = listing.projection {
+            let mut projection = Vec::with_capacity(names.len());
+            for (i, name) in names.iter().enumerate() {
+                let placeholder = format!("#proj{i}");
+                request = request.expression_attribute_names(&placeholder, *name);
+                projection.push(placeholder);
+            }
+            request = request.projection_expression(projection.join(", "));
+        }
         let output = request
             .key_condition_expression(key_condition)
             .send()
@@ -246,16 +299,10 @@ impl Table {
             None => None,
         };
         let want = page.limit.get() as usize;
-        let filtered = listing.filter.condition_expression().is_some();
         let mut items: Vec<Item> = Vec::with_capacity(want + 1);
-        for _ in 0..MAX_READS_PER_PAGE {
+        for read in 0..MAX_READS_PER_PAGE {
             // Ask for one more than needed, so a full last page has no dangling cursor.
-            let missing = i32::try_from(want + 1 - items.len()).unwrap_or(i32::MAX);
-            let limit = if filtered {
-                missing.max(FILTERED_READ_SIZE)
-            } else {
-                missing
-            };
+            let limit = listing.read_size(want + 1 - items.len(), read == 0);
             let (found, last) = self.read(listing, start, limit).await?;
             items.extend(found);
             if items.len() > want {
@@ -443,6 +490,23 @@ mod tests {
             found,
             more.then(|| (*keys.last().expect("a key")).to_owned()),
         )
+    }
+
+    #[test]
+    fn a_read_asks_for_the_page_and_a_lightly_filtered_first_read_a_quarter_more() {
+        let active = || Expr::new().when_eq("is_active", AttributeValue::Bool(true));
+        let plain = Listing::gsi2("PRODUCTS", "");
+        assert_eq!(
+            (plain.read_size(21, true), plain.read_size(5, false)),
+            (21, 5)
+        );
+        let light = Listing::gsi2("PRODUCTS", "").filtered_lightly(active());
+        assert_eq!(light.read_size(21, true), 27);
+        assert_eq!(light.read_size(4, true), 6);
+        assert_eq!(light.read_size(3, false), FILTERED_READ_SIZE);
+        let narrow = Listing::gsi2("PRODUCTS", "").filtered(active());
+        assert_eq!(narrow.read_size(21, true), FILTERED_READ_SIZE);
+        assert_eq!(narrow.read_size(500, true), 500);
     }
 
     #[test]

@@ -5,8 +5,11 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use domain::category::CategoryName;
 use domain::{CategoryId, CategoryStore, ProductId};
+use http_api::AppState;
 use serde_json::{Value, json};
+use storage::DynamoCatalog;
 use testkit::env::TestApp as App;
+use testkit::env::{RequestCounter, counted_client, dynamodb_endpoint};
 use testkit::events::{ApiRequest, ApiResponse};
 
 /// Product helpers on the test app.
@@ -586,6 +589,64 @@ async fn filters_and_pages_the_catalog() {
     }
     seen.sort();
     assert_eq!(seen, ["Feature phone", "Smart Phone", "Tea"]);
+}
+
+/// A page of the public list reads the page, one more and a quarter: hidden products
+/// crowding that read cost one read more (of up to 200 items), never a wrong page.
+#[tokio::test]
+async fn a_page_reads_little_more_than_itself_and_reads_on_past_hidden_products() {
+    let app = app().await;
+    let phones = app.category("Phones", None).await;
+    let mut listed = Vec::new();
+    for i in 0..10 {
+        let name = format!("Phone {i}");
+        listed.push((app.create_simple(&name, "100.00", 1, &phones).await, name));
+    }
+    // The list's order: by id.
+    listed.sort();
+    let counter = RequestCounter::default();
+    let counted = products::router(AppState {
+        services: DynamoCatalog::new(
+            counted_client(&dynamodb_endpoint(), counter.clone()),
+            app.env.table.as_str(),
+        ),
+        verifier: app.env.verifier.clone(),
+    });
+    let (counter, counted) = (&counter, &counted);
+    let page = |query: String| async move {
+        let before = counter.count();
+        let page = ApiRequest::get(&format!("/api/v1/products?{query}"))
+            .send(counted)
+            .await;
+        page.expect_status(200);
+        let reads = counter.count() - before;
+        (
+            names(&page.body),
+            page.body["next_cursor"].as_str().map(str::to_owned),
+            reads,
+        )
+    };
+    let names_of = |at: &[usize]| {
+        let mut names: Vec<String> = at.iter().map(|&i| listed[i].1.clone()).collect();
+        names.sort();
+        names
+    };
+
+    // Nothing hidden: one query (and the page's stock, one BatchGetItem).
+    let (first, cursor, reads) = page("limit=3".into()).await;
+    assert_eq!((first, reads), (names_of(&[0, 1, 2]), 1 + 1));
+    assert!(cursor.is_some());
+
+    // Hide the 2nd to 7th: the first read (4 + 2 items) keeps one, a second reads on.
+    for (id, _) in &listed[1..7] {
+        app.patch(id, json!({"is_active": false}))
+            .await
+            .expect_status(200);
+    }
+    let (first, cursor, reads) = page("limit=3".into()).await;
+    assert_eq!((first, reads), (names_of(&[0, 7, 8]), 2 + 1));
+    let (rest, end, reads) = page(format!("limit=3&cursor={}", cursor.expect("more"))).await;
+    assert_eq!((rest, end, reads), (names_of(&[9]), None, 1 + 1));
 }
 
 #[tokio::test]

@@ -77,6 +77,15 @@ pub(crate) struct AuditRecord {
     gsi1: Gsi1,
     #[serde(flatten)]
     gsi2: Gsi2,
+    #[serde(flatten)]
+    fields: AuditFields,
+}
+
+/// A history entry's own attributes. An entry's item decodes as this one struct: its keys
+/// are skipped unread (decoding the record, its flattened parts would buffer every
+/// attribute first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct AuditFields {
     id: String,
     at: String,
     /// A customer id, or `mpesa`.
@@ -109,33 +118,35 @@ impl AuditRecord {
                     order.clone(),
                 ),
                 gsi2: Gsi2::new(keys::audit_log(keys::OrderShard::of_entry(entry.id)), order),
-                id: entry.id.to_string(),
-                at: entry.at.to_string(),
-                actor_id: entry.actor.id.to_string(),
-                actor_email: entry.actor.email.clone(),
-                action: entry.action.as_str().to_owned(),
-                subject_type: entity.as_str().to_owned(),
-                subject_id: entry.entity_id.clone(),
-                subject_label: entry.entity_label.clone(),
-                changes: entry
-                    .changes
-                    .iter()
-                    .map(|(field, c)| {
-                        let stored = StoredChange {
-                            from: StoredValue::of(&c.from),
-                            to: StoredValue::of(&c.to),
-                        };
-                        (field.clone(), stored)
-                    })
-                    .collect(),
-                expires_at: retention.expires_at(entry.at),
+                fields: AuditFields {
+                    id: entry.id.to_string(),
+                    at: entry.at.to_string(),
+                    actor_id: entry.actor.id.to_string(),
+                    actor_email: entry.actor.email.clone(),
+                    action: entry.action.as_str().to_owned(),
+                    subject_type: entity.as_str().to_owned(),
+                    subject_id: entry.entity_id.clone(),
+                    subject_label: entry.entity_label.clone(),
+                    changes: entry
+                        .changes
+                        .iter()
+                        .map(|(field, c)| {
+                            let stored = StoredChange {
+                                from: StoredValue::of(&c.from),
+                                to: StoredValue::of(&c.to),
+                            };
+                            (field.clone(), stored)
+                        })
+                        .collect(),
+                    expires_at: retention.expires_at(entry.at),
+                },
             },
         )
     }
 
     /// The entry a stored item holds.
     pub fn decode(item: Item) -> Result<AuditEntry, Failure> {
-        let r: AuditRecord = decode(AUDIT, item)?;
+        let r: AuditFields = decode(AUDIT, item)?;
         let invalid = |what: &'static str| Failure::record(AUDIT, format!("invalid {what}"));
         let action: Action = r.action.parse().map_err(|_| invalid("action"))?;
         if action.entity_type().as_str() != r.subject_type {

@@ -6,13 +6,14 @@
 //! still a DynamoDB number, so price filters and the orders' price condition compare
 //! numerically.
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use domain::category::{Category, CategoryName, CategoryPath};
 use domain::product::{Description, Product, ProductName, Sku};
 use domain::{CategoryId, Money, ProductId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::stock::{BucketRead, StockBucketRecord, StoredStock};
-use super::{Gsi1, Gsi2, ItemHead, claim, decode, encode};
+use super::{Gsi1, Gsi2, ItemHead, attr, claim, decode, encode};
 use crate::failure::Failure;
 use crate::item::Item;
 use crate::keys;
@@ -50,6 +51,15 @@ pub(crate) struct CategoryRecord {
     gsi1: Gsi1,
     #[serde(flatten)]
     gsi2: Gsi2,
+    #[serde(flatten)]
+    fields: CategoryFields,
+}
+
+/// A category's own attributes. A category item decodes as this one struct: its keys are
+/// skipped unread (decoding the record, its flattened parts would buffer every attribute
+/// first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct CategoryFields {
     id: String,
     name: String,
     path: Vec<String>,
@@ -77,23 +87,25 @@ impl CategoryRecord {
                     keys::category_children(parent),
                     keys::category_sibling_order(&category.name, category.id),
                 ),
-                id: category.id.to_string(),
-                name: category.name.as_str().to_owned(),
-                path: ids(&category.path),
-                parent_id: parent.map(|p| p.to_string()),
-                level: category.level(),
-                child_count: 0,
-                product_count: 0,
-                revision: 0,
-                created_at: category.created_at.to_string(),
-                updated_at: category.updated_at.to_string(),
+                fields: CategoryFields {
+                    id: category.id.to_string(),
+                    name: category.name.as_str().to_owned(),
+                    path: ids(&category.path),
+                    parent_id: parent.map(|p| p.to_string()),
+                    level: category.level(),
+                    child_count: 0,
+                    product_count: 0,
+                    revision: 0,
+                    created_at: category.created_at.to_string(),
+                    updated_at: category.updated_at.to_string(),
+                },
             },
         )
     }
 
     /// The category (and counters) a stored item holds.
     pub fn decode(item: Item) -> Result<StoredCategory, Failure> {
-        let r: CategoryRecord = decode(CATEGORY, item)?;
+        let r: CategoryFields = decode(CATEGORY, item)?;
         let id: CategoryId =
             r.id.parse()
                 .map_err(|_| Failure::record(CATEGORY, "invalid id"))?;
@@ -226,6 +238,15 @@ pub(crate) struct ProductRecord {
     placement: Placement,
     #[serde(flatten)]
     gsi2: Gsi2,
+    #[serde(flatten)]
+    fields: ProductFields,
+}
+
+/// A product's own attributes. A product item decodes as this one struct: its keys are
+/// skipped unread (decoding the record, its flattened parts would buffer every attribute
+/// first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct ProductFields {
     id: String,
     name: String,
     name_lc: String,
@@ -248,6 +269,20 @@ pub(crate) struct ProductRecord {
     revision: Option<u64>,
     created_at: String,
     updated_at: String,
+    /// Where the product sits: written by its [`Placement`] (never from here), read here.
+    #[serde(default, skip_serializing)]
+    category_path: Vec<String>,
+}
+
+/// The price of a product item read with only its price attribute (a price summary's).
+pub(crate) fn listed_price(item: &Item) -> Result<Money, Failure> {
+    match item.get(attr::PRICE) {
+        Some(AttributeValue::N(cents)) => cents
+            .parse::<i64>()
+            .map(Money::from_minor_units)
+            .map_err(|_| Failure::malformed(attr::PRICE)),
+        _ => Err(Failure::malformed(attr::PRICE)),
+    }
 }
 
 /// A product's price in cents, as stored.
@@ -265,19 +300,22 @@ impl ProductRecord {
                 head: ItemHead::new(key, keys::entity::PRODUCT),
                 placement: Placement::of(&product.category_path, product.id),
                 gsi2: Gsi2::new(keys::PRODUCT_LIST, keys::product_list_order(product.id)),
-                id: product.id.to_string(),
-                name: product.name.as_str().to_owned(),
-                name_lc: product.name.search_key(),
-                description: product.description.as_ref().map(|d| d.as_str().to_owned()),
-                sku: product.sku.as_ref().map(|s| s.as_str().to_owned()),
-                price_cents: price_cents(product.price)?,
-                stock_quantity: None,
-                stock_buckets: Some(product.stock_buckets.as_u8()),
-                is_active: product.is_active,
-                ever_ordered: false,
-                revision: Some(0),
-                created_at: product.created_at.to_string(),
-                updated_at: product.updated_at.to_string(),
+                fields: ProductFields {
+                    id: product.id.to_string(),
+                    name: product.name.as_str().to_owned(),
+                    name_lc: product.name.search_key(),
+                    description: product.description.as_ref().map(|d| d.as_str().to_owned()),
+                    sku: product.sku.as_ref().map(|s| s.as_str().to_owned()),
+                    price_cents: price_cents(product.price)?,
+                    stock_quantity: None,
+                    stock_buckets: Some(product.stock_buckets.as_u8()),
+                    is_active: product.is_active,
+                    ever_ordered: false,
+                    revision: Some(0),
+                    created_at: product.created_at.to_string(),
+                    updated_at: product.updated_at.to_string(),
+                    category_path: Vec::new(),
+                },
             },
         )
     }
@@ -285,7 +323,7 @@ impl ProductRecord {
     /// The product (and its order marker) a stored item holds; a product whose stock is
     /// in buckets shows none until [`StoredProduct::with_buckets`] adds theirs.
     pub fn decode(item: Item) -> Result<StoredProduct, Failure> {
-        let r: ProductRecord = decode(PRODUCT, item)?;
+        let r: ProductFields = decode(PRODUCT, item)?;
         let invalid = |what: &'static str| Failure::record(PRODUCT, format!("invalid {what}"));
         let (stock, count) = match (r.stock_buckets, r.stock_quantity) {
             (Some(k), _) => {
@@ -314,7 +352,7 @@ impl ProductRecord {
                 price: Money::from_minor_units(r.price_cents),
                 stock_quantity: u32::try_from(stock.total()).unwrap_or(u32::MAX),
                 stock_buckets: count,
-                category_path: path_of(PRODUCT, &r.placement.category_path)?,
+                category_path: path_of(PRODUCT, &r.category_path)?,
                 is_active: r.is_active,
                 created_at: timestamp(PRODUCT, &r.created_at)?,
                 updated_at: timestamp(PRODUCT, &r.updated_at)?,

@@ -31,6 +31,15 @@ pub(crate) struct CustomerRecord {
     /// Absent on customers stored before staff's lists existed.
     #[serde(flatten)]
     listed: Option<Listed>,
+    #[serde(flatten)]
+    fields: CustomerFields,
+}
+
+/// A customer's own attributes. A customer item decodes as this one struct: its keys are
+/// skipped unread (decoding the record, its flattened parts would buffer every attribute
+/// first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct CustomerFields {
     id: String,
     email: String,
     name: String,
@@ -87,24 +96,26 @@ impl CustomerRecord {
             &CustomerRecord {
                 head: ItemHead::new(key, customer_entity::CUSTOMER),
                 listed: Some(Listed::of(customer.id, &customer.email)),
-                id: customer.id.to_string(),
-                email: customer.email.clone(),
-                name: customer.name.as_str().to_owned(),
-                phone_number: customer
-                    .phone_number
-                    .as_ref()
-                    .map(|p| p.as_str().to_owned()),
-                is_admin: customer.is_admin,
-                provider_subject: Some(subject.to_owned()),
-                created_at: customer.created_at.to_string(),
-                updated_at: customer.updated_at.to_string(),
+                fields: CustomerFields {
+                    id: customer.id.to_string(),
+                    email: customer.email.clone(),
+                    name: customer.name.as_str().to_owned(),
+                    phone_number: customer
+                        .phone_number
+                        .as_ref()
+                        .map(|p| p.as_str().to_owned()),
+                    is_admin: customer.is_admin,
+                    provider_subject: Some(subject.to_owned()),
+                    created_at: customer.created_at.to_string(),
+                    updated_at: customer.updated_at.to_string(),
+                },
             },
         )
     }
 
     /// The customer a stored item holds.
     pub fn decode(item: Item) -> Result<Customer, Failure> {
-        let r: CustomerRecord = decode(CUSTOMER, item)?;
+        let r: CustomerFields = decode(CUSTOMER, item)?;
         let invalid = |what: &'static str| Failure::record(CUSTOMER, format!("invalid {what}"));
         Ok(Customer {
             id: r.id.parse().map_err(|_| invalid("id"))?,

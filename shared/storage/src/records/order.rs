@@ -299,6 +299,10 @@ struct OrderFields {
     /// Payment writes so far (absent: 0); every payment write conditions on it.
     #[serde(default, skip_serializing_if = "is_zero")]
     payments_version: u64,
+    /// When the order's hand-off to the notifier is due: written by [`HandOff`] (never
+    /// from here), read here so that an order decodes as this one struct.
+    #[serde(default, skip_serializing)]
+    hand_off_due: Option<String>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -338,10 +342,12 @@ impl OrderFields {
                 .map(PaymentRecord::of)
                 .collect::<Result<_, _>>()?,
             payments_version: order.payments_version,
+            hand_off_due: None,
         })
     }
 
-    fn into_order(self, hand_off_due: Option<&str>) -> Result<Order, Failure> {
+    fn into_order(self) -> Result<Order, Failure> {
+        let hand_off_due = self.hand_off_due.as_deref();
         let invalid = |what: &'static str| Failure::record(ORDER, format!("invalid {what}"));
         let channel = |c: Option<ChannelRecord>| {
             c.map(ChannelRecord::into_state)
@@ -487,9 +493,10 @@ impl OrderRecord {
     /// The order a stored item holds, with its customer messages.
     pub fn decode(item: Item) -> Result<Order, Failure> {
         let messages = MessageRecord::all_in(&item)?;
-        let r: OrderRecord = decode(ORDER, item)?;
-        let due = r.hand_off.as_ref().map(|h| h.hand_off_due.clone());
-        let mut order = r.fields.into_order(due.as_deref())?;
+        // The order's own fields as one struct: the keys and index keys are skipped unread
+        // (decoding the record, its flattened parts would buffer every attribute first).
+        let fields: OrderFields = decode(ORDER, item)?;
+        let mut order = fields.into_order()?;
         order.messages = messages;
         Ok(order)
     }
@@ -550,7 +557,7 @@ impl IdempotencyItem {
             customer_id: r.customer_id.parse().map_err(|_| invalid("customer_id"))?,
             key: IdempotencyKey::parse(&r.idempotency_key).map_err(|_| invalid("key"))?,
             fingerprint: Fingerprint(r.request_hash),
-            order: r.order.into_order(None)?,
+            order: r.order.into_order()?,
             expires_at,
         }))
     }

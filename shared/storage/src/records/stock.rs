@@ -27,6 +27,14 @@ const BUCKET: &str = "stock bucket";
 pub(crate) struct StockBucketRecord {
     #[serde(flatten)]
     head: ItemHead,
+    #[serde(flatten)]
+    fields: BucketFields,
+}
+
+/// A bucket's own attributes. A bucket item decodes as this one struct: its key is skipped
+/// unread (decoding the record, its flattened head would buffer every attribute first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct BucketFields {
     product_id: String,
     bucket: u8,
     stock_quantity: u32,
@@ -55,18 +63,20 @@ impl StockBucketRecord {
                     keys::stock_bucket(product.id, bucket),
                     keys::entity::STOCK_BUCKET,
                 ),
-                product_id: product.id.to_string(),
-                bucket: u8::try_from(bucket).map_err(|_| Failure::record(BUCKET, "bucket"))?,
-                stock_quantity: units,
-                price_cents: price_cents(product.price)?,
-                is_active: product.is_active,
-                ever_ordered: false,
+                fields: BucketFields {
+                    product_id: product.id.to_string(),
+                    bucket: u8::try_from(bucket).map_err(|_| Failure::record(BUCKET, "bucket"))?,
+                    stock_quantity: units,
+                    price_cents: price_cents(product.price)?,
+                    is_active: product.is_active,
+                    ever_ordered: false,
+                },
             },
         )
     }
 
     pub fn decode(item: Item) -> Result<BucketRead, Failure> {
-        let r: StockBucketRecord = decode(BUCKET, item)?;
+        let r: BucketFields = decode(BUCKET, item)?;
         Ok(BucketRead {
             product_id: r
                 .product_id
