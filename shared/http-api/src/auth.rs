@@ -87,7 +87,7 @@ pub enum KeyConfigError {
 pub struct TokenVerifier {
     keys: HashMap<String, DecodingKey>,
     validation: Validation,
-    verified: VerifiedTokens,
+    verified: VerifiedTokens<Claims>,
 }
 
 /// Seconds a token is still accepted after its `exp` (clock skew between instances).
@@ -151,7 +151,8 @@ impl TokenVerifier {
             Remembered::Unknown => {}
         }
         let claims = self.verify_in_full(token)?;
-        self.verified.remember(token, &claims, now, LEEWAY_SECONDS);
+        self.verified
+            .remember(token, claims.clone(), claims.exp, now, LEEWAY_SECONDS);
         Ok(claims)
     }
 

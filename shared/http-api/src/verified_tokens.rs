@@ -16,36 +16,42 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::auth::Claims;
-
 /// The most tokens one instance remembers (a token is about 400 bytes).
 pub const CAPACITY: usize = 1024;
 
-/// Verified tokens and their claims; clones share them.
-#[derive(Debug, Clone, Default)]
-pub struct VerifiedTokens {
-    tokens: Arc<Mutex<HashMap<String, Claims>>>,
+/// Verified tokens with their claims `C` and expiry (Unix seconds); clones share them.
+#[derive(Debug, Clone)]
+pub struct VerifiedTokens<C> {
+    tokens: Arc<Mutex<HashMap<String, (C, i64)>>>,
+}
+
+impl<C> Default for VerifiedTokens<C> {
+    fn default() -> Self {
+        Self {
+            tokens: Arc::default(),
+        }
+    }
 }
 
 /// A remembered token's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Remembered {
-    /// Verified before and still unexpired.
-    Valid(Claims),
+pub enum Remembered<C> {
+    /// Verified before and still unexpired: its claims.
+    Valid(C),
     /// Verified before, expired since (and now forgotten).
     Expired,
     /// Not verified by this instance (or forgotten): verify it in full.
     Unknown,
 }
 
-impl VerifiedTokens {
+impl<C: Clone> VerifiedTokens<C> {
     /// What this instance knows of `token` at `now` (Unix seconds), allowing `leeway`
     /// seconds past its expiry.
-    pub fn recall(&self, token: &str, now: i64, leeway: i64) -> Remembered {
+    pub fn recall(&self, token: &str, now: i64, leeway: i64) -> Remembered<C> {
         let mut tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
         match tokens.get(token) {
             None => Remembered::Unknown,
-            Some(claims) if claims.exp.saturating_add(leeway) >= now => {
+            Some((claims, exp)) if exp.saturating_add(leeway) >= now => {
                 Remembered::Valid(claims.clone())
             }
             Some(_) => {
@@ -55,16 +61,16 @@ impl VerifiedTokens {
         }
     }
 
-    /// Remembers `token`, just verified at `now` with `claims`.
-    pub fn remember(&self, token: &str, claims: &Claims, now: i64, leeway: i64) {
+    /// Remembers `token`, just verified at `now`: its `claims`, expiring at `exp`.
+    pub fn remember(&self, token: &str, claims: C, exp: i64, now: i64, leeway: i64) {
         let mut tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
         if tokens.len() >= CAPACITY {
-            tokens.retain(|_, kept| kept.exp.saturating_add(leeway) >= now);
+            tokens.retain(|_, (_, kept)| kept.saturating_add(leeway) >= now);
             if tokens.len() >= CAPACITY {
                 tokens.clear();
             }
         }
-        tokens.insert(token.to_owned(), claims.clone());
+        tokens.insert(token.to_owned(), (claims, exp));
     }
 
     /// How many tokens are remembered.
@@ -85,24 +91,26 @@ impl VerifiedTokens {
 mod tests {
     use super::*;
 
+    /// Claims that say when they expire.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    struct Claims {
+        sub: &'static str,
+        exp: i64,
+    }
+
     fn claims(exp: i64) -> Claims {
-        Claims {
-            sub: "01ARZ3NDEKTSV4RRFFQ69G5FAV".into(),
-            email: "wanjiku@example.com".into(),
-            name: "Wanjiku".into(),
-            admin: false,
-            iss: "https://shop.example".into(),
-            aud: "shop-api".into(),
-            iat: exp - 100,
-            exp,
-        }
+        Claims { sub: "c1", exp }
+    }
+
+    fn remember(tokens: &VerifiedTokens<Claims>, token: &str, exp: i64, now: i64) {
+        tokens.remember(token, claims(exp), exp, now, 30);
     }
 
     #[test]
     fn a_remembered_token_is_valid_until_its_expiry_and_leeway_then_forgotten() {
         let tokens = VerifiedTokens::default();
         assert_eq!(tokens.recall("t", 1_000, 30), Remembered::Unknown);
-        tokens.remember("t", &claims(1_000), 900, 30);
+        remember(&tokens, "t", 1_000, 900);
         assert_eq!(
             tokens.recall("t", 1_030, 30),
             Remembered::Valid(claims(1_000))
@@ -115,7 +123,7 @@ mod tests {
     #[test]
     fn only_the_exact_text_is_recalled() {
         let tokens = VerifiedTokens::default();
-        tokens.remember("header.payload.signature", &claims(1_000), 900, 30);
+        remember(&tokens, "header.payload.signature", 1_000, 900);
         for other in [
             "header.payload.signaturE",
             "header.payload.signature ",
@@ -129,12 +137,12 @@ mod tests {
     fn when_full_the_expired_go_first_and_otherwise_all() {
         let tokens = VerifiedTokens::default();
         for i in 0..CAPACITY - 1 {
-            tokens.remember(&format!("live{i}"), &claims(5_000), 900, 30);
+            remember(&tokens, &format!("live{i}"), 5_000, 900);
         }
-        tokens.remember("old", &claims(950), 900, 30);
+        remember(&tokens, "old", 950, 900);
         assert_eq!(tokens.len(), CAPACITY);
         // At 1 000 "old" has expired: it alone makes room.
-        tokens.remember("new", &claims(5_000), 1_000, 30);
+        remember(&tokens, "new", 5_000, 1_000);
         assert_eq!(tokens.len(), CAPACITY);
         assert_eq!(tokens.recall("old", 900, 30), Remembered::Unknown);
         assert!(matches!(
@@ -142,7 +150,7 @@ mod tests {
             Remembered::Valid(_)
         ));
         // None expired: all are forgotten, and the newcomer kept.
-        tokens.remember("newer", &claims(5_000), 1_000, 30);
+        remember(&tokens, "newer", 5_000, 1_000);
         assert_eq!(tokens.len(), 1);
         assert!(matches!(
             tokens.recall("newer", 1_000, 30),

@@ -20,8 +20,8 @@ use std::fmt;
 use std::future::Future;
 
 use crate::id::OrderId;
-use crate::notification::channel::{Channel, ChannelState, ChannelStatus, Delivery, ErrorClass};
-use crate::notification::customer_message::MessageKey;
+use crate::order::channel::{Channel, ChannelState, ChannelStatus, Delivery, ErrorClass};
+use crate::order::customer_message::MessageKey;
 use crate::order::{Order, OrderError, OrderStore};
 
 /// The provider's id of an accepted SMS (Africa's Talking's `ATXid_…`): 1 to 100 ASCII

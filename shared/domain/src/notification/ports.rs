@@ -6,10 +6,10 @@ use std::future::Future;
 
 use crate::customer::PhoneNumber;
 use crate::id::OrderId;
-use crate::notification::channel::{Channel, ChannelState, ErrorClass, Outcome};
-use crate::notification::customer_message::CustomerMessage;
 use crate::notification::delivery_report::{SentSms, SmsId};
 use crate::notification::message::EmailContent;
+use crate::order::channel::{Channel, ChannelState, ErrorClass, Outcome};
+use crate::order::customer_message::CustomerMessage;
 use crate::order::{OrderError, OrderStore};
 
 /// Why a provider did not take a message. `detail` is for logs: it names what went wrong

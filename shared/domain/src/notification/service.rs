@@ -21,12 +21,13 @@ use std::time::Duration;
 
 use crate::customer::{Customer, CustomerError, CustomerStore, PhoneNumber};
 use crate::id::OrderId;
-use crate::notification::channel::{Channel, ChannelState, ChannelStatus, Outcome, Step};
-use crate::notification::customer_message::CustomerMessage;
 use crate::notification::delivery_report::{SentSms, SmsId, SmsSubject};
 use crate::notification::message::admin_email;
 use crate::notification::ports::{EmailSender, NotificationStore, SmsSender};
-use crate::notification::sms::{CustomerEvent, PayBy, customer_sms};
+use crate::notification::sms::customer_sms;
+use crate::order::channel::{Channel, ChannelState, ChannelStatus, Outcome, Step};
+use crate::order::customer_message::CustomerMessage;
+use crate::order::customer_message::{CustomerEvent, PayBy};
 use crate::order::{Order, OrderError, OrderStatus};
 use crate::timestamp::Timestamp;
 

@@ -12,8 +12,8 @@
 
 use crate::money::Money;
 use crate::notification::message::kes;
-use crate::order::{OrderNumber, PaymentReference};
-use crate::payment::Receipt;
+use crate::order::OrderNumber;
+use crate::order::customer_message::CustomerEvent;
 
 /// Characters in one GSM-7 segment.
 pub const GSM7_SEGMENT: usize = 160;
@@ -56,49 +56,6 @@ impl Encoding {
         match self {
             Encoding::Gsm7(septets) => septets <= GSM7_SEGMENT,
             Encoding::Ucs2(units) => units <= UCS2_SEGMENT,
-        }
-    }
-}
-
-/// How to pay an order that is not paid yet: the shop's Paybill and the order's account.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PayBy {
-    /// The shop's Paybill number (digits).
-    pub paybill: String,
-    pub reference: PaymentReference,
-}
-
-/// What happened to an order, with the figures the customer is told.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CustomerEvent {
-    /// `order.confirmed`; `pay` when it is not paid yet and the shop takes Paybill.
-    Confirmed { total: Money, pay: Option<PayBy> },
-    /// `payment.received`: `due` is what is still to pay (zero: paid in full).
-    PaymentReceived {
-        amount: Money,
-        receipt: Receipt,
-        due: Money,
-    },
-    /// `order.shipped`.
-    Shipped,
-    /// `order.delivered`.
-    Delivered,
-    /// `order.cancelled`; `refund` when money was on it and its reversal was requested.
-    Cancelled { refund: Option<Money> },
-    /// `payment.reversed`: the refund arrived.
-    PaymentReversed { amount: Money, receipt: Receipt },
-}
-
-impl CustomerEvent {
-    /// The event's name, as messages and the API name it.
-    pub fn name(&self) -> &'static str {
-        match self {
-            CustomerEvent::Confirmed { .. } => "order.confirmed",
-            CustomerEvent::PaymentReceived { .. } => "payment.received",
-            CustomerEvent::Shipped => "order.shipped",
-            CustomerEvent::Delivered => "order.delivered",
-            CustomerEvent::Cancelled { .. } => "order.cancelled",
-            CustomerEvent::PaymentReversed { .. } => "payment.reversed",
         }
     }
 }
@@ -191,6 +148,9 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::order::PaymentReference;
+    use crate::order::customer_message::PayBy;
+    use crate::payment::Receipt;
     use crate::timestamp::Timestamp;
 
     fn number() -> OrderNumber {

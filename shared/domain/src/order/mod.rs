@@ -2,6 +2,9 @@
 //! hand-off of confirmed orders to the notifier.
 //!
 //! - [`status`]: the state machine and who may move an order along it.
+//! - [`channel`]: the sending state of each notification the order owes, and its moves.
+//! - [`customer_message`]: the texts owed through the order's life, recorded by the
+//!   writes that make their events happen.
 //! - [`pricing`]: quantities, VAT, lines and totals.
 //! - [`number`]: human-readable order numbers.
 //! - [`reference`]: the order's Paybill account number, derived from its number.
@@ -10,6 +13,8 @@
 //! - [`ports`]: what the service needs from storage and the notifications queue.
 //! - [`service`]: the use cases, on top of the ports.
 
+pub mod channel;
+pub mod customer_message;
 pub mod history;
 pub mod number;
 pub mod payments;
@@ -22,9 +27,9 @@ pub mod status;
 
 use crate::customer::CustomerId;
 use crate::id::OrderId;
-use crate::notification::{ChannelStatus, Notifications};
 use crate::payment::Payment;
 use crate::timestamp::Timestamp;
+use channel::{ChannelStatus, Notifications};
 
 pub use number::OrderNumber;
 pub use payments::{Attention, NotPayable, PaymentMarks, PaymentStanding, PaymentStatus};
@@ -70,7 +75,7 @@ pub struct Order {
     pub payments_version: u64,
     /// The texts the customer is owed besides the confirmation (shipped, paid, …), in
     /// the order their events happened; admins see them with the confirmation's.
-    pub messages: Vec<crate::notification::CustomerMessage>,
+    pub messages: Vec<customer_message::CustomerMessage>,
 }
 
 impl Order {

@@ -115,7 +115,7 @@ pub struct StatusChange {
     pub payments: Option<PaymentsAfter>,
     /// The text the customer is owed for it (shipped, delivered, cancelled), recorded on
     /// the order in the same write.
-    pub message: Option<crate::notification::CustomerMessage>,
+    pub message: Option<crate::order::customer_message::CustomerMessage>,
 }
 
 /// Units of one product a cancellation gives back, bucket by bucket.

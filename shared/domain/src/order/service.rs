@@ -16,7 +16,7 @@ use crate::customer::{Customer, CustomerId, EmailKey};
 use crate::error::ValidationErrors;
 use crate::id::OrderId;
 use crate::id::ProductId;
-use crate::notification::CustomerMessage;
+use crate::order::customer_message::CustomerMessage;
 use crate::order::ports::{
     HandOffChange, IdempotencyRecord, NotificationQueue, OrderError, OrderListing, OrderStore,
     PaymentsAfter, PlaceFailure, Restock, StatusChange, StockedProduct, Unavailable,

@@ -8,8 +8,9 @@ use domain::order::{OrderError, OrderStatus};
 
 use super::UpgradeRun;
 use crate::expr::Expr;
-use crate::item::{Fields, s};
+use crate::item::{Fields, Item, s};
 use crate::keys;
+use crate::keys::PrimaryKey;
 use crate::orders::DynamoOrders;
 use crate::query::Listing;
 use crate::records::attr;
@@ -124,37 +125,12 @@ impl DynamoOrders {
                 })
                 .collect();
             let (found, below) = self.table.walk_sharded(shards, per_shard).await?;
-            let mut filed = 0_usize;
-            for item in &found {
-                let id: OrderId = Fields(item).parse(attr::ID)?;
-                match self
-                    .table
-                    .update(&keys::order(id), &listed_as_failed(unfiled(), id))
-                    .await
-                {
-                    Ok(_) => filed += 1,
-                    // Listed meanwhile (by the notifier, or a step read twice).
-                    Err(WriteError::ConditionFailed) => {}
-                    Err(WriteError::Failed(failure)) => return Err(failure.into()),
-                }
-            }
+            let filed = self.file_each_unfiled(&found, unfiled).await?;
             run.filed += filed;
-            let mut record = UpgradeProgress::step(filed);
-            record = match &below {
-                Some(below) => record.set(attr::UPGRADE_BELOW, s(below.clone())),
-                None => record.set(attr::UPGRADE_DONE, AttributeValue::Bool(true)),
-            };
-            // Moves on only from where this call read it.
-            record = match (&progress.below, started) {
-                (_, false) => record.when_absent(keys::PK),
-                (Some(previous), true) => record.when_eq(attr::UPGRADE_BELOW, s(previous.clone())),
-                (None, true) => record.when_absent(attr::UPGRADE_BELOW),
-            };
-            match self.table.update(&progress_key, &record).await {
-                Ok(_) => {}
+            let read = started.then_some(&progress.below);
+            if !self.record_step(&progress_key, filed, &below, read).await? {
                 // Another run moved it meanwhile: it goes on from there next time.
-                Err(WriteError::ConditionFailed) => return Ok(run),
-                Err(WriteError::Failed(failure)) => return Err(failure.into()),
+                return Ok(run);
             }
             started = true;
             progress = UpgradeProgress {
@@ -164,5 +140,57 @@ impl DynamoOrders {
             run.done = progress.done;
         }
         Ok(run)
+    }
+
+    /// Files under GSI5 each order of `found` (one step's read) that `unfiled` still
+    /// holds for; returns how many were.
+    async fn file_each_unfiled(
+        &self,
+        found: &[Item],
+        unfiled: impl Fn() -> Expr,
+    ) -> Result<usize, OrderError> {
+        let mut filed = 0;
+        for item in found {
+            let id: OrderId = Fields(item).parse(attr::ID)?;
+            match self
+                .table
+                .update(&keys::order(id), &listed_as_failed(unfiled(), id))
+                .await
+            {
+                Ok(_) => filed += 1,
+                // Listed meanwhile (by the notifier, or a step read twice).
+                Err(WriteError::ConditionFailed) => {}
+                Err(WriteError::Failed(failure)) => return Err(failure.into()),
+            }
+        }
+        Ok(filed)
+    }
+
+    /// Records at `key` a step that filed `filed` orders and stopped `below` (`None`: the
+    /// walk passed the oldest order), moving on only from the progress this call read
+    /// (`read`: where it was below; `None`: no progress was stored). `false` when another
+    /// run moved it meanwhile.
+    async fn record_step(
+        &self,
+        key: &PrimaryKey,
+        filed: usize,
+        below: &Option<String>,
+        read: Option<&Option<String>>,
+    ) -> Result<bool, OrderError> {
+        let record = UpgradeProgress::step(filed);
+        let record = match below {
+            Some(below) => record.set(attr::UPGRADE_BELOW, s(below.clone())),
+            None => record.set(attr::UPGRADE_DONE, AttributeValue::Bool(true)),
+        };
+        let record = match read {
+            None => record.when_absent(keys::PK),
+            Some(Some(previous)) => record.when_eq(attr::UPGRADE_BELOW, s(previous.clone())),
+            Some(None) => record.when_absent(attr::UPGRADE_BELOW),
+        };
+        match self.table.update(key, &record).await {
+            Ok(_) => Ok(true),
+            Err(WriteError::ConditionFailed) => Ok(false),
+            Err(WriteError::Failed(failure)) => Err(failure.into()),
+        }
     }
 }

@@ -18,10 +18,9 @@
 use std::fmt;
 
 use crate::money::Money;
-use crate::notification::channel::ChannelState;
-use crate::notification::sms::CustomerEvent;
-use crate::order::{Order, OrderStatus, PaymentStanding};
-use crate::payment::{Payment, PaymentId, PaymentState, ReversalState};
+use crate::order::channel::ChannelState;
+use crate::order::{Order, OrderStatus, PaymentReference, PaymentStanding};
+use crate::payment::{Payment, PaymentId, PaymentState, Receipt, ReversalState};
 use crate::timestamp::Timestamp;
 
 /// A message's key on its order: `order_shipped`, `payment_received_<payment id>`, …
@@ -60,6 +59,49 @@ impl MessageKey {
 impl fmt::Display for MessageKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// How to pay an order that is not paid yet: the shop's Paybill and the order's account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayBy {
+    /// The shop's Paybill number (digits).
+    pub paybill: String,
+    pub reference: PaymentReference,
+}
+
+/// What happened to an order, with the figures the customer is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CustomerEvent {
+    /// `order.confirmed`; `pay` when it is not paid yet and the shop takes Paybill.
+    Confirmed { total: Money, pay: Option<PayBy> },
+    /// `payment.received`: `due` is what is still to pay (zero: paid in full).
+    PaymentReceived {
+        amount: Money,
+        receipt: Receipt,
+        due: Money,
+    },
+    /// `order.shipped`.
+    Shipped,
+    /// `order.delivered`.
+    Delivered,
+    /// `order.cancelled`; `refund` when money was on it and its reversal was requested.
+    Cancelled { refund: Option<Money> },
+    /// `payment.reversed`: the refund arrived.
+    PaymentReversed { amount: Money, receipt: Receipt },
+}
+
+impl CustomerEvent {
+    /// The event's name, as messages and the API name it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            CustomerEvent::Confirmed { .. } => "order.confirmed",
+            CustomerEvent::PaymentReceived { .. } => "payment.received",
+            CustomerEvent::Shipped => "order.shipped",
+            CustomerEvent::Delivered => "order.delivered",
+            CustomerEvent::Cancelled { .. } => "order.cancelled",
+            CustomerEvent::PaymentReversed { .. } => "payment.reversed",
+        }
     }
 }
 
