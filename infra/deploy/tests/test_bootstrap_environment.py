@@ -748,7 +748,7 @@ class BootstrapEnvironmentTest(unittest.TestCase):
             self.skipTest(f"{source} not found")
         text = source.read_text()
         ttl = re.search(r"ACCESS_TOKEN_TTL_SECONDS: i64 = ([0-9 *]+);", text)
-        leeway = re.search(r"validation\.leeway = (\d+);", text)
+        leeway = re.search(r"const LEEWAY_SECONDS: i64 = (\d+);", text)
         self.assertIsNotNone(ttl)
         self.assertIsNotNone(leeway)
         seconds = 1
