@@ -166,36 +166,13 @@ mod tests {
     #[test]
     fn mpesas_entries_show_its_id_and_a_null_email_on_the_order() {
         use domain::audit::Actor;
-        use domain::order::OrderNumber;
-        use domain::order::history::{Subject, payment_assigned, payment_received};
-        use domain::payment::{Payment, PaymentId, Receipt};
-        use domain::{Money, OrderId, Timestamp};
+        use domain::order::history::payment_assigned;
+        use domain::testing::{mpesa_payment_received, paybill_on};
+        use domain::{OrderId, Timestamp};
 
         let at = Timestamp::parse("2026-12-06T10:00:09.000Z").expect("at");
         let order = OrderId::generate();
-        let payment = Payment::paybill(
-            PaymentId::generate(),
-            Some(order),
-            Money::from_whole_shillings(500),
-            Receipt::parse("SLJ7RT61SV").expect("receipt"),
-            None,
-            None,
-            "1042".into(),
-            at,
-        );
-        let zero = Money::from_whole_shillings(0);
-        let subject = Subject {
-            id: order,
-            number: OrderNumber::parse("ORD-20261206-7KQ2MZ").expect("number"),
-        };
-        let entry = payment_received(
-            &Actor::mpesa(),
-            &subject,
-            &payment,
-            zero,
-            payment.amount,
-            at,
-        );
+        let entry = mpesa_payment_received(order, at);
         let shown = serde_json::to_value(EntryView::from(entry)).expect("json");
         assert_eq!(
             shown["actor"],
@@ -215,6 +192,7 @@ mod tests {
             serde_json::json!({"from": "0.00", "to": "500.00"})
         );
 
+        let (payment, subject) = paybill_on(order, at);
         let admin = Actor::account(domain::CustomerId::generate(), "admin@example.com");
         let mut entry = payment_assigned(&admin, &subject, &payment, at);
         let shown = serde_json::to_value(EntryView::from(entry.clone())).expect("json");

@@ -265,3 +265,41 @@ fn default_line() -> OrderLine {
         Quantity::new(1).expect("quantity"),
     )
 }
+
+/// A KES 500 Paybill payment, receipt `SLJ7RT61SV`, received at `at` on order `order`,
+/// and the order as its history names it (number `ORD-20261206-7KQ2MZ`).
+pub fn paybill_on(
+    order: OrderId,
+    at: Timestamp,
+) -> (crate::payment::Payment, crate::order::history::Subject) {
+    use crate::payment::{Payment, PaymentId, Receipt};
+    let payment = Payment::paybill(
+        PaymentId::generate(),
+        Some(order),
+        Money::from_whole_shillings(500),
+        Receipt::parse("SLJ7RT61SV").expect("receipt"),
+        None,
+        None,
+        "1042".into(),
+        at,
+    );
+    let subject = crate::order::history::Subject {
+        id: order,
+        number: OrderNumber::parse("ORD-20261206-7KQ2MZ").expect("number"),
+    };
+    (payment, subject)
+}
+
+/// The history entry of M-Pesa (no account) receiving [`paybill_on`]'s payment: nothing
+/// was paid before it.
+pub fn mpesa_payment_received(order: OrderId, at: Timestamp) -> crate::audit::AuditEntry {
+    let (payment, subject) = paybill_on(order, at);
+    crate::order::history::payment_received(
+        &crate::audit::Actor::mpesa(),
+        &subject,
+        &payment,
+        Money::ZERO,
+        payment.amount,
+        at,
+    )
+}

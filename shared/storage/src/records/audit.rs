@@ -181,7 +181,6 @@ impl AuditRecord {
 #[cfg(test)]
 mod tests {
     use aws_sdk_dynamodb::types::AttributeValue;
-    use domain::money::Money;
     use domain::testing::ProductBuilder;
     use domain::{audit, catalog_history};
 
@@ -216,29 +215,7 @@ mod tests {
     fn an_entry_of_mpesa_round_trips_with_no_email_stored() {
         let at = Timestamp::parse("2026-12-06T10:00:09.000Z").expect("at");
         let order = domain::OrderId::generate();
-        let payment = domain::payment::Payment::paybill(
-            domain::payment::PaymentId::generate(),
-            Some(order),
-            Money::from_whole_shillings(500),
-            domain::payment::Receipt::parse("SLJ7RT61SV").expect("receipt"),
-            None,
-            None,
-            "1042".into(),
-            at,
-        );
-        let zero = Money::from_whole_shillings(0);
-        let subject = domain::order::history::Subject {
-            id: order,
-            number: domain::order::OrderNumber::parse("ORD-20261206-7KQ2MZ").expect("number"),
-        };
-        let entry = domain::order::history::payment_received(
-            &Actor::mpesa(),
-            &subject,
-            &payment,
-            zero,
-            payment.amount,
-            at,
-        );
+        let entry = domain::testing::mpesa_payment_received(order, at);
         let item = AuditRecord::encode(&entry, Retention::DEFAULT).expect("encodes");
         assert_eq!(
             item.get("actor_id"),
