@@ -21,10 +21,9 @@ use crate::item::n;
 use crate::keys;
 use crate::orders::{DynamoOrders, without_hand_off};
 use crate::records::attr;
+use crate::records::channel::{ChannelRecord, channel_attr, channel_status_path, stored_status};
 use crate::records::message::{MessageRecord, message_attr};
-use crate::records::order::{
-    ChannelRecord, channel_attr, channel_status_path, listed_as_failed, stored_status,
-};
+use crate::records::order::listed_as_failed;
 use crate::sms;
 use crate::table::WriteError;
 

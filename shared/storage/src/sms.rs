@@ -18,8 +18,9 @@ use serde::{Deserialize, Serialize};
 use crate::expr::Expr;
 use crate::item::s;
 use crate::keys::{self, entity};
+use crate::records::channel::{channel_attr, delivery_fields};
 use crate::records::message::message_attr;
-use crate::records::order::{channel_attr, delivery_fields, listed_as_failed};
+use crate::records::order::listed_as_failed;
 use crate::records::{ItemHead, attr, decode, encode};
 use crate::table::{Table, WriteError};
 

@@ -13,7 +13,7 @@ use domain::{CategoryId, Money, ProductId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::stock::{BucketRead, StockBucketRecord, StoredStock};
-use super::{Gsi1, Gsi2, ItemHead, attr, claim, decode, encode};
+use super::{Gsi1, Gsi2, ItemHead, attr, cents, claim, decode, encode};
 use crate::failure::Failure;
 use crate::item::Item;
 use crate::keys;
@@ -287,7 +287,7 @@ pub(crate) fn listed_price(item: &Item) -> Result<Money, Failure> {
 
 /// A product's price in cents, as stored.
 pub(crate) fn price_cents(price: Money) -> Result<i64, Failure> {
-    i64::try_from(price.minor_units()).map_err(|_| Failure::record(PRODUCT, "price out of range"))
+    cents(PRODUCT, price)
 }
 
 impl ProductRecord {

@@ -13,7 +13,8 @@ use domain::notification::{CustomerEvent, CustomerMessage, MessageKey};
 use domain::payment::Receipt;
 use serde::{Deserialize, Serialize};
 
-use super::order::ChannelRecord;
+use super::cents;
+use super::channel::ChannelRecord;
 use crate::failure::Failure;
 use crate::item::Item;
 
@@ -46,10 +47,6 @@ pub(crate) struct MessageRecord {
     sent_at: Option<String>,
 }
 
-fn cents(amount: Money) -> Result<i64, Failure> {
-    i64::try_from(amount.minor_units()).map_err(|_| Failure::record(MESSAGE, "amount"))
-}
-
 impl MessageRecord {
     /// `message` as the map an update sets.
     pub fn encode(message: &CustomerMessage) -> Result<AttributeValue, Failure> {
@@ -60,19 +57,19 @@ impl MessageRecord {
                 receipt: r,
                 due: d,
             } => {
-                amount = Some(cents(*a)?);
+                amount = Some(cents(MESSAGE, *a)?);
                 receipt = Some(r.as_str().to_owned());
-                due = Some(cents(*d)?);
+                due = Some(cents(MESSAGE, *d)?);
             }
             CustomerEvent::PaymentReversed {
                 amount: a,
                 receipt: r,
             } => {
-                amount = Some(cents(*a)?);
+                amount = Some(cents(MESSAGE, *a)?);
                 receipt = Some(r.as_str().to_owned());
             }
             CustomerEvent::Cancelled { refund: r } => {
-                refund = r.map(cents).transpose()?;
+                refund = r.map(|r| cents(MESSAGE, r)).transpose()?;
             }
             CustomerEvent::Shipped | CustomerEvent::Delivered => {}
             CustomerEvent::Confirmed { .. } => {

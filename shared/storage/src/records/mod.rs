@@ -11,6 +11,7 @@
 pub(crate) mod attr;
 pub(crate) mod audit;
 pub(crate) mod catalog;
+pub(crate) mod channel;
 pub(crate) mod customer;
 pub(crate) mod message;
 pub(crate) mod order;
@@ -19,9 +20,16 @@ pub(crate) mod stock;
 
 use serde::{Deserialize, Serialize};
 
+use domain::Money;
+
 use crate::failure::Failure;
 use crate::item::Item;
 use crate::keys::PrimaryKey;
+
+/// `amount` in cents, as `record` stores it (an error naming `record` if it does not fit).
+pub(crate) fn cents(record: &'static str, amount: Money) -> Result<i64, Failure> {
+    i64::try_from(amount.minor_units()).map_err(|_| Failure::record(record, "amount out of range"))
+}
 
 /// `record` as an item.
 pub(crate) fn encode<T: serde::Serialize>(name: &'static str, record: &T) -> Result<Item, Failure> {

@@ -7,9 +7,7 @@
 //! Amounts are stored as whole cents (`…_cents`, exact integers).
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use domain::notification::{
-    Channel, ChannelState, ChannelStatus, Delivery, ErrorClass, Notifications,
-};
+use domain::notification::{ChannelState, Notifications};
 use domain::order::request::Fingerprint;
 use domain::order::{
     DeliveryAddress, IdempotencyKey, IdempotencyRecord, Notes, Order, OrderLine, OrderNumber,
@@ -20,9 +18,10 @@ use domain::stock_buckets::Portion;
 use domain::{Money, OrderId, Timestamp};
 use serde::{Deserialize, Serialize};
 
+use super::channel::ChannelRecord;
 use super::message::MessageRecord;
 use super::payment::PaymentRecord;
-use super::{Gsi1, Gsi2, Gsi3, Gsi4, Gsi5, Gsi6, ItemHead, attr, claim, decode, encode};
+use super::{Gsi1, Gsi2, Gsi3, Gsi4, Gsi5, Gsi6, ItemHead, attr, cents, claim, decode, encode};
 use crate::expr::Expr;
 use crate::failure::Failure;
 use crate::item::{Item, n, s};
@@ -30,10 +29,6 @@ use crate::keys;
 
 const ORDER: &str = "order";
 const IDEMPOTENCY: &str = "idempotency record";
-
-fn cents(record: &'static str, amount: Money) -> Result<i64, Failure> {
-    i64::try_from(amount.minor_units()).map_err(|_| Failure::record(record, "amount out of range"))
-}
 
 fn timestamp(raw: &str) -> Result<Timestamp, Failure> {
     Timestamp::parse(raw).map_err(|_| Failure::record(ORDER, "invalid timestamp"))
@@ -106,107 +101,6 @@ impl LineRecord {
                 .collect(),
         })
     }
-}
-
-/// A notification channel's state, as the notifier writes it on the order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct ChannelRecord {
-    status: String,
-    attempts: u32,
-    version: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    last_error: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    message_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    claimed_at: Option<String>,
-    /// `delivered` or `undelivered`, from the SMS provider's report.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    delivery: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    delivery_reason: Option<String>,
-}
-
-/// `delivery` as stored: its word and, when undelivered, the reason.
-pub(crate) fn delivery_fields(delivery: &Delivery) -> (&'static str, Option<&str>) {
-    match delivery {
-        Delivery::Delivered => (delivery.as_str(), None),
-        Delivery::Undelivered(reason) => (delivery.as_str(), Some(reason.as_str())),
-    }
-}
-
-impl ChannelRecord {
-    pub(crate) fn of(state: &ChannelState) -> Self {
-        let (delivery, delivery_reason) = state.delivery.as_ref().map(delivery_fields).unzip();
-        Self {
-            status: state.status.as_str().to_owned(),
-            attempts: state.attempts,
-            version: state.version,
-            last_error: state.last_error.as_ref().map(|c| c.as_str().to_owned()),
-            message_id: state.message_id.clone(),
-            claimed_at: state.claimed_at.map(|t| t.to_string()),
-            delivery: delivery.map(str::to_owned),
-            delivery_reason: delivery_reason.flatten().map(str::to_owned),
-        }
-    }
-
-    /// `state` as the map an update sets.
-    pub fn encode(state: &ChannelState) -> Result<AttributeValue, Failure> {
-        serde_dynamo::to_attribute_value(Self::of(state)).map_err(|e| Failure::record(ORDER, e))
-    }
-
-    pub(crate) fn into_state(self) -> Result<ChannelState, Failure> {
-        Ok(ChannelState {
-            status: self
-                .status
-                .parse()
-                .map_err(|_| Failure::record(ORDER, "invalid channel status"))?,
-            attempts: self.attempts,
-            last_error: self.last_error.as_deref().map(ErrorClass::new),
-            message_id: self.message_id,
-            claimed_at: optional_timestamp(self.claimed_at.as_deref())?,
-            version: self.version,
-            delivery: match (self.delivery.as_deref(), self.delivery_reason.as_deref()) {
-                (None, _) => None,
-                (Some("delivered"), _) => Some(Delivery::Delivered),
-                (Some("undelivered"), reason) => Some(Delivery::Undelivered(ErrorClass::new(
-                    reason.unwrap_or("unknown"),
-                ))),
-                _ => return Err(Failure::record(ORDER, "invalid delivery")),
-            },
-        })
-    }
-}
-
-/// The order attribute holding `channel`'s state.
-pub(crate) fn channel_attr(channel: Channel) -> &'static str {
-    match channel {
-        Channel::Sms => attr::NOTIFICATION_SMS,
-        Channel::Email => attr::NOTIFICATION_EMAIL,
-    }
-}
-
-/// The path of `channel`'s status inside the order (`notification_sms.status`), for
-/// conditions and filters.
-pub(crate) fn channel_status_path(channel: Channel) -> String {
-    format!("{}.{}", channel_attr(channel), attr::STATUS)
-}
-
-/// A channel's status as stored: `failed` is the one that lists the order in GSI5.
-pub(crate) fn stored_status(status: ChannelStatus) -> AttributeValue {
-    s(status.as_str())
-}
-
-/// The channels whose stored status in the order `item` is `failed`.
-pub(crate) fn failed_channels(item: &Item) -> Vec<Channel> {
-    let failed = stored_status(ChannelStatus::Failed);
-    Channel::ALL
-        .into_iter()
-        .filter(|channel| match item.get(channel_attr(*channel)) {
-            Some(AttributeValue::M(state)) => state.get(attr::STATUS) == Some(&failed),
-            _ => false,
-        })
-        .collect()
 }
 
 /// How far a one-off upgrade has got (its item is `keys::upgrade_progress`): one that
@@ -566,6 +460,7 @@ impl IdempotencyItem {
 #[cfg(test)]
 mod tests {
     use domain::CustomerId;
+    use domain::notification::{ChannelStatus, Delivery, ErrorClass};
     use domain::order::OrderStatus;
     use domain::testing::OrderBuilder;
 
@@ -666,8 +561,6 @@ mod tests {
         assert_eq!(item.get(keys::GSI5SK), Some(&sk));
         assert_eq!(sk, s(order.id.to_string()));
         assert_eq!(OrderRecord::decode(item).expect("decodes"), order);
-        assert_eq!(channel_status_path(Channel::Sms), "notification_sms.status");
-        assert_eq!(stored_status(ChannelStatus::Failed), s("failed"));
     }
 
     #[test]

@@ -14,8 +14,7 @@ use domain::product::Product;
 use domain::stock_buckets::Buckets;
 use serde::{Deserialize, Serialize};
 
-use super::catalog::price_cents;
-use super::{ItemHead, decode, encode};
+use super::{ItemHead, cents, decode, encode};
 use crate::failure::Failure;
 use crate::item::{Fields, Item};
 use crate::keys;
@@ -67,7 +66,7 @@ impl StockBucketRecord {
                     product_id: product.id.to_string(),
                     bucket: u8::try_from(bucket).map_err(|_| Failure::record(BUCKET, "bucket"))?,
                     stock_quantity: units,
-                    price_cents: price_cents(product.price)?,
+                    price_cents: cents(BUCKET, product.price)?,
                     is_active: product.is_active,
                     ever_ordered: false,
                 },

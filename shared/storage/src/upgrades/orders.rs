@@ -14,9 +14,8 @@ use crate::keys::PrimaryKey;
 use crate::orders::DynamoOrders;
 use crate::query::Listing;
 use crate::records::attr;
-use crate::records::order::{
-    UpgradeProgress, channel_status_path, failed_channels, listed_as_failed, stored_status,
-};
+use crate::records::channel::{channel_status_path, failed_channels, stored_status};
+use crate::records::order::{UpgradeProgress, listed_as_failed};
 use crate::table::WriteError;
 
 impl DynamoOrders {
