@@ -16,10 +16,10 @@ use std::sync::Arc;
 
 use bootstrap::{ConfigError, Env};
 use http_api::{TokenSigner, TokenVerifier};
-use p256::SecretKey;
-use p256::pkcs8::DecodePrivateKey;
 use secrecy::ExposeSecret;
 use serde_json::Value;
+
+use crate::signing_key;
 
 /// Our signing key and every public key that verifies our tokens.
 #[derive(Debug, Clone)]
@@ -41,9 +41,7 @@ impl SigningKeys {
         audience: &str,
     ) -> Result<Self, ConfigError> {
         let pem = private_key_pem.replace("\\n", "\n");
-        let secret = SecretKey::from_pkcs8_pem(pem.trim())
-            .map_err(|e| ConfigError::Invalid("JWT_PRIVATE_KEY", e.to_string()))?;
-        let mut current: Value = serde_json::from_str(&secret.public_key().to_jwk_string())
+        let mut current = signing_key::public_jwk(pem.trim())
             .map_err(|e| ConfigError::Invalid("JWT_PRIVATE_KEY", e.to_string()))?;
         current["kid"] = kid.into();
         current["alg"] = "ES256".into();
@@ -125,6 +123,7 @@ impl AuthConfig {
 mod tests {
     use super::*;
     use http_api::auth::Identity;
+    use p256::SecretKey;
     use p256::pkcs8::{EncodePrivateKey, LineEnding};
 
     fn pem() -> (SecretKey, String) {

@@ -11,6 +11,7 @@
 //! - `GET /auth/jwks.json`: the public keys of our access tokens.
 
 pub mod config;
+pub mod signing_key;
 
 use std::sync::Arc;
 

@@ -20,9 +20,12 @@ async fn main() -> Result<(), bootstrap::Error> {
     let orders = OrdersConfig::from_env(&env)?;
     let mpesa = MpesaConfig::from_env(&env)?;
     let aws = Aws::load()?;
+    // One DynamoDB client for both services: a client is a handle, cheap to clone, and
+    // building one is not (its runtime plugins and configuration layers).
+    let dynamodb = aws.dynamodb();
     let queue = SqsNotificationQueue::new(aws.sqs(), orders.queue_url);
     let service = OrderService::new(
-        DynamoOrders::new(aws.dynamodb(), config.table_name.as_str())
+        DynamoOrders::new(dynamodb.clone(), config.table_name.as_str())
             .with_audit_retention(config.audit_retention),
         queue.clone(),
         orders.vat,
@@ -30,8 +33,7 @@ async fn main() -> Result<(), bootstrap::Error> {
     );
     let payments = PaymentService::new(
         DynamoPayments::new(
-            Table::new(aws.dynamodb(), config.table_name)
-                .with_audit_retention(config.audit_retention),
+            Table::new(dynamodb, config.table_name).with_audit_retention(config.audit_retention),
         ),
         mpesa.gateway()?,
         queue,

@@ -8,6 +8,7 @@
 //! floor's (a hello-world `lambda_runtime` function, `floor`) measured in the same run.
 //!
 //! usage: coldstart --env-file FILE --starts N [--api-endpoint URL] NAME=BINARY...
+//! (a NAME of `FUNCTION@LABEL`, e.g. `auth@before`, is that function's build under another label)
 //! Prints a Markdown table.
 
 use std::collections::HashMap;
@@ -101,7 +102,7 @@ async fn invocation_error(
 /// function that calls AWS against `floor-sdk` (whose answer makes one DynamoDB call), the
 /// floors against the bare `floor`.
 fn own_floor(name: &str) -> &'static str {
-    match name {
+    match function_of(name) {
         "floor" | "floor-http" | "floor-sdk" => "floor",
         "console" => "floor-http",
         _ => "floor-sdk",
@@ -134,14 +135,26 @@ fn with_sms_delivery_token(mut env: Vec<(String, String)>) -> Vec<(String, Strin
     env
 }
 
-/// The event each function is handed: a real request that reaches DynamoDB where the
-/// route reads the table without a token, otherwise the cheapest real request.
+/// The function a name stands for: `auth@before` is the auth function (two builds of one
+/// function compared in one interleaved run), `auth` is itself.
+fn function_of(name: &str) -> &str {
+    name.split_once('@').map_or(name, |(function, _)| function)
+}
+
+/// An id no item of the probe's table has.
+const UNKNOWN_ID: &str = "01J0PR0BE0000000000000000Z";
+
+/// The event each function is handed: a real request that makes one DynamoDB call where a
+/// route reads the table without a token (its first response then compares with
+/// `floor-sdk`'s, whose answer makes one `GetItem`), otherwise the cheapest real request.
 fn event_for(name: &str, env: &[(String, String)]) -> Value {
     let api = |request: ApiRequest| serde_json::from_str(&request.event()).unwrap_or(Value::Null);
-    match name {
-        "categories" => api(ApiRequest::get("/api/v1/categories?limit=1")),
+    match function_of(name) {
+        // A category or product that does not exist: one read (a `GetItem`; the product's
+        // `BatchGetItem` of it and its stock), 404.
+        "categories" => api(ApiRequest::get(&format!("/api/v1/categories/{UNKNOWN_ID}"))),
         "floor-http" | "floor-sdk" => api(ApiRequest::get("/")),
-        "products" => api(ApiRequest::get("/api/v1/products?limit=1")),
+        "products" => api(ApiRequest::get(&format!("/api/v1/products/{UNKNOWN_ID}"))),
         "orders" => api(ApiRequest::get("/api/v1/orders")),
         // Staff's list without a token: 401, answered before any read.
         "payments" => api(ApiRequest::get("/api/v1/payments?status=unmatched")),
@@ -363,4 +376,18 @@ async fn main() {
     println!(
         "\n{starts} interleaved starts each; init = exec → first GET …/invocation/next; first response = exec → the response to one event."
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_labelled_build_is_started_and_floored_as_its_function() {
+        assert_eq!(function_of("auth@before"), "auth");
+        assert_eq!(function_of("auth"), "auth");
+        assert_eq!(own_floor("console@before"), "floor-http");
+        assert_eq!(own_floor("floor-sdk"), "floor");
+        assert_eq!(own_floor("orders@one-client"), "floor-sdk");
+    }
 }
