@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::TransactWriteItem;
 use domain::audit::{AuditEntry, AuditError, AuditListing, AuditLog};
 use domain::{Page, PageRequest};
 
-use crate::DynamoCatalog;
+use crate::catalog::DynamoCatalog;
 use crate::expr::Expr;
 use crate::failure::Failure;
 use crate::keys;

@@ -18,15 +18,16 @@ use domain::category_move::{
 };
 use domain::{CatalogError, CategoryId, CategoryStore, Page, PageRequest, ProductId, Timestamp};
 
+use crate::catalog::{DynamoCatalog, MAX_MOVE_ITEMS};
 use crate::expr::Expr;
 use crate::item::{key, n, path_list, s};
+use crate::keys;
 use crate::query::Listing;
 use crate::records::attr;
 use crate::records::catalog::{
     CategoryRecord, Placement, ProductRecord, StoredCategory, encode_name_claim,
 };
 use crate::txn::{self, Op, Transaction};
-use crate::{DynamoCatalog, MAX_MOVE_ITEMS, keys};
 
 impl DynamoCatalog {
     /// A category with its counters, read strongly consistently.

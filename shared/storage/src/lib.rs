@@ -10,6 +10,7 @@
 //! request changes nothing.
 
 mod audit;
+mod catalog;
 mod categories;
 mod cursor;
 mod customers;
@@ -31,44 +32,9 @@ mod table;
 mod txn;
 mod upgrades;
 
-use std::sync::Arc;
-
-use aws_sdk_dynamodb::Client;
-use domain::audit::Retention;
-
+pub use catalog::{DynamoCatalog, MAX_MOVE_ITEMS};
 pub use customers::DynamoCustomers;
 pub use orders::DynamoOrders;
 pub use payments::DynamoPayments;
 pub use table::Table;
 pub use upgrades::{FiledCustomers, UpgradeRun};
-
-/// Catalog storage on one DynamoDB table, with the change history its writes record.
-#[derive(Debug, Clone)]
-pub struct DynamoCatalog {
-    table: Table,
-    bucket_counts: stock::BucketCounts,
-}
-
-impl DynamoCatalog {
-    /// A catalog on `table`, reached through `client`, keeping history entries for the
-    /// default retention.
-    pub fn new(client: Client, table: impl Into<Arc<str>>) -> Self {
-        Self {
-            table: Table::new(client, table),
-            bucket_counts: stock::BucketCounts::default(),
-        }
-    }
-
-    /// The same catalog, keeping the history entries it writes for `retention`.
-    pub fn with_audit_retention(self, retention: Retention) -> Self {
-        Self {
-            table: self.table.with_audit_retention(retention),
-            ..self
-        }
-    }
-}
-
-/// The most items one move of a category may write: DynamoDB's limit of items in one
-/// `TransactWriteItems`. A move rewrites every category and product of the subtree, the
-/// old and new parents and the two name-uniqueness items, and puts its history entry.
-pub const MAX_MOVE_ITEMS: usize = 100;

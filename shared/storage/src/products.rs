@@ -15,9 +15,11 @@ use domain::product::{
 };
 use domain::{CatalogError, Money, Page, PageRequest, ProductId, ProductStore, Timestamp};
 
+use crate::catalog::DynamoCatalog;
 use crate::categories::unmoved;
 use crate::expr::Expr;
 use crate::item::{key, n, s};
+use crate::keys;
 use crate::query::Listing;
 use crate::records::attr;
 use crate::records::catalog::{Placement, ProductRecord, StoredProduct, encode_sku_claim};
@@ -26,7 +28,6 @@ use crate::records::stock::{StockBucketRecord, StoredStock};
 use crate::retry::StaleReads;
 use crate::stock;
 use crate::txn::{self, Op, Transaction};
-use crate::{DynamoCatalog, keys};
 use domain::stock_buckets::Buckets;
 
 impl DynamoCatalog {

@@ -4,14 +4,15 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use domain::CatalogError;
 
 use super::UpgradeRun;
+use crate::catalog::DynamoCatalog;
 use crate::expr::Expr;
 use crate::item::{Fields, s};
+use crate::keys;
 use crate::query::Listing;
 use crate::records::attr;
 use crate::records::catalog::CategoryRecord;
 use crate::records::order::UpgradeProgress;
 use crate::table::WriteError;
-use crate::{DynamoCatalog, keys};
 
 impl DynamoCatalog {
     /// Gives every category stored under an earlier form of its GSI2 sort key (releases
