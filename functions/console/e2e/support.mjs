@@ -15,6 +15,11 @@ export const API = `${ORIGIN}/api/v1`;
 export const OUT = required('CONSOLE_E2E_OUT');
 const BROWSER = required('CONSOLE_BROWSER');
 const DOCS = process.env.CONSOLE_DOCS_DIR ?? '';
+/**
+ * How long a console file may go unanswered by the local emulator before it is asked again
+ * (once): a third of the 30 s a page's navigation may take, so the retry fits inside it.
+ */
+const UNANSWERED_FILE_MS = 10_000;
 
 export const POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
@@ -60,16 +65,26 @@ export async function openContext(browser, options = {}) {
   const record = { consoleResponses: [], apiCalls: [], messages: [], errors: [] };
   await context.route(/^https?:\/\/(?!127\.0\.0\.1[:/]|localhost[:/])/, (route) => route.abort());
   // cargo lambda watch (the local stand-in for API Gateway + Lambda) now and then answers a
-  // console file with its own 500 when the browser fetches several at once from one
-  // function instance; API Gateway does not. One retry, reported with the results.
+  // console file with its own 500, or not at all, when the browser fetches several at once
+  // from one function instance; API Gateway does not. One retry of the file (a GET),
+  // reported with the results.
   record.retried = [];
   const isConsole = (url) =>
     url.origin === ORIGIN && (url.pathname === '/console' || url.pathname.startsWith('/console/'));
+  const fetchFile = (route) => route.fetch({ maxRedirects: 0, timeout: UNANSWERED_FILE_MS });
   await context.route(isConsole, async (route) => {
-    let response = await route.fetch({ maxRedirects: 0 });
+    const path = new URL(route.request().url()).pathname;
+    let response;
+    try {
+      response = await fetchFile(route);
+    } catch (error) {
+      if (error?.name !== 'TimeoutError') throw error;
+      record.retried.push(`left ${path} unanswered`);
+      response = await fetchFile(route);
+    }
     if (response.status() === 500) {
-      record.retried.push(new URL(route.request().url()).pathname);
-      response = await route.fetch({ maxRedirects: 0 });
+      record.retried.push(`answered 500 for ${path}`);
+      response = await fetchFile(route);
     }
     await route.fulfill({ response });
   });
@@ -359,7 +374,7 @@ export async function withContext(browser, t, name, body) {
   const { context, page, record } = await openContext(browser);
   try {
     await body({ context, page, record });
-    for (const path of record.retried) t.diagnostic(`the local emulator answered 500 once for ${path} (retried)`);
+    for (const what of record.retried) t.diagnostic(`the local emulator once ${what} (retried)`);
   } catch (error) {
     try {
       mkdirSync(join(OUT, 'screenshots'), { recursive: true });
