@@ -54,6 +54,11 @@ trap side_stack_stop EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# The prompt test sends a prompt behind the console's back, which the stand-in's payer then
+# cancels, and expects the console's own prompt to be refused while that one waits: the
+# payer takes 5 s here (1 s in make dev), so the console's click is well inside it on a
+# busy machine. The tests poll for every outcome; none waits a fixed time.
+export MPESA_DECISION_DELAY_MS=5000
 side_stack_start console-e2e
 OUT="$LOCAL_DIR/out"
 rm -rf "$OUT"

@@ -10,7 +10,8 @@
 #       posting each accepted SMS's delivery report to the API's
 #       /api/v1/notifications/sms/delivery/<SMS_DELIVERY_TOKEN from dev.env>,
 #       and the M-Pesa stand-in (devstack mpesa-sandbox: Daraja's paths, scripted outcomes,
-#       callbacks to the URLs each request names) on 127.0.0.1:${MPESA_PORT:-9600}
+#       callbacks to the URLs each request names) on 127.0.0.1:${MPESA_PORT:-9600}; its
+#       payer decides a prompt ${MPESA_DECISION_DELAY_MS:-1000} ms after it is sent
 #   3. cargo lambda watch on 127.0.0.1:${API_PORT:-9000} (routes from
 #      [workspace.metadata.lambda.watch.router] in Cargo.toml), env from .local/dev.env
 #   4. the queue bridge (devstack queue-bridge): notifications queue -> notifier function,
@@ -143,7 +144,7 @@ bg_start sms-sandbox sms_ready "$SMS_PORT" "$LOCAL_DIR/sms.log" "$SMS_PID_FILE" 
 # M-Pesa stand-in (callbacks it posted: GET http://127.0.0.1:$MPESA_PORT/deliveries).
 bg_stop mpesa-sandbox "$MPESA_PID_FILE"
 bg_start mpesa-sandbox mpesa_ready "$MPESA_PORT" "$LOCAL_DIR/mpesa.log" "$MPESA_PID_FILE" 30 -- \
-  "$DEVSTACK" mpesa-sandbox --port "$MPESA_PORT"
+  "$DEVSTACK" mpesa-sandbox --port "$MPESA_PORT" --decision-delay-ms "${MPESA_DECISION_DELAY_MS:-1000}"
 # The Paybill's C2B URLs (validation, confirmation), registered with the stand-in as the
 # one-time deploy step registers them with M-Pesa (docs/payments.md).
 (

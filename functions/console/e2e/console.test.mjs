@@ -417,7 +417,7 @@ describe('the back-office console', () => {
       await poll(async () => send.isEnabled(), { message: 'the prompt offered again' });
       assert.equal(await panel.getByTestId('payment-status').innerText(), 'unpaid');
 
-      // The profile's number (+254712345678) pays about a second later.
+      // The profile's number (+254712345678) pays a few seconds later.
       await send.click();
       await form.getByRole('status').filter({ hasText: 'Prompt sent for KES 1,739.00' }).waitFor();
       await poll(async () => (await panel.getByTestId('payment-status').innerText()) === 'paid', {
