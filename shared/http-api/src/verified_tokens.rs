@@ -1,6 +1,7 @@
 //! The access tokens a warm instance has verified, so that a token's ES256 signature is
-//! checked once per instance, not on every request: the verification is the largest part
-//! of an authenticated request's own time (about 0.4 ms of p256 arithmetic on this build).
+//! checked once per instance, not on every request: a check costs about 0.16 ms with
+//! aws-lc in the bench's `perf` build (0.4 ms with the RustCrypto P-256 it replaced),
+//! measured 2026-12-07 by timing 2 000 `jsonwebtoken::decode`s of one token.
 //!
 //! Invariants:
 //! - Only a token that passed every check (signature by a configured key, `iss`, `aud`,

@@ -5,7 +5,8 @@
 //! the domain as one [`StorageFailure`], kept whole in each domain error's `Storage`
 //! variant: `Unavailable` (DynamoDB unreachable, timing out or throttling: retry later, a
 //! 503) or `Failed` (anything else: a refused request, a malformed stored item, a bug of
-//! ours). A list's page fails with a [`ListFailure`]: that or a cursor not of the list. A refused conditional write or a cancelled transaction is not a failure:
+//! ours). A list's page fails with a [`ListFailure`]: that, or a cursor not of the list.
+//! A refused conditional write or a cancelled transaction is not a failure:
 //! [`crate::table::WriteError`] and [`crate::txn::TxnError`] report those, and the adapter
 //! says what they mean before anything reaches the domain.
 
